@@ -1,0 +1,12 @@
+//! kafkasim-core: Kafka's broker and client logic as pure, deterministic state machines.
+//!
+//! Nothing in this crate performs IO, reads a clock, spawns a thread or draws OS randomness;
+//! it compiles to `wasm32-unknown-unknown` so the browser visualizer runs the very same code as
+//! the CLI. The simulator (`kafkasim-sim`) drives it through the seam in [`node`].
+#![warn(missing_docs)]
+
+pub mod disk;
+pub mod ids;
+pub mod node;
+pub mod prng;
+pub mod time;
