@@ -36,7 +36,7 @@ pub trait Node: Sized {
     /// Instructions from the scenario to this node (e.g. "send this record").
     type Command: Debug;
     /// What the node reports to the scenario (e.g. "record acknowledged at offset 7").
-    type Reply: Debug + Serialize;
+    type Reply: Clone + Debug + Serialize;
     /// State changes worth recording in the trace (e.g. `hw_advanced`).
     type Event: Debug + Serialize;
     /// What the node knows before reading its disk: its configuration. It survives crashes.

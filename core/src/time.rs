@@ -10,12 +10,16 @@ use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 
 /// A point in simulated time, in microseconds since the start of the run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Instant(u64);
 
 /// A span of simulated time, in microseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Duration(u64);
 
@@ -127,7 +131,10 @@ mod tests {
     fn arithmetic_saturates_instead_of_wrapping() {
         assert_eq!(Instant::MAX + Duration::from_millis(1), Instant::MAX);
         assert_eq!(Duration::from_millis(u64::MAX), Duration::MAX);
-        assert_eq!(Instant::from_millis(1) - Instant::from_millis(5), Duration::ZERO);
+        assert_eq!(
+            Instant::from_millis(1) - Instant::from_millis(5),
+            Duration::ZERO
+        );
     }
 
     #[test]

@@ -1,0 +1,298 @@
+//! The trace: the record of a run, and the contract between the simulator, the CLI, the
+//! visualizer and the book.
+//!
+//! Every event has a time, a sequence number, the node it concerns, and a kind. The canonical
+//! encoding is JSON Lines — one header line, then one line per event, fields in a fixed order —
+//! and the **trace hash** is SHA-256 over those lines. Same scenario, same seed, same engine:
+//! same bytes, same hash, in the CLI, in a sweep and in the browser.
+
+use crate::disk::FileLoss;
+use kafkasim_core::time::Instant;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+
+/// Version of the trace format; bump it whenever an event's encoding changes.
+pub const TRACE_VERSION: u32 = 1;
+
+/// Why a message never arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// A partition blocked the link.
+    Partitioned,
+    /// The connection was reset (or broke) while the message was in flight.
+    ConnectionReset,
+    /// The receiver was down when the message arrived.
+    ReceiverDown,
+}
+
+/// How a node went down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashKind {
+    /// kill -9: memory gone, the page cache survives.
+    Process,
+    /// Power loss or machine crash: memory and page cache gone, only synced bytes survive.
+    Power,
+}
+
+/// What happened.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TraceKind<E, R> {
+    /// A node sent a message.
+    MessageSent {
+        /// Identifies the message across sent/delivered/dropped.
+        msg_id: u64,
+        /// The receiver.
+        to: String,
+        /// Kafka's name of the message.
+        name: &'static str,
+        /// A one-line summary.
+        summary: String,
+        /// When it will arrive if nothing breaks.
+        arrives: Instant,
+    },
+    /// A message arrived and was handed to its receiver.
+    MessageDelivered {
+        /// The message.
+        msg_id: u64,
+        /// The sender.
+        from: String,
+        /// Kafka's name of the message.
+        name: &'static str,
+    },
+    /// A message was lost.
+    MessageDropped {
+        /// The message.
+        msg_id: u64,
+        /// The sender.
+        from: String,
+        /// The receiver.
+        to: String,
+        /// Kafka's name of the message.
+        name: &'static str,
+        /// Why.
+        reason: DropReason,
+    },
+    /// A connection reset was noticed by this node.
+    Disconnected {
+        /// The other end.
+        peer: String,
+    },
+    /// A timer fired.
+    TimerFired {
+        /// The timer's name.
+        timer: String,
+    },
+    /// A write reached the page cache.
+    DiskWrite {
+        /// The file.
+        file: String,
+        /// `append`, `replace`, `truncate` or `delete`.
+        op: &'static str,
+        /// Bytes written, or the new length for a truncate.
+        bytes: u64,
+    },
+    /// An fsync was issued.
+    DiskSyncStarted {
+        /// The file.
+        file: String,
+    },
+    /// An fsync completed: the file is durable up to `durable_len`.
+    DiskSynced {
+        /// The file.
+        file: String,
+        /// Its durable length.
+        durable_len: u64,
+    },
+    /// The node went down.
+    Crashed {
+        /// How.
+        how: CrashKind,
+    },
+    /// What a power loss did to the node's files.
+    PowerLost {
+        /// One entry per file that changed.
+        files: Vec<FileLoss>,
+    },
+    /// The node started again from its disk.
+    Restarted {
+        /// How many times it started before.
+        incarnation: u32,
+    },
+    /// A partition started blocking `from → to` (and back if `two_way`).
+    PartitionStarted {
+        /// One side.
+        from: String,
+        /// The other side.
+        to: String,
+        /// Both directions.
+        two_way: bool,
+    },
+    /// Every partition was removed.
+    PartitionsHealed,
+    /// The connection between the node and `peer` was reset.
+    ConnectionReset {
+        /// The other end.
+        peer: String,
+    },
+    /// A state change inside a node.
+    Node {
+        /// What changed.
+        event: E,
+    },
+    /// What a node reported to the scenario.
+    Reply {
+        /// The report.
+        reply: R,
+    },
+    /// A line of narration from the scenario.
+    Note {
+        /// The text.
+        text: String,
+    },
+}
+
+/// One line of the trace.
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceEvent<E, R> {
+    /// Simulated time, microseconds.
+    pub time: Instant,
+    /// Position in the trace.
+    pub seq: u64,
+    /// The node concerned, by name ("" for the world itself).
+    pub node: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: TraceKind<E, R>,
+}
+
+/// What the trace keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceMode {
+    /// Nothing: fastest, for benchmarks.
+    Off,
+    /// Only the hash (and the optional JSON Lines writer).
+    Hash,
+    /// The hash and every event in memory, for checkers and the visualizer.
+    Record,
+}
+
+/// Collects events: hashes their canonical encoding, optionally keeps them and writes them.
+pub struct Trace<E, R> {
+    mode: TraceMode,
+    hasher: Sha256,
+    next_seq: u64,
+    events: Vec<TraceEvent<E, R>>,
+    writer: Option<Box<dyn Write>>,
+    line: Vec<u8>,
+    write_error: Option<std::io::Error>,
+}
+
+impl<E, R> std::fmt::Debug for Trace<E, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trace")
+            .field("mode", &self.mode)
+            .field("events", &self.next_seq)
+            .finish()
+    }
+}
+
+impl<E: Serialize, R: Serialize> Trace<E, R> {
+    /// A trace in `mode`.
+    pub fn new(mode: TraceMode) -> Self {
+        Trace {
+            mode,
+            hasher: Sha256::new(),
+            next_seq: 0,
+            events: Vec::new(),
+            writer: None,
+            line: Vec::with_capacity(256),
+            write_error: None,
+        }
+    }
+
+    /// Also write every line (header included) to `writer`, as JSON Lines.
+    pub fn write_to(&mut self, writer: Box<dyn Write>) {
+        self.writer = Some(writer);
+    }
+
+    /// Whether events are wanted at all (lets the world skip building them).
+    pub fn enabled(&self) -> bool {
+        self.mode != TraceMode::Off
+    }
+
+    /// The first line: what was run, with which seed and engine. It is part of the hash.
+    pub fn header(&mut self, header: &impl Serialize) {
+        if self.enabled() {
+            self.line.clear();
+            serde_json::to_writer(&mut self.line, header).expect("header serializes");
+            self.emit_line();
+        }
+    }
+
+    /// Append an event.
+    pub fn push(&mut self, time: Instant, node: &str, kind: TraceKind<E, R>) {
+        if !self.enabled() {
+            return;
+        }
+        let event = TraceEvent {
+            time,
+            seq: self.next_seq,
+            node: node.to_string(),
+            kind,
+        };
+        self.next_seq += 1;
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &event).expect("trace events serialize");
+        self.emit_line();
+        if self.mode == TraceMode::Record {
+            self.events.push(event);
+        }
+    }
+
+    fn emit_line(&mut self) {
+        self.line.push(b'\n');
+        self.hasher.update(&self.line);
+        if let Some(w) = &mut self.writer
+            && self.write_error.is_none()
+            && let Err(e) = w.write_all(&self.line)
+        {
+            self.write_error = Some(e);
+        }
+    }
+
+    /// The events kept so far (empty unless the mode is `Record`).
+    pub fn events(&self) -> &[TraceEvent<E, R>] {
+        &self.events
+    }
+
+    /// How many events were pushed.
+    pub fn len(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// True when no event was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.next_seq == 0
+    }
+
+    /// The hash of everything so far, as 64 hex digits.
+    pub fn hash_hex(&self) -> String {
+        let digest = self.hasher.clone().finalize();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Flush the writer; reports the first write error, if any.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        if let Some(e) = self.write_error.take() {
+            return Err(e);
+        }
+        if let Some(w) = &mut self.writer {
+            w.flush()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,688 @@
+//! The world: one event queue that drives every node, the network, the disks and the faults.
+//!
+//! The loop is event-driven, not tick-stepped: the queue holds `(time, sequence, event)` and
+//! [`World::step`] pops the earliest, advances the clock to it and hands it to its node, whose
+//! outputs become new events. Two events at the same time run in the order they were
+//! scheduled (the sequence number breaks the tie), so a run is a pure function of the scenario
+//! and the seed.
+//!
+//! A crashed node is dropped entirely; what it keeps is its [`Disk`]. Its timers and pending
+//! disk completions are stamped with its incarnation and silently ignored once it has died.
+
+use crate::disk::{Disk, DiskConfig};
+use crate::faults::Fault;
+use crate::network::{Network, NetworkConfig, Route};
+use crate::trace::{CrashKind, DropReason, Trace, TraceKind, TraceMode};
+use kafkasim_core::disk::{DiskOp, DiskToken};
+use kafkasim_core::ids::NodeId;
+use kafkasim_core::node::{Boot, Describe, Input, Node, Outbox, Output};
+use kafkasim_core::prng::Prng;
+use kafkasim_core::time::Instant;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
+
+/// Settings of the environment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorldConfig {
+    /// Latency and jitter of the network.
+    pub network: NetworkConfig,
+    /// fsync latency and torn-write behaviour of every disk.
+    pub disk: DiskConfig,
+}
+
+enum Event<N: Node> {
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        connection: u32,
+        msg_id: u64,
+        msg: N::Msg,
+    },
+    Disconnect {
+        node: NodeId,
+        incarnation: u32,
+        peer: NodeId,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        key: N::Timer,
+        generation: u64,
+    },
+    SyncDone {
+        node: NodeId,
+        incarnation: u32,
+        power_cycles: u32,
+        file: String,
+        token: DiskToken,
+    },
+    Command {
+        node: NodeId,
+        command: N::Command,
+    },
+    Fault(Fault),
+}
+
+struct Scheduled<N: Node> {
+    at: Instant,
+    seq: u64,
+    event: Event<N>,
+}
+
+impl<N: Node> PartialEq for Scheduled<N> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl<N: Node> Eq for Scheduled<N> {}
+impl<N: Node> PartialOrd for Scheduled<N> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<N: Node> Ord for Scheduled<N> {
+    /// Reversed, so the max-heap pops the earliest `(time, seq)` first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// Everything the world keeps about one node.
+struct Slot<N: Node> {
+    name: String,
+    config: N::Config,
+    /// `None` while the node is down.
+    state: Option<N>,
+    incarnation: u32,
+    /// Current generation of each set timer; a fired timer with another generation is stale.
+    timers: BTreeMap<N::Timer, u64>,
+    disk: Disk,
+    /// Power losses so far: an fsync that straddles one never completes.
+    power_cycles: u32,
+    disk_prng: Prng,
+}
+
+/// A node's reply to the scenario, with when and who.
+#[derive(Debug)]
+pub struct Observed<R> {
+    /// When the node replied.
+    pub time: Instant,
+    /// Who replied.
+    pub node: NodeId,
+    /// The reply.
+    pub reply: R,
+}
+
+/// The simulated world.
+pub struct World<N: Node> {
+    seed: u64,
+    config: WorldConfig,
+    now: Instant,
+    next_seq: u64,
+    next_msg_id: u64,
+    next_timer_generation: u64,
+    queue: BinaryHeap<Scheduled<N>>,
+    slots: Vec<Slot<N>>,
+    network: Network,
+    outbox: Outbox<N>,
+    trace: Trace<N::Event, N::Reply>,
+    replies: Vec<Observed<N::Reply>>,
+    events_processed: u64,
+}
+
+impl<N: Node> std::fmt::Debug for World<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World")
+            .field("seed", &self.seed)
+            .field("now", &self.now)
+            .field("nodes", &self.slots.len())
+            .field("queued", &self.queue.len())
+            .finish()
+    }
+}
+
+impl<N: Node> World<N> {
+    /// An empty world for the run with seed `seed`.
+    pub fn new(seed: u64, config: WorldConfig, trace_mode: TraceMode) -> Self {
+        World {
+            seed,
+            config,
+            now: Instant::ZERO,
+            next_seq: 0,
+            next_msg_id: 0,
+            next_timer_generation: 0,
+            queue: BinaryHeap::new(),
+            slots: Vec::new(),
+            network: Network::new(seed, config.network),
+            outbox: Outbox::new(),
+            trace: Trace::new(trace_mode),
+            replies: Vec::new(),
+            events_processed: 0,
+        }
+    }
+
+    /// Add a node, down until [`World::start`] boots it. Names must be unique; they name the
+    /// node's random streams, so adding a node never changes another node's draws.
+    pub fn add_node(&mut self, name: &str, config: N::Config) -> NodeId {
+        assert!(
+            self.slots.iter().all(|s| s.name != name),
+            "node name {name} used twice"
+        );
+        let id = NodeId(self.slots.len() as u32);
+        self.network.add_node(name);
+        self.slots.push(Slot {
+            name: name.to_string(),
+            config,
+            state: None,
+            incarnation: 0,
+            timers: BTreeMap::new(),
+            disk: Disk::new(),
+            power_cycles: 0,
+            disk_prng: Prng::derive(self.seed, &format!("disk/{name}"), 0),
+        });
+        id
+    }
+
+    /// Boot a node that is down, from its disk, now.
+    pub fn start(&mut self, node: NodeId) {
+        let slot = &mut self.slots[node.index()];
+        if slot.state.is_some() {
+            return;
+        }
+        let image = slot.disk.image();
+        let incarnation = slot.incarnation;
+        let prng = Prng::derive(
+            self.seed,
+            &format!("node/{}", slot.name),
+            u64::from(incarnation),
+        );
+        let boot = Boot {
+            id: node,
+            now: self.now,
+            incarnation,
+            config: &slot.config,
+            disk: &image,
+            prng,
+        };
+        let state = N::boot(boot, &mut self.outbox);
+        self.slots[node.index()].state = Some(state);
+        if incarnation > 0 {
+            let name = self.slots[node.index()].name.clone();
+            self.trace
+                .push(self.now, &name, TraceKind::Restarted { incarnation });
+        }
+        self.flush_outbox(node);
+    }
+
+    /// The seed of the run.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// The environment's settings.
+    pub fn config(&self) -> WorldConfig {
+        self.config
+    }
+    /// The current simulated time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+    /// The name of a node.
+    pub fn name(&self, node: NodeId) -> &str {
+        &self.slots[node.index()].name
+    }
+    /// The node called `name`.
+    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+        self.slots
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| NodeId(i as u32))
+    }
+    /// Every node, in the order they were added.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.slots.len()).map(|i| NodeId(i as u32))
+    }
+    /// The node's state, or `None` while it is down.
+    pub fn node(&self, node: NodeId) -> Option<&N> {
+        self.slots[node.index()].state.as_ref()
+    }
+    /// The node's disk.
+    pub fn disk(&self, node: NodeId) -> &Disk {
+        &self.slots[node.index()].disk
+    }
+    /// The trace so far.
+    pub fn trace(&self) -> &Trace<N::Event, N::Reply> {
+        &self.trace
+    }
+    /// The trace, to write its header or attach a writer.
+    pub fn trace_mut(&mut self) -> &mut Trace<N::Event, N::Reply> {
+        &mut self.trace
+    }
+    /// Every reply nodes gave so far, in order.
+    pub fn replies(&self) -> &[Observed<N::Reply>] {
+        &self.replies
+    }
+    /// How many events the loop has processed.
+    pub fn events_processed(&self) -> u64 {
+        self.events_processed
+    }
+    /// The time of the next event, if any.
+    pub fn next_event_time(&self) -> Option<Instant> {
+        self.queue.peek().map(|s| s.at)
+    }
+
+    /// Write a line of narration into the trace.
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.trace
+            .push(self.now, "", TraceKind::Note { text: text.into() });
+    }
+
+    fn schedule(&mut self, at: Instant, event: Event<N>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.queue.push(Scheduled { at, seq, event });
+    }
+
+    /// Make `fault` happen at `at`.
+    pub fn schedule_fault(&mut self, at: Instant, fault: Fault) {
+        self.schedule(at.max(self.now), Event::Fault(fault));
+    }
+
+    /// Hand `command` to `node` at `at` (dropped if the node is down then).
+    pub fn schedule_command(&mut self, at: Instant, node: NodeId, command: N::Command) {
+        self.schedule(at.max(self.now), Event::Command { node, command });
+    }
+
+    /// Process the earliest event. Returns false when the queue is empty.
+    pub fn step(&mut self) -> bool {
+        let Some(Scheduled { at, event, .. }) = self.queue.pop() else {
+            return false;
+        };
+        debug_assert!(at >= self.now, "time went backwards");
+        self.now = at;
+        self.events_processed += 1;
+        self.dispatch(event);
+        true
+    }
+
+    /// Process every event up to and including time `until`, then set the clock to `until`.
+    pub fn run_until(&mut self, until: Instant) {
+        while self.queue.peek().is_some_and(|s| s.at <= until) {
+            self.step();
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Process events until none is left or `max_events` were processed; returns whether the
+    /// world went quiet. Periodic timers keep a world busy forever: the limit makes that a
+    /// visible outcome instead of a hang.
+    pub fn run_to_quiescence(&mut self, max_events: u64) -> bool {
+        for _ in 0..max_events {
+            if !self.step() {
+                return true;
+            }
+        }
+        self.queue.is_empty()
+    }
+
+    fn dispatch(&mut self, event: Event<N>) {
+        match event {
+            Event::Deliver {
+                from,
+                to,
+                connection,
+                msg_id,
+                msg,
+            } => self.deliver(from, to, connection, msg_id, msg),
+            Event::Disconnect {
+                node,
+                incarnation,
+                peer,
+            } => {
+                if self.is_up(node, incarnation) {
+                    if self.trace.enabled() {
+                        let peer_name = self.slots[peer.index()].name.clone();
+                        self.trace_node(node, TraceKind::Disconnected { peer: peer_name });
+                    }
+                    self.step_node(node, Input::Disconnected { peer });
+                }
+            }
+            Event::Timer {
+                node,
+                incarnation,
+                key,
+                generation,
+            } => {
+                let slot = &mut self.slots[node.index()];
+                if slot.incarnation != incarnation || slot.timers.get(&key) != Some(&generation) {
+                    return;
+                }
+                slot.timers.remove(&key);
+                if self.trace.enabled() {
+                    self.trace_node(
+                        node,
+                        TraceKind::TimerFired {
+                            timer: format!("{key:?}"),
+                        },
+                    );
+                }
+                self.step_node(node, Input::Timer(key));
+            }
+            Event::SyncDone {
+                node,
+                incarnation,
+                power_cycles,
+                file,
+                token,
+            } => {
+                let slot = &mut self.slots[node.index()];
+                if slot.power_cycles != power_cycles {
+                    return; // the power went out before the fsync finished
+                }
+                // The kernel finishes an fsync even if the process died meanwhile.
+                let durable_len = slot.disk.sync(&file);
+                if let Some(durable_len) = durable_len {
+                    self.trace_node(node, TraceKind::DiskSynced { file, durable_len });
+                }
+                if self.is_up(node, incarnation) {
+                    self.step_node(node, Input::DiskDone(token));
+                }
+            }
+            Event::Command { node, command } => {
+                if self.slots[node.index()].state.is_some() {
+                    self.step_node(node, Input::Command(command));
+                }
+            }
+            Event::Fault(fault) => self.apply_fault(fault),
+        }
+    }
+
+    fn is_up(&self, node: NodeId, incarnation: u32) -> bool {
+        let slot = &self.slots[node.index()];
+        slot.state.is_some() && slot.incarnation == incarnation
+    }
+
+    fn deliver(&mut self, from: NodeId, to: NodeId, connection: u32, msg_id: u64, msg: N::Msg) {
+        let reason = if !self.network.is_current(from, to, connection) {
+            Some(if self.network.is_blocked(from, to) {
+                DropReason::Partitioned
+            } else {
+                DropReason::ConnectionReset
+            })
+        } else if self.slots[to.index()].state.is_none() {
+            Some(DropReason::ReceiverDown)
+        } else {
+            None
+        };
+        if self.trace.enabled() {
+            let from_name = self.slots[from.index()].name.clone();
+            let kind = match reason {
+                Some(reason) => TraceKind::MessageDropped {
+                    msg_id,
+                    from: from_name,
+                    to: self.slots[to.index()].name.clone(),
+                    name: msg.name(),
+                    reason,
+                },
+                None => TraceKind::MessageDelivered {
+                    msg_id,
+                    from: from_name,
+                    name: msg.name(),
+                },
+            };
+            let node = if reason.is_some() { from } else { to };
+            self.trace_node(node, kind);
+        }
+        if reason.is_none() {
+            self.step_node(to, Input::Recv { from, msg });
+        }
+    }
+
+    fn step_node(&mut self, node: NodeId, input: Input<N>) {
+        let now = self.now;
+        let Some(state) = self.slots[node.index()].state.as_mut() else {
+            return;
+        };
+        state.step(now, input, &mut self.outbox);
+        self.flush_outbox(node);
+    }
+
+    fn trace_node(&mut self, node: NodeId, kind: TraceKind<N::Event, N::Reply>) {
+        if self.trace.enabled() {
+            let now = self.now;
+            self.trace.push(now, &self.slots[node.index()].name, kind);
+        }
+    }
+
+    /// Turn a node's outputs into events, disk writes and trace lines.
+    fn flush_outbox(&mut self, node: NodeId) {
+        let mut outbox = std::mem::take(&mut self.outbox);
+        for output in outbox.drain() {
+            match output {
+                Output::Send { to, msg } => self.send(node, to, msg),
+                Output::SetTimer { key, at } => {
+                    let generation = self.next_timer_generation;
+                    self.next_timer_generation += 1;
+                    let slot = &mut self.slots[node.index()];
+                    slot.timers.insert(key.clone(), generation);
+                    let incarnation = slot.incarnation;
+                    self.schedule(
+                        at.max(self.now),
+                        Event::Timer {
+                            node,
+                            incarnation,
+                            key,
+                            generation,
+                        },
+                    );
+                }
+                Output::CancelTimer(key) => {
+                    self.slots[node.index()].timers.remove(&key);
+                }
+                Output::Disk(op) => self.disk_op(node, op),
+                Output::Reply(reply) => {
+                    if self.trace.enabled() {
+                        let kind = TraceKind::Reply {
+                            reply: reply.clone(),
+                        };
+                        self.trace_node(node, kind);
+                    }
+                    self.replies.push(Observed {
+                        time: self.now,
+                        node,
+                        reply,
+                    });
+                }
+                Output::Trace(event) => self.trace_node(node, TraceKind::Node { event }),
+            }
+        }
+        self.outbox = outbox;
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg) {
+        let msg_id = self.next_msg_id;
+        self.next_msg_id += 1;
+        match self.network.route(self.now, from, to) {
+            Route::Deliver { at, connection } => {
+                if self.trace.enabled() {
+                    let kind = TraceKind::MessageSent {
+                        msg_id,
+                        to: self.slots[to.index()].name.clone(),
+                        name: msg.name(),
+                        summary: msg.summary(),
+                        arrives: at,
+                    };
+                    self.trace_node(from, kind);
+                }
+                self.schedule(
+                    at,
+                    Event::Deliver {
+                        from,
+                        to,
+                        connection,
+                        msg_id,
+                        msg,
+                    },
+                );
+            }
+            Route::Partitioned => {
+                if self.trace.enabled() {
+                    let kind = TraceKind::MessageDropped {
+                        msg_id,
+                        from: self.slots[from.index()].name.clone(),
+                        to: self.slots[to.index()].name.clone(),
+                        name: msg.name(),
+                        reason: DropReason::Partitioned,
+                    };
+                    self.trace_node(from, kind);
+                }
+            }
+        }
+    }
+
+    fn disk_op(&mut self, node: NodeId, op: DiskOp) {
+        let slot = &mut self.slots[node.index()];
+        slot.disk.apply(&op);
+        let (incarnation, power_cycles) = (slot.incarnation, slot.power_cycles);
+        let kind = match op {
+            DiskOp::Sync { file, token } => {
+                let at = self.now + self.config.disk.fsync_latency;
+                self.trace_node(node, TraceKind::DiskSyncStarted { file: file.clone() });
+                self.schedule(
+                    at,
+                    Event::SyncDone {
+                        node,
+                        incarnation,
+                        power_cycles,
+                        file,
+                        token,
+                    },
+                );
+                return;
+            }
+            DiskOp::Append { file, bytes } => TraceKind::DiskWrite {
+                file,
+                op: "append",
+                bytes: bytes.len() as u64,
+            },
+            DiskOp::Replace { file, bytes } => TraceKind::DiskWrite {
+                file,
+                op: "replace",
+                bytes: bytes.len() as u64,
+            },
+            DiskOp::Truncate { file, len } => TraceKind::DiskWrite {
+                file,
+                op: "truncate",
+                bytes: len,
+            },
+            DiskOp::Delete { file } => TraceKind::DiskWrite {
+                file,
+                op: "delete",
+                bytes: 0,
+            },
+        };
+        self.trace_node(node, kind);
+    }
+
+    fn apply_fault(&mut self, fault: Fault) {
+        match fault {
+            Fault::ProcessCrash { node } => self.crash(node, CrashKind::Process),
+            Fault::PowerLoss { node } => self.crash(node, CrashKind::Power),
+            Fault::PowerLossAll => {
+                for i in 0..self.slots.len() {
+                    self.crash(NodeId(i as u32), CrashKind::Power);
+                }
+            }
+            Fault::Restart { node } => {
+                if self.slots[node.index()].state.is_none() {
+                    self.start(node);
+                }
+            }
+            Fault::Partition { from, to, two_way } => {
+                self.network.block(from, to);
+                if two_way {
+                    self.network.block(to, from);
+                }
+                if self.trace.enabled() {
+                    let to_name = self.slots[to.index()].name.clone();
+                    self.trace_node(
+                        from,
+                        TraceKind::PartitionStarted {
+                            from: self.slots[from.index()].name.clone(),
+                            to: to_name,
+                            two_way,
+                        },
+                    );
+                }
+            }
+            Fault::HealAll => {
+                self.network.heal_all();
+                self.trace.push(self.now, "", TraceKind::PartitionsHealed);
+            }
+            Fault::ResetConnection { a, b } => {
+                self.network.reset(a, b);
+                if self.trace.enabled() {
+                    let peer = self.slots[b.index()].name.clone();
+                    self.trace_node(a, TraceKind::ConnectionReset { peer });
+                }
+                self.notify_disconnect(a, b);
+                self.notify_disconnect(b, a);
+            }
+        }
+    }
+
+    /// Tell `node` (if up) that its connection to `peer` broke, one network latency from now.
+    fn notify_disconnect(&mut self, node: NodeId, peer: NodeId) {
+        let slot = &self.slots[node.index()];
+        if slot.state.is_some() {
+            let incarnation = slot.incarnation;
+            let at = self.now + self.config.network.latency_min;
+            self.schedule(
+                at,
+                Event::Disconnect {
+                    node,
+                    incarnation,
+                    peer,
+                },
+            );
+        }
+    }
+
+    fn crash(&mut self, node: NodeId, how: CrashKind) {
+        let slot = &mut self.slots[node.index()];
+        if slot.state.is_none() && how == CrashKind::Process {
+            return;
+        }
+        let was_up = slot.state.take().is_some();
+        if was_up {
+            slot.incarnation += 1;
+            slot.timers.clear();
+        }
+        if was_up {
+            self.trace_node(node, TraceKind::Crashed { how });
+        }
+        // Messages on their way to the dead process are lost; its own sent messages already
+        // left the machine and still arrive.
+        let mut peers_to_notify = Vec::new();
+        for i in 0..self.slots.len() {
+            let peer = NodeId(i as u32);
+            if peer == node {
+                continue;
+            }
+            let used = self.network.break_direction(peer, node);
+            if used && how == CrashKind::Process {
+                peers_to_notify.push(peer);
+            }
+        }
+        // A killed process's kernel resets its connections; a machine without power is silent.
+        for peer in peers_to_notify {
+            self.notify_disconnect(peer, node);
+        }
+        if how == CrashKind::Power {
+            let config = self.config.disk;
+            let slot = &mut self.slots[node.index()];
+            slot.power_cycles += 1;
+            let losses = slot.disk.power_loss(&config, &mut slot.disk_prng);
+            self.trace_node(node, TraceKind::PowerLost { files: losses });
+        }
+    }
+}
