@@ -5,6 +5,7 @@
 //! the CLI. The simulator (`kafkasim-sim`) drives it through the seam in [`node`].
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod disk;
 pub mod ids;
 pub mod node;

@@ -1,0 +1,203 @@
+//! Kafka's configuration, with Kafka's names and Kafka's defaults.
+//!
+//! Each field documents the Kafka property it stands for. Scenario files set them by those
+//! names (`log.flush.interval.messages = 1`), so what a learner tries here works the same way
+//! on a real cluster. Kafka's "never" (`Long.MAX_VALUE`) is `None`.
+
+use crate::ids::NodeId;
+use crate::time::Duration;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// `acks`: how many replicas must have a record before the leader acknowledges it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Acks {
+    /// `acks=0`: fire and forget; the producer never hears back.
+    #[serde(rename = "0")]
+    Zero,
+    /// `acks=1`: the leader acknowledges once the record is in its own log (page cache).
+    #[serde(rename = "1")]
+    One,
+    /// `acks=all` (or `-1`): every in-sync replica must have it. Kafka's default since 3.0.
+    #[default]
+    #[serde(rename = "all")]
+    All,
+}
+
+impl Acks {
+    /// The value on the wire (`0`, `1`, `-1`).
+    pub fn wire(self) -> i16 {
+        match self {
+            Acks::Zero => 0,
+            Acks::One => 1,
+            Acks::All => -1,
+        }
+    }
+}
+
+impl fmt::Display for Acks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Acks::Zero => "0",
+            Acks::One => "1",
+            Acks::All => "all",
+        })
+    }
+}
+
+/// A topic a broker hosts from the start. (Until the controller exists, topics are created
+/// statically by the scenario rather than by a `CreateTopics` request.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicSpec {
+    /// The topic name.
+    pub name: String,
+    /// `num.partitions` for this topic.
+    pub partitions: i32,
+}
+
+/// A broker's configuration (`server.properties`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerConfig {
+    /// `node.id`: the broker's id in metadata.
+    pub node_id: i32,
+    /// `log.flush.interval.messages`: fsync a partition after this many appended messages.
+    /// Default: never (`Long.MAX_VALUE`): Kafka relies on replication, not fsync.
+    pub log_flush_interval_messages: Option<u64>,
+    /// `log.flush.interval.ms`: fsync a partition when its oldest unflushed write is this old,
+    /// checked every `log.flush.scheduler.interval.ms`. Default: never.
+    pub log_flush_interval_ms: Option<u64>,
+    /// `log.flush.scheduler.interval.ms`: how often the log flusher checks
+    /// `log.flush.interval.ms`. Default: never, so `log.flush.interval.ms` alone does nothing.
+    pub log_flush_scheduler_interval_ms: Option<u64>,
+    /// `log.segment.bytes`: roll to a new segment beyond this size. Default 1 GiB.
+    pub log_segment_bytes: u64,
+    /// `log.index.interval.bytes`: bytes between offset index entries. Default 4096.
+    pub log_index_interval_bytes: u64,
+    /// `message.max.bytes`: the largest record batch accepted. Default 1048588.
+    pub message_max_bytes: u64,
+    /// Topics hosted from the start (static until the controller exists).
+    pub topics: Vec<TopicSpec>,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            node_id: 1,
+            log_flush_interval_messages: None,
+            log_flush_interval_ms: None,
+            log_flush_scheduler_interval_ms: None,
+            log_segment_bytes: 1_073_741_824,
+            log_index_interval_bytes: 4096,
+            message_max_bytes: 1_048_588,
+            topics: Vec::new(),
+        }
+    }
+}
+
+/// A producer's configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProducerConfig {
+    /// `bootstrap.servers`: brokers to ask for metadata first.
+    pub bootstrap_servers: Vec<NodeId>,
+    /// `client.id`.
+    pub client_id: String,
+    /// `acks`. Default `all`.
+    pub acks: Acks,
+    /// `linger.ms`: how long a batch waits for more records. Default 5 ms (Kafka 4.0, KIP-1030).
+    pub linger_ms: u64,
+    /// `batch.size`: a batch is sent as soon as it reaches this many bytes. Default 16384.
+    pub batch_size: u64,
+    /// `request.timeout.ms`: how long to wait for a response. Default 30000.
+    pub request_timeout_ms: u64,
+    /// `delivery.timeout.ms`: give up on a record this long after `send()`. Default 120000.
+    pub delivery_timeout_ms: u64,
+    /// `retries`. Default 2147483647 (bounded in practice by `delivery.timeout.ms`).
+    pub retries: u32,
+    /// `retry.backoff.ms`. Default 100.
+    pub retry_backoff_ms: u64,
+    /// `max.in.flight.requests.per.connection`. Default 5.
+    pub max_in_flight_requests_per_connection: u32,
+    /// `metadata.max.age.ms`: refresh metadata at least this often. Default 300000.
+    pub metadata_max_age_ms: u64,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            bootstrap_servers: Vec::new(),
+            client_id: "producer-1".into(),
+            acks: Acks::All,
+            linger_ms: 5,
+            batch_size: 16_384,
+            request_timeout_ms: 30_000,
+            delivery_timeout_ms: 120_000,
+            retries: 2_147_483_647,
+            retry_backoff_ms: 100,
+            max_in_flight_requests_per_connection: 5,
+            metadata_max_age_ms: 300_000,
+        }
+    }
+}
+
+/// `auto.offset.reset`: where a consumer starts when it has no valid position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoOffsetReset {
+    /// Start at the log start offset.
+    Earliest,
+    /// Start at the log end offset (only new records). Kafka's default.
+    #[default]
+    Latest,
+    /// Report an error instead of guessing.
+    None,
+}
+
+/// A consumer's configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerConfig {
+    /// `bootstrap.servers`.
+    pub bootstrap_servers: Vec<NodeId>,
+    /// `client.id`.
+    pub client_id: String,
+    /// `auto.offset.reset`. Default `latest`.
+    pub auto_offset_reset: AutoOffsetReset,
+    /// `fetch.min.bytes`: the broker waits for this much data. Default 1.
+    pub fetch_min_bytes: u64,
+    /// `fetch.max.wait.ms`: ...but no longer than this. Default 500.
+    pub fetch_max_wait_ms: u64,
+    /// `fetch.max.bytes`. Default 52428800.
+    pub fetch_max_bytes: u64,
+    /// `max.partition.fetch.bytes`. Default 1048576.
+    pub max_partition_fetch_bytes: u64,
+    /// `max.poll.records`. Default 500.
+    pub max_poll_records: u32,
+    /// `request.timeout.ms`. Default 30000.
+    pub request_timeout_ms: u64,
+    /// `retry.backoff.ms`. Default 100.
+    pub retry_backoff_ms: u64,
+    /// `check.crcs`: verify every batch's CRC before handing records over. Default true.
+    pub check_crcs: bool,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        ConsumerConfig {
+            bootstrap_servers: Vec::new(),
+            client_id: "consumer-1".into(),
+            auto_offset_reset: AutoOffsetReset::Latest,
+            fetch_min_bytes: 1,
+            fetch_max_wait_ms: 500,
+            fetch_max_bytes: 52_428_800,
+            max_partition_fetch_bytes: 1_048_576,
+            max_poll_records: 500,
+            request_timeout_ms: 30_000,
+            retry_backoff_ms: 100,
+            check_crcs: true,
+        }
+    }
+}
+
+/// Milliseconds as a simulated [`Duration`], with Kafka's "never" kept as never.
+pub fn ms(value: u64) -> Duration {
+    Duration::from_millis(value)
+}

@@ -1,0 +1,2 @@
+//! The `kafkasim` command line.
+fn main() {}

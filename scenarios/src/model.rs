@@ -1,0 +1,143 @@
+//! A scenario, parsed and validated: what to run, what to break, what must hold.
+//!
+//! `format` turns a TOML file into this; `harness` runs it. Every name here has been checked
+//! (nodes referenced by faults exist, topics referenced by clients exist), so the harness
+//! never has to report a user error.
+
+use kafkasim_core::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
+use kafkasim_sim::WorldConfig;
+
+/// A whole scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Short name, used by `kafkasim run <name>`.
+    pub name: String,
+    /// One-line title.
+    pub title: String,
+    /// The teaching text: what the scenario shows and why.
+    pub description: String,
+    /// Where it came from: `builtin:<name>` or a file path.
+    pub source: String,
+    /// How long to run, in simulated milliseconds.
+    pub duration_ms: u64,
+    /// Network and disk behaviour.
+    pub world: WorldConfig,
+    /// The brokers, in order.
+    pub brokers: Vec<BrokerSpec>,
+    /// The producers.
+    pub producers: Vec<ProducerSpec>,
+    /// The consumers.
+    pub consumers: Vec<ConsumerSpec>,
+    /// Faults at fixed times, in time order.
+    pub faults: Vec<ScheduledFault>,
+    /// What must hold, and what must appear.
+    pub expect: Expectations,
+}
+
+/// A broker node.
+#[derive(Clone, Debug)]
+pub struct BrokerSpec {
+    /// Node name, e.g. `broker-1`.
+    pub name: String,
+    /// Its configuration (topics included).
+    pub config: BrokerConfig,
+}
+
+/// A producer node and what it writes.
+#[derive(Clone, Debug)]
+pub struct ProducerSpec {
+    /// Node name.
+    pub name: String,
+    /// Its configuration (`bootstrap.servers` resolved to node ids).
+    pub config: ProducerConfig,
+    /// The records it sends.
+    pub workload: ProduceWorkload,
+}
+
+/// A steady stream of records: `records` sends, one every `interval_ms`, from `start_ms`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProduceWorkload {
+    /// The topic written.
+    pub topic: String,
+    /// When the first record is sent.
+    pub start_ms: u64,
+    /// How many records.
+    pub records: u64,
+    /// Time between sends.
+    pub interval_ms: u64,
+    /// Records get keys `k0..k{keys-1}` in turn; `None` sends keyless records.
+    pub keys: Option<u64>,
+    /// Size of each value in bytes (values are `<producer>-<n>` padded to this size).
+    pub value_bytes: usize,
+}
+
+/// A consumer node and what it reads.
+#[derive(Clone, Debug)]
+pub struct ConsumerSpec {
+    /// Node name.
+    pub name: String,
+    /// Its configuration.
+    pub config: ConsumerConfig,
+    /// The topic it reads; it assigns itself every partition (`assign`, no group).
+    pub topic: String,
+    /// When it starts polling.
+    pub start_ms: u64,
+}
+
+/// A fault at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduledFault {
+    /// When, in simulated milliseconds.
+    pub at_ms: u64,
+    /// What.
+    pub action: FaultAction,
+}
+
+/// A fault, with nodes named as in the scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    /// `process-crash`: kill -9.
+    ProcessCrash {
+        /// The victim.
+        node: String,
+    },
+    /// `power-loss`: the node's machine loses power.
+    PowerLoss {
+        /// The victim.
+        node: String,
+    },
+    /// `power-loss-all`: every machine loses power at once.
+    PowerLossAll,
+    /// `restart`: start a crashed node from its disk.
+    Restart {
+        /// The node.
+        node: String,
+    },
+    /// `partition`: drop messages from `from` to `to` (and back if `two_way`).
+    Partition {
+        /// One side.
+        from: String,
+        /// The other side.
+        to: String,
+        /// Both directions.
+        two_way: bool,
+    },
+    /// `heal`: remove every partition.
+    Heal,
+    /// `reset-connection`: break the connection between two nodes.
+    ResetConnection {
+        /// One end.
+        a: String,
+        /// The other end.
+        b: String,
+    },
+}
+
+/// The checks a run is judged by.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expectations {
+    /// Checkers that must find nothing.
+    pub hold: Vec<String>,
+    /// Checkers that must find something: the anomaly this scenario exists to show.
+    pub anomalies: Vec<String>,
+}
