@@ -4,3 +4,4 @@
 pub mod checkers;
 pub mod harness;
 pub mod model;
+pub mod narrate;

@@ -184,8 +184,9 @@ impl Disk {
                 garbage,
                 vanished: false,
             });
+            // What reached the platter, torn or not, is what the disk holds from now on.
+            f.durable = Some(survived.clone());
             f.cache = survived;
-            f.durable = Some(durable);
         }
         for name in vanished {
             self.files.remove(&name);

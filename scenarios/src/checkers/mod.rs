@@ -1,4 +1,65 @@
-//! Checkers: named judgements over a run's history, each after its source.
+//! Checkers: named judgements over a run's history, each named after its source so users can
+//! look it up (Jepsen's Kafka workload; the durability promises of fsync and log recovery).
+
+pub mod durability;
+pub mod history;
+pub mod jepsen;
+
+use history::History;
+
+/// A checker: its name, what it looks for, and the function that finds it.
+pub struct Checker {
+    /// The name scenarios use in `[expect]`.
+    pub name: &'static str,
+    /// One line on what it finds.
+    pub about: &'static str,
+    /// Returns the findings (empty: the anomaly did not occur).
+    pub check: fn(&History) -> Vec<String>,
+}
+
+/// Every checker, in the order reports list them.
+pub const CHECKERS: &[Checker] = &[
+    Checker {
+        name: "lost-write",
+        about: "an acknowledged record below the highest polled offset was never polled (Jepsen)",
+        check: jepsen::lost_write,
+    },
+    Checker {
+        name: "unseen",
+        about: "an acknowledged record was never polled by the end of the run (Jepsen)",
+        check: jepsen::unseen,
+    },
+    Checker {
+        name: "inconsistent-offsets",
+        about: "one offset of one partition was seen holding two different values (Jepsen)",
+        check: jepsen::inconsistent_offsets,
+    },
+    Checker {
+        name: "duplicate",
+        about: "one value was seen at two offsets (Jepsen)",
+        check: jepsen::duplicate,
+    },
+    Checker {
+        name: "nonmonotonic-poll",
+        about: "a consumer's successive polls of a partition went backwards (Jepsen)",
+        check: jepsen::nonmonotonic_poll,
+    },
+    Checker {
+        name: "fsynced-survives",
+        about: "every record fsynced before a crash is still in the log after recovery",
+        check: durability::fsynced_survives,
+    },
+    Checker {
+        name: "no-corrupt-read",
+        about: "no consumer was served a batch failing its CRC, or a value nobody sent",
+        check: durability::no_corrupt_read,
+    },
+    Checker {
+        name: "offsets-dense",
+        about: "final logs and each consumer's polls have dense, increasing offsets",
+        check: durability::offsets_dense,
+    },
+];
 
 /// Every checker a scenario may name in `[expect]`, with a one-line explanation.
 pub const KNOWN: &[(&str, &str)] = &[
@@ -25,15 +86,20 @@ pub const KNOWN: &[(&str, &str)] = &[
     ),
     (
         "no-corrupt-read",
-        "no consumer was ever served a batch that fails its CRC",
+        "no consumer was served a batch failing its CRC, or a value nobody sent",
     ),
     (
         "offsets-dense",
-        "every partition the consumers read holds dense, increasing offsets",
+        "final logs and each consumer's polls have dense, increasing offsets",
     ),
 ];
 
 /// Whether `name` is a checker.
 pub fn is_known(name: &str) -> bool {
-    KNOWN.iter().any(|(n, _)| *n == name)
+    CHECKERS.iter().any(|c| c.name == name)
+}
+
+/// The checker called `name`.
+pub fn find(name: &str) -> Option<&'static Checker> {
+    CHECKERS.iter().find(|c| c.name == name)
 }

@@ -1,0 +1,233 @@
+//! The one node type the simulator runs for a Kafka cluster: a broker or a client.
+//!
+//! Each role is its own state machine ([`Broker`], [`Producer`], [`Consumer`]); this enum
+//! dispatches to them and fixes the vocabulary they share with the simulator: timer names,
+//! scenario commands, replies and trace events.
+
+use crate::broker::Broker;
+use crate::client::consumer::Consumer;
+use crate::client::producer::Producer;
+use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
+use crate::ids::TopicPartition;
+use crate::log::RecoveryReport;
+use crate::node::{Boot, Input, Node, Outbox};
+use crate::protocol::{ErrorCode, Message};
+use crate::time::Instant;
+use serde::Serialize;
+
+/// Named deadlines. Setting one replaces the previous deadline with the same name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Timer {
+    /// Broker: the log flusher's periodic check (`log.flush.scheduler.interval.ms`).
+    FlushScheduler,
+    /// Broker: a held Fetch reached `fetch.max.wait.ms`.
+    FetchExpiry(u64),
+    /// Producer: the batch for this partition has lingered `linger.ms`.
+    Linger(TopicPartition),
+    /// Client: no response to this correlation id within `request.timeout.ms`.
+    RequestTimeout(i32),
+    /// Client: `retry.backoff.ms` has passed; try again.
+    RetryBackoff,
+}
+
+/// What a scenario tells a client to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Producer: `send()` a record. `record_id` identifies it in replies and checkers.
+    Send {
+        /// The scenario's id for this record.
+        record_id: u64,
+        /// The topic.
+        topic: String,
+        /// The key, if any.
+        key: Option<Vec<u8>>,
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// Consumer: `assign()` every partition of `topic` and start polling.
+    Assign {
+        /// The topic.
+        topic: String,
+    },
+}
+
+/// A record as a consumer's `poll()` returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PolledRecord {
+    /// Its offset.
+    pub offset: i64,
+    /// Its key, as text.
+    pub key: Option<String>,
+    /// Its value, as text.
+    pub value: String,
+}
+
+/// What clients report to the scenario: delivery callbacks and polled records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    /// Producer: the record was acknowledged (`offset` is `None` with `acks=0`).
+    Acked {
+        /// The scenario's id for the record.
+        record_id: u64,
+        /// Where it went.
+        partition: TopicPartition,
+        /// Its offset.
+        offset: Option<i64>,
+    },
+    /// Producer: the record failed for good.
+    Failed {
+        /// The scenario's id for the record.
+        record_id: u64,
+        /// Where it was going.
+        partition: TopicPartition,
+        /// Why.
+        error: ErrorCode,
+    },
+    /// Consumer: records returned by `poll()`.
+    Polled {
+        /// The partition.
+        partition: TopicPartition,
+        /// The records, in offset order.
+        records: Vec<PolledRecord>,
+    },
+    /// Consumer: a fetched batch failed its CRC check (`check.crcs=true`); nothing from it
+    /// was returned.
+    CorruptBatch {
+        /// The partition.
+        partition: TopicPartition,
+        /// The batch's base offset.
+        base_offset: i64,
+        /// What was wrong.
+        detail: String,
+    },
+    /// Consumer: the position was reset (`auto.offset.reset`).
+    PositionReset {
+        /// The partition.
+        partition: TopicPartition,
+        /// The new position.
+        offset: i64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// State changes inside nodes, recorded in the trace.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A broker recovered a partition's log from its disk at start-up.
+    LogRecovered {
+        /// The partition.
+        partition: TopicPartition,
+        /// What recovery found and did.
+        report: RecoveryReport,
+    },
+    /// A leader appended records to its log (in the page cache).
+    LogAppended {
+        /// The partition.
+        partition: TopicPartition,
+        /// First offset given.
+        base_offset: i64,
+        /// Last offset given.
+        last_offset: i64,
+        /// The new log end offset.
+        log_end_offset: i64,
+    },
+    /// A flush (fsync) of a partition's log started.
+    LogFlushStarted {
+        /// The partition.
+        partition: TopicPartition,
+        /// Everything below this offset will be durable.
+        up_to: i64,
+        /// Which setting triggered it.
+        trigger: &'static str,
+    },
+    /// A flush completed: everything below `recovery_point` is on durable storage.
+    LogFlushed {
+        /// The partition.
+        partition: TopicPartition,
+        /// The recovery point.
+        recovery_point: i64,
+    },
+    /// The high watermark moved.
+    HighWatermarkUpdated {
+        /// The partition.
+        partition: TopicPartition,
+        /// The new value.
+        high_watermark: i64,
+    },
+    /// A client's request got no answer in time.
+    RequestTimedOut {
+        /// The request's correlation id.
+        correlation_id: i32,
+        /// Its Kafka name.
+        request: &'static str,
+    },
+    /// A producer put a batch back in the queue to send it again.
+    BatchRetried {
+        /// The partition.
+        partition: TopicPartition,
+        /// How many records.
+        records: usize,
+        /// Why.
+        error: ErrorCode,
+    },
+}
+
+/// The configuration of one node: which role, and its settings.
+#[derive(Clone, Debug)]
+pub enum ActorConfig {
+    /// A broker.
+    Broker(BrokerConfig),
+    /// A producer.
+    Producer(ProducerConfig),
+    /// A consumer.
+    Consumer(ConsumerConfig),
+}
+
+/// A node of a simulated Kafka cluster.
+#[derive(Debug)]
+pub enum Actor {
+    /// A broker.
+    Broker(Broker),
+    /// A producer.
+    Producer(Producer),
+    /// A consumer.
+    Consumer(Consumer),
+}
+
+impl Actor {
+    /// The broker inside, if this node is one.
+    pub fn as_broker(&self) -> Option<&Broker> {
+        match self {
+            Actor::Broker(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+impl Node for Actor {
+    type Msg = Message;
+    type Timer = Timer;
+    type Command = Command;
+    type Reply = Reply;
+    type Event = Event;
+    type Config = ActorConfig;
+
+    fn boot(boot: Boot<'_, ActorConfig>, out: &mut Outbox<Self>) -> Self {
+        match boot.config {
+            ActorConfig::Broker(c) => Actor::Broker(Broker::boot(&boot, c, out)),
+            ActorConfig::Producer(c) => Actor::Producer(Producer::boot(&boot, c, out)),
+            ActorConfig::Consumer(c) => Actor::Consumer(Consumer::boot(&boot, c, out)),
+        }
+    }
+
+    fn step(&mut self, now: Instant, input: Input<Self>, out: &mut Outbox<Self>) {
+        match self {
+            Actor::Broker(b) => b.step(now, input, out),
+            Actor::Producer(p) => p.step(now, input, out),
+            Actor::Consumer(c) => c.step(now, input, out),
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! The Kafka consumer, `assign()` mode: positions, fetches, CRC checks, offset resets.
+//!
+//! The consumer keeps one *position* per partition — the offset of the next record it will
+//! return. It fetches from each partition's leader, at most one Fetch per broker at a time
+//! (the broker holds it up to `fetch.max.wait.ms` if there is nothing new: long polling),
+//! verifies each batch's CRC (`check.crcs`), hands the records at or above its position to the
+//! application in chunks of `max.poll.records`, and advances. With no valid position it asks
+//! `ListOffsets` for the earliest or latest offset, as `auto.offset.reset` says. Groups,
+//! commits and rebalancing come with the consumer-group work.
+
+use crate::actor::{Actor, ActorConfig, Command, Event, PolledRecord, Reply, Timer};
+use crate::client::metadata::ClusterView;
+use crate::config::{AutoOffsetReset, ConsumerConfig};
+use crate::ids::{NodeId, TopicPartition};
+use crate::log::batch::RecordBatch;
+use crate::node::{Boot, Input, Outbox};
+use crate::protocol::{
+    ErrorCode, FetchPartition, FetchRequest, FetchResponse, ListOffsetsRequest,
+    ListOffsetsResponse, Message, MetadataRequest, OffsetSpec,
+};
+use crate::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+
+type Out = Outbox<Actor>;
+
+#[derive(Debug)]
+enum InFlight {
+    Metadata,
+    ListOffsets,
+    Fetch,
+}
+
+/// A consumer.
+#[derive(Debug)]
+pub struct Consumer {
+    config: ConsumerConfig,
+    view: ClusterView,
+    topic: Option<String>,
+    assignment: Vec<TopicPartition>,
+    positions: BTreeMap<TopicPartition, i64>,
+    /// Requests awaiting answers: correlation id → (broker, kind).
+    in_flight: BTreeMap<i32, (NodeId, InFlight)>,
+    next_correlation_id: i32,
+    next_bootstrap: usize,
+    backoff_until: Instant,
+    /// Partitions stuck for good (`auto.offset.reset=none` with no position).
+    stuck: BTreeSet<TopicPartition>,
+}
+
+impl Consumer {
+    /// Start the consumer; it does nothing until told to `assign`.
+    pub fn boot(_boot: &Boot<'_, ActorConfig>, config: &ConsumerConfig, _out: &mut Out) -> Self {
+        Consumer {
+            config: config.clone(),
+            view: ClusterView::default(),
+            topic: None,
+            assignment: Vec::new(),
+            positions: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            next_correlation_id: 0,
+            next_bootstrap: 0,
+            backoff_until: Instant::ZERO,
+            stuck: BTreeSet::new(),
+        }
+    }
+
+    /// The current position of each assigned partition that has one.
+    pub fn positions(&self) -> &BTreeMap<TopicPartition, i64> {
+        &self.positions
+    }
+
+    /// Handle one input.
+    pub fn step(&mut self, now: Instant, input: Input<Actor>, out: &mut Out) {
+        match input {
+            Input::Command(Command::Assign { topic }) => self.topic = Some(topic),
+            Input::Command(Command::Send { .. }) => {}
+            Input::Recv { msg, .. } => {
+                let id = msg.correlation_id();
+                if self.in_flight.remove(&id).is_some() {
+                    out.cancel_timer(Timer::RequestTimeout(id));
+                    match msg {
+                        Message::MetadataResponse(r) => {
+                            self.view.update(&r);
+                            self.on_metadata(now);
+                        }
+                        Message::ListOffsetsResponse(r) => self.on_list_offsets(now, r, out),
+                        Message::FetchResponse(r) => self.on_fetch(now, r, out),
+                        _ => {}
+                    }
+                }
+            }
+            Input::Timer(Timer::RequestTimeout(id)) => {
+                if let Some((_, kind)) = self.in_flight.remove(&id) {
+                    let request = match kind {
+                        InFlight::Metadata => "MetadataRequest",
+                        InFlight::ListOffsets => "ListOffsetsRequest",
+                        InFlight::Fetch => "FetchRequest",
+                    };
+                    out.trace(Event::RequestTimedOut {
+                        correlation_id: id,
+                        request,
+                    });
+                    self.back_off(now, out);
+                }
+            }
+            Input::Timer(_) => {}
+            Input::Disconnected { peer } => {
+                let broken: Vec<i32> = self
+                    .in_flight
+                    .iter()
+                    .filter(|(_, (node, _))| *node == peer)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in broken {
+                    self.in_flight.remove(&id);
+                    out.cancel_timer(Timer::RequestTimeout(id));
+                }
+                self.back_off(now, out);
+            }
+            Input::DiskDone(_) => {}
+        }
+        if now >= self.backoff_until {
+            self.send_requests(now, out);
+        }
+    }
+
+    fn back_off(&mut self, now: Instant, out: &mut Out) {
+        self.backoff_until = now + Duration::from_millis(self.config.retry_backoff_ms);
+        self.view = ClusterView::default();
+        out.set_timer(Timer::RetryBackoff, self.backoff_until);
+    }
+
+    fn next_correlation_id(&mut self) -> i32 {
+        let id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
+        id
+    }
+
+    fn request(&mut self, now: Instant, to: NodeId, kind: InFlight, message: Message, out: &mut Out) {
+        let id = message.correlation_id();
+        out.send(to, message);
+        out.set_timer(
+            Timer::RequestTimeout(id),
+            now + Duration::from_millis(self.config.request_timeout_ms),
+        );
+        self.in_flight.insert(id, (to, kind));
+    }
+
+    fn busy(&self, pred: impl Fn(&InFlight) -> bool) -> bool {
+        self.in_flight.values().any(|(_, k)| pred(k))
+    }
+
+    /// Send whatever the consumer needs next: metadata, offsets to start from, or fetches.
+    fn send_requests(&mut self, now: Instant, out: &mut Out) {
+        let Some(topic) = self.topic.clone() else { return };
+        let needs_metadata = self.view.partition_count(&topic).is_none()
+            || self.assignment.iter().any(|tp| self.view.leader(tp).is_none());
+        if needs_metadata {
+            if !self.busy(|k| matches!(k, InFlight::Metadata)) && !self.config.bootstrap_servers.is_empty() {
+                let servers = &self.config.bootstrap_servers;
+                let node = servers[self.next_bootstrap % servers.len()];
+                self.next_bootstrap += 1;
+                let correlation_id = self.next_correlation_id();
+                let message = Message::MetadataRequest(MetadataRequest {
+                    correlation_id,
+                    topics: vec![topic],
+                });
+                self.request(now, node, InFlight::Metadata, message, out);
+            }
+            return;
+        }
+        self.reset_positions(now, out);
+        self.fetch(now, out);
+    }
+
+    fn on_metadata(&mut self, _now: Instant) {
+        if let Some(topic) = &self.topic
+            && let Some(count) = self.view.partition_count(topic)
+            && self.assignment.is_empty()
+        {
+            self.assignment = (0..count).map(|p| TopicPartition::new(topic, p)).collect();
+        }
+    }
+
+    /// Ask each leader for a starting offset of the partitions that have no position.
+    fn reset_positions(&mut self, now: Instant, out: &mut Out) {
+        if self.busy(|k| matches!(k, InFlight::ListOffsets)) {
+            return;
+        }
+        let spec = match self.config.auto_offset_reset {
+            AutoOffsetReset::Earliest => OffsetSpec::Earliest,
+            AutoOffsetReset::Latest => OffsetSpec::Latest,
+            AutoOffsetReset::None => return,
+        };
+        let mut by_leader: BTreeMap<NodeId, Vec<(TopicPartition, OffsetSpec)>> = BTreeMap::new();
+        for tp in &self.assignment {
+            if !self.positions.contains_key(tp)
+                && let Some(leader) = self.view.leader(tp)
+            {
+                by_leader.entry(leader).or_default().push((tp.clone(), spec));
+            }
+        }
+        for (leader, partitions) in by_leader {
+            let correlation_id = self.next_correlation_id();
+            let message = Message::ListOffsetsRequest(ListOffsetsRequest {
+                correlation_id,
+                partitions,
+            });
+            self.request(now, leader, InFlight::ListOffsets, message, out);
+        }
+    }
+
+    fn on_list_offsets(&mut self, now: Instant, response: ListOffsetsResponse, out: &mut Out) {
+        for p in response.partitions {
+            if p.error == ErrorCode::None {
+                self.positions.insert(p.partition.clone(), p.offset);
+                out.reply(Reply::PositionReset {
+                    partition: p.partition,
+                    offset: p.offset,
+                    reason: format!("auto.offset.reset={:?}", self.config.auto_offset_reset).to_lowercase(),
+                });
+            } else {
+                self.view.forget_leader(&p.partition);
+                self.backoff_until = now + Duration::from_millis(self.config.retry_backoff_ms);
+                out.set_timer(Timer::RetryBackoff, self.backoff_until);
+            }
+        }
+    }
+
+    /// One Fetch per leader that has no Fetch in flight, for its partitions with positions.
+    fn fetch(&mut self, now: Instant, out: &mut Out) {
+        let busy_nodes: BTreeSet<NodeId> = self
+            .in_flight
+            .values()
+            .filter(|(_, k)| matches!(k, InFlight::Fetch))
+            .map(|(n, _)| *n)
+            .collect();
+        let mut by_leader: BTreeMap<NodeId, Vec<FetchPartition>> = BTreeMap::new();
+        for tp in &self.assignment {
+            let (Some(position), Some(leader)) = (self.positions.get(tp), self.view.leader(tp)) else {
+                continue;
+            };
+            if busy_nodes.contains(&leader) || self.stuck.contains(tp) {
+                continue;
+            }
+            by_leader.entry(leader).or_default().push(FetchPartition {
+                partition: tp.clone(),
+                fetch_offset: *position,
+                partition_max_bytes: self.config.max_partition_fetch_bytes,
+            });
+        }
+        for (leader, partitions) in by_leader {
+            let correlation_id = self.next_correlation_id();
+            let message = Message::FetchRequest(FetchRequest {
+                correlation_id,
+                replica_id: -1,
+                max_wait_ms: self.config.fetch_max_wait_ms,
+                min_bytes: self.config.fetch_min_bytes,
+                max_bytes: self.config.fetch_max_bytes,
+                partitions,
+            });
+            self.request(now, leader, InFlight::Fetch, message, out);
+        }
+    }
+
+    fn on_fetch(&mut self, now: Instant, response: FetchResponse, out: &mut Out) {
+        for p in response.partitions {
+            let tp = p.partition;
+            let Some(position) = self.positions.get(&tp).copied() else { continue };
+            match p.error {
+                ErrorCode::None => {
+                    let records = self.decode(&tp, position, &p.records, out);
+                    if let Some(last) = records.last() {
+                        self.positions.insert(tp.clone(), last.offset + 1);
+                    }
+                    for chunk in records.chunks(self.config.max_poll_records.max(1) as usize) {
+                        out.reply(Reply::Polled {
+                            partition: tp.clone(),
+                            records: chunk.to_vec(),
+                        });
+                    }
+                }
+                ErrorCode::OffsetOutOfRange => {
+                    // The position is no longer valid (e.g. the log was truncated below it).
+                    self.positions.remove(&tp);
+                    if self.config.auto_offset_reset == AutoOffsetReset::None {
+                        self.stuck.insert(tp.clone());
+                        out.reply(Reply::PositionReset {
+                            partition: tp,
+                            offset: -1,
+                            reason: "OFFSET_OUT_OF_RANGE with auto.offset.reset=none".into(),
+                        });
+                    }
+                }
+                _ => {
+                    self.view.forget_leader(&tp);
+                    self.backoff_until = now + Duration::from_millis(self.config.retry_backoff_ms);
+                    out.set_timer(Timer::RetryBackoff, self.backoff_until);
+                }
+            }
+        }
+    }
+
+    /// Decode fetched batches into records at or after `position`, stopping at the first batch
+    /// that fails its CRC (Kafka raises `CorruptRecordException` to the application).
+    fn decode(&self, tp: &TopicPartition, position: i64, bytes: &[u8], out: &mut Out) -> Vec<PolledRecord> {
+        let mut records = Vec::new();
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let decoded = if self.config.check_crcs {
+                RecordBatch::decode(rest)
+            } else {
+                RecordBatch::decode_unchecked(rest)
+            };
+            match decoded {
+                Ok((batch, used)) => {
+                    for (i, record) in batch.records.iter().enumerate() {
+                        let offset = batch.base_offset + i as i64;
+                        if offset >= position {
+                            records.push(PolledRecord {
+                                offset,
+                                key: record.key.as_ref().map(|k| String::from_utf8_lossy(k).into_owned()),
+                                value: record
+                                    .value
+                                    .as_ref()
+                                    .map_or_else(String::new, |v| String::from_utf8_lossy(v).into_owned()),
+                            });
+                        }
+                    }
+                    rest = &rest[used..];
+                }
+                Err(error) => {
+                    let base_offset = if rest.len() >= 8 {
+                        i64::from_be_bytes(rest[..8].try_into().unwrap_or([0; 8]))
+                    } else {
+                        -1
+                    };
+                    out.reply(Reply::CorruptBatch {
+                        partition: tp.clone(),
+                        base_offset,
+                        detail: format!("{error:?}"),
+                    });
+                    break;
+                }
+            }
+        }
+        records
+    }
+}

@@ -1,0 +1,6 @@
+//! Kafka clients: the producer and the consumer, as state machines.
+
+pub mod consumer;
+pub mod metadata;
+pub mod partitioner;
+pub mod producer;

@@ -1,0 +1,452 @@
+//! The Kafka producer: `send()` → partition → accumulator → `ProduceRequest` → callback.
+//!
+//! What a learner can watch here, all with Kafka's settings:
+//! - records are grouped per partition into batches, sent when `batch.size` bytes are reached
+//!   or after `linger.ms` — fewer, bigger requests;
+//! - up to `max.in.flight.requests.per.connection` requests travel to one broker at once;
+//! - a request without answer after `request.timeout.ms`, a dropped connection, or a retriable
+//!   error sends the batch again after `retry.backoff.ms`, until `delivery.timeout.ms` after
+//!   `send()`; without idempotence a retry can write a record twice, or after a later batch;
+//! - with `acks=0` nothing comes back: the callback fires at once, without an offset.
+
+use crate::actor::{Actor, ActorConfig, Command, Event, Reply, Timer};
+use crate::client::metadata::ClusterView;
+use crate::client::partitioner::partition_for_key;
+use crate::config::{Acks, ProducerConfig};
+use crate::ids::{NodeId, TopicPartition};
+use crate::log::batch::{Record, RecordBatch};
+use crate::node::{Boot, Input, Outbox};
+use crate::prng::Prng;
+use crate::protocol::{
+    ErrorCode, Message, MetadataRequest, ProducePartitionData, ProduceRequest, ProduceResponse,
+};
+use crate::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+type Out = Outbox<Actor>;
+
+/// A record handed to `send()` that has no partition yet (metadata unknown).
+#[derive(Debug)]
+struct Unrouted {
+    record_id: u64,
+    topic: String,
+    key: Option<Vec<u8>>,
+    value: Vec<u8>,
+    sent_at: Instant,
+}
+
+/// A batch of records for one partition.
+#[derive(Debug)]
+struct Batch {
+    tp: TopicPartition,
+    records: Vec<(u64, Record)>,
+    size: u64,
+    created: Instant,
+    attempts: u32,
+    retry_at: Instant,
+}
+
+impl Batch {
+    fn first_record_id(&self) -> u64 {
+        self.records.first().map_or(0, |(id, _)| *id)
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let records: Vec<Record> = self.records.iter().map(|(_, r)| r.clone()).collect();
+        let first = records.first().map_or(0, |r| r.timestamp);
+        let max = records.iter().map(|r| r.timestamp).max().unwrap_or(first);
+        RecordBatch {
+            base_offset: 0,
+            partition_leader_epoch: -1,
+            attributes: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            base_sequence: -1,
+            base_timestamp: first,
+            max_timestamp: max,
+            records,
+        }
+        .encode()
+    }
+}
+
+/// A request awaiting its response.
+#[derive(Debug)]
+enum InFlight {
+    Produce { node: NodeId, batches: Vec<Batch> },
+    Metadata { node: NodeId },
+}
+
+/// Fixed overhead of a v2 batch (its header), used to estimate batch sizes.
+const BATCH_HEADER_BYTES: u64 = 61;
+
+/// A producer.
+#[derive(Debug)]
+pub struct Producer {
+    config: ProducerConfig,
+    prng: Prng,
+    view: ClusterView,
+    unrouted: VecDeque<Unrouted>,
+    open: BTreeMap<TopicPartition, Batch>,
+    ready: BTreeMap<TopicPartition, VecDeque<Batch>>,
+    in_flight: BTreeMap<i32, InFlight>,
+    sticky: BTreeMap<String, i32>,
+    next_correlation_id: i32,
+    next_bootstrap: usize,
+    metadata_wanted: bool,
+    metadata_retry_at: Instant,
+}
+
+impl Producer {
+    /// Start the producer; it asks for metadata when the first record arrives.
+    pub fn boot(boot: &Boot<'_, ActorConfig>, config: &ProducerConfig, _out: &mut Out) -> Self {
+        Producer {
+            config: config.clone(),
+            prng: boot.prng.clone(),
+            view: ClusterView::default(),
+            unrouted: VecDeque::new(),
+            open: BTreeMap::new(),
+            ready: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            sticky: BTreeMap::new(),
+            next_correlation_id: 0,
+            next_bootstrap: 0,
+            metadata_wanted: false,
+            metadata_retry_at: Instant::ZERO,
+        }
+    }
+
+    /// Handle one input.
+    pub fn step(&mut self, now: Instant, input: Input<Actor>, out: &mut Out) {
+        match input {
+            Input::Command(Command::Send {
+                record_id,
+                topic,
+                key,
+                value,
+            }) => {
+                self.unrouted.push_back(Unrouted {
+                    record_id,
+                    topic,
+                    key,
+                    value,
+                    sent_at: now,
+                });
+            }
+            Input::Command(Command::Assign { .. }) => {}
+            Input::Recv { msg, .. } => match msg {
+                Message::MetadataResponse(r) => {
+                    if let Some(InFlight::Metadata { .. }) = self.in_flight.remove(&r.correlation_id) {
+                        out.cancel_timer(Timer::RequestTimeout(r.correlation_id));
+                        self.view.update(&r);
+                        self.metadata_wanted = false;
+                    }
+                }
+                Message::ProduceResponse(r) => self.on_produce_response(now, r, out),
+                _ => {}
+            },
+            Input::Timer(Timer::Linger(tp)) => self.close_batch(&tp),
+            Input::Timer(Timer::RequestTimeout(correlation_id)) => {
+                if let Some(request) = self.in_flight.remove(&correlation_id) {
+                    let name = match &request {
+                        InFlight::Produce { .. } => "ProduceRequest",
+                        InFlight::Metadata { .. } => "MetadataRequest",
+                    };
+                    out.trace(Event::RequestTimedOut {
+                        correlation_id,
+                        request: name,
+                    });
+                    self.fail_request(now, request, ErrorCode::RequestTimedOut, out);
+                }
+            }
+            Input::Timer(_) => {}
+            Input::Disconnected { peer } => {
+                let broken: Vec<i32> = self
+                    .in_flight
+                    .iter()
+                    .filter(|(_, r)| match r {
+                        InFlight::Produce { node, .. } | InFlight::Metadata { node } => *node == peer,
+                    })
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in broken {
+                    out.cancel_timer(Timer::RequestTimeout(id));
+                    if let Some(request) = self.in_flight.remove(&id) {
+                        self.fail_request(now, request, ErrorCode::NetworkException, out);
+                    }
+                }
+            }
+            Input::DiskDone(_) => {}
+        }
+        self.route_records(now, out);
+        self.expire_batches(now, out);
+        self.maybe_request_metadata(now, out);
+        self.drain(now, out);
+    }
+
+    fn next_correlation_id(&mut self) -> i32 {
+        let id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
+        id
+    }
+
+    /// Give every unrouted record a partition, if metadata allows.
+    fn route_records(&mut self, now: Instant, out: &mut Out) {
+        while let Some(record) = self.unrouted.front() {
+            let Some(count) = self.view.partition_count(&record.topic) else {
+                self.metadata_wanted = true;
+                return;
+            };
+            let Some(record) = self.unrouted.pop_front() else { return };
+            let partition = match &record.key {
+                Some(key) => partition_for_key(key, count),
+                None => *self
+                    .sticky
+                    .entry(record.topic.clone())
+                    .or_insert_with(|| self.prng.below(count as u64) as i32),
+            };
+            let tp = TopicPartition::new(&record.topic, partition);
+            let size = record.key.as_ref().map_or(0, Vec::len) as u64 + record.value.len() as u64 + 12;
+            let entry = Record {
+                timestamp: record.sent_at.as_millis() as i64,
+                key: record.key,
+                value: Some(record.value),
+                headers: Vec::new(),
+            };
+            let batch = self.open.entry(tp.clone()).or_insert_with(|| {
+                out.set_timer(Timer::Linger(tp.clone()), now + Duration::from_millis(self.config.linger_ms));
+                Batch {
+                    tp: tp.clone(),
+                    records: Vec::new(),
+                    size: BATCH_HEADER_BYTES,
+                    created: record.sent_at,
+                    attempts: 0,
+                    retry_at: Instant::ZERO,
+                }
+            });
+            batch.records.push((record.record_id, entry));
+            batch.size += size;
+            if batch.size >= self.config.batch_size || self.config.linger_ms == 0 {
+                out.cancel_timer(Timer::Linger(tp.clone()));
+                self.close_batch(&tp);
+            }
+        }
+    }
+
+    /// Move the open batch of `tp` to the send queue; keyless records pick a new sticky
+    /// partition for the next batch (KIP-480).
+    fn close_batch(&mut self, tp: &TopicPartition) {
+        if let Some(batch) = self.open.remove(tp) {
+            self.ready.entry(tp.clone()).or_default().push_back(batch);
+            if self.sticky.get(&tp.topic) == Some(&tp.partition) {
+                self.sticky.remove(&tp.topic);
+            }
+        }
+    }
+
+    fn maybe_request_metadata(&mut self, now: Instant, out: &mut Out) {
+        let needs_leader = self.ready.iter().any(|(tp, q)| !q.is_empty() && self.view.leader(tp).is_none());
+        if !(self.metadata_wanted || needs_leader) || now < self.metadata_retry_at {
+            return;
+        }
+        if self.in_flight.values().any(|r| matches!(r, InFlight::Metadata { .. })) {
+            return;
+        }
+        let servers = &self.config.bootstrap_servers;
+        if servers.is_empty() {
+            return;
+        }
+        let node = servers[self.next_bootstrap % servers.len()];
+        self.next_bootstrap += 1;
+        let mut topics: BTreeSet<String> = self.unrouted.iter().map(|r| r.topic.clone()).collect();
+        topics.extend(self.ready.keys().map(|tp| tp.topic.clone()));
+        topics.extend(self.open.keys().map(|tp| tp.topic.clone()));
+        let correlation_id = self.next_correlation_id();
+        out.send(
+            node,
+            Message::MetadataRequest(MetadataRequest {
+                correlation_id,
+                topics: topics.into_iter().collect(),
+            }),
+        );
+        out.set_timer(
+            Timer::RequestTimeout(correlation_id),
+            now + Duration::from_millis(self.config.request_timeout_ms),
+        );
+        self.in_flight.insert(correlation_id, InFlight::Metadata { node });
+    }
+
+    fn in_flight_to(&self, node: NodeId) -> u32 {
+        self.in_flight
+            .values()
+            .filter(|r| matches!(r, InFlight::Produce { node: n, .. } if *n == node))
+            .count() as u32
+    }
+
+    /// Send what is ready: at most one batch per partition per request, one request per broker
+    /// per call, within `max.in.flight.requests.per.connection`.
+    fn drain(&mut self, now: Instant, out: &mut Out) {
+        let mut by_node: BTreeMap<NodeId, Vec<Batch>> = BTreeMap::new();
+        let mut next_retry: Option<Instant> = None;
+        let partitions: Vec<TopicPartition> = self.ready.keys().cloned().collect();
+        for tp in partitions {
+            let Some(leader) = self.view.leader(&tp) else { continue };
+            let due = self.ready[&tp].front().map(|b| b.retry_at);
+            let Some(due) = due else { continue };
+            if due > now {
+                next_retry = Some(next_retry.map_or(due, |t: Instant| t.min(due)));
+                continue;
+            }
+            if !by_node.contains_key(&leader) && self.in_flight_to(leader) >= self.config.max_in_flight_requests_per_connection {
+                continue;
+            }
+            if let Some(batch) = self.ready.get_mut(&tp).and_then(VecDeque::pop_front) {
+                by_node.entry(leader).or_default().push(batch);
+            }
+        }
+        self.ready.retain(|_, q| !q.is_empty());
+        self.arm_retry_timer(now, next_retry, out);
+        for (node, mut batches) in by_node {
+            let correlation_id = self.next_correlation_id();
+            let partitions = batches
+                .iter_mut()
+                .map(|b| {
+                    b.attempts += 1;
+                    ProducePartitionData {
+                        partition: b.tp.clone(),
+                        records: b.encode(),
+                    }
+                })
+                .collect();
+            out.send(
+                node,
+                Message::ProduceRequest(ProduceRequest {
+                    correlation_id,
+                    acks: self.config.acks.wire(),
+                    timeout_ms: self.config.request_timeout_ms,
+                    partitions,
+                }),
+            );
+            if self.config.acks == Acks::Zero {
+                // Fire and forget: the callback fires now, without an offset.
+                for batch in batches {
+                    for (record_id, _) in batch.records {
+                        out.reply(Reply::Acked {
+                            record_id,
+                            partition: batch.tp.clone(),
+                            offset: None,
+                        });
+                    }
+                }
+                continue;
+            }
+            out.set_timer(
+                Timer::RequestTimeout(correlation_id),
+                now + Duration::from_millis(self.config.request_timeout_ms),
+            );
+            self.in_flight.insert(correlation_id, InFlight::Produce { node, batches });
+        }
+    }
+
+    fn on_produce_response(&mut self, now: Instant, response: ProduceResponse, out: &mut Out) {
+        let Some(InFlight::Produce { batches, .. }) = self.in_flight.remove(&response.correlation_id) else {
+            return; // a late answer to a request we already gave up on
+        };
+        out.cancel_timer(Timer::RequestTimeout(response.correlation_id));
+        for batch in batches {
+            let result = response.partitions.iter().find(|p| p.partition == batch.tp);
+            match result {
+                Some(p) if p.error == ErrorCode::None => {
+                    for (i, (record_id, _)) in batch.records.iter().enumerate() {
+                        out.reply(Reply::Acked {
+                            record_id: *record_id,
+                            partition: batch.tp.clone(),
+                            offset: Some(p.base_offset + i as i64),
+                        });
+                    }
+                }
+                Some(p) => {
+                    let error = p.error;
+                    self.retry_or_fail(now, batch, error, out);
+                }
+                None => self.retry_or_fail(now, batch, ErrorCode::NetworkException, out),
+            }
+        }
+    }
+
+    fn fail_request(&mut self, now: Instant, request: InFlight, error: ErrorCode, out: &mut Out) {
+        match request {
+            InFlight::Produce { batches, .. } => {
+                for batch in batches {
+                    self.retry_or_fail(now, batch, error, out);
+                }
+            }
+            InFlight::Metadata { .. } => {
+                self.metadata_wanted = true;
+                self.metadata_retry_at = now + Duration::from_millis(self.config.retry_backoff_ms);
+            }
+        }
+    }
+
+    fn retry_or_fail(&mut self, now: Instant, mut batch: Batch, error: ErrorCode, out: &mut Out) {
+        let expired = now.saturating_since(batch.created) >= Duration::from_millis(self.config.delivery_timeout_ms);
+        if !error.is_retriable() || batch.attempts > self.config.retries || expired {
+            let error = if expired { ErrorCode::RequestTimedOut } else { error };
+            for (record_id, _) in batch.records {
+                out.reply(Reply::Failed {
+                    record_id,
+                    partition: batch.tp.clone(),
+                    error,
+                });
+            }
+            return;
+        }
+        if matches!(
+            error,
+            ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition | ErrorCode::LeaderNotAvailable | ErrorCode::NetworkException | ErrorCode::RequestTimedOut
+        ) {
+            self.view.forget_leader(&batch.tp);
+            self.metadata_wanted = true;
+        }
+        out.trace(Event::BatchRetried {
+            partition: batch.tp.clone(),
+            records: batch.records.len(),
+            error,
+        });
+        batch.retry_at = now + Duration::from_millis(self.config.retry_backoff_ms);
+        // Keep the partition's queue in send order: a retried batch goes before later ones.
+        let queue = self.ready.entry(batch.tp.clone()).or_default();
+        let position = queue
+            .iter()
+            .position(|b| b.first_record_id() > batch.first_record_id())
+            .unwrap_or(queue.len());
+        queue.insert(position, batch);
+    }
+
+    /// One timer wakes the producer for the earliest pending retry (of a batch or of metadata).
+    fn arm_retry_timer(&self, now: Instant, next_batch_retry: Option<Instant>, out: &mut Out) {
+        let metadata = (self.metadata_wanted && self.metadata_retry_at > now).then_some(self.metadata_retry_at);
+        if let Some(at) = [next_batch_retry, metadata].into_iter().flatten().min() {
+            out.set_timer(Timer::RetryBackoff, at);
+        }
+    }
+
+    /// Fail batches that waited longer than `delivery.timeout.ms` since `send()`.
+    fn expire_batches(&mut self, now: Instant, out: &mut Out) {
+        let limit = Duration::from_millis(self.config.delivery_timeout_ms);
+        for queue in self.ready.values_mut() {
+            while queue.front().is_some_and(|b| now.saturating_since(b.created) >= limit) {
+                if let Some(batch) = queue.pop_front() {
+                    for (record_id, _) in batch.records {
+                        out.reply(Reply::Failed {
+                            record_id,
+                            partition: batch.tp.clone(),
+                            error: ErrorCode::RequestTimedOut,
+                        });
+                    }
+                }
+            }
+        }
+        self.ready.retain(|_, q| !q.is_empty());
+    }
+}

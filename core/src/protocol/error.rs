@@ -1,0 +1,125 @@
+//! Kafka's error codes, with Kafka's names and numbers.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An error code as Kafka puts it in a response (`Errors.java` in Apache Kafka).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(missing_docs)] // the variants are Kafka's own names; `describe` explains each
+pub enum ErrorCode {
+    None,
+    OffsetOutOfRange,
+    CorruptMessage,
+    UnknownTopicOrPartition,
+    LeaderNotAvailable,
+    NotLeaderOrFollower,
+    RequestTimedOut,
+    MessageTooLarge,
+    NetworkException,
+    NotEnoughReplicas,
+    NotEnoughReplicasAfterAppend,
+    InvalidRequiredAcks,
+    KafkaStorageError,
+    FencedLeaderEpoch,
+    UnknownLeaderEpoch,
+}
+
+impl ErrorCode {
+    /// The number on the wire.
+    pub fn code(self) -> i16 {
+        match self {
+            ErrorCode::None => 0,
+            ErrorCode::OffsetOutOfRange => 1,
+            ErrorCode::CorruptMessage => 2,
+            ErrorCode::UnknownTopicOrPartition => 3,
+            ErrorCode::LeaderNotAvailable => 5,
+            ErrorCode::NotLeaderOrFollower => 6,
+            ErrorCode::RequestTimedOut => 7,
+            ErrorCode::MessageTooLarge => 10,
+            ErrorCode::NetworkException => 13,
+            ErrorCode::NotEnoughReplicas => 19,
+            ErrorCode::NotEnoughReplicasAfterAppend => 20,
+            ErrorCode::InvalidRequiredAcks => 21,
+            ErrorCode::KafkaStorageError => 56,
+            ErrorCode::FencedLeaderEpoch => 74,
+            ErrorCode::UnknownLeaderEpoch => 75,
+        }
+    }
+
+    /// Kafka's name for it, e.g. `NOT_LEADER_OR_FOLLOWER`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::None => "NONE",
+            ErrorCode::OffsetOutOfRange => "OFFSET_OUT_OF_RANGE",
+            ErrorCode::CorruptMessage => "CORRUPT_MESSAGE",
+            ErrorCode::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
+            ErrorCode::LeaderNotAvailable => "LEADER_NOT_AVAILABLE",
+            ErrorCode::NotLeaderOrFollower => "NOT_LEADER_OR_FOLLOWER",
+            ErrorCode::RequestTimedOut => "REQUEST_TIMED_OUT",
+            ErrorCode::MessageTooLarge => "MESSAGE_TOO_LARGE",
+            ErrorCode::NetworkException => "NETWORK_EXCEPTION",
+            ErrorCode::NotEnoughReplicas => "NOT_ENOUGH_REPLICAS",
+            ErrorCode::NotEnoughReplicasAfterAppend => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+            ErrorCode::InvalidRequiredAcks => "INVALID_REQUIRED_ACKS",
+            ErrorCode::KafkaStorageError => "KAFKA_STORAGE_ERROR",
+            ErrorCode::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
+            ErrorCode::UnknownLeaderEpoch => "UNKNOWN_LEADER_EPOCH",
+        }
+    }
+
+    /// Whether a client should retry the request (Kafka's `RetriableException` subclasses).
+    pub fn is_retriable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::CorruptMessage
+                | ErrorCode::UnknownTopicOrPartition
+                | ErrorCode::LeaderNotAvailable
+                | ErrorCode::NotLeaderOrFollower
+                | ErrorCode::RequestTimedOut
+                | ErrorCode::NetworkException
+                | ErrorCode::NotEnoughReplicas
+                | ErrorCode::NotEnoughReplicasAfterAppend
+                | ErrorCode::KafkaStorageError
+                | ErrorCode::FencedLeaderEpoch
+                | ErrorCode::UnknownLeaderEpoch
+        )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference: Apache Kafka `org.apache.kafka.common.protocol.Errors`.
+    #[test]
+    fn codes_match_kafka() {
+        let table = [
+            (ErrorCode::None, 0),
+            (ErrorCode::OffsetOutOfRange, 1),
+            (ErrorCode::CorruptMessage, 2),
+            (ErrorCode::UnknownTopicOrPartition, 3),
+            (ErrorCode::NotLeaderOrFollower, 6),
+            (ErrorCode::RequestTimedOut, 7),
+            (ErrorCode::NotEnoughReplicas, 19),
+            (ErrorCode::NotEnoughReplicasAfterAppend, 20),
+            (ErrorCode::FencedLeaderEpoch, 74),
+            (ErrorCode::UnknownLeaderEpoch, 75),
+        ];
+        for (error, code) in table {
+            assert_eq!(error.code(), code, "{error}");
+        }
+    }
+
+    #[test]
+    fn serde_uses_kafka_names() {
+        let json = serde_json::to_string(&ErrorCode::NotLeaderOrFollower).unwrap();
+        assert_eq!(json, "\"NOT_LEADER_OR_FOLLOWER\"");
+    }
+}

@@ -1,0 +1,209 @@
+//! A run's history, as checkers see it: what clients sent, what was acknowledged, what was
+//! polled, and what the brokers' logs and disks say — extracted once from the trace.
+
+use kafkasim_core::actor::{Event, PolledRecord, Reply};
+use kafkasim_core::ids::TopicPartition;
+use kafkasim_core::time::Instant;
+use kafkasim_sim::trace::{CrashKind, TraceEvent, TraceKind};
+use std::collections::BTreeMap;
+
+/// A record the scenario asked a producer to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    /// The producer's node name.
+    pub producer: String,
+    /// The value (unique per run).
+    pub value: String,
+    /// When `send()` was called.
+    pub time: Instant,
+}
+
+/// A record acknowledged with an offset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acked {
+    /// The record id.
+    pub record_id: u64,
+    /// Where it was written.
+    pub partition: TopicPartition,
+    /// At which offset.
+    pub offset: i64,
+    /// When the acknowledgement arrived.
+    pub time: Instant,
+}
+
+/// One `poll()` result for one partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Poll {
+    /// The consumer's node name.
+    pub consumer: String,
+    /// When.
+    pub time: Instant,
+    /// The partition.
+    pub partition: TopicPartition,
+    /// The records.
+    pub records: Vec<PolledRecord>,
+}
+
+/// A crash of a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Crash {
+    /// The node.
+    pub node: String,
+    /// When.
+    pub time: Instant,
+    /// Process crash or power loss.
+    pub how: CrashKind,
+    /// Each partition's recovery point (fsynced offset) at the moment of the crash.
+    pub recovery_points: BTreeMap<TopicPartition, i64>,
+}
+
+/// One step of a consumer's life, in trace order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerStep {
+    /// `polls[i]`.
+    Poll(usize),
+    /// `resets[i]`.
+    Reset(usize),
+}
+
+/// Everything checkers look at.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// Sends by record id.
+    pub sent: BTreeMap<u64, Sent>,
+    /// Acknowledgements with offsets, in arrival order.
+    pub acked: Vec<Acked>,
+    /// Records that failed for good.
+    pub failed: BTreeMap<u64, String>,
+    /// Polls, in order.
+    pub polls: Vec<Poll>,
+    /// Position resets, per consumer and partition (time, new offset).
+    pub resets: Vec<(String, TopicPartition, Instant, i64)>,
+    /// Corrupt batches served to consumers: (consumer, partition, base offset, detail).
+    pub corrupt: Vec<(String, TopicPartition, i64, String)>,
+    /// Crashes, in order.
+    pub crashes: Vec<Crash>,
+    /// Polls and resets interleaved in trace order: `Poll(i)` indexes `polls`, `Reset(i)`
+    /// indexes `resets`.
+    pub consumer_order: Vec<ConsumerStep>,
+    /// Each broker's final log, per partition: offset → value.
+    pub final_logs: BTreeMap<String, BTreeMap<TopicPartition, BTreeMap<i64, String>>>,
+}
+
+impl History {
+    /// Fill in acks, polls, failures, resets, corrupt reads and crashes from the trace.
+    pub fn absorb_trace(&mut self, events: &[TraceEvent<Event, Reply>]) {
+        let mut recovery_points: BTreeMap<String, BTreeMap<TopicPartition, i64>> = BTreeMap::new();
+        for e in events {
+            match &e.kind {
+                TraceKind::Reply { reply } => self.absorb_reply(&e.node, e.time, reply),
+                TraceKind::Node {
+                    event:
+                        Event::LogFlushed {
+                            partition,
+                            recovery_point,
+                        },
+                } => {
+                    recovery_points
+                        .entry(e.node.clone())
+                        .or_default()
+                        .insert(partition.clone(), *recovery_point);
+                }
+                TraceKind::Node {
+                    event: Event::LogRecovered { partition, report },
+                } => {
+                    // After a restart, the recovered log is the new durable starting point
+                    // only as far as it was synced before; keep the lower of the two.
+                    let points = recovery_points.entry(e.node.clone()).or_default();
+                    let point = points.entry(partition.clone()).or_insert(0);
+                    *point = (*point).min(report.log_end_offset);
+                }
+                TraceKind::Crashed { how } => self.crashes.push(Crash {
+                    node: e.node.clone(),
+                    time: e.time,
+                    how: *how,
+                    recovery_points: recovery_points.get(&e.node).cloned().unwrap_or_default(),
+                }),
+                _ => {}
+            }
+        }
+    }
+
+    fn absorb_reply(&mut self, node: &str, time: Instant, reply: &Reply) {
+        match reply {
+            Reply::Acked {
+                record_id,
+                partition,
+                offset: Some(offset),
+            } => self.acked.push(Acked {
+                record_id: *record_id,
+                partition: partition.clone(),
+                offset: *offset,
+                time,
+            }),
+            Reply::Acked { offset: None, .. } => {}
+            Reply::Failed {
+                record_id, error, ..
+            } => {
+                self.failed.insert(*record_id, error.to_string());
+            }
+            Reply::Polled { partition, records } => {
+                self.consumer_order
+                    .push(ConsumerStep::Poll(self.polls.len()));
+                self.polls.push(Poll {
+                    consumer: node.to_string(),
+                    time,
+                    partition: partition.clone(),
+                    records: records.clone(),
+                });
+            }
+            Reply::CorruptBatch {
+                partition,
+                base_offset,
+                detail,
+            } => self.corrupt.push((
+                node.to_string(),
+                partition.clone(),
+                *base_offset,
+                detail.clone(),
+            )),
+            Reply::PositionReset {
+                partition, offset, ..
+            } => {
+                self.consumer_order
+                    .push(ConsumerStep::Reset(self.resets.len()));
+                self.resets
+                    .push((node.to_string(), partition.clone(), time, *offset));
+            }
+        }
+    }
+
+    /// The value a record id was sent with.
+    pub fn value_of(&self, record_id: u64) -> Option<&str> {
+        self.sent.get(&record_id).map(|s| s.value.as_str())
+    }
+}
+
+impl History {
+    /// Walk every consumer's polls in order, forgetting the previous offset of a partition
+    /// when its position was reset; `visit(poll, record, previous offset)` sees each record.
+    pub fn walk_polls(&self, mut visit: impl FnMut(&Poll, &PolledRecord, Option<i64>)) {
+        let mut last: BTreeMap<(&str, &TopicPartition), i64> = BTreeMap::new();
+        for step in &self.consumer_order {
+            match *step {
+                ConsumerStep::Reset(i) => {
+                    let (consumer, tp, _, _) = &self.resets[i];
+                    last.remove(&(consumer.as_str(), tp));
+                }
+                ConsumerStep::Poll(i) => {
+                    let poll = &self.polls[i];
+                    for record in &poll.records {
+                        let key = (poll.consumer.as_str(), &poll.partition);
+                        visit(poll, record, last.get(&key).copied());
+                        last.insert(key, record.offset);
+                    }
+                }
+            }
+        }
+    }
+}

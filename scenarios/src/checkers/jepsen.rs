@@ -1,0 +1,128 @@
+//! The anomalies of Jepsen's Kafka workload (`jepsen/tests/kafka.clj`), over our history.
+//!
+//! Jepsen judges a queue by what clients saw: values acknowledged at offsets by producers,
+//! values returned at offsets by consumers. Each function returns human-readable findings;
+//! an empty list means the anomaly did not occur.
+
+use super::history::History;
+use kafkasim_core::ids::TopicPartition;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What was observed at each offset: (partition, offset) → values seen (acks and polls).
+fn observations(h: &History) -> BTreeMap<(TopicPartition, i64), BTreeSet<String>> {
+    let mut seen: BTreeMap<(TopicPartition, i64), BTreeSet<String>> = BTreeMap::new();
+    for a in &h.acked {
+        if let Some(v) = h.value_of(a.record_id) {
+            seen.entry((a.partition.clone(), a.offset))
+                .or_default()
+                .insert(v.to_string());
+        }
+    }
+    for p in &h.polls {
+        for r in &p.records {
+            seen.entry((p.partition.clone(), r.offset))
+                .or_default()
+                .insert(r.value.clone());
+        }
+    }
+    seen
+}
+
+fn polled_values(h: &History) -> BTreeSet<&str> {
+    h.polls
+        .iter()
+        .flat_map(|p| p.records.iter().map(|r| r.value.as_str()))
+        .collect()
+}
+
+/// `lost-write`: an acknowledged record at an offset below the highest offset any consumer
+/// polled from its partition, whose value no consumer ever saw.
+pub fn lost_write(h: &History) -> Vec<String> {
+    let polled = polled_values(h);
+    let mut highest: BTreeMap<&TopicPartition, i64> = BTreeMap::new();
+    for p in &h.polls {
+        for r in &p.records {
+            let e = highest.entry(&p.partition).or_insert(-1);
+            *e = (*e).max(r.offset);
+        }
+    }
+    h.acked
+        .iter()
+        .filter_map(|a| {
+            let value = h.value_of(a.record_id)?;
+            let top = *highest.get(&a.partition)?;
+            (a.offset < top && !polled.contains(value)).then(|| {
+                format!(
+                    "{value} acknowledged at {}@{} was never polled (polls reached offset {top})",
+                    a.partition, a.offset
+                )
+            })
+        })
+        .collect()
+}
+
+/// `unseen`: an acknowledged record no consumer polled by the end of the run.
+pub fn unseen(h: &History) -> Vec<String> {
+    let polled = polled_values(h);
+    h.acked
+        .iter()
+        .filter_map(|a| {
+            let value = h.value_of(a.record_id)?;
+            (!polled.contains(value)).then(|| {
+                format!(
+                    "{value} acknowledged at {}@{} never polled",
+                    a.partition, a.offset
+                )
+            })
+        })
+        .collect()
+}
+
+/// `inconsistent-offsets`: one offset of one partition seen holding two different values.
+pub fn inconsistent_offsets(h: &History) -> Vec<String> {
+    observations(h)
+        .into_iter()
+        .filter(|(_, values)| values.len() > 1)
+        .map(|((tp, offset), values)| {
+            format!(
+                "{tp}@{offset} seen as {}",
+                values.into_iter().collect::<Vec<_>>().join(" and ")
+            )
+        })
+        .collect()
+}
+
+/// `duplicate`: one value seen at two offsets.
+pub fn duplicate(h: &History) -> Vec<String> {
+    let mut at: BTreeMap<String, BTreeSet<(TopicPartition, i64)>> = BTreeMap::new();
+    for ((tp, offset), values) in observations(h) {
+        for v in values {
+            at.entry(v).or_default().insert((tp.clone(), offset));
+        }
+    }
+    at.into_iter()
+        .filter(|(_, places)| places.len() > 1)
+        .map(|(v, places)| {
+            let places: Vec<String> = places.iter().map(|(tp, o)| format!("{tp}@{o}")).collect();
+            format!("{v} at {}", places.join(", "))
+        })
+        .collect()
+}
+
+/// `nonmonotonic-poll`: a consumer's successive polls of one partition went backwards or
+/// repeated an offset. Under `assign` this is never allowed (no rebalance can explain it),
+/// except across an explicit position reset.
+pub fn nonmonotonic_poll(h: &History) -> Vec<String> {
+    let mut findings = Vec::new();
+    h.walk_polls(|poll, record, previous| {
+        if let Some(prev) = previous
+            && record.offset <= prev
+        {
+            findings.push(format!(
+                "{} polled {}@{} after {}",
+                poll.consumer, poll.partition, record.offset, prev
+            ));
+        }
+    });
+    findings
+}

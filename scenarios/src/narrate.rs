@@ -1,0 +1,291 @@
+//! Turning a run into words: the parameters, a timeline of what mattered, and a summary in
+//! Kafka's terms. Everything here is derived from the trace and the history, never from
+//! inside the nodes, so the same text can be rebuilt from a saved trace.
+
+use crate::checkers::history::History;
+use crate::model::Scenario;
+use kafkasim_core::actor::{Actor, Event, Reply};
+use kafkasim_core::ids::TopicPartition;
+use kafkasim_sim::World;
+use kafkasim_sim::trace::{CrashKind, TraceEvent, TraceKind};
+use std::collections::BTreeMap;
+
+type Events = [TraceEvent<Event, Reply>];
+
+fn never(v: Option<u64>) -> String {
+    v.map_or_else(|| "never (Kafka's default)".to_string(), |v| v.to_string())
+}
+
+/// What the run was set up with, including what the seed decides.
+pub fn parameters(scenario: &Scenario, world: &World<Actor>) -> Vec<String> {
+    let net = scenario.world.network;
+    let disk = scenario.world.disk;
+    let mut lines = vec![
+        format!(
+            "scenario {} (seed {}): {}",
+            scenario.name,
+            world.seed(),
+            scenario.title
+        ),
+        format!(
+            "network: one-way latency {}..{} per message, drawn from the seed per link (stream network/<from>-><to>)",
+            net.latency_min, net.latency_max
+        ),
+        format!(
+            "disk: fsync takes {}; power loss {} (torn lengths drawn from the seed, stream disk/<node>)",
+            disk.fsync_latency,
+            if disk.torn_writes {
+                "may tear the last unsynced write"
+            } else {
+                "keeps exactly the synced bytes"
+            }
+        ),
+    ];
+    for b in &scenario.brokers {
+        let c = &b.config;
+        lines.push(format!(
+            "{}: node.id={} log.flush.interval.messages={} log.flush.interval.ms={} log.flush.scheduler.interval.ms={}",
+            b.name,
+            c.node_id,
+            never(c.log_flush_interval_messages),
+            never(c.log_flush_interval_ms),
+            never(c.log_flush_scheduler_interval_ms)
+        ));
+    }
+    for p in &scenario.producers {
+        let w = &p.workload;
+        lines.push(format!(
+            "{}: acks={} linger.ms={} request.timeout.ms={}; {} records to {} every {}ms from {}ms",
+            p.name,
+            p.config.acks,
+            p.config.linger_ms,
+            p.config.request_timeout_ms,
+            w.records,
+            w.topic,
+            w.interval_ms,
+            w.start_ms
+        ));
+    }
+    for c in &scenario.consumers {
+        lines.push(format!(
+            "{}: assign all of {} at {}ms, auto.offset.reset={:?}",
+            c.name, c.topic, c.start_ms, c.config.auto_offset_reset
+        ));
+    }
+    lines
+}
+
+/// The notable events, one line each, in time order.
+pub fn timeline(events: &Events) -> Vec<String> {
+    let mut lines = Vec::new();
+    // Flushes are frequent; only the last one before each crash tells the story.
+    let mut last_flush: BTreeMap<(String, TopicPartition), (String, i64)> = BTreeMap::new();
+    let mut first_poll_seen: BTreeMap<String, bool> = BTreeMap::new();
+    for e in events {
+        let at = e.time.to_string();
+        let node = &e.node;
+        match &e.kind {
+            TraceKind::Node { event } => match event {
+                Event::LogFlushed { partition, recovery_point } => {
+                    last_flush.insert((node.clone(), partition.clone()), (at, *recovery_point));
+                }
+                Event::LogRecovered { partition, report } => {
+                    let mut line = format!(
+                        "{at} {node} recovers {partition}: {} valid batches ({} records) in {} segment(s), log end offset {}",
+                        report.valid_batches, report.valid_records, report.segments_scanned, report.log_end_offset
+                    );
+                    if let Some(t) = &report.truncation {
+                        line.push_str(&format!(
+                            "; truncated {} bytes at position {} of {} ({:?})",
+                            t.bytes_truncated, t.position, t.segment, t.reason
+                        ));
+                    } else {
+                        line.push_str("; nothing to truncate");
+                    }
+                    lines.push(line);
+                }
+                Event::RequestTimedOut { correlation_id, request } => lines.push(format!(
+                    "{at} {node}: {request} (correlation id {correlation_id}) got no answer within request.timeout.ms"
+                )),
+                _ => {}
+            },
+            TraceKind::Crashed { how } => {
+                let flushes: Vec<String> = last_flush
+                    .iter()
+                    .filter(|((n, _), _)| n == node)
+                    .map(|((_, tp), (t, rp))| format!("{tp} up to offset {rp} at {t}"))
+                    .collect();
+                if !flushes.is_empty() {
+                    lines.push(format!("{at} {node}: last fsyncs before the crash: {}", flushes.join(", ")));
+                }
+                lines.push(match how {
+                    CrashKind::Process => format!(
+                        "{at} {node} process killed (kill -9): memory lost, the OS keeps the page cache"
+                    ),
+                    CrashKind::Power => format!(
+                        "{at} {node} loses power: memory and page cache lost, only fsynced bytes remain"
+                    ),
+                });
+            }
+            TraceKind::PowerLost { files } => {
+                for f in files {
+                    if f.vanished {
+                        lines.push(format!("{at} {node}:   {} was never fsynced and is gone", f.file));
+                    } else {
+                        let unsynced = f.cached_len.saturating_sub(f.durable_len);
+                        let torn = if f.torn_bytes_kept > 0 {
+                            format!(
+                                "; a torn write left {} of them on disk{}",
+                                f.torn_bytes_kept,
+                                if f.garbage { ", ending in garbage" } else { "" }
+                            )
+                        } else {
+                            String::new()
+                        };
+                        lines.push(format!(
+                            "{at} {node}:   {}: {} bytes synced, {unsynced} unsynced bytes lost{torn}",
+                            f.file, f.durable_len
+                        ));
+                    }
+                }
+            }
+            TraceKind::Restarted { incarnation } => {
+                lines.push(format!("{at} {node} restarts (start #{}) and recovers its logs from disk", incarnation + 1));
+            }
+            TraceKind::PartitionStarted { from, to, two_way } => lines.push(format!(
+                "{at} network partition: {from} {} {to}",
+                if *two_way { "<-/->" } else { "-/->" }
+            )),
+            TraceKind::PartitionsHealed => lines.push(format!("{at} network partitions healed")),
+            TraceKind::ConnectionReset { peer } => {
+                lines.push(format!("{at} connection {node} <-> {peer} reset"))
+            }
+            TraceKind::Reply { reply } => match reply {
+                Reply::PositionReset { partition, offset, reason } => {
+                    lines.push(format!("{at} {node} starts {partition} at offset {offset} ({reason})"))
+                }
+                Reply::CorruptBatch { partition, base_offset, detail } => lines.push(format!(
+                    "{at} {node} CORRUPT batch at {partition}@{base_offset}: {detail}"
+                )),
+                Reply::Polled { .. } if !first_poll_seen.contains_key(node) => {
+                    first_poll_seen.insert(node.clone(), true);
+                    lines.push(format!("{at} {node} polls its first records"));
+                }
+                _ => {}
+            },
+            TraceKind::Note { text } => lines.push(format!("{at} {text}")),
+            _ => {}
+        }
+    }
+    lines
+}
+
+/// The summary: what was sent, acknowledged, lost and why, what recovery did.
+pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String> {
+    let mut lines = Vec::new();
+    for p in &scenario.producers {
+        let ids: Vec<u64> = h
+            .sent
+            .iter()
+            .filter(|(_, s)| s.producer == p.name)
+            .map(|(id, _)| *id)
+            .collect();
+        let acked = h
+            .acked
+            .iter()
+            .filter(|a| ids.contains(&a.record_id))
+            .count();
+        let failed = ids.iter().filter(|id| h.failed.contains_key(id)).count();
+        lines.push(format!(
+            "{}: {} records sent, {acked} acknowledged (acks={}), {failed} failed, {} without an answer by the end",
+            p.name,
+            ids.len(),
+            p.config.acks,
+            ids.len().saturating_sub(acked + failed)
+        ));
+    }
+    for crash in &h.crashes {
+        let Some(logs) = h.final_logs.get(&crash.node) else {
+            continue;
+        };
+        let before: Vec<_> = h.acked.iter().filter(|a| a.time <= crash.time).collect();
+        let mut lost: BTreeMap<&TopicPartition, Vec<i64>> = BTreeMap::new();
+        let mut fsynced = 0;
+        for a in &before {
+            let Some(value) = h.value_of(a.record_id) else {
+                continue;
+            };
+            let point = crash
+                .recovery_points
+                .get(&a.partition)
+                .copied()
+                .unwrap_or(0);
+            if a.offset < point {
+                fsynced += 1;
+            }
+            let now = logs.get(&a.partition).and_then(|l| l.get(&a.offset));
+            if now.map(String::as_str) != Some(value) {
+                lost.entry(&a.partition).or_default().push(a.offset);
+            }
+        }
+        let total_lost: usize = lost.values().map(Vec::len).sum();
+        match crash.how {
+            CrashKind::Power => {
+                lines.push(format!(
+                    "power loss of {} at {}: {} acknowledged records before it; {fsynced} had been fsynced and all of those survived; {total_lost} were lost",
+                    crash.node,
+                    crash.time,
+                    before.len()
+                ));
+                for (tp, offsets) in &lost {
+                    let point = crash.recovery_points.get(*tp).copied().unwrap_or(0);
+                    let why = if offsets.iter().all(|o| *o >= point) {
+                        "all at or above the last fsync: acknowledged from the page cache, never made durable"
+                    } else {
+                        "SOME BELOW THE LAST FSYNC: durability was violated"
+                    };
+                    lines.push(format!(
+                        "  {tp}: lost offsets {}..={} ({} records; recovery point was {point}) — {why}",
+                        offsets.iter().min().copied().unwrap_or(0),
+                        offsets.iter().max().copied().unwrap_or(0),
+                        offsets.len()
+                    ));
+                }
+            }
+            CrashKind::Process => lines.push(format!(
+                "process crash of {} at {}: {} acknowledged records before it, {} lost{}",
+                crash.node,
+                crash.time,
+                before.len(),
+                total_lost,
+                if total_lost == 0 {
+                    " — the OS kept the page cache, so kill -9 loses nothing Kafka wrote"
+                } else {
+                    " (these were already lost earlier, or overwritten after a power loss)"
+                }
+            )),
+        }
+    }
+    for e in events {
+        if let TraceKind::Node {
+            event: Event::LogRecovered { partition, report },
+        } = &e.kind
+            && let Some(t) = &report.truncation
+        {
+            lines.push(format!(
+                "recovery at {} on {}: {partition} had a damaged tail ({:?}) — {} bytes cut at position {} of {}, log resumes at offset {}",
+                e.time, e.node, t.reason, t.bytes_truncated, t.position, t.segment, report.log_end_offset
+            ));
+        }
+    }
+    for c in &scenario.consumers {
+        let polled: usize = h
+            .polls
+            .iter()
+            .filter(|p| p.consumer == c.name)
+            .map(|p| p.records.len())
+            .sum();
+        lines.push(format!("{}: polled {polled} records", c.name));
+    }
+    lines
+}

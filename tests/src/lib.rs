@@ -1,0 +1,12 @@
+//! End-to-end tests live in `tests/tests/`; this library only holds shared helpers.
+
+use kafkasim_scenarios::harness::{self, RunOptions, RunReport};
+use kafkasim_scenarios::{catalog, format};
+
+/// Run the built-in scenario `name` with `seed`, without writing a trace file.
+pub fn run_builtin(name: &str, seed: u64) -> RunReport {
+    let text = catalog::find(name).unwrap_or_else(|| panic!("no built-in scenario {name}"));
+    let scenario =
+        format::parse(&format!("builtin:{name}"), text).expect("catalog scenarios parse");
+    harness::run(&scenario, RunOptions { seed, trace: None }).expect("no trace file, no IO error")
+}
