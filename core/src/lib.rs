@@ -5,9 +5,14 @@
 //! the CLI. The simulator (`kafkasim-sim`) drives it through the seam in [`node`].
 #![warn(missing_docs)]
 
+pub mod actor;
+pub mod broker;
+pub mod client;
 pub mod config;
 pub mod disk;
 pub mod ids;
+pub mod log;
 pub mod node;
 pub mod prng;
+pub mod protocol;
 pub mod time;

@@ -14,9 +14,9 @@
 //! acknowledged after a write is visible in the data structure.
 
 use crate::disk::DiskToken;
+use crate::ids::NodeId;
 use crate::ids::TopicPartition;
 use crate::protocol::Message;
-use crate::ids::NodeId;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A flush in progress: which tokens are outstanding, and how far it makes the log durable.
@@ -56,7 +56,12 @@ impl FlushWaiters {
     }
 
     /// Hold `message` for `to` until the flushes `waiting_for` complete (sent at once if none).
-    pub fn hold(&mut self, to: NodeId, message: Message, waiting_for: BTreeSet<u64>) -> Option<(NodeId, Message)> {
+    pub fn hold(
+        &mut self,
+        to: NodeId,
+        message: Message,
+        waiting_for: BTreeSet<u64>,
+    ) -> Option<(NodeId, Message)> {
         let waiting_for: BTreeSet<u64> = waiting_for
             .into_iter()
             .filter(|id| self.flushes.contains_key(id))
@@ -105,5 +110,64 @@ impl FlushWaiters {
     /// Whether a flush of `partition` is in progress.
     pub fn is_flushing(&self, partition: &TopicPartition) -> bool {
         self.flushes.values().any(|f| &f.partition == partition)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ProduceResponse;
+
+    fn response(id: i32) -> Message {
+        Message::ProduceResponse(ProduceResponse {
+            correlation_id: id,
+            partitions: Vec::new(),
+        })
+    }
+
+    fn flush(tokens: &[u64]) -> FlushInFlight {
+        FlushInFlight {
+            partition: TopicPartition::new("t", 0),
+            up_to: 10,
+            outstanding: tokens.iter().map(|t| DiskToken(*t)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_response_waits_for_every_token_of_its_flush() {
+        let mut w = FlushWaiters::default();
+        let id = w.start(flush(&[1, 2]));
+        assert!(w.hold(NodeId(9), response(5), [id].into()).is_none());
+        let (done, released) = w.complete(DiskToken(1));
+        assert!(
+            done.is_empty() && released.is_empty(),
+            "one of two syncs is not a flush"
+        );
+        let (done, released) = w.complete(DiskToken(2));
+        assert_eq!(done.len(), 1);
+        assert_eq!(released.len(), 1);
+        assert_eq!(released[0].1.correlation_id(), 5);
+        assert!(!w.is_flushing(&TopicPartition::new("t", 0)));
+    }
+
+    #[test]
+    fn nothing_to_wait_for_means_send_now() {
+        let mut w = FlushWaiters::default();
+        assert!(w.hold(NodeId(1), response(1), BTreeSet::new()).is_some());
+        // A flush that already completed is nothing to wait for either.
+        let id = w.start(flush(&[3]));
+        w.complete(DiskToken(3));
+        assert!(w.hold(NodeId(1), response(2), [id].into()).is_some());
+    }
+
+    #[test]
+    fn responses_are_released_in_the_order_they_were_held() {
+        let mut w = FlushWaiters::default();
+        let id = w.start(flush(&[7]));
+        assert!(w.hold(NodeId(1), response(1), [id].into()).is_none());
+        assert!(w.hold(NodeId(1), response(2), [id].into()).is_none());
+        let (_, released) = w.complete(DiskToken(7));
+        let ids: Vec<i32> = released.iter().map(|(_, m)| m.correlation_id()).collect();
+        assert_eq!(ids, vec![1, 2]);
     }
 }

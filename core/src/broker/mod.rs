@@ -53,7 +53,11 @@ type Out = Outbox<Actor>;
 
 impl Broker {
     /// Start (or restart) the broker: recover every hosted partition from the disk image.
-    pub fn boot(boot: &Boot<'_, crate::actor::ActorConfig>, config: &BrokerConfig, out: &mut Out) -> Self {
+    pub fn boot(
+        boot: &Boot<'_, crate::actor::ActorConfig>,
+        config: &BrokerConfig,
+        out: &mut Out,
+    ) -> Self {
         let mut partitions = BTreeMap::new();
         for topic in &config.topics {
             for p in 0..topic.partitions {
@@ -90,7 +94,9 @@ impl Broker {
     fn flush_scheduler_interval(&self) -> Option<Duration> {
         // The flusher only matters when a time-based flush is configured.
         self.config.log_flush_interval_ms?;
-        self.config.log_flush_scheduler_interval_ms.map(Duration::from_millis)
+        self.config
+            .log_flush_scheduler_interval_ms
+            .map(Duration::from_millis)
     }
 
     /// Handle one input.
@@ -166,11 +172,19 @@ impl Broker {
                 continue;
             };
             if !valid_acks {
-                responses.push(produce_error(tp, ErrorCode::InvalidRequiredAcks, partition.log_start_offset()));
+                responses.push(produce_error(
+                    tp,
+                    ErrorCode::InvalidRequiredAcks,
+                    partition.log_start_offset(),
+                ));
                 continue;
             }
             if data.records.len() as u64 > self.config.message_max_bytes {
-                responses.push(produce_error(tp, ErrorCode::MessageTooLarge, partition.log_start_offset()));
+                responses.push(produce_error(
+                    tp,
+                    ErrorCode::MessageTooLarge,
+                    partition.log_start_offset(),
+                ));
                 continue;
             }
             match partition.append(&data.records, now, out) {
@@ -223,7 +237,13 @@ impl Broker {
     }
 
     /// Start an fsync of `tp`'s log. Returns the flush id, or `None` if nothing was unsynced.
-    fn flush(&mut self, tp: &TopicPartition, trigger: &'static str, now: Instant, out: &mut Out) -> Option<u64> {
+    fn flush(
+        &mut self,
+        tp: &TopicPartition,
+        trigger: &'static str,
+        now: Instant,
+        out: &mut Out,
+    ) -> Option<u64> {
         let partition = self.partitions.get_mut(tp)?;
         let (up_to, ops) = partition.start_flush(&mut self.next_token, now);
         if ops.is_empty() {
@@ -255,7 +275,10 @@ impl Broker {
                 .partitions
                 .iter()
                 .filter(|(tp, p)| {
-                    p.has_unflushed() && !self.flushes.is_flushing(tp) && now.saturating_since(p.last_flush_time()) >= Duration::from_millis(flush_ms)
+                    p.has_unflushed()
+                        && !self.flushes.is_flushing(tp)
+                        && now.saturating_since(p.last_flush_time())
+                            >= Duration::from_millis(flush_ms)
                 })
                 .map(|(tp, _)| tp.clone())
                 .collect();
@@ -286,16 +309,27 @@ impl Broker {
 
     fn on_fetch(&mut self, now: Instant, from: NodeId, request: FetchRequest, out: &mut Out) {
         let response = self.read_fetch(&request);
-        let bytes: u64 = response.partitions.iter().map(|p| p.records.len() as u64).sum();
-        let has_error = response.partitions.iter().any(|p| p.error != ErrorCode::None);
+        let bytes: u64 = response
+            .partitions
+            .iter()
+            .map(|p| p.records.len() as u64)
+            .sum();
+        let has_error = response
+            .partitions
+            .iter()
+            .any(|p| p.error != ErrorCode::None);
         if bytes >= request.min_bytes || request.max_wait_ms == 0 || has_error {
             out.send(from, Message::FetchResponse(response));
             return;
         }
         let id = self.next_delayed_fetch;
         self.next_delayed_fetch += 1;
-        out.set_timer(Timer::FetchExpiry(id), now + Duration::from_millis(request.max_wait_ms));
-        self.delayed_fetches.insert(id, DelayedFetch { from, request });
+        out.set_timer(
+            Timer::FetchExpiry(id),
+            now + Duration::from_millis(request.max_wait_ms),
+        );
+        self.delayed_fetches
+            .insert(id, DelayedFetch { from, request });
     }
 
     /// Answer held fetches that now have enough data.
@@ -305,7 +339,11 @@ impl Broker {
             .iter()
             .filter(|(_, d)| {
                 let r = self.read_fetch(&d.request);
-                r.partitions.iter().map(|p| p.records.len() as u64).sum::<u64>() >= d.request.min_bytes
+                r.partitions
+                    .iter()
+                    .map(|p| p.records.len() as u64)
+                    .sum::<u64>()
+                    >= d.request.min_bytes
             })
             .map(|(id, _)| *id)
             .collect();
@@ -384,7 +422,11 @@ impl Broker {
     }
 }
 
-fn produce_error(partition: TopicPartition, error: ErrorCode, log_start_offset: i64) -> ProducePartitionResponse {
+fn produce_error(
+    partition: TopicPartition,
+    error: ErrorCode,
+    log_start_offset: i64,
+) -> ProducePartitionResponse {
     ProducePartitionResponse {
         partition,
         error,

@@ -36,7 +36,13 @@ fn log_config(config: &BrokerConfig) -> LogConfig {
 
 impl Partition {
     /// Rebuild the partition from the disk image, recovering its log.
-    pub fn recover(tp: TopicPartition, config: &BrokerConfig, disk: &DiskImage, now: Instant, out: &mut Outbox<Actor>) -> Self {
+    pub fn recover(
+        tp: TopicPartition,
+        config: &BrokerConfig,
+        disk: &DiskImage,
+        now: Instant,
+        out: &mut Outbox<Actor>,
+    ) -> Self {
         let dir = log_dir(&tp);
         let prefix = format!("{dir}/");
         let has_files = disk.keys().any(|f| f.starts_with(&prefix));
@@ -107,9 +113,16 @@ impl Partition {
     }
 
     /// Append a producer's batches as leader.
-    pub fn append(&mut self, records: &[u8], _now: Instant, out: &mut Outbox<Actor>) -> Result<AppendInfo, ErrorCode> {
+    pub fn append(
+        &mut self,
+        records: &[u8],
+        _now: Instant,
+        out: &mut Outbox<Actor>,
+    ) -> Result<AppendInfo, ErrorCode> {
         let mut ops = Vec::new();
-        let result = self.log.append_as_leader(records, self.leader_epoch, &mut ops);
+        let result = self
+            .log
+            .append_as_leader(records, self.leader_epoch, &mut ops);
         out.disk_all(ops);
         result.map_err(|e| match e {
             LogError::CorruptMessage(_) => ErrorCode::CorruptMessage,

@@ -136,7 +136,14 @@ impl Consumer {
         id
     }
 
-    fn request(&mut self, now: Instant, to: NodeId, kind: InFlight, message: Message, out: &mut Out) {
+    fn request(
+        &mut self,
+        now: Instant,
+        to: NodeId,
+        kind: InFlight,
+        message: Message,
+        out: &mut Out,
+    ) {
         let id = message.correlation_id();
         out.send(to, message);
         out.set_timer(
@@ -152,11 +159,18 @@ impl Consumer {
 
     /// Send whatever the consumer needs next: metadata, offsets to start from, or fetches.
     fn send_requests(&mut self, now: Instant, out: &mut Out) {
-        let Some(topic) = self.topic.clone() else { return };
+        let Some(topic) = self.topic.clone() else {
+            return;
+        };
         let needs_metadata = self.view.partition_count(&topic).is_none()
-            || self.assignment.iter().any(|tp| self.view.leader(tp).is_none());
+            || self
+                .assignment
+                .iter()
+                .any(|tp| self.view.leader(tp).is_none());
         if needs_metadata {
-            if !self.busy(|k| matches!(k, InFlight::Metadata)) && !self.config.bootstrap_servers.is_empty() {
+            if !self.busy(|k| matches!(k, InFlight::Metadata))
+                && !self.config.bootstrap_servers.is_empty()
+            {
                 let servers = &self.config.bootstrap_servers;
                 let node = servers[self.next_bootstrap % servers.len()];
                 self.next_bootstrap += 1;
@@ -197,7 +211,10 @@ impl Consumer {
             if !self.positions.contains_key(tp)
                 && let Some(leader) = self.view.leader(tp)
             {
-                by_leader.entry(leader).or_default().push((tp.clone(), spec));
+                by_leader
+                    .entry(leader)
+                    .or_default()
+                    .push((tp.clone(), spec));
             }
         }
         for (leader, partitions) in by_leader {
@@ -217,7 +234,8 @@ impl Consumer {
                 out.reply(Reply::PositionReset {
                     partition: p.partition,
                     offset: p.offset,
-                    reason: format!("auto.offset.reset={:?}", self.config.auto_offset_reset).to_lowercase(),
+                    reason: format!("auto.offset.reset={:?}", self.config.auto_offset_reset)
+                        .to_lowercase(),
                 });
             } else {
                 self.view.forget_leader(&p.partition);
@@ -237,7 +255,8 @@ impl Consumer {
             .collect();
         let mut by_leader: BTreeMap<NodeId, Vec<FetchPartition>> = BTreeMap::new();
         for tp in &self.assignment {
-            let (Some(position), Some(leader)) = (self.positions.get(tp), self.view.leader(tp)) else {
+            let (Some(position), Some(leader)) = (self.positions.get(tp), self.view.leader(tp))
+            else {
                 continue;
             };
             if busy_nodes.contains(&leader) || self.stuck.contains(tp) {
@@ -266,7 +285,9 @@ impl Consumer {
     fn on_fetch(&mut self, now: Instant, response: FetchResponse, out: &mut Out) {
         for p in response.partitions {
             let tp = p.partition;
-            let Some(position) = self.positions.get(&tp).copied() else { continue };
+            let Some(position) = self.positions.get(&tp).copied() else {
+                continue;
+            };
             match p.error {
                 ErrorCode::None => {
                     let records = self.decode(&tp, position, &p.records, out);
@@ -303,7 +324,13 @@ impl Consumer {
 
     /// Decode fetched batches into records at or after `position`, stopping at the first batch
     /// that fails its CRC (Kafka raises `CorruptRecordException` to the application).
-    fn decode(&self, tp: &TopicPartition, position: i64, bytes: &[u8], out: &mut Out) -> Vec<PolledRecord> {
+    fn decode(
+        &self,
+        tp: &TopicPartition,
+        position: i64,
+        bytes: &[u8],
+        out: &mut Out,
+    ) -> Vec<PolledRecord> {
         let mut records = Vec::new();
         let mut rest = bytes;
         while !rest.is_empty() {
@@ -319,11 +346,13 @@ impl Consumer {
                         if offset >= position {
                             records.push(PolledRecord {
                                 offset,
-                                key: record.key.as_ref().map(|k| String::from_utf8_lossy(k).into_owned()),
-                                value: record
-                                    .value
+                                key: record
+                                    .key
                                     .as_ref()
-                                    .map_or_else(String::new, |v| String::from_utf8_lossy(v).into_owned()),
+                                    .map(|k| String::from_utf8_lossy(k).into_owned()),
+                                value: record.value.as_ref().map_or_else(String::new, |v| {
+                                    String::from_utf8_lossy(v).into_owned()
+                                }),
                             });
                         }
                     }

@@ -136,7 +136,9 @@ impl Producer {
             Input::Command(Command::Assign { .. }) => {}
             Input::Recv { msg, .. } => match msg {
                 Message::MetadataResponse(r) => {
-                    if let Some(InFlight::Metadata { .. }) = self.in_flight.remove(&r.correlation_id) {
+                    if let Some(InFlight::Metadata { .. }) =
+                        self.in_flight.remove(&r.correlation_id)
+                    {
                         out.cancel_timer(Timer::RequestTimeout(r.correlation_id));
                         self.view.update(&r);
                         self.metadata_wanted = false;
@@ -165,7 +167,9 @@ impl Producer {
                     .in_flight
                     .iter()
                     .filter(|(_, r)| match r {
-                        InFlight::Produce { node, .. } | InFlight::Metadata { node } => *node == peer,
+                        InFlight::Produce { node, .. } | InFlight::Metadata { node } => {
+                            *node == peer
+                        }
                     })
                     .map(|(id, _)| *id)
                     .collect();
@@ -197,7 +201,9 @@ impl Producer {
                 self.metadata_wanted = true;
                 return;
             };
-            let Some(record) = self.unrouted.pop_front() else { return };
+            let Some(record) = self.unrouted.pop_front() else {
+                return;
+            };
             let partition = match &record.key {
                 Some(key) => partition_for_key(key, count),
                 None => *self
@@ -206,7 +212,8 @@ impl Producer {
                     .or_insert_with(|| self.prng.below(count as u64) as i32),
             };
             let tp = TopicPartition::new(&record.topic, partition);
-            let size = record.key.as_ref().map_or(0, Vec::len) as u64 + record.value.len() as u64 + 12;
+            let size =
+                record.key.as_ref().map_or(0, Vec::len) as u64 + record.value.len() as u64 + 12;
             let entry = Record {
                 timestamp: record.sent_at.as_millis() as i64,
                 key: record.key,
@@ -214,7 +221,10 @@ impl Producer {
                 headers: Vec::new(),
             };
             let batch = self.open.entry(tp.clone()).or_insert_with(|| {
-                out.set_timer(Timer::Linger(tp.clone()), now + Duration::from_millis(self.config.linger_ms));
+                out.set_timer(
+                    Timer::Linger(tp.clone()),
+                    now + Duration::from_millis(self.config.linger_ms),
+                );
                 Batch {
                     tp: tp.clone(),
                     records: Vec::new(),
@@ -245,11 +255,18 @@ impl Producer {
     }
 
     fn maybe_request_metadata(&mut self, now: Instant, out: &mut Out) {
-        let needs_leader = self.ready.iter().any(|(tp, q)| !q.is_empty() && self.view.leader(tp).is_none());
+        let needs_leader = self
+            .ready
+            .iter()
+            .any(|(tp, q)| !q.is_empty() && self.view.leader(tp).is_none());
         if !(self.metadata_wanted || needs_leader) || now < self.metadata_retry_at {
             return;
         }
-        if self.in_flight.values().any(|r| matches!(r, InFlight::Metadata { .. })) {
+        if self
+            .in_flight
+            .values()
+            .any(|r| matches!(r, InFlight::Metadata { .. }))
+        {
             return;
         }
         let servers = &self.config.bootstrap_servers;
@@ -273,7 +290,8 @@ impl Producer {
             Timer::RequestTimeout(correlation_id),
             now + Duration::from_millis(self.config.request_timeout_ms),
         );
-        self.in_flight.insert(correlation_id, InFlight::Metadata { node });
+        self.in_flight
+            .insert(correlation_id, InFlight::Metadata { node });
     }
 
     fn in_flight_to(&self, node: NodeId) -> u32 {
@@ -290,14 +308,18 @@ impl Producer {
         let mut next_retry: Option<Instant> = None;
         let partitions: Vec<TopicPartition> = self.ready.keys().cloned().collect();
         for tp in partitions {
-            let Some(leader) = self.view.leader(&tp) else { continue };
+            let Some(leader) = self.view.leader(&tp) else {
+                continue;
+            };
             let due = self.ready[&tp].front().map(|b| b.retry_at);
             let Some(due) = due else { continue };
             if due > now {
                 next_retry = Some(next_retry.map_or(due, |t: Instant| t.min(due)));
                 continue;
             }
-            if !by_node.contains_key(&leader) && self.in_flight_to(leader) >= self.config.max_in_flight_requests_per_connection {
+            if !by_node.contains_key(&leader)
+                && self.in_flight_to(leader) >= self.config.max_in_flight_requests_per_connection
+            {
                 continue;
             }
             if let Some(batch) = self.ready.get_mut(&tp).and_then(VecDeque::pop_front) {
@@ -344,12 +366,15 @@ impl Producer {
                 Timer::RequestTimeout(correlation_id),
                 now + Duration::from_millis(self.config.request_timeout_ms),
             );
-            self.in_flight.insert(correlation_id, InFlight::Produce { node, batches });
+            self.in_flight
+                .insert(correlation_id, InFlight::Produce { node, batches });
         }
     }
 
     fn on_produce_response(&mut self, now: Instant, response: ProduceResponse, out: &mut Out) {
-        let Some(InFlight::Produce { batches, .. }) = self.in_flight.remove(&response.correlation_id) else {
+        let Some(InFlight::Produce { batches, .. }) =
+            self.in_flight.remove(&response.correlation_id)
+        else {
             return; // a late answer to a request we already gave up on
         };
         out.cancel_timer(Timer::RequestTimeout(response.correlation_id));
@@ -389,9 +414,14 @@ impl Producer {
     }
 
     fn retry_or_fail(&mut self, now: Instant, mut batch: Batch, error: ErrorCode, out: &mut Out) {
-        let expired = now.saturating_since(batch.created) >= Duration::from_millis(self.config.delivery_timeout_ms);
+        let expired = now.saturating_since(batch.created)
+            >= Duration::from_millis(self.config.delivery_timeout_ms);
         if !error.is_retriable() || batch.attempts > self.config.retries || expired {
-            let error = if expired { ErrorCode::RequestTimedOut } else { error };
+            let error = if expired {
+                ErrorCode::RequestTimedOut
+            } else {
+                error
+            };
             for (record_id, _) in batch.records {
                 out.reply(Reply::Failed {
                     record_id,
@@ -403,7 +433,11 @@ impl Producer {
         }
         if matches!(
             error,
-            ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition | ErrorCode::LeaderNotAvailable | ErrorCode::NetworkException | ErrorCode::RequestTimedOut
+            ErrorCode::NotLeaderOrFollower
+                | ErrorCode::UnknownTopicOrPartition
+                | ErrorCode::LeaderNotAvailable
+                | ErrorCode::NetworkException
+                | ErrorCode::RequestTimedOut
         ) {
             self.view.forget_leader(&batch.tp);
             self.metadata_wanted = true;
@@ -425,7 +459,8 @@ impl Producer {
 
     /// One timer wakes the producer for the earliest pending retry (of a batch or of metadata).
     fn arm_retry_timer(&self, now: Instant, next_batch_retry: Option<Instant>, out: &mut Out) {
-        let metadata = (self.metadata_wanted && self.metadata_retry_at > now).then_some(self.metadata_retry_at);
+        let metadata = (self.metadata_wanted && self.metadata_retry_at > now)
+            .then_some(self.metadata_retry_at);
         if let Some(at) = [next_batch_retry, metadata].into_iter().flatten().min() {
             out.set_timer(Timer::RetryBackoff, at);
         }
@@ -435,7 +470,10 @@ impl Producer {
     fn expire_batches(&mut self, now: Instant, out: &mut Out) {
         let limit = Duration::from_millis(self.config.delivery_timeout_ms);
         for queue in self.ready.values_mut() {
-            while queue.front().is_some_and(|b| now.saturating_since(b.created) >= limit) {
+            while queue
+                .front()
+                .is_some_and(|b| now.saturating_since(b.created) >= limit)
+            {
                 if let Some(batch) = queue.pop_front() {
                     for (record_id, _) in batch.records {
                         out.reply(Reply::Failed {

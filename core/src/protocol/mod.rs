@@ -262,12 +262,20 @@ impl Describe for Message {
             Message::MetadataResponse(m) => format!(
                 "{} brokers; {}",
                 m.brokers.len(),
-                list(&m.topics, |t| format!("{} ({} partitions)", t.name, t.partitions.len()))
+                list(&m.topics, |t| format!(
+                    "{} ({} partitions)",
+                    t.name,
+                    t.partitions.len()
+                ))
             ),
             Message::ProduceRequest(m) => format!(
                 "acks={} {}",
                 m.acks,
-                list(&m.partitions, |p| format!("{} {}B", p.partition, p.records.len()))
+                list(&m.partitions, |p| format!(
+                    "{} {}B",
+                    p.partition,
+                    p.records.len()
+                ))
             ),
             Message::ProduceResponse(m) => list(&m.partitions, |p| {
                 if p.error == ErrorCode::None {
@@ -281,7 +289,12 @@ impl Describe for Message {
             }),
             Message::FetchResponse(m) => list(&m.partitions, |p| {
                 if p.error == ErrorCode::None {
-                    format!("{} {}B hw={}", p.partition, p.records.len(), p.high_watermark)
+                    format!(
+                        "{} {}B hw={}",
+                        p.partition,
+                        p.records.len(),
+                        p.high_watermark
+                    )
                 } else {
                     format!("{} {}", p.partition, p.error)
                 }

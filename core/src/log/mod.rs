@@ -1,0 +1,391 @@
+//! A partition's log: record batches in segments on the (simulated) disk.
+//!
+//! This is Kafka's storage engine, and a DBA will recognise it as a write-ahead log that *is*
+//! the database: producers' batches are appended at the end and given offsets; consumers read
+//! from any offset; nothing is updated in place. The log lives in the broker's memory as the
+//! bytes it wrote (what the page cache holds) and every change is also emitted as a
+//! [`DiskOp`] for the simulated disk. After a crash, [`Log::recover`] rebuilds the log from
+//! whatever the disk kept, cutting a torn tail ([`recovery`]).
+//!
+//! Files, as Kafka names them, in the partition's directory (`orders-0/`):
+//! `00000000000000000000.log` (batches), `00000000000000000000.index` (offset index, one per
+//! segment) and `leader-epoch-checkpoint` ([`epoch_cache`]).
+
+pub mod batch;
+pub mod epoch_cache;
+pub mod index;
+pub mod recovery;
+pub mod segment;
+pub mod varint;
+
+use crate::disk::{DiskOp, DiskToken};
+use batch::{BatchError, BatchHeader, set_base_offset, set_partition_leader_epoch};
+use epoch_cache::EpochCache;
+pub use recovery::{RecoveryReport, Truncation, TruncationReason};
+use segment::Segment;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Log settings, from the broker's configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `log.segment.bytes`: roll to a new segment beyond this size (default 1 GiB).
+    pub segment_bytes: u64,
+    /// `log.index.interval.bytes`: bytes between offset-index entries (default 4096).
+    pub index_interval_bytes: u64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 1_073_741_824,
+            index_interval_bytes: 4096,
+        }
+    }
+}
+
+/// Why the log refused an operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogError {
+    /// An appended batch is damaged (Kafka: `CORRUPT_MESSAGE`).
+    CorruptMessage(BatchError),
+    /// A read outside `[log start, log end]` (Kafka: `OFFSET_OUT_OF_RANGE`).
+    OffsetOutOfRange {
+        /// The offset asked for.
+        offset: i64,
+        /// The log start offset.
+        log_start_offset: i64,
+        /// The log end offset.
+        log_end_offset: i64,
+    },
+    /// A follower tried to append batches that do not continue the log.
+    NonIncreasingOffsets {
+        /// The log end offset.
+        expected: i64,
+        /// The base offset received.
+        got: i64,
+    },
+}
+
+/// What an append did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppendInfo {
+    /// Offset of the first record appended.
+    pub first_offset: i64,
+    /// Offset of the last record appended.
+    pub last_offset: i64,
+    /// How many records.
+    pub records: u64,
+    /// How many batches.
+    pub batches: u64,
+}
+
+/// A partition's log.
+#[derive(Clone, Debug)]
+pub struct Log {
+    dir: String,
+    config: LogConfig,
+    segments: BTreeMap<i64, Segment>,
+    log_start_offset: i64,
+    epoch_cache: EpochCache,
+    /// Files written since their last fsync was requested.
+    dirty: BTreeSet<String>,
+}
+
+impl Log {
+    /// An empty log in `dir`, with one empty segment at offset 0.
+    pub fn new(dir: &str, config: LogConfig) -> Self {
+        let mut segments = BTreeMap::new();
+        segments.insert(0, Segment::new(0, config.index_interval_bytes));
+        Log {
+            dir: dir.to_string(),
+            config,
+            segments,
+            log_start_offset: 0,
+            epoch_cache: EpochCache::new(),
+            dirty: BTreeSet::new(),
+        }
+    }
+
+    /// The partition directory.
+    pub fn dir(&self) -> &str {
+        &self.dir
+    }
+    /// The first offset still in the log.
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+    /// The log end offset: the offset the next record will get.
+    pub fn log_end_offset(&self) -> i64 {
+        self.active().next_offset
+    }
+    /// The leader-epoch cache.
+    pub fn epoch_cache(&self) -> &EpochCache {
+        &self.epoch_cache
+    }
+    /// The segments, by base offset.
+    pub fn segments(&self) -> &BTreeMap<i64, Segment> {
+        &self.segments
+    }
+    /// Every batch header, in offset order.
+    pub fn batches(&self) -> Vec<BatchHeader> {
+        self.segments
+            .values()
+            .flat_map(|s| s.batches().into_iter().map(|(_, h)| h))
+            .collect()
+    }
+
+    fn active(&self) -> &Segment {
+        self.segments
+            .values()
+            .next_back()
+            .expect("a log always has a segment")
+    }
+
+    /// Append a producer's batches as the leader in `leader_epoch`: verify each one, give it
+    /// the next offsets and the epoch, write it. Nothing is written if any batch is damaged.
+    pub fn append_as_leader(
+        &mut self,
+        bytes: &[u8],
+        leader_epoch: i32,
+        ops: &mut Vec<DiskOp>,
+    ) -> Result<AppendInfo, LogError> {
+        let batches = split_verified(bytes).map_err(LogError::CorruptMessage)?;
+        let first_offset = self.log_end_offset();
+        let mut info = AppendInfo {
+            first_offset,
+            last_offset: first_offset - 1,
+            records: 0,
+            batches: 0,
+        };
+        if self
+            .epoch_cache
+            .latest_epoch()
+            .is_none_or(|e| leader_epoch > e)
+            && !batches.is_empty()
+        {
+            self.epoch_cache.assign(leader_epoch, first_offset);
+            self.write_epoch_checkpoint(ops);
+        }
+        for (header, range) in batches {
+            let mut batch = bytes[range].to_vec();
+            let base = self.log_end_offset();
+            set_base_offset(&mut batch, base);
+            set_partition_leader_epoch(&mut batch, leader_epoch);
+            let last = base + i64::from(header.last_offset_delta);
+            self.append_batch(&batch, last, ops);
+            info.last_offset = last;
+            info.records += header.record_count.max(0) as u64;
+            info.batches += 1;
+        }
+        Ok(info)
+    }
+
+    /// Append batches copied from the leader, offsets and epochs included, as a follower does.
+    pub fn append_as_follower(
+        &mut self,
+        bytes: &[u8],
+        ops: &mut Vec<DiskOp>,
+    ) -> Result<AppendInfo, LogError> {
+        let batches = split_verified(bytes).map_err(LogError::CorruptMessage)?;
+        let first_offset = self.log_end_offset();
+        let mut info = AppendInfo {
+            first_offset,
+            last_offset: first_offset - 1,
+            records: 0,
+            batches: 0,
+        };
+        let mut expected = first_offset;
+        for (header, _) in &batches {
+            if header.base_offset != expected {
+                return Err(LogError::NonIncreasingOffsets {
+                    expected,
+                    got: header.base_offset,
+                });
+            }
+            expected = header.next_offset();
+        }
+        for (header, range) in batches {
+            if self
+                .epoch_cache
+                .assign(header.partition_leader_epoch, header.base_offset)
+            {
+                self.write_epoch_checkpoint(ops);
+            }
+            self.append_batch(&bytes[range], header.last_offset(), ops);
+            info.last_offset = header.last_offset();
+            info.records += header.record_count.max(0) as u64;
+            info.batches += 1;
+        }
+        Ok(info)
+    }
+
+    fn append_batch(&mut self, batch: &[u8], last_offset: i64, ops: &mut Vec<DiskOp>) {
+        let active = self.active();
+        if !active.log.is_empty() && active.size() + batch.len() as u64 > self.config.segment_bytes
+        {
+            let base = active.next_offset;
+            self.segments
+                .insert(base, Segment::new(base, self.config.index_interval_bytes));
+        }
+        let dir = self.dir.clone();
+        let segment = self.segments.values_mut().next_back().expect("a segment");
+        let position = segment.size();
+        if let Some(entry) = segment
+            .index
+            .on_append(last_offset, position, batch.len() as u64)
+        {
+            let file = segment::index_file(&dir, segment.base_offset);
+            self.dirty.insert(file.clone());
+            ops.push(DiskOp::Append {
+                file,
+                bytes: entry.to_vec(),
+            });
+        }
+        segment.log.extend_from_slice(batch);
+        segment.next_offset = last_offset + 1;
+        let file = segment::log_file(&dir, segment.base_offset);
+        self.dirty.insert(file.clone());
+        ops.push(DiskOp::Append {
+            file,
+            bytes: batch.to_vec(),
+        });
+    }
+
+    fn write_epoch_checkpoint(&mut self, ops: &mut Vec<DiskOp>) {
+        let file = format!("{}/{}", self.dir, epoch_cache::CHECKPOINT_FILE);
+        self.dirty.insert(file.clone());
+        ops.push(DiskOp::Replace {
+            file,
+            bytes: self.epoch_cache.encode(),
+        });
+    }
+
+    /// Whole batches from the one holding `fetch_offset`, up to `max_bytes` — but always at
+    /// least one batch if there is one, so a batch larger than the limit cannot block a
+    /// consumer forever (KIP-74). Empty at the log end offset.
+    pub fn read(&self, fetch_offset: i64, max_bytes: usize) -> Result<Vec<u8>, LogError> {
+        let end = self.log_end_offset();
+        if fetch_offset < self.log_start_offset || fetch_offset > end {
+            return Err(LogError::OffsetOutOfRange {
+                offset: fetch_offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset: end,
+            });
+        }
+        let mut out = Vec::new();
+        let start_segment = self
+            .segments
+            .range(..=fetch_offset)
+            .next_back()
+            .map_or(0, |(b, _)| *b);
+        for segment in self.segments.range(start_segment..).map(|(_, s)| s) {
+            let from = if segment.base_offset == start_segment {
+                match segment.position_of(fetch_offset) {
+                    Some(p) => p,
+                    None => continue,
+                }
+            } else {
+                0
+            };
+            let mut position = from;
+            while let Ok(header) = BatchHeader::parse(&segment.log[position..]) {
+                if !out.is_empty() && out.len() + header.size > max_bytes {
+                    return Ok(out);
+                }
+                out.extend_from_slice(&segment.log[position..position + header.size]);
+                position += header.size;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Cut the log so that `offset` becomes the log end offset — or less: a batch holding
+    /// `offset` goes whole, since Kafka truncates at batch boundaries. Returns the new log end
+    /// offset.
+    pub fn truncate_to(&mut self, offset: i64, ops: &mut Vec<DiskOp>) -> i64 {
+        if offset >= self.log_end_offset() {
+            return self.log_end_offset();
+        }
+        let doomed: Vec<i64> = self
+            .segments
+            .range(offset.max(self.log_start_offset) + 1..)
+            .map(|(b, _)| *b)
+            .collect();
+        for base in doomed {
+            if self.segments.len() > 1 {
+                self.segments.remove(&base);
+                ops.push(DiskOp::Delete {
+                    file: segment::log_file(&self.dir, base),
+                });
+                ops.push(DiskOp::Delete {
+                    file: segment::index_file(&self.dir, base),
+                });
+            }
+        }
+        let dir = self.dir.clone();
+        let segment = self.segments.values_mut().next_back().expect("a segment");
+        let cut = segment.position_of(offset).unwrap_or(segment.log.len());
+        if cut < segment.log.len() {
+            let new_end = BatchHeader::parse(&segment.log[cut..])
+                .map_or(segment.next_offset, |h| h.base_offset);
+            segment.log.truncate(cut);
+            segment.next_offset = if cut == 0 {
+                segment.base_offset
+            } else {
+                new_end
+            };
+            segment.index.truncate_to_position(cut as u64);
+            let log_file = segment::log_file(&dir, segment.base_offset);
+            let index_file = segment::index_file(&dir, segment.base_offset);
+            ops.push(DiskOp::Truncate {
+                file: log_file.clone(),
+                len: cut as u64,
+            });
+            ops.push(DiskOp::Replace {
+                file: index_file.clone(),
+                bytes: segment.index.encode(),
+            });
+            self.dirty.insert(log_file);
+            self.dirty.insert(index_file);
+        }
+        let end = self.log_end_offset();
+        if self.epoch_cache.truncate_from_end(end) {
+            self.write_epoch_checkpoint(ops);
+        }
+        end
+    }
+
+    /// `fsync` every file written since the last flush: one `Sync` per file, with tokens drawn
+    /// from `next_token`. Empty when nothing is dirty.
+    pub fn flush_ops(&mut self, next_token: &mut u64) -> Vec<DiskOp> {
+        std::mem::take(&mut self.dirty)
+            .into_iter()
+            .map(|file| {
+                let token = DiskToken(*next_token);
+                *next_token += 1;
+                DiskOp::Sync { file, token }
+            })
+            .collect()
+    }
+
+    /// Whether anything was written since the last flush.
+    pub fn has_unsynced_writes(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+}
+
+/// Split concatenated batches, verifying each one's magic and CRC.
+fn split_verified(bytes: &[u8]) -> Result<Vec<(BatchHeader, std::ops::Range<usize>)>, BatchError> {
+    let mut out = Vec::new();
+    let mut position = 0;
+    while position < bytes.len() {
+        let header = BatchHeader::parse(&bytes[position..])?;
+        header.verify(&bytes[position..])?;
+        out.push((header, position..position + header.size));
+        position += header.size;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,254 @@
+//! Log recovery after a crash: keep every intact batch, cut the first damaged one and
+//! everything after it.
+//!
+//! After an unclean shutdown a broker cannot trust the end of its log: a power loss may have
+//! left a batch half-written (a *torn write*), or garbage where the last sector should be. So
+//! it scans each segment from the start, batch by batch, checking that the header is complete,
+//! the magic byte is 2, the CRC matches and the offsets continue where the previous batch
+//! ended. At the first batch that fails, it truncates the segment there and deletes every
+//! later segment — the same rule as a database replaying its WAL up to the last valid record.
+//! Then it rebuilds each offset index from the surviving bytes and drops leader-epoch entries
+//! beyond the new log end.
+
+use super::batch::{BatchError, BatchHeader};
+use super::epoch_cache::{CHECKPOINT_FILE, EpochCache};
+use super::index::OffsetIndex;
+use super::segment::{self, Segment};
+use super::{Log, LogConfig};
+use crate::disk::{DiskImage, DiskOp};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Why recovery cut the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TruncationReason {
+    /// The last batch is incomplete: its header or its body was cut short.
+    TornBatch,
+    /// A batch's CRC does not match its bytes.
+    CrcMismatch,
+    /// A batch's magic byte is not 2 (garbage where a header should be).
+    BadMagic,
+    /// A batch's framing is inconsistent.
+    Malformed,
+    /// A batch's offsets do not continue the log.
+    OffsetOutOfOrder,
+}
+
+impl std::fmt::Display for TruncationReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TruncationReason::TornBatch => "torn batch: cut short",
+            TruncationReason::CrcMismatch => "CRC mismatch",
+            TruncationReason::BadMagic => "bad magic byte",
+            TruncationReason::Malformed => "malformed batch",
+            TruncationReason::OffsetOutOfOrder => "offsets out of order",
+        })
+    }
+}
+
+/// Where and why recovery cut the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Truncation {
+    /// The segment file that was cut.
+    pub segment: String,
+    /// The byte position of the cut.
+    pub position: u64,
+    /// Bytes removed, over this segment and every deleted later one.
+    pub bytes_truncated: u64,
+    /// Why.
+    pub reason: TruncationReason,
+    /// Base offset of the damaged batch, if its header could be read.
+    pub first_lost_offset: Option<i64>,
+}
+
+/// What recovery found and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RecoveryReport {
+    /// Segments read.
+    pub segments_scanned: u64,
+    /// Intact batches kept.
+    pub valid_batches: u64,
+    /// Records in them.
+    pub valid_records: u64,
+    /// The log end offset after recovery.
+    pub log_end_offset: i64,
+    /// The cut, if anything was damaged.
+    pub truncation: Option<Truncation>,
+    /// Segment files deleted because they came after the damage.
+    pub deleted_segments: Vec<String>,
+    /// A problem with the leader-epoch checkpoint (the cache then starts empty).
+    pub epoch_checkpoint_problem: Option<String>,
+}
+
+fn reason_of(error: &BatchError) -> TruncationReason {
+    match error {
+        BatchError::Incomplete { .. } => TruncationReason::TornBatch,
+        BatchError::BadMagic(_) => TruncationReason::BadMagic,
+        BatchError::CrcMismatch { .. } => TruncationReason::CrcMismatch,
+        BatchError::Malformed(_) => TruncationReason::Malformed,
+    }
+}
+
+/// Scan one segment's bytes from the start; returns the length of the valid prefix, the next
+/// offset after it, and the damage found (if any) with the damaged batch's base offset.
+fn scan(
+    bytes: &[u8],
+    mut expected: i64,
+    report: &mut RecoveryReport,
+) -> (usize, i64, Option<(TruncationReason, Option<i64>)>) {
+    let mut position = 0;
+    while position < bytes.len() {
+        let rest = &bytes[position..];
+        let header = match BatchHeader::parse(rest) {
+            Ok(h) => h,
+            Err(e) => {
+                let base = (rest.len() >= 8)
+                    .then(|| i64::from_be_bytes(rest[..8].try_into().expect("8 bytes")));
+                return (position, expected, Some((reason_of(&e), base)));
+            }
+        };
+        if let Err(e) = header.verify(rest) {
+            return (
+                position,
+                expected,
+                Some((reason_of(&e), Some(header.base_offset))),
+            );
+        }
+        if header.base_offset != expected {
+            return (
+                position,
+                expected,
+                Some((TruncationReason::OffsetOutOfOrder, Some(header.base_offset))),
+            );
+        }
+        report.valid_batches += 1;
+        report.valid_records += header.record_count.max(0) as u64;
+        expected = header.next_offset();
+        position += header.size;
+    }
+    (position, expected, None)
+}
+
+impl Log {
+    /// Rebuild the log of `dir` from a disk image; returns the log, a report, and the disk
+    /// operations that make the disk match it (cuts, deletions, rebuilt indexes).
+    pub fn recover(
+        dir: &str,
+        config: LogConfig,
+        image: &DiskImage,
+    ) -> (Log, RecoveryReport, Vec<DiskOp>) {
+        let prefix = format!("{dir}/");
+        let mut report = RecoveryReport::default();
+        let mut ops = Vec::new();
+        let mut logs: BTreeMap<i64, (&String, &Vec<u8>)> = BTreeMap::new();
+        let mut indexes: BTreeSet<&String> = BTreeSet::new();
+        for (name, bytes) in image.range(prefix.clone()..) {
+            let Some(file) = name.strip_prefix(&prefix) else {
+                break;
+            };
+            if let Some(stem) = file.strip_suffix(".log")
+                && let Some(base) = segment::parse_stem(stem)
+            {
+                logs.insert(base, (name, bytes));
+            } else if file.ends_with(".index") {
+                indexes.insert(name);
+            }
+        }
+
+        let mut log = Log::new(dir, config);
+        log.segments.clear();
+        let mut expected: Option<i64> = None;
+        let mut damaged = false;
+        for (&base, &(name, bytes)) in &logs {
+            if damaged {
+                report.deleted_segments.push(name.clone());
+                if let Some(t) = report.truncation.as_mut() {
+                    t.bytes_truncated += bytes.len() as u64;
+                }
+                ops.push(DiskOp::Delete { file: name.clone() });
+                ops.push(DiskOp::Delete {
+                    file: segment::index_file(dir, base),
+                });
+                continue;
+            }
+            report.segments_scanned += 1;
+            let start = expected.unwrap_or(base).max(base);
+            let (valid, next, damage) = scan(bytes, start, &mut report);
+            if let Some((reason, first_lost_offset)) = damage {
+                damaged = true;
+                report.truncation = Some(Truncation {
+                    segment: name.clone(),
+                    position: valid as u64,
+                    bytes_truncated: (bytes.len() - valid) as u64,
+                    reason,
+                    first_lost_offset,
+                });
+                ops.push(DiskOp::Truncate {
+                    file: name.clone(),
+                    len: valid as u64,
+                });
+            }
+            let index = OffsetIndex::rebuild(base, config.index_interval_bytes, &bytes[..valid]);
+            let index_name = segment::index_file(dir, base);
+            let on_disk = image.get(&index_name).map(Vec::as_slice).unwrap_or(&[]);
+            if on_disk != index.encode().as_slice() {
+                ops.push(DiskOp::Replace {
+                    file: index_name.clone(),
+                    bytes: index.encode(),
+                });
+            }
+            indexes.remove(&index_name);
+            log.segments.insert(
+                base,
+                Segment {
+                    base_offset: base,
+                    log: bytes[..valid].to_vec(),
+                    index,
+                    next_offset: next,
+                },
+            );
+            expected = Some(next);
+        }
+        // Index files without a segment are leftovers of deleted segments.
+        for stale in indexes {
+            if !report
+                .deleted_segments
+                .iter()
+                .any(|d| d.trim_end_matches(".log") == stale.trim_end_matches(".index"))
+            {
+                ops.push(DiskOp::Delete {
+                    file: stale.clone(),
+                });
+            }
+        }
+        if log.segments.is_empty() {
+            log.segments
+                .insert(0, Segment::new(0, config.index_interval_bytes));
+        }
+        log.log_start_offset = *log.segments.keys().next().expect("a segment");
+
+        let checkpoint = format!("{dir}/{CHECKPOINT_FILE}");
+        if let Some(bytes) = image.get(&checkpoint) {
+            match EpochCache::parse(bytes) {
+                Ok(cache) => log.epoch_cache = cache,
+                Err(problem) => {
+                    report.epoch_checkpoint_problem = Some(problem);
+                    ops.push(DiskOp::Replace {
+                        file: checkpoint.clone(),
+                        bytes: EpochCache::new().encode(),
+                    });
+                }
+            }
+        }
+        let end = log.log_end_offset();
+        if log.epoch_cache.truncate_from_end(end) {
+            ops.push(DiskOp::Replace {
+                file: checkpoint,
+                bytes: log.epoch_cache.encode(),
+            });
+        }
+        report.log_end_offset = end;
+        (log, report, ops)
+    }
+}

@@ -1,0 +1,346 @@
+//! Tests of the log as a whole: append, read, truncate, and recovery from damaged disks.
+
+use super::batch::{Record, RecordBatch};
+use super::*;
+use crate::disk::DiskImage;
+use proptest::prelude::*;
+
+/// Apply disk operations to an image, as the simulator's page cache would.
+pub(crate) fn apply(image: &mut DiskImage, ops: &[DiskOp]) {
+    for op in ops {
+        match op {
+            DiskOp::Append { file, bytes } => image
+                .entry(file.clone())
+                .or_default()
+                .extend_from_slice(bytes),
+            DiskOp::Replace { file, bytes } => {
+                image.insert(file.clone(), bytes.clone());
+            }
+            DiskOp::Truncate { file, len } => {
+                if let Some(f) = image.get_mut(file) {
+                    f.truncate(*len as usize);
+                }
+            }
+            DiskOp::Delete { file } => {
+                image.remove(file);
+            }
+            DiskOp::Sync { .. } => {}
+        }
+    }
+}
+
+/// A producer batch of `n` records with values `v<first>..`.
+fn producer_batch(first: u64, n: u64, value_bytes: usize) -> Vec<u8> {
+    let records = (first..first + n)
+        .map(|i| {
+            let mut value = format!("v{i}").into_bytes();
+            value.resize(value_bytes.max(value.len()), b'.');
+            Record {
+                timestamp: i as i64,
+                key: None,
+                value: Some(value),
+                headers: vec![],
+            }
+        })
+        .collect();
+    RecordBatch {
+        base_offset: 0,
+        partition_leader_epoch: -1,
+        attributes: 0,
+        producer_id: -1,
+        producer_epoch: -1,
+        base_sequence: -1,
+        base_timestamp: first as i64,
+        max_timestamp: (first + n) as i64,
+        records,
+    }
+    .encode()
+}
+
+fn values(log: &Log) -> Vec<String> {
+    let bytes = log.read(log.log_start_offset(), usize::MAX).unwrap();
+    let mut out = Vec::new();
+    let mut rest = bytes.as_slice();
+    while !rest.is_empty() {
+        let (batch, used) = RecordBatch::decode(rest).unwrap();
+        out.extend(batch.records.iter().map(|r| {
+            String::from_utf8_lossy(r.value.as_ref().unwrap())
+                .trim_end_matches('.')
+                .to_string()
+        }));
+        rest = &rest[used..];
+    }
+    out
+}
+
+fn small() -> LogConfig {
+    LogConfig {
+        segment_bytes: 300,
+        index_interval_bytes: 100,
+    }
+}
+
+#[test]
+fn leader_appends_get_dense_offsets_and_the_epoch() {
+    let mut log = Log::new("t-0", small());
+    let mut ops = Vec::new();
+    let a = log
+        .append_as_leader(&producer_batch(0, 3, 1), 4, &mut ops)
+        .unwrap();
+    let b = log
+        .append_as_leader(&producer_batch(3, 2, 1), 4, &mut ops)
+        .unwrap();
+    assert_eq!((a.first_offset, a.last_offset, a.records), (0, 2, 3));
+    assert_eq!((b.first_offset, b.last_offset), (3, 4));
+    assert_eq!(log.log_end_offset(), 5);
+    assert_eq!(
+        log.epoch_cache().entries(),
+        &[epoch_cache::EpochEntry {
+            epoch: 4,
+            start_offset: 0
+        }]
+    );
+    assert!(log.batches().iter().all(|h| h.partition_leader_epoch == 4));
+    assert!(
+        ops.iter()
+            .any(|op| op.file() == "t-0/leader-epoch-checkpoint")
+    );
+    assert!(
+        ops.iter()
+            .any(|op| op.file() == "t-0/00000000000000000000.log")
+    );
+}
+
+#[test]
+fn a_corrupt_batch_is_refused_whole() {
+    let mut log = Log::new("t-0", small());
+    let mut bytes = producer_batch(0, 2, 1);
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let mut ops = Vec::new();
+    assert!(matches!(
+        log.append_as_leader(&bytes, 0, &mut ops),
+        Err(LogError::CorruptMessage(_))
+    ));
+    assert!(ops.is_empty());
+    assert_eq!(log.log_end_offset(), 0);
+}
+
+#[test]
+fn segments_roll_and_reads_cross_them() {
+    let mut log = Log::new("t-0", small());
+    let mut ops = Vec::new();
+    for i in 0..10 {
+        log.append_as_leader(&producer_batch(i * 2, 2, 20), 0, &mut ops)
+            .unwrap();
+    }
+    assert!(
+        log.segments().len() > 2,
+        "small segments roll: {}",
+        log.segments().len()
+    );
+    assert_eq!(values(&log).len(), 20);
+    // Reading from the middle of a batch returns the whole batch holding the offset.
+    let bytes = log.read(7, usize::MAX).unwrap();
+    let (first, _) = RecordBatch::decode(&bytes).unwrap();
+    assert_eq!(first.base_offset, 6);
+    // A byte limit smaller than one batch still returns one batch (KIP-74).
+    let one = log.read(0, 1).unwrap();
+    let (_, used) = RecordBatch::decode(&one).unwrap();
+    assert_eq!(used, one.len());
+    assert_eq!(
+        log.read(20, 100).unwrap(),
+        Vec::<u8>::new(),
+        "empty at the log end"
+    );
+    assert!(matches!(
+        log.read(21, 100),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn truncate_cuts_at_batch_boundaries_and_trims_the_epoch_cache() {
+    let mut log = Log::new("t-0", small());
+    let mut ops = Vec::new();
+    for (i, epoch) in [0, 0, 1, 1, 2].iter().enumerate() {
+        log.append_as_leader(&producer_batch(i as u64 * 3, 3, 20), *epoch, &mut ops)
+            .unwrap();
+    }
+    assert_eq!(log.log_end_offset(), 15);
+    // Offset 7 is inside the batch [6, 8]: the whole batch goes.
+    let end = log.truncate_to(7, &mut ops);
+    assert_eq!(end, 6);
+    assert_eq!(
+        values(&log),
+        (0..6).map(|i| format!("v{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        log.epoch_cache().latest_epoch(),
+        Some(0),
+        "epoch 1 began at offset 6, now gone"
+    );
+    // The disk agrees with memory after recovery from the ops.
+    let mut image = DiskImage::new();
+    apply(&mut image, &ops);
+    let (recovered, report, _) = Log::recover("t-0", small(), &image);
+    assert_eq!(report.truncation, None);
+    assert_eq!(values(&recovered), values(&log));
+    assert_eq!(recovered.epoch_cache(), log.epoch_cache());
+}
+
+#[test]
+fn follower_appends_keep_offsets_and_epochs() {
+    let mut leader = Log::new("t-0", small());
+    let mut ops = Vec::new();
+    leader
+        .append_as_leader(&producer_batch(0, 2, 1), 3, &mut ops)
+        .unwrap();
+    leader
+        .append_as_leader(&producer_batch(2, 2, 1), 5, &mut ops)
+        .unwrap();
+    let mut follower = Log::new("t-0", small());
+    let fetched = leader.read(0, usize::MAX).unwrap();
+    follower.append_as_follower(&fetched, &mut ops).unwrap();
+    assert_eq!(follower.log_end_offset(), 4);
+    assert_eq!(follower.epoch_cache(), leader.epoch_cache());
+    let again = follower.append_as_follower(&fetched, &mut ops);
+    assert_eq!(
+        again,
+        Err(LogError::NonIncreasingOffsets {
+            expected: 4,
+            got: 0
+        })
+    );
+}
+
+#[test]
+fn recovery_cuts_a_torn_tail_and_reports_it() {
+    let mut log = Log::new("t-0", LogConfig::default());
+    let mut ops = Vec::new();
+    log.append_as_leader(&producer_batch(0, 2, 10), 0, &mut ops)
+        .unwrap();
+    log.append_as_leader(&producer_batch(2, 2, 10), 0, &mut ops)
+        .unwrap();
+    let mut image = DiskImage::new();
+    apply(&mut image, &ops);
+    let file = "t-0/00000000000000000000.log".to_string();
+    let full = image[&file].len();
+    image.get_mut(&file).unwrap().truncate(full - 5);
+    let (recovered, report, fix) = Log::recover("t-0", LogConfig::default(), &image);
+    assert_eq!(recovered.log_end_offset(), 2);
+    let t = report.truncation.clone().unwrap();
+    assert_eq!(t.reason, TruncationReason::TornBatch);
+    assert_eq!(t.first_lost_offset, Some(2));
+    assert_eq!(t.bytes_truncated as usize + t.position as usize, full - 5);
+    assert_eq!(report.valid_batches, 1);
+    apply(&mut image, &fix);
+    let (_, second, _) = Log::recover("t-0", LogConfig::default(), &image);
+    assert_eq!(second.truncation, None, "recovery is a fixed point");
+}
+
+#[test]
+fn recovery_of_nothing_is_an_empty_log() {
+    let (log, report, ops) = Log::recover("t-0", LogConfig::default(), &DiskImage::new());
+    assert_eq!(log.log_end_offset(), 0);
+    assert_eq!(report.segments_scanned, 0);
+    assert!(ops.is_empty());
+}
+
+#[test]
+fn a_damaged_epoch_checkpoint_is_reported_not_fatal() {
+    let mut image = DiskImage::new();
+    image.insert("t-0/leader-epoch-checkpoint".into(), b"garbage".to_vec());
+    let (log, report, _) = Log::recover("t-0", LogConfig::default(), &image);
+    assert!(report.epoch_checkpoint_problem.is_some());
+    assert_eq!(log.epoch_cache().latest_epoch(), None);
+}
+
+/// How the tail beyond the synced prefix gets damaged.
+#[derive(Clone, Debug)]
+enum Damage {
+    CutAt(usize),
+    Garbage(Vec<u8>),
+    Flip(usize, u8),
+}
+
+fn damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        any::<usize>().prop_map(Damage::CutAt),
+        proptest::collection::vec(any::<u8>(), 1..80).prop_map(Damage::Garbage),
+        (any::<usize>(), 1u8..=255).prop_map(|(at, x)| Damage::Flip(at, x)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Recovery never keeps a corrupt batch and never drops a durable complete one: whatever
+    /// happens to the bytes after the synced prefix, every batch wholly inside the prefix
+    /// survives byte for byte, every surviving batch verifies, offsets stay dense from 0, and
+    /// recovering again changes nothing.
+    #[test]
+    fn recovery_keeps_the_durable_prefix_and_nothing_corrupt(
+        sizes in proptest::collection::vec((1u64..5, 1usize..60), 1..25),
+        synced_batches in any::<prop::sample::Index>(),
+        damage in damage(),
+    ) {
+        let mut log = Log::new("t-0", small());
+        let mut image = DiskImage::new();
+        let mut next = 0;
+        let mut durable_image = DiskImage::new();
+        let synced = synced_batches.index(sizes.len() + 1);
+        for (i, (n, value_bytes)) in sizes.iter().enumerate() {
+            if i == synced {
+                durable_image = image.clone();
+            }
+            let mut ops = Vec::new();
+            log.append_as_leader(&producer_batch(next, *n, *value_bytes), 0, &mut ops).unwrap();
+            apply(&mut image, &ops);
+            next += n;
+        }
+        if synced == sizes.len() {
+            durable_image = image.clone();
+        }
+        // What the durable prefix holds: its batches, byte for byte.
+        let (durable_log, durable_report, _) = Log::recover("t-0", small(), &durable_image);
+        prop_assert_eq!(durable_report.truncation, None);
+        let durable = durable_log.read(0, usize::MAX).unwrap();
+
+        // Damage only what lies after the synced prefix: the last segment's unsynced tail.
+        let mut damaged = image.clone();
+        let last_file = damaged.keys().filter(|f| f.ends_with(".log")).next_back().unwrap().clone();
+        let durable_len = durable_image.get(&last_file).map_or(0, Vec::len);
+        let file = damaged.get_mut(&last_file).unwrap();
+        let tail = file.len() - durable_len;
+        match damage {
+            Damage::CutAt(at) => file.truncate(durable_len + if tail == 0 { 0 } else { at % tail }),
+            Damage::Garbage(bytes) => file.extend_from_slice(&bytes),
+            Damage::Flip(at, x) => {
+                if tail > 0 {
+                    file[durable_len + at % tail] ^= x;
+                }
+            }
+        }
+
+        let (recovered, report, ops) = Log::recover("t-0", small(), &damaged);
+        let kept = recovered.read(0, usize::MAX).unwrap();
+        prop_assert!(kept.starts_with(&durable), "a durable batch was dropped or changed");
+        let mut rest = kept.as_slice();
+        let mut expected = 0;
+        while !rest.is_empty() {
+            let (batch, used) = RecordBatch::decode(rest).map_err(|e| TestCaseError::fail(format!("kept a bad batch: {e}")))?;
+            prop_assert_eq!(batch.base_offset, expected, "offsets not dense");
+            expected = batch.next_offset();
+            rest = &rest[used..];
+        }
+        prop_assert_eq!(recovered.log_end_offset(), expected);
+        prop_assert_eq!(report.log_end_offset, expected);
+        let mut fixed = damaged.clone();
+        apply(&mut fixed, &ops);
+        let (again, second, second_ops) = Log::recover("t-0", small(), &fixed);
+        prop_assert_eq!(second.truncation, None);
+        prop_assert!(second_ops.is_empty(), "recovery is a fixed point: {:?}", second_ops);
+        prop_assert_eq!(again.read(0, usize::MAX).unwrap(), kept);
+    }
+}
