@@ -67,7 +67,7 @@ pub struct ProduceWorkload {
     pub interval_ms: u64,
     /// Records get keys `k0..k{keys-1}` in turn; `None` sends keyless records.
     pub keys: Option<u64>,
-    /// Size of each value in bytes (values are `<producer>-<n>` padded to this size).
+    /// Minimum size of each value in bytes (values are `<producer>-<n>`, padded with dots).
     pub value_bytes: usize,
 }
 

@@ -2,10 +2,12 @@
 //! Kafka's terms. Everything here is derived from the trace and the history, never from
 //! inside the nodes, so the same text can be rebuilt from a saved trace.
 
+use crate::checkers::durability::log_at_crash;
 use crate::checkers::history::History;
 use crate::model::Scenario;
 use kafkasim_core::actor::{Actor, Event, Reply};
 use kafkasim_core::ids::TopicPartition;
+use kafkasim_core::time::Instant;
 use kafkasim_sim::World;
 use kafkasim_sim::trace::{CrashKind, TraceEvent, TraceKind};
 use std::collections::BTreeMap;
@@ -68,8 +70,11 @@ pub fn parameters(scenario: &Scenario, world: &World<Actor>) -> Vec<String> {
     }
     for c in &scenario.consumers {
         lines.push(format!(
-            "{}: assign all of {} at {}ms, auto.offset.reset={:?}",
-            c.name, c.topic, c.start_ms, c.config.auto_offset_reset
+            "{}: assign all of {} at {}ms, auto.offset.reset={}",
+            c.name,
+            c.topic,
+            c.start_ms,
+            format!("{:?}", c.config.auto_offset_reset).to_lowercase()
         ));
     }
     lines
@@ -81,22 +86,35 @@ pub fn timeline(events: &Events) -> Vec<String> {
     // Flushes are frequent; only the last one before each crash tells the story.
     let mut last_flush: BTreeMap<(String, TopicPartition), (String, i64)> = BTreeMap::new();
     let mut first_poll_seen: BTreeMap<String, bool> = BTreeMap::new();
+    let mut timeouts: Option<(String, Instant, Instant, usize)> = None;
     for e in events {
+        if timeouts
+            .as_ref()
+            .is_some_and(|(_, _, last, _)| e.time.saturating_since(*last).as_millis() > 100)
+        {
+            flush_timeouts(&mut timeouts, &mut lines);
+        }
         let at = e.time.to_string();
         let node = &e.node;
         match &e.kind {
             TraceKind::Node { event } => match event {
-                Event::LogFlushed { partition, recovery_point } => {
+                Event::LogFlushed {
+                    partition,
+                    recovery_point,
+                } => {
                     last_flush.insert((node.clone(), partition.clone()), (at, *recovery_point));
                 }
                 Event::LogRecovered { partition, report } => {
                     let mut line = format!(
                         "{at} {node} recovers {partition}: {} valid batches ({} records) in {} segment(s), log end offset {}",
-                        report.valid_batches, report.valid_records, report.segments_scanned, report.log_end_offset
+                        report.valid_batches,
+                        report.valid_records,
+                        report.segments_scanned,
+                        report.log_end_offset
                     );
                     if let Some(t) = &report.truncation {
                         line.push_str(&format!(
-                            "; truncated {} bytes at position {} of {} ({:?})",
+                            "; truncated {} bytes at position {} of {} ({})",
                             t.bytes_truncated, t.position, t.segment, t.reason
                         ));
                     } else {
@@ -104,9 +122,23 @@ pub fn timeline(events: &Events) -> Vec<String> {
                     }
                     lines.push(line);
                 }
-                Event::RequestTimedOut { correlation_id, request } => lines.push(format!(
-                    "{at} {node}: {request} (correlation id {correlation_id}) got no answer within request.timeout.ms"
-                )),
+                Event::RequestTimedOut { request, .. } => {
+                    // Timeouts come in bursts (every request in flight to a dead broker): one
+                    // line per burst.
+                    let key = format!("{node}: {request}");
+                    match timeouts.as_mut() {
+                        Some((k, _, last, n))
+                            if *k == key && e.time.saturating_since(*last).as_millis() <= 100 =>
+                        {
+                            *last = e.time;
+                            *n += 1;
+                        }
+                        _ => {
+                            flush_timeouts(&mut timeouts, &mut lines);
+                            timeouts = Some((key, e.time, e.time, 1));
+                        }
+                    }
+                }
                 _ => {}
             },
             TraceKind::Crashed { how } => {
@@ -116,7 +148,10 @@ pub fn timeline(events: &Events) -> Vec<String> {
                     .map(|((_, tp), (t, rp))| format!("{tp} up to offset {rp} at {t}"))
                     .collect();
                 if !flushes.is_empty() {
-                    lines.push(format!("{at} {node}: last fsyncs before the crash: {}", flushes.join(", ")));
+                    lines.push(format!(
+                        "{at} {node}: last fsyncs before the crash: {}",
+                        flushes.join(", ")
+                    ));
                 }
                 lines.push(match how {
                     CrashKind::Process => format!(
@@ -130,7 +165,10 @@ pub fn timeline(events: &Events) -> Vec<String> {
             TraceKind::PowerLost { files } => {
                 for f in files {
                     if f.vanished {
-                        lines.push(format!("{at} {node}:   {} was never fsynced and is gone", f.file));
+                        lines.push(format!(
+                            "{at} {node}:   {} was never fsynced and is gone",
+                            f.file
+                        ));
                     } else {
                         let unsynced = f.cached_len.saturating_sub(f.durable_len);
                         let torn = if f.torn_bytes_kept > 0 {
@@ -150,7 +188,10 @@ pub fn timeline(events: &Events) -> Vec<String> {
                 }
             }
             TraceKind::Restarted { incarnation } => {
-                lines.push(format!("{at} {node} restarts (start #{}) and recovers its logs from disk", incarnation + 1));
+                lines.push(format!(
+                    "{at} {node} restarts (start #{}) and recovers its logs from disk",
+                    incarnation + 1
+                ));
             }
             TraceKind::PartitionStarted { from, to, two_way } => lines.push(format!(
                 "{at} network partition: {from} {} {to}",
@@ -161,10 +202,18 @@ pub fn timeline(events: &Events) -> Vec<String> {
                 lines.push(format!("{at} connection {node} <-> {peer} reset"))
             }
             TraceKind::Reply { reply } => match reply {
-                Reply::PositionReset { partition, offset, reason } => {
-                    lines.push(format!("{at} {node} starts {partition} at offset {offset} ({reason})"))
-                }
-                Reply::CorruptBatch { partition, base_offset, detail } => lines.push(format!(
+                Reply::PositionReset {
+                    partition,
+                    offset,
+                    reason,
+                } => lines.push(format!(
+                    "{at} {node} starts {partition} at offset {offset} ({reason})"
+                )),
+                Reply::CorruptBatch {
+                    partition,
+                    base_offset,
+                    detail,
+                } => lines.push(format!(
                     "{at} {node} CORRUPT batch at {partition}@{base_offset}: {detail}"
                 )),
                 Reply::Polled { .. } if !first_poll_seen.contains_key(node) => {
@@ -177,7 +226,24 @@ pub fn timeline(events: &Events) -> Vec<String> {
             _ => {}
         }
     }
+    flush_timeouts(&mut timeouts, &mut lines);
     lines
+}
+
+/// One line for a burst of request timeouts.
+fn flush_timeouts(burst: &mut Option<(String, Instant, Instant, usize)>, lines: &mut Vec<String>) {
+    if let Some((key, first, last, n)) = burst.take() {
+        let when = if first == last {
+            first.to_string()
+        } else {
+            format!("{first}..{last}")
+        };
+        let (node, request) = key.split_once(": ").unwrap_or((&key, "request"));
+        lines.push(format!(
+            "{when} {node}: {n} {request}{} got no answer within request.timeout.ms; retrying",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
 }
 
 /// The summary: what was sent, acknowledged, lost and why, what recovery did.
@@ -208,34 +274,39 @@ pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String>
         let Some(logs) = h.final_logs.get(&crash.node) else {
             continue;
         };
-        let before: Vec<_> = h.acked.iter().filter(|a| a.time <= crash.time).collect();
+        let at_crash = log_at_crash(h, crash);
         let mut lost: BTreeMap<&TopicPartition, Vec<i64>> = BTreeMap::new();
         let mut fsynced = 0;
-        for a in &before {
+        for ((tp, offset), a) in &at_crash {
             let Some(value) = h.value_of(a.record_id) else {
                 continue;
             };
-            let point = crash
-                .recovery_points
-                .get(&a.partition)
-                .copied()
-                .unwrap_or(0);
-            if a.offset < point {
+            if *offset < crash.recovery_points.get(*tp).copied().unwrap_or(0) {
                 fsynced += 1;
             }
-            let now = logs.get(&a.partition).and_then(|l| l.get(&a.offset));
-            if now.map(String::as_str) != Some(value) {
-                lost.entry(&a.partition).or_default().push(a.offset);
+            if logs
+                .get(*tp)
+                .and_then(|l| l.get(offset))
+                .map(String::as_str)
+                != Some(value)
+            {
+                lost.entry(tp).or_default().push(*offset);
             }
         }
         let total_lost: usize = lost.values().map(Vec::len).sum();
+        let held = at_crash.len();
         match crash.how {
             CrashKind::Power => {
+                let lucky = held.saturating_sub(fsynced + total_lost);
                 lines.push(format!(
-                    "power loss of {} at {}: {} acknowledged records before it; {fsynced} had been fsynced and all of those survived; {total_lost} were lost",
+                    "power loss of {} at {}: its log held {held} acknowledged records; {fsynced} had been fsynced and survived; {total_lost} are gone{}",
                     crash.node,
                     crash.time,
-                    before.len()
+                    if lucky > 0 {
+                        format!("; {lucky} unsynced ones survived because the torn write happened to keep their batches whole")
+                    } else {
+                        String::new()
+                    }
                 ));
                 for (tp, offsets) in &lost {
                     let point = crash.recovery_points.get(*tp).copied().unwrap_or(0);
@@ -245,25 +316,29 @@ pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String>
                         "SOME BELOW THE LAST FSYNC: durability was violated"
                     };
                     lines.push(format!(
-                        "  {tp}: lost offsets {}..={} ({} records; recovery point was {point}) — {why}",
+                        "  {tp}: lost offsets {}..={} ({} records; last fsync covered offsets below {point}) — {why}",
                         offsets.iter().min().copied().unwrap_or(0),
                         offsets.iter().max().copied().unwrap_or(0),
                         offsets.len()
                     ));
                 }
             }
-            CrashKind::Process => lines.push(format!(
-                "process crash of {} at {}: {} acknowledged records before it, {} lost{}",
-                crash.node,
-                crash.time,
-                before.len(),
-                total_lost,
-                if total_lost == 0 {
-                    " — the OS kept the page cache, so kill -9 loses nothing Kafka wrote"
-                } else {
-                    " (these were already lost earlier, or overwritten after a power loss)"
-                }
-            )),
+            CrashKind::Process => {
+                let unsynced = at_crash
+                    .keys()
+                    .filter(|(tp, o)| *o >= crash.recovery_points.get(*tp).copied().unwrap_or(0))
+                    .count();
+                lines.push(format!(
+                    "process crash of {} at {}: its log held {held} acknowledged records, {unsynced} of them not yet fsynced; {total_lost} lost{}",
+                    crash.node,
+                    crash.time,
+                    if total_lost == 0 {
+                        " — the OS kept the page cache, so kill -9 loses nothing Kafka wrote"
+                    } else {
+                        ""
+                    }
+                ));
+            }
         }
     }
     for e in events {
@@ -273,7 +348,7 @@ pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String>
             && let Some(t) = &report.truncation
         {
             lines.push(format!(
-                "recovery at {} on {}: {partition} had a damaged tail ({:?}) — {} bytes cut at position {} of {}, log resumes at offset {}",
+                "recovery at {} on {}: {partition} had a damaged tail ({}) — {} bytes cut at position {} of {}, log resumes at offset {}",
                 e.time, e.node, t.reason, t.bytes_truncated, t.position, t.segment, report.log_end_offset
             ));
         }

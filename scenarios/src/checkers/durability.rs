@@ -8,8 +8,23 @@
 //! - `offsets-dense`: offsets in every final log, and in every consumer's successive polls,
 //!   run without gaps and only upwards.
 
-use super::history::History;
-use std::collections::BTreeSet;
+use super::history::{Acked, Crash, History};
+use kafkasim_core::ids::TopicPartition;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The records each offset held when `crash` happened: for every (partition, offset), the
+/// latest acknowledgement before the crash (an earlier one at the same offset was truncated
+/// away by an earlier crash and its offset reused).
+pub fn log_at_crash<'h>(
+    h: &'h History,
+    crash: &Crash,
+) -> BTreeMap<(&'h TopicPartition, i64), &'h Acked> {
+    let mut latest = BTreeMap::new();
+    for a in h.acked.iter().filter(|a| a.time <= crash.time) {
+        latest.insert((&a.partition, a.offset), a);
+    }
+    latest
+}
 
 /// `fsynced-survives`.
 pub fn fsynced_survives(h: &History) -> Vec<String> {
@@ -18,22 +33,20 @@ pub fn fsynced_survives(h: &History) -> Vec<String> {
         let Some(logs) = h.final_logs.get(&crash.node) else {
             continue;
         };
-        for a in h.acked.iter().filter(|a| a.time <= crash.time) {
-            let Some(point) = crash.recovery_points.get(&a.partition) else {
+        for ((tp, offset), a) in log_at_crash(h, crash) {
+            let Some(point) = crash.recovery_points.get(tp) else {
                 continue;
             };
-            if a.offset >= *point {
+            if offset >= *point {
                 continue;
             }
             let Some(value) = h.value_of(a.record_id) else {
                 continue;
             };
-            let now = logs.get(&a.partition).and_then(|l| l.get(&a.offset));
+            let now = logs.get(tp).and_then(|l| l.get(&offset));
             if now.map(String::as_str) != Some(value) {
                 findings.push(format!(
-                    "{value} at {}@{} was fsynced (recovery point {point}) before {} crashed at {}, but the log now holds {}",
-                    a.partition,
-                    a.offset,
+                    "{value} at {tp}@{offset} was fsynced (recovery point {point}) before {} crashed at {}, but the log now holds {}",
                     crash.node,
                     crash.time,
                     now.map_or("nothing".to_string(), |v| v.clone())

@@ -61,39 +61,6 @@ pub const CHECKERS: &[Checker] = &[
     },
 ];
 
-/// Every checker a scenario may name in `[expect]`, with a one-line explanation.
-pub const KNOWN: &[(&str, &str)] = &[
-    (
-        "lost-write",
-        "an acknowledged record below the highest polled offset was never polled (Jepsen)",
-    ),
-    (
-        "unseen",
-        "an acknowledged record was never polled by the end of the run (Jepsen)",
-    ),
-    (
-        "inconsistent-offsets",
-        "one offset of one partition was seen holding two different values (Jepsen)",
-    ),
-    ("duplicate", "one value was seen at two offsets (Jepsen)"),
-    (
-        "nonmonotonic-poll",
-        "a consumer's successive polls of a partition went backwards (Jepsen)",
-    ),
-    (
-        "fsynced-survives",
-        "every record fsynced before a crash is still in the log after recovery",
-    ),
-    (
-        "no-corrupt-read",
-        "no consumer was served a batch failing its CRC, or a value nobody sent",
-    ),
-    (
-        "offsets-dense",
-        "final logs and each consumer's polls have dense, increasing offsets",
-    ),
-];
-
 /// Whether `name` is a checker.
 pub fn is_known(name: &str) -> bool {
     CHECKERS.iter().any(|c| c.name == name)

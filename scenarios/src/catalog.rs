@@ -1,0 +1,38 @@
+//! The built-in scenarios: files in `scenarios/catalog/`, embedded in the binary so
+//! `kafkasim run <name>` works anywhere. Users run their own files the same way.
+
+/// Every built-in scenario: (name, file text), in the order `kafkasim list` shows them.
+pub const BUILTIN: &[(&str, &str)] =
+    &[("wal-recovery", include_str!("../catalog/wal-recovery.toml"))];
+
+/// The text of the built-in scenario `name`.
+pub fn find(name: &str) -> Option<&'static str> {
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+}
+
+/// The names of every built-in scenario.
+pub fn names() -> Vec<&'static str> {
+    BUILTIN.iter().map(|(n, _)| *n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each built-in file parses, and is filed under the name it declares.
+    #[test]
+    fn every_builtin_parses_under_its_own_name() {
+        for (name, text) in BUILTIN {
+            let scenario = crate::format::parse(&format!("builtin:{name}"), text)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(&scenario.name, name);
+            assert!(
+                !scenario.description.trim().is_empty(),
+                "{name} has no description"
+            );
+        }
+    }
+}
