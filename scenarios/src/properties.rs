@@ -87,83 +87,122 @@ fn offset_reset(v: &Value) -> Result<AutoOffsetReset, String> {
 
 /// Broker properties.
 pub const BROKER: &[(&str, Setter<BrokerConfig>)] = &[
-    ("node.id", |c, v| Ok(c.node_id = int(v, 0)? as i32)),
+    ("node.id", |c, v| {
+        c.node_id = int(v, 0)? as i32;
+        Ok(())
+    }),
     ("log.flush.interval.messages", |c, v| {
-        Ok(c.log_flush_interval_messages = never_or(v, 1)?)
+        c.log_flush_interval_messages = never_or(v, 1)?;
+        Ok(())
     }),
     ("log.flush.interval.ms", |c, v| {
-        Ok(c.log_flush_interval_ms = never_or(v, 0)?)
+        c.log_flush_interval_ms = never_or(v, 0)?;
+        Ok(())
     }),
     ("log.flush.scheduler.interval.ms", |c, v| {
-        Ok(c.log_flush_scheduler_interval_ms = never_or(v, 1)?)
+        c.log_flush_scheduler_interval_ms = never_or(v, 1)?;
+        Ok(())
     }),
     ("log.segment.bytes", |c, v| {
-        Ok(c.log_segment_bytes = uint(v, 14)?)
+        c.log_segment_bytes = uint(v, 14)?;
+        Ok(())
     }),
     ("log.index.interval.bytes", |c, v| {
-        Ok(c.log_index_interval_bytes = uint(v, 0)?)
+        c.log_index_interval_bytes = uint(v, 0)?;
+        Ok(())
     }),
     ("message.max.bytes", |c, v| {
-        Ok(c.message_max_bytes = uint(v, 0)?)
+        c.message_max_bytes = uint(v, 0)?;
+        Ok(())
     }),
 ];
 
 /// Producer properties (`bootstrap.servers` is resolved by the parser, which knows the nodes).
 pub const PRODUCER: &[(&str, Setter<ProducerConfig>)] = &[
-    ("acks", |c, v| Ok(c.acks = acks(v)?)),
-    ("linger.ms", |c, v| Ok(c.linger_ms = uint(v, 0)?)),
-    ("batch.size", |c, v| Ok(c.batch_size = uint(v, 0)?)),
+    ("acks", |c, v| {
+        c.acks = acks(v)?;
+        Ok(())
+    }),
+    ("linger.ms", |c, v| {
+        c.linger_ms = uint(v, 0)?;
+        Ok(())
+    }),
+    ("batch.size", |c, v| {
+        c.batch_size = uint(v, 0)?;
+        Ok(())
+    }),
     ("request.timeout.ms", |c, v| {
-        Ok(c.request_timeout_ms = uint(v, 0)?)
+        c.request_timeout_ms = uint(v, 0)?;
+        Ok(())
     }),
     ("delivery.timeout.ms", |c, v| {
-        Ok(c.delivery_timeout_ms = uint(v, 0)?)
+        c.delivery_timeout_ms = uint(v, 0)?;
+        Ok(())
     }),
     ("retries", |c, v| {
-        Ok(c.retries = int(v, 0)?.min(i64::from(i32::MAX)) as u32)
+        c.retries = int(v, 0)?.min(i64::from(i32::MAX)) as u32;
+        Ok(())
     }),
     ("retry.backoff.ms", |c, v| {
-        Ok(c.retry_backoff_ms = uint(v, 0)?)
+        c.retry_backoff_ms = uint(v, 0)?;
+        Ok(())
     }),
     ("max.in.flight.requests.per.connection", |c, v| {
-        Ok(c.max_in_flight_requests_per_connection = int(v, 1)?.min(i64::from(i32::MAX)) as u32)
+        c.max_in_flight_requests_per_connection = int(v, 1)?.min(i64::from(i32::MAX)) as u32;
+        Ok(())
     }),
     ("metadata.max.age.ms", |c, v| {
-        Ok(c.metadata_max_age_ms = uint(v, 0)?)
+        c.metadata_max_age_ms = uint(v, 0)?;
+        Ok(())
     }),
-    ("client.id", |c, v| Ok(c.client_id = string(v)?)),
+    ("client.id", |c, v| {
+        c.client_id = string(v)?;
+        Ok(())
+    }),
 ];
 
 /// Consumer properties.
 pub const CONSUMER: &[(&str, Setter<ConsumerConfig>)] = &[
     ("auto.offset.reset", |c, v| {
-        Ok(c.auto_offset_reset = offset_reset(v)?)
+        c.auto_offset_reset = offset_reset(v)?;
+        Ok(())
     }),
-    (
-        "fetch.min.bytes",
-        |c, v| Ok(c.fetch_min_bytes = uint(v, 0)?),
-    ),
+    ("fetch.min.bytes", |c, v| {
+        c.fetch_min_bytes = uint(v, 0)?;
+        Ok(())
+    }),
     ("fetch.max.wait.ms", |c, v| {
-        Ok(c.fetch_max_wait_ms = uint(v, 0)?)
+        c.fetch_max_wait_ms = uint(v, 0)?;
+        Ok(())
     }),
-    (
-        "fetch.max.bytes",
-        |c, v| Ok(c.fetch_max_bytes = uint(v, 0)?),
-    ),
+    ("fetch.max.bytes", |c, v| {
+        c.fetch_max_bytes = uint(v, 0)?;
+        Ok(())
+    }),
     ("max.partition.fetch.bytes", |c, v| {
-        Ok(c.max_partition_fetch_bytes = uint(v, 0)?)
+        c.max_partition_fetch_bytes = uint(v, 0)?;
+        Ok(())
     }),
     ("max.poll.records", |c, v| {
-        Ok(c.max_poll_records = int(v, 1)?.min(i64::from(i32::MAX)) as u32)
+        c.max_poll_records = int(v, 1)?.min(i64::from(i32::MAX)) as u32;
+        Ok(())
     }),
     ("request.timeout.ms", |c, v| {
-        Ok(c.request_timeout_ms = uint(v, 0)?)
+        c.request_timeout_ms = uint(v, 0)?;
+        Ok(())
     }),
     ("retry.backoff.ms", |c, v| {
-        Ok(c.retry_backoff_ms = uint(v, 0)?)
+        c.retry_backoff_ms = uint(v, 0)?;
+        Ok(())
     }),
-    ("check.crcs", |c, v| Ok(c.check_crcs = boolean(v)?)),
-    ("client.id", |c, v| Ok(c.client_id = string(v)?)),
+    ("check.crcs", |c, v| {
+        c.check_crcs = boolean(v)?;
+        Ok(())
+    }),
+    ("client.id", |c, v| {
+        c.client_id = string(v)?;
+        Ok(())
+    }),
 ];
 
 /// Real Kafka properties that kafkasim does not model yet, per role: setting one is an error

@@ -309,7 +309,7 @@ proptest! {
 
         // Damage only what lies after the synced prefix: the last segment's unsynced tail.
         let mut damaged = image.clone();
-        let last_file = damaged.keys().filter(|f| f.ends_with(".log")).next_back().unwrap().clone();
+        let last_file = damaged.keys().rfind(|f| f.ends_with(".log")).unwrap().clone();
         let durable_len = durable_image.get(&last_file).map_or(0, Vec::len);
         let file = damaged.get_mut(&last_file).unwrap();
         let tail = file.len() - durable_len;
