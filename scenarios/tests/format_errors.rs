@@ -1,0 +1,214 @@
+//! Scenario files: every mistake is reported with file, line, column and field — never a panic.
+
+use kafkasim_core::config::Acks;
+use kafkasim_scenarios::format::{node_order, parse};
+use proptest::prelude::*;
+
+const BASE: &str = r#"name = "t"
+duration_ms = 1000
+
+[[topics]]
+name = "orders"
+partitions = 2
+
+[[brokers]]
+name = "b1"
+
+[[producers]]
+name = "p1"
+topic = "orders"
+records = 10
+interval_ms = 10
+
+[[consumers]]
+name = "c1"
+topic = "orders"
+"#;
+
+fn with(extra: &str) -> String {
+    format!("{BASE}{extra}")
+}
+
+/// (file text, expected line, expected field, a fragment of the message)
+fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
+    vec![
+        (
+            "name = \"t\"\nduration_ms = \n".to_string(),
+            2,
+            "",
+            "string values must be quoted",
+        ),
+        (
+            BASE.replace("records = 10", "records = \"ten\""),
+            14,
+            "",
+            "invalid type",
+        ),
+        (
+            BASE.replace("interval_ms = 10", "interval_ms = 10\ncolour = 3"),
+            16,
+            "colour",
+            "unknown field",
+        ),
+        (
+            BASE.replace(
+                "topic = \"orders\"\nrecords",
+                "topic = \"payments\"\nrecords",
+            ),
+            13,
+            "producers[0].topic",
+            "unknown topic `payments`",
+        ),
+        (
+            with("\n[[faults]]\nat_ms = 10\naction = \"power-loss\"\nnode = \"b9\"\n"),
+            24,
+            "faults[0].node",
+            "unknown node `b9`",
+        ),
+        (
+            with("\n[[faults]]\nat_ms = 10\naction = \"explode\"\nnode = \"b1\"\n"),
+            23,
+            "faults[0].action",
+            "unknown action",
+        ),
+        (
+            with("\n[[faults]]\nat_ms = 5000\naction = \"heal\"\n"),
+            22,
+            "faults[0].at_ms",
+            "after the end",
+        ),
+        (
+            with("\n[producers.config]\nlinger.sm = 5\n"),
+            22,
+            "producers[0].config.linger.sm",
+            "did you mean `linger.ms`",
+        ),
+        (
+            with("\n[producers.config]\nenable.idempotence = true\n"),
+            22,
+            "producers[0].config.enable.idempotence",
+            "does not model it yet",
+        ),
+        (
+            with("\n[producers.config]\nacks = 2\n"),
+            22,
+            "producers[0].config.acks",
+            "expected 0, 1 or all",
+        ),
+        (
+            with("\n[consumers.config]\nauto.offset.reset = \"sometimes\"\n"),
+            22,
+            "consumers[0].config.auto.offset.reset",
+            "earliest, latest or none",
+        ),
+        (
+            with("\n[consumers.config]\nbootstrap.servers = [\"p1\"]\n"),
+            22,
+            "consumers[0].config.bootstrap.servers",
+            "not a broker",
+        ),
+        (
+            with("\n[expect]\nhold = [\"lost-wirte\"]\n"),
+            22,
+            "expect.hold[0]",
+            "unknown checker `lost-wirte`",
+        ),
+        (
+            BASE.replace("name = \"p1\"", "name = \"b1\""),
+            12,
+            "producers[0].name",
+            "used twice",
+        ),
+        (
+            BASE.replace("partitions = 2", "partitions = 0"),
+            6,
+            "topics[0].partitions",
+            "between 1 and 10000",
+        ),
+        (
+            "name = \"t\"\nduration_ms = 10\n".to_string(),
+            1,
+            "brokers",
+            "at least one [[brokers]]",
+        ),
+    ]
+}
+
+#[test]
+fn each_mistake_points_at_its_line_and_field() {
+    for (text, line, field, fragment) in error_cases() {
+        let error = parse("case.toml", &text).expect_err(&format!("should fail:\n{text}"));
+        assert_eq!(error.file, "case.toml");
+        assert_eq!(error.line, line, "line of {error}\n---\n{text}");
+        if !field.is_empty() {
+            assert_eq!(error.field, field, "field of {error}");
+        }
+        assert!(
+            error.message.contains(fragment),
+            "message of {error} lacks {fragment:?}"
+        );
+        assert!(
+            error.to_string().starts_with(&format!("case.toml:{line}:")),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn dotted_and_quoted_property_names_are_the_same() {
+    let dotted = parse(
+        "a",
+        &with("\n[producers.config]\nlinger.ms = 7\nacks = \"all\"\n"),
+    )
+    .unwrap();
+    let quoted = parse(
+        "b",
+        &with("\n[producers.config]\n\"linger.ms\" = 7\nacks = -1\n"),
+    )
+    .unwrap();
+    assert_eq!(dotted.producers[0].config, quoted.producers[0].config);
+    assert_eq!(dotted.producers[0].config.linger_ms, 7);
+    assert_eq!(dotted.producers[0].config.acks, Acks::All);
+}
+
+#[test]
+fn defaults_are_kafkas_and_nodes_are_ordered() {
+    let s = parse("a", BASE).unwrap();
+    assert_eq!(node_order(&s), ["b1", "p1", "c1"]);
+    let p = &s.producers[0].config;
+    assert_eq!(
+        (p.acks, p.linger_ms, p.batch_size, p.request_timeout_ms),
+        (Acks::All, 5, 16_384, 30_000)
+    );
+    assert_eq!(
+        s.brokers[0].config.log_flush_interval_messages, None,
+        "Kafka never fsyncs by default"
+    );
+    assert_eq!(s.brokers[0].config.topics.len(), 1);
+    assert_eq!(p.bootstrap_servers.len(), 1);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Arbitrary text never panics the parser.
+    #[test]
+    fn arbitrary_text_never_panics(text in ".{0,400}") {
+        let _ = parse("fuzz.toml", &text);
+    }
+
+    /// Neither does a valid file with a slice cut out or a byte replaced.
+    #[test]
+    fn mutated_valid_files_never_panic(cut in 0usize..400, len in 0usize..40, at in 0usize..400, byte in 32u8..127) {
+        let text = with("\n[producers.config]\nlinger.ms = 7\n[[faults]]\nat_ms = 10\naction = \"power-loss\"\nnode = \"b1\"\n");
+        let mut bytes = text.into_bytes();
+        let cut = cut % bytes.len();
+        let end = (cut + len).min(bytes.len());
+        bytes.drain(cut..end);
+        if !bytes.is_empty() {
+            let i = at % bytes.len();
+            bytes[i] = byte;
+        }
+        let _ = parse("fuzz.toml", &String::from_utf8_lossy(&bytes));
+    }
+}
