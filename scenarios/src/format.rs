@@ -213,6 +213,34 @@ struct FileExpect {
     anomalies: Vec<Spanned<String>>,
 }
 
+/// A property value with its span and field path, left for the caller to resolve.
+type Unresolved<'p> = (&'p Value, Range<usize>, String);
+
+/// Apply a node's `[... .config]` table with its role's setters. `bootstrap.servers` names
+/// nodes, which only the caller can resolve: it comes back as (value, span, field).
+fn apply_properties<'p, C>(
+    ctx: &Ctx<'_>,
+    props: &'p Properties,
+    field: &str,
+    role: Role,
+    setters: &[(&str, properties::Setter<C>)],
+    config: &mut C,
+) -> Result<Option<Unresolved<'p>>, ScenarioError> {
+    let mut bootstrap = None;
+    for (prop, value, span) in props.flatten() {
+        let pfield = format!("{field}.config.{prop}");
+        if prop == "bootstrap.servers" {
+            bootstrap = Some((value, span, pfield));
+            continue;
+        }
+        let Some((_, set)) = setters.iter().find(|(n, _)| *n == prop) else {
+            return Err(ctx.err(span, pfield, properties::explain_unknown(role, &prop)));
+        };
+        set(config, value).map_err(|m| ctx.err(span, pfield, m))?;
+    }
+    Ok(bootstrap)
+}
+
 /// The order node ids are given in: brokers, then producers, then consumers, each in file
 /// order. The harness adds nodes in this order, so `bootstrap.servers` can be resolved here.
 pub fn node_order(scenario: &Scenario) -> Vec<String> {
@@ -463,20 +491,17 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
             topics: topics.clone(),
             ..BrokerConfig::default()
         };
-        for (prop, value, span) in b.config.flatten() {
-            let field = format!("brokers[{i}].config.{prop}");
-            let setter = properties::BROKER
-                .iter()
-                .find(|(n, _)| *n == prop)
-                .map(|(_, s)| s);
-            let Some(set) = setter else {
-                return Err(ctx.err(
-                    span,
-                    field,
-                    properties::explain_unknown(Role::Broker, &prop),
-                ));
-            };
-            set(&mut config, value).map_err(|m| ctx.err(span.clone(), field.clone(), m))?;
+        let field = format!("brokers[{i}]");
+        if let Some((_, span, bfield)) = apply_properties(
+            ctx,
+            &b.config,
+            &field,
+            Role::Broker,
+            properties::BROKER,
+            &mut config,
+        )? {
+            let why = properties::explain_unknown(Role::Broker, "bootstrap.servers");
+            return Err(ctx.err(span, bfield, why));
         }
         if brokers
             .iter()
@@ -513,24 +538,15 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
             client_id: p.name.get_ref().clone(),
             ..ProducerConfig::default()
         };
-        for (prop, value, span) in p.config.flatten() {
-            let pfield = format!("{field}.config.{prop}");
-            if prop == "bootstrap.servers" {
-                config.bootstrap_servers = bootstrap(value, span, &pfield)?;
-                continue;
-            }
-            let Some(set) = properties::PRODUCER
-                .iter()
-                .find(|(n, _)| *n == prop)
-                .map(|(_, s)| s)
-            else {
-                return Err(ctx.err(
-                    span,
-                    pfield,
-                    properties::explain_unknown(Role::Producer, &prop),
-                ));
-            };
-            set(&mut config, value).map_err(|m| ctx.err(span.clone(), pfield.clone(), m))?;
+        if let Some((value, span, pfield)) = apply_properties(
+            ctx,
+            &p.config,
+            &field,
+            Role::Producer,
+            properties::PRODUCER,
+            &mut config,
+        )? {
+            config.bootstrap_servers = bootstrap(value, span, &pfield)?;
         }
         producers.push(ProducerSpec {
             name: p.name.get_ref().clone(),
@@ -556,24 +572,15 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
             client_id: c.name.get_ref().clone(),
             ..ConsumerConfig::default()
         };
-        for (prop, value, span) in c.config.flatten() {
-            let cfield = format!("{field}.config.{prop}");
-            if prop == "bootstrap.servers" {
-                config.bootstrap_servers = bootstrap(value, span, &cfield)?;
-                continue;
-            }
-            let Some(set) = properties::CONSUMER
-                .iter()
-                .find(|(n, _)| *n == prop)
-                .map(|(_, s)| s)
-            else {
-                return Err(ctx.err(
-                    span,
-                    cfield,
-                    properties::explain_unknown(Role::Consumer, &prop),
-                ));
-            };
-            set(&mut config, value).map_err(|m| ctx.err(span.clone(), cfield.clone(), m))?;
+        if let Some((value, span, cfield)) = apply_properties(
+            ctx,
+            &c.config,
+            &field,
+            Role::Consumer,
+            properties::CONSUMER,
+            &mut config,
+        )? {
+            config.bootstrap_servers = bootstrap(value, span, &cfield)?;
         }
         consumers.push(ConsumerSpec {
             name: c.name.get_ref().clone(),

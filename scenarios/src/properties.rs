@@ -20,7 +20,7 @@ pub enum Role {
 }
 
 /// A setter: check the value and store it, or say what is wrong.
-type Setter<C> = fn(&mut C, &Value) -> Result<(), String>;
+pub type Setter<C> = fn(&mut C, &Value) -> Result<(), String>;
 
 fn int(v: &Value, min: i64) -> Result<i64, String> {
     match v {

@@ -52,21 +52,8 @@ impl Batch {
     }
 
     fn encode(&self) -> Vec<u8> {
-        let records: Vec<Record> = self.records.iter().map(|(_, r)| r.clone()).collect();
-        let first = records.first().map_or(0, |r| r.timestamp);
-        let max = records.iter().map(|r| r.timestamp).max().unwrap_or(first);
-        RecordBatch {
-            base_offset: 0,
-            partition_leader_epoch: -1,
-            attributes: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            base_sequence: -1,
-            base_timestamp: first,
-            max_timestamp: max,
-            records,
-        }
-        .encode()
+        let records = self.records.iter().map(|(_, r)| r.clone()).collect();
+        RecordBatch::from_records(records).encode()
     }
 }
 

@@ -243,6 +243,29 @@ pub fn set_partition_leader_epoch(bytes: &mut [u8], epoch: i32) {
 }
 
 impl RecordBatch {
+    /// A batch as a producer without idempotence builds it: offsets from 0 (the leader assigns
+    /// the real ones), no leader epoch yet, no producer id or sequence; timestamps taken from
+    /// the records.
+    pub fn from_records(records: Vec<Record>) -> Self {
+        let base_timestamp = records.first().map_or(0, |r| r.timestamp);
+        let max_timestamp = records
+            .iter()
+            .map(|r| r.timestamp)
+            .max()
+            .unwrap_or(base_timestamp);
+        RecordBatch {
+            base_offset: 0,
+            partition_leader_epoch: -1,
+            attributes: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            base_sequence: -1,
+            base_timestamp,
+            max_timestamp,
+            records,
+        }
+    }
+
     /// Offset of the last record.
     pub fn last_offset(&self) -> i64 {
         self.base_offset + (self.records.len() as i64 - 1).max(0)
@@ -442,33 +465,23 @@ mod tests {
     use proptest::prelude::*;
 
     fn sample() -> RecordBatch {
-        RecordBatch {
-            base_offset: 0,
-            partition_leader_epoch: -1,
-            attributes: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            base_sequence: -1,
-            base_timestamp: 1000,
-            max_timestamp: 1002,
-            records: vec![
-                Record {
-                    timestamp: 1000,
-                    key: Some(b"k".to_vec()),
-                    value: Some(b"hello".to_vec()),
-                    headers: vec![],
-                },
-                Record {
-                    timestamp: 1002,
-                    key: None,
-                    value: None,
-                    headers: vec![Header {
-                        key: "h".into(),
-                        value: Some(b"v".to_vec()),
-                    }],
-                },
-            ],
-        }
+        RecordBatch::from_records(vec![
+            Record {
+                timestamp: 1000,
+                key: Some(b"k".to_vec()),
+                value: Some(b"hello".to_vec()),
+                headers: vec![],
+            },
+            Record {
+                timestamp: 1002,
+                key: None,
+                value: None,
+                headers: vec![Header {
+                    key: "h".into(),
+                    value: Some(b"v".to_vec()),
+                }],
+            },
+        ])
     }
 
     #[test]

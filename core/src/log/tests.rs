@@ -43,18 +43,7 @@ fn producer_batch(first: u64, n: u64, value_bytes: usize) -> Vec<u8> {
             }
         })
         .collect();
-    RecordBatch {
-        base_offset: 0,
-        partition_leader_epoch: -1,
-        attributes: 0,
-        producer_id: -1,
-        producer_epoch: -1,
-        base_sequence: -1,
-        base_timestamp: first as i64,
-        max_timestamp: (first + n) as i64,
-        records,
-    }
-    .encode()
+    RecordBatch::from_records(records).encode()
 }
 
 fn values(log: &Log) -> Vec<String> {
