@@ -12,6 +12,7 @@ pub mod config;
 pub mod disk;
 pub mod ids;
 pub mod log;
+pub mod metadata;
 pub mod node;
 pub mod prng;
 pub mod protocol;
