@@ -8,6 +8,7 @@ use crate::broker::Broker;
 use crate::client::consumer::Consumer;
 use crate::client::producer::Producer;
 use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
+use crate::controller::{Controller, ControllerConfig};
 use crate::ids::TopicPartition;
 use crate::log::RecoveryReport;
 use crate::node::{Boot, Input, Node, Outbox};
@@ -28,6 +29,14 @@ pub enum Timer {
     RequestTimeout(i32),
     /// Client: `retry.backoff.ms` has passed; try again.
     RetryBackoff,
+    /// Quorum: the election timeout, or a follower's fetch timeout, expired.
+    QuorumElection,
+    /// Quorum: retry a metadata fetch after an error.
+    QuorumFetchRetry,
+    /// Quorum leader: a held metadata Fetch reached its max wait.
+    QuorumFetchExpiry(u64),
+    /// Active controller: look for brokers whose session expired.
+    BrokerSessionCheck,
 }
 
 /// What a scenario tells a client to do.
@@ -164,6 +173,32 @@ pub enum Event {
         /// Its Kafka name.
         request: &'static str,
     },
+    /// A quorum member's role or epoch changed.
+    QuorumStateChanged {
+        /// The epoch.
+        epoch: i32,
+        /// `unattached`, `voted`, `candidate`, `leader` or `follower`.
+        role: &'static str,
+        /// The known leader, or -1.
+        leader: i32,
+    },
+    /// The quorum leader's high watermark advanced: metadata below it is committed.
+    QuorumHighWatermark {
+        /// The new high watermark.
+        high_watermark: i64,
+    },
+    /// A quorum follower truncated its metadata log after a divergence.
+    QuorumTruncated {
+        /// The new log end offset.
+        to_offset: i64,
+        /// The epoch the leader named as diverging.
+        diverging_epoch: i32,
+    },
+    /// This controller became the active controller (it leads the metadata quorum).
+    ControllerActivated {
+        /// The quorum epoch.
+        epoch: i32,
+    },
     /// A producer put a batch back in the queue to send it again.
     BatchRetried {
         /// The partition.
@@ -184,6 +219,8 @@ pub enum ActorConfig {
     Producer(ProducerConfig),
     /// A consumer.
     Consumer(ConsumerConfig),
+    /// A KRaft controller.
+    Controller(ControllerConfig),
 }
 
 /// A node of a simulated Kafka cluster.
@@ -195,9 +232,19 @@ pub enum Actor {
     Producer(Producer),
     /// A consumer.
     Consumer(Consumer),
+    /// A KRaft controller.
+    Controller(Controller),
 }
 
 impl Actor {
+    /// The controller inside, if this node is one.
+    pub fn as_controller(&self) -> Option<&Controller> {
+        match self {
+            Actor::Controller(c) => Some(c),
+            _ => None,
+        }
+    }
+
     /// The broker inside, if this node is one.
     pub fn as_broker(&self) -> Option<&Broker> {
         match self {
@@ -220,6 +267,7 @@ impl Node for Actor {
             ActorConfig::Broker(c) => Actor::Broker(Broker::boot(&boot, c, out)),
             ActorConfig::Producer(c) => Actor::Producer(Producer::boot(&boot, c, out)),
             ActorConfig::Consumer(c) => Actor::Consumer(Consumer::boot(&boot, c, out)),
+            ActorConfig::Controller(c) => Actor::Controller(Controller::boot(&boot, c, out)),
         }
     }
 
@@ -228,6 +276,7 @@ impl Node for Actor {
             Actor::Broker(b) => b.step(now, input, out),
             Actor::Producer(p) => p.step(now, input, out),
             Actor::Consumer(c) => c.step(now, input, out),
+            Actor::Controller(c) => c.step(now, input, out),
         }
     }
 }

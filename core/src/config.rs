@@ -53,6 +53,13 @@ pub struct TopicSpec {
     pub name: String,
     /// `num.partitions` for this topic.
     pub partitions: i32,
+    /// `replication.factor` for this topic (Kafka's `default.replication.factor` is 1).
+    #[serde(default = "one")]
+    pub replication_factor: i32,
+}
+
+fn one() -> i32 {
+    1
 }
 
 /// A broker's configuration (`server.properties`).

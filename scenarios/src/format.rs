@@ -365,6 +365,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         topics.push(TopicSpec {
             name: topic_name,
             partitions: partitions as i32,
+            replication_factor: 1,
         });
     }
 

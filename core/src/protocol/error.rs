@@ -23,6 +23,9 @@ pub enum ErrorCode {
     KafkaStorageError,
     FencedLeaderEpoch,
     UnknownLeaderEpoch,
+    NotController,
+    StaleBrokerEpoch,
+    InvalidUpdateVersion,
 }
 
 impl ErrorCode {
@@ -44,6 +47,9 @@ impl ErrorCode {
             ErrorCode::KafkaStorageError => 56,
             ErrorCode::FencedLeaderEpoch => 74,
             ErrorCode::UnknownLeaderEpoch => 75,
+            ErrorCode::NotController => 41,
+            ErrorCode::StaleBrokerEpoch => 77,
+            ErrorCode::InvalidUpdateVersion => 95,
         }
     }
 
@@ -65,6 +71,9 @@ impl ErrorCode {
             ErrorCode::KafkaStorageError => "KAFKA_STORAGE_ERROR",
             ErrorCode::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
             ErrorCode::UnknownLeaderEpoch => "UNKNOWN_LEADER_EPOCH",
+            ErrorCode::NotController => "NOT_CONTROLLER",
+            ErrorCode::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
+            ErrorCode::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
         }
     }
 
@@ -83,6 +92,7 @@ impl ErrorCode {
                 | ErrorCode::KafkaStorageError
                 | ErrorCode::FencedLeaderEpoch
                 | ErrorCode::UnknownLeaderEpoch
+                | ErrorCode::NotController
         )
     }
 }
@@ -111,6 +121,9 @@ mod tests {
             (ErrorCode::NotEnoughReplicasAfterAppend, 20),
             (ErrorCode::FencedLeaderEpoch, 74),
             (ErrorCode::UnknownLeaderEpoch, 75),
+            (ErrorCode::NotController, 41),
+            (ErrorCode::StaleBrokerEpoch, 77),
+            (ErrorCode::InvalidUpdateVersion, 95),
         ];
         for (error, code) in table {
             assert_eq!(error.code(), code, "{error}");

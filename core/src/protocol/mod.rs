@@ -6,9 +6,18 @@
 //! out. Messages travel as Rust values; the record batches inside them are real bytes, so the
 //! CRC a consumer checks is the one the producer computed.
 
+mod controller;
 mod error;
+mod quorum;
 
+pub use controller::{
+    AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
+    BrokerRegistrationRequest, BrokerRegistrationResponse,
+};
 pub use error::ErrorCode;
+pub use quorum::{
+    BeginQuorumEpochRequest, QuorumFetchRequest, QuorumFetchResponse, VoteRequest, VoteResponse,
+};
 
 use crate::ids::{NodeId, TopicPartition};
 use crate::node::Describe;
@@ -33,6 +42,28 @@ pub enum Message {
     ListOffsetsRequest(ListOffsetsRequest),
     /// Leader → client.
     ListOffsetsResponse(ListOffsetsResponse),
+    /// Candidate controller → voters.
+    VoteRequest(VoteRequest),
+    /// Voter → candidate.
+    VoteResponse(VoteResponse),
+    /// New quorum leader → voters.
+    BeginQuorumEpochRequest(BeginQuorumEpochRequest),
+    /// Controller or broker → quorum leader: the metadata log from an offset.
+    QuorumFetchRequest(QuorumFetchRequest),
+    /// Quorum leader → fetcher.
+    QuorumFetchResponse(QuorumFetchResponse),
+    /// Broker → active controller.
+    BrokerRegistrationRequest(BrokerRegistrationRequest),
+    /// Active controller → broker.
+    BrokerRegistrationResponse(BrokerRegistrationResponse),
+    /// Broker → active controller.
+    BrokerHeartbeatRequest(BrokerHeartbeatRequest),
+    /// Active controller → broker.
+    BrokerHeartbeatResponse(BrokerHeartbeatResponse),
+    /// Partition leader → active controller.
+    AlterPartitionRequest(AlterPartitionRequest),
+    /// Active controller → partition leader.
+    AlterPartitionResponse(AlterPartitionResponse),
 }
 
 /// `MetadataRequest`.
@@ -234,6 +265,18 @@ impl Message {
             Message::FetchResponse(m) => m.correlation_id,
             Message::ListOffsetsRequest(m) => m.correlation_id,
             Message::ListOffsetsResponse(m) => m.correlation_id,
+            Message::QuorumFetchRequest(m) => m.correlation_id,
+            Message::QuorumFetchResponse(m) => m.correlation_id,
+            Message::BrokerRegistrationRequest(m) => m.correlation_id,
+            Message::BrokerRegistrationResponse(m) => m.correlation_id,
+            Message::BrokerHeartbeatRequest(m) => m.correlation_id,
+            Message::BrokerHeartbeatResponse(m) => m.correlation_id,
+            Message::AlterPartitionRequest(m) => m.correlation_id,
+            Message::AlterPartitionResponse(m) => m.correlation_id,
+            // Votes and epoch announcements are matched by epoch, not by correlation id.
+            Message::VoteRequest(_)
+            | Message::VoteResponse(_)
+            | Message::BeginQuorumEpochRequest(_) => -1,
         }
     }
 }
@@ -253,6 +296,18 @@ impl Describe for Message {
             Message::FetchResponse(_) => "FetchResponse",
             Message::ListOffsetsRequest(_) => "ListOffsetsRequest",
             Message::ListOffsetsResponse(_) => "ListOffsetsResponse",
+            Message::VoteRequest(_) => "VoteRequest",
+            Message::VoteResponse(_) => "VoteResponse",
+            Message::BeginQuorumEpochRequest(_) => "BeginQuorumEpochRequest",
+            // On the wire these are plain Fetch on the `__cluster_metadata` partition.
+            Message::QuorumFetchRequest(_) => "FetchRequest",
+            Message::QuorumFetchResponse(_) => "FetchResponse",
+            Message::BrokerRegistrationRequest(_) => "BrokerRegistrationRequest",
+            Message::BrokerRegistrationResponse(_) => "BrokerRegistrationResponse",
+            Message::BrokerHeartbeatRequest(_) => "BrokerHeartbeatRequest",
+            Message::BrokerHeartbeatResponse(_) => "BrokerHeartbeatResponse",
+            Message::AlterPartitionRequest(_) => "AlterPartitionRequest",
+            Message::AlterPartitionResponse(_) => "AlterPartitionResponse",
         }
     }
 
@@ -302,6 +357,55 @@ impl Describe for Message {
             Message::ListOffsetsRequest(m) => {
                 list(&m.partitions, |(tp, spec)| format!("{tp} {spec:?}"))
             }
+            Message::VoteRequest(m) => format!(
+                "candidate {} for epoch {} (last entry epoch {} offset {})",
+                m.candidate_id, m.candidate_epoch, m.last_offset_epoch, m.last_offset
+            ),
+            Message::VoteResponse(m) => format!(
+                "epoch {} granted={} {}",
+                m.leader_epoch, m.vote_granted, m.error
+            ),
+            Message::BeginQuorumEpochRequest(m) => {
+                format!("leader {} epoch {}", m.leader_id, m.leader_epoch)
+            }
+            Message::QuorumFetchRequest(m) => format!(
+                "__cluster_metadata-0@{} last epoch {} from {}",
+                m.fetch_offset, m.last_fetched_epoch, m.replica_id
+            ),
+            Message::QuorumFetchResponse(m) => match m.diverging_epoch {
+                Some((epoch, end)) => {
+                    format!("__cluster_metadata-0 diverging: truncate to epoch {epoch} end {end}")
+                }
+                None if m.error != ErrorCode::None => {
+                    format!("__cluster_metadata-0 {} (leader {})", m.error, m.leader_id)
+                }
+                None => format!(
+                    "__cluster_metadata-0 {}B hw={} epoch {}",
+                    m.records.len(),
+                    m.high_watermark,
+                    m.leader_epoch
+                ),
+            },
+            Message::BrokerRegistrationRequest(m) => format!("broker {}", m.broker_id),
+            Message::BrokerRegistrationResponse(m) => {
+                format!("{} broker epoch {}", m.error, m.broker_epoch)
+            }
+            Message::BrokerHeartbeatRequest(m) => format!(
+                "broker {} epoch {} metadata offset {}",
+                m.broker_id, m.broker_epoch, m.current_metadata_offset
+            ),
+            Message::BrokerHeartbeatResponse(m) => format!(
+                "{} caught up={} fenced={}",
+                m.error, m.is_caught_up, m.is_fenced
+            ),
+            Message::AlterPartitionRequest(m) => format!(
+                "{} isr={:?} leader epoch {} partition epoch {}",
+                m.partition, m.new_isr, m.leader_epoch, m.partition_epoch
+            ),
+            Message::AlterPartitionResponse(m) => format!(
+                "{} {} isr={:?} partition epoch {}",
+                m.partition, m.error, m.isr, m.partition_epoch
+            ),
             Message::ListOffsetsResponse(m) => list(&m.partitions, |p| {
                 if p.error == ErrorCode::None {
                     format!("{} {}", p.partition, p.offset)

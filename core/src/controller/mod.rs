@@ -1,0 +1,455 @@
+//! The KRaft controller: a member of the metadata quorum that, while it leads, decides.
+//!
+//! Every controller replicates the metadata log ([`crate::quorum`]). The one that leads the
+//! quorum is the *active controller*: it registers brokers, unfences them once they have
+//! caught up with the metadata log, fences them when they miss heartbeats for
+//! `broker.session.timeout.ms`, creates topics, elects partition leaders and accepts ISR
+//! changes (`AlterPartition`) — each decision a record appended to the log. Answers to brokers
+//! leave only once the record is committed, so a controller failover never forgets a decision
+//! it announced.
+
+pub mod placement;
+
+use crate::actor::{Actor, ActorConfig, Event, Timer};
+use crate::config::TopicSpec;
+use crate::ids::{NodeId, TopicPartition};
+use crate::metadata::{MetadataImage, MetadataRecord};
+use crate::node::{Boot, Input, Outbox};
+use crate::protocol::{
+    AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
+    BrokerRegistrationRequest, BrokerRegistrationResponse, ErrorCode, Message,
+};
+use crate::quorum::{Quorum, QuorumConfig};
+use crate::time::{Duration, Instant};
+use std::collections::BTreeMap;
+
+type Out = Outbox<Actor>;
+
+/// A controller's configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControllerConfig {
+    /// Quorum membership and timeouts (`node.id`, `controller.quorum.voters`, ...).
+    pub quorum: QuorumConfig,
+    /// `broker.session.timeout.ms`: fence a broker silent this long. Default 9000.
+    pub broker_session_timeout_ms: u64,
+    /// `unclean.leader.election.enable`: may a replica outside the ISR lead? Default false.
+    pub unclean_leader_election_enable: bool,
+    /// Topics to create once enough brokers are alive.
+    pub topics: Vec<TopicSpec>,
+}
+
+/// How often the active controller looks for brokers whose session expired.
+const SESSION_CHECK_MS: u64 = 500;
+
+/// A controller node.
+#[derive(Debug)]
+pub struct Controller {
+    config: ControllerConfig,
+    quorum: Quorum,
+    /// Committed metadata.
+    committed: MetadataImage,
+    /// Committed plus this leader's uncommitted records: what decisions are based on.
+    latest: MetadataImage,
+    /// Last heartbeat per broker (the active controller's memory only).
+    heartbeats: BTreeMap<i32, Instant>,
+    /// Responses to send once the metadata log commits past an offset.
+    awaiting_commit: Vec<(i64, NodeId, Message)>,
+    leading: bool,
+}
+
+impl Controller {
+    /// Start from the disk: recover the metadata log and replay it.
+    pub fn boot(boot: &Boot<'_, ActorConfig>, config: &ControllerConfig, out: &mut Out) -> Self {
+        let quorum = Quorum::boot(
+            config.quorum.clone(),
+            true,
+            boot.disk,
+            boot.prng.clone(),
+            boot.now,
+            out,
+        );
+        let mut controller = Controller {
+            config: config.clone(),
+            quorum,
+            committed: MetadataImage::default(),
+            latest: MetadataImage::default(),
+            heartbeats: BTreeMap::new(),
+            awaiting_commit: Vec::new(),
+            leading: false,
+        };
+        controller.after_step(boot.now, out);
+        controller
+    }
+
+    /// The metadata quorum member.
+    pub fn quorum(&self) -> &Quorum {
+        &self.quorum
+    }
+
+    /// Committed metadata.
+    pub fn image(&self) -> &MetadataImage {
+        &self.committed
+    }
+
+    /// Handle one input.
+    pub fn step(&mut self, now: Instant, input: Input<Actor>, out: &mut Out) {
+        match input {
+            Input::Recv { from, msg } => {
+                if let Some(msg) = self.quorum.on_message(now, from, msg, out) {
+                    match msg {
+                        Message::BrokerRegistrationRequest(r) => {
+                            self.on_registration(now, from, r, out)
+                        }
+                        Message::BrokerHeartbeatRequest(r) => self.on_heartbeat(now, from, r, out),
+                        Message::AlterPartitionRequest(r) => {
+                            self.on_alter_partition(now, from, r, out)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Input::Timer(Timer::QuorumElection) => self.quorum.on_election_timeout(now, out),
+            Input::Timer(Timer::QuorumFetchRetry) => self.quorum.on_fetch_retry(now, out),
+            Input::Timer(Timer::QuorumFetchExpiry(id)) => {
+                self.quorum.on_fetch_expiry(id, out);
+            }
+            Input::Timer(Timer::RequestTimeout(id)) => {
+                self.quorum.on_request_timeout(now, id, out);
+            }
+            Input::Timer(Timer::BrokerSessionCheck) => self.on_session_check(now, out),
+            Input::Timer(_) | Input::Command(_) => {}
+            Input::DiskDone(token) => self.quorum.on_disk_done(now, token, out),
+            Input::Disconnected { peer } => self.quorum.on_disconnected(now, peer, out),
+        }
+        self.after_step(now, out);
+    }
+
+    /// Apply what was committed, release answers, and notice leadership changes.
+    fn after_step(&mut self, now: Instant, out: &mut Out) {
+        for (_, record) in self.quorum.take_committed() {
+            self.committed.apply(&record);
+        }
+        let hw = self.quorum.high_watermark();
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaiting_commit)
+            .into_iter()
+            .partition(|(o, _, _)| *o < hw);
+        self.awaiting_commit = waiting;
+        for (_, to, message) in ready {
+            out.send(to, message);
+        }
+        let leading = self.quorum.is_leader();
+        if leading && !self.leading {
+            self.on_become_active(now, out);
+        } else if !leading && self.leading {
+            // Uncommitted decisions of a deposed leader may be truncated: forget them.
+            self.latest = self.committed.clone();
+            self.awaiting_commit.clear();
+            self.heartbeats.clear();
+            out.cancel_timer(Timer::BrokerSessionCheck);
+        }
+        self.leading = leading;
+        if leading {
+            self.maybe_create_topics(now, out);
+        }
+    }
+
+    fn on_become_active(&mut self, now: Instant, out: &mut Out) {
+        self.latest = MetadataImage::default();
+        for (_, record) in self.quorum.all_records() {
+            self.latest.apply(&record);
+        }
+        // Every broker gets a full session to reach the new active controller.
+        self.heartbeats = self.latest.brokers.keys().map(|id| (*id, now)).collect();
+        out.trace(Event::ControllerActivated {
+            epoch: self.quorum.epoch(),
+        });
+        out.set_timer(
+            Timer::BrokerSessionCheck,
+            now + Duration::from_millis(SESSION_CHECK_MS),
+        );
+    }
+
+    /// Append `records` (applying them to the latest image); returns the last offset.
+    fn propose(
+        &mut self,
+        now: Instant,
+        records: Vec<MetadataRecord>,
+        out: &mut Out,
+    ) -> Option<i64> {
+        let offset = self.quorum.propose(now, &records, out)?;
+        for r in &records {
+            self.latest.apply(r);
+        }
+        Some(offset)
+    }
+
+    fn not_controller(&self) -> ErrorCode {
+        ErrorCode::NotController
+    }
+
+    fn on_registration(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        r: BrokerRegistrationRequest,
+        out: &mut Out,
+    ) {
+        if !self.leading {
+            let response = BrokerRegistrationResponse {
+                correlation_id: r.correlation_id,
+                error: self.not_controller(),
+                broker_epoch: -1,
+            };
+            out.send(from, Message::BrokerRegistrationResponse(response));
+            return;
+        }
+        // The broker epoch is the offset of the registration record, as in Kafka.
+        let broker_epoch = self.quorum.log().log_end_offset();
+        let mut records = vec![MetadataRecord::RegisterBrokerRecord {
+            broker_id: r.broker_id,
+            address: from,
+            broker_epoch,
+        }];
+        // A re-registering broker restarted: until it catches up it leads nothing.
+        let mut after = self.latest.clone();
+        after.apply(&records[0]);
+        records.extend(self.elections(&after));
+        self.heartbeats.insert(r.broker_id, now);
+        if let Some(offset) = self.propose(now, records, out) {
+            let response = BrokerRegistrationResponse {
+                correlation_id: r.correlation_id,
+                error: ErrorCode::None,
+                broker_epoch,
+            };
+            self.awaiting_commit.push((
+                offset,
+                from,
+                Message::BrokerRegistrationResponse(response),
+            ));
+        }
+    }
+
+    fn on_heartbeat(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        r: BrokerHeartbeatRequest,
+        out: &mut Out,
+    ) {
+        let mut response = BrokerHeartbeatResponse {
+            correlation_id: r.correlation_id,
+            error: ErrorCode::None,
+            is_caught_up: false,
+            is_fenced: true,
+        };
+        if !self.leading {
+            response.error = self.not_controller();
+            out.send(from, Message::BrokerHeartbeatResponse(response));
+            return;
+        }
+        let Some(broker) = self.latest.brokers.get(&r.broker_id).cloned() else {
+            response.error = ErrorCode::StaleBrokerEpoch;
+            out.send(from, Message::BrokerHeartbeatResponse(response));
+            return;
+        };
+        if broker.broker_epoch != r.broker_epoch {
+            response.error = ErrorCode::StaleBrokerEpoch;
+            out.send(from, Message::BrokerHeartbeatResponse(response));
+            return;
+        }
+        self.heartbeats.insert(r.broker_id, now);
+        // Caught up: the broker has applied the metadata log past its own registration.
+        let caught_up = r.current_metadata_offset > broker.broker_epoch;
+        response.is_caught_up = caught_up;
+        response.is_fenced = broker.fenced;
+        if broker.fenced && caught_up {
+            let unfence = MetadataRecord::UnfenceBrokerRecord {
+                broker_id: r.broker_id,
+                broker_epoch: r.broker_epoch,
+            };
+            let mut after = self.latest.clone();
+            after.apply(&unfence);
+            let mut records = vec![unfence];
+            records.extend(self.elections(&after));
+            if let Some(offset) = self.propose(now, records, out) {
+                response.is_fenced = false;
+                self.awaiting_commit.push((
+                    offset,
+                    from,
+                    Message::BrokerHeartbeatResponse(response),
+                ));
+                return;
+            }
+        }
+        out.send(from, Message::BrokerHeartbeatResponse(response));
+    }
+
+    fn on_session_check(&mut self, now: Instant, out: &mut Out) {
+        if !self.leading {
+            return;
+        }
+        let timeout = Duration::from_millis(self.config.broker_session_timeout_ms);
+        let expired: Vec<(i32, i64)> = self
+            .latest
+            .brokers
+            .iter()
+            .filter(|(id, b)| {
+                !b.fenced
+                    && self
+                        .heartbeats
+                        .get(id)
+                        .is_none_or(|t| now.saturating_since(*t) >= timeout)
+            })
+            .map(|(id, b)| (*id, b.broker_epoch))
+            .collect();
+        if !expired.is_empty() {
+            let mut after = self.latest.clone();
+            let mut records = Vec::new();
+            for (broker_id, broker_epoch) in expired {
+                let fence = MetadataRecord::FenceBrokerRecord {
+                    broker_id,
+                    broker_epoch,
+                };
+                after.apply(&fence);
+                records.push(fence);
+            }
+            records.extend(self.elections(&after));
+            self.propose(now, records, out);
+        }
+        out.set_timer(
+            Timer::BrokerSessionCheck,
+            now + Duration::from_millis(SESSION_CHECK_MS),
+        );
+    }
+
+    /// Partition changes needed in `image` (leaders for offline partitions, fenced brokers out
+    /// of ISRs).
+    fn elections(&self, image: &MetadataImage) -> Vec<MetadataRecord> {
+        let unclean = self.config.unclean_leader_election_enable;
+        image
+            .partitions
+            .iter()
+            .filter_map(|(tp, p)| {
+                let (isr, leader) = placement::reconcile(p, |b| image.is_alive(b), unclean)?;
+                Some(MetadataRecord::PartitionChangeRecord {
+                    topic: tp.topic.clone(),
+                    partition: tp.partition,
+                    isr,
+                    leader,
+                })
+            })
+            .collect()
+    }
+
+    fn on_alter_partition(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        r: AlterPartitionRequest,
+        out: &mut Out,
+    ) {
+        let reply = |error: ErrorCode, p: Option<&crate::metadata::PartitionState>| {
+            AlterPartitionResponse {
+                correlation_id: r.correlation_id,
+                partition: r.partition.clone(),
+                error,
+                isr: p.map(|p| p.isr.clone()).unwrap_or_default(),
+                leader_epoch: p.map_or(-1, |p| p.leader_epoch),
+                partition_epoch: p.map_or(-1, |p| p.partition_epoch),
+            }
+        };
+        if !self.leading {
+            out.send(
+                from,
+                Message::AlterPartitionResponse(reply(self.not_controller(), None)),
+            );
+            return;
+        }
+        let Some(p) = self.latest.partitions.get(&r.partition).cloned() else {
+            out.send(
+                from,
+                Message::AlterPartitionResponse(reply(ErrorCode::UnknownTopicOrPartition, None)),
+            );
+            return;
+        };
+        let error = if p.leader != r.broker_id || r.leader_epoch != p.leader_epoch {
+            ErrorCode::FencedLeaderEpoch
+        } else if r.partition_epoch != p.partition_epoch {
+            ErrorCode::InvalidUpdateVersion
+        } else if !r.new_isr.contains(&r.broker_id)
+            || r.new_isr
+                .iter()
+                .any(|b| !self.latest.is_alive(*b) || !p.replicas.contains(b))
+        {
+            // Only live replicas may join the ISR (Kafka: INELIGIBLE_REPLICA).
+            ErrorCode::InvalidUpdateVersion
+        } else {
+            ErrorCode::None
+        };
+        if error != ErrorCode::None {
+            out.send(
+                from,
+                Message::AlterPartitionResponse(reply(error, Some(&p))),
+            );
+            return;
+        }
+        let change = MetadataRecord::PartitionChangeRecord {
+            topic: r.partition.topic.clone(),
+            partition: r.partition.partition,
+            isr: Some(r.new_isr.clone()),
+            leader: None,
+        };
+        if let Some(offset) = self.propose(now, vec![change], out) {
+            let p = self.latest.partitions.get(&r.partition).cloned();
+            let response = reply(ErrorCode::None, p.as_ref());
+            self.awaiting_commit
+                .push((offset, from, Message::AlterPartitionResponse(response)));
+        }
+    }
+
+    /// Create configured topics that do not exist yet, once enough brokers are alive.
+    fn maybe_create_topics(&mut self, now: Instant, out: &mut Out) {
+        let alive: Vec<i32> = self
+            .latest
+            .brokers
+            .iter()
+            .filter(|(_, b)| !b.fenced)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut records = Vec::new();
+        for topic in &self.config.topics {
+            if self.latest.topics.contains_key(&topic.name)
+                || alive.len() < topic.replication_factor.max(1) as usize
+            {
+                continue;
+            }
+            records.push(MetadataRecord::TopicRecord {
+                name: topic.name.clone(),
+            });
+            for partition in 0..topic.partitions {
+                let replicas = placement::assign_replicas(
+                    &alive,
+                    partition,
+                    topic.replication_factor.max(1) as usize,
+                );
+                records.push(MetadataRecord::PartitionRecord {
+                    topic: topic.name.clone(),
+                    partition,
+                    isr: replicas.clone(),
+                    leader: replicas[0],
+                    replicas,
+                    leader_epoch: 0,
+                    partition_epoch: 0,
+                });
+            }
+        }
+        if !records.is_empty() {
+            self.propose(now, records, out);
+        }
+    }
+
+    /// The partitions of the committed image (for tests and the visualizer).
+    pub fn partitions(&self) -> &BTreeMap<TopicPartition, crate::metadata::PartitionState> {
+        &self.committed.partitions
+    }
+}

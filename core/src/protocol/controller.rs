@@ -1,0 +1,87 @@
+//! What brokers ask of the active controller (KIP-631): to register, to prove they are alive,
+//! and to change a partition's ISR.
+
+use super::ErrorCode;
+use crate::ids::TopicPartition;
+
+/// `BrokerRegistrationRequest`: a starting broker introduces itself.
+#[derive(Clone, Debug)]
+pub struct BrokerRegistrationRequest {
+    /// Matches the response to the request.
+    pub correlation_id: i32,
+    /// `node.id`.
+    pub broker_id: i32,
+}
+
+/// `BrokerRegistrationResponse`.
+#[derive(Clone, Debug)]
+pub struct BrokerRegistrationResponse {
+    /// Echoes the request's.
+    pub correlation_id: i32,
+    /// `NONE` or `NOT_CONTROLLER`.
+    pub error: ErrorCode,
+    /// The broker's new epoch: the offset of its registration record.
+    pub broker_epoch: i64,
+}
+
+/// `BrokerHeartbeatRequest`, every `broker.heartbeat.interval.ms`.
+#[derive(Clone, Debug)]
+pub struct BrokerHeartbeatRequest {
+    /// Matches the response to the request.
+    pub correlation_id: i32,
+    /// `node.id`.
+    pub broker_id: i32,
+    /// The epoch from registration.
+    pub broker_epoch: i64,
+    /// How far the broker has applied the metadata log.
+    pub current_metadata_offset: i64,
+}
+
+/// `BrokerHeartbeatResponse`.
+#[derive(Clone, Debug)]
+pub struct BrokerHeartbeatResponse {
+    /// Echoes the request's.
+    pub correlation_id: i32,
+    /// `NONE`, `NOT_CONTROLLER` or `STALE_BROKER_EPOCH`.
+    pub error: ErrorCode,
+    /// Whether the broker has caught up with the metadata log.
+    pub is_caught_up: bool,
+    /// Whether the broker is fenced.
+    pub is_fenced: bool,
+}
+
+/// `AlterPartitionRequest`: a partition leader asks to change the ISR.
+#[derive(Clone, Debug)]
+pub struct AlterPartitionRequest {
+    /// Matches the response to the request.
+    pub correlation_id: i32,
+    /// The leader's `node.id`.
+    pub broker_id: i32,
+    /// The leader's broker epoch.
+    pub broker_epoch: i64,
+    /// The partition.
+    pub partition: TopicPartition,
+    /// The leader epoch the leader is in.
+    pub leader_epoch: i32,
+    /// The ISR it wants.
+    pub new_isr: Vec<i32>,
+    /// The partition epoch its view is based on.
+    pub partition_epoch: i32,
+}
+
+/// `AlterPartitionResponse`.
+#[derive(Clone, Debug)]
+pub struct AlterPartitionResponse {
+    /// Echoes the request's.
+    pub correlation_id: i32,
+    /// The partition.
+    pub partition: TopicPartition,
+    /// `NONE`, `NOT_CONTROLLER`, `FENCED_LEADER_EPOCH`, `INVALID_UPDATE_VERSION`...
+    pub error: ErrorCode,
+    /// The ISR now.
+    pub isr: Vec<i32>,
+    /// The leader epoch now.
+    pub leader_epoch: i32,
+    /// The partition epoch now.
+    pub partition_epoch: i32,
+}
