@@ -232,8 +232,8 @@ pub enum Actor {
     Producer(Producer),
     /// A consumer.
     Consumer(Consumer),
-    /// A KRaft controller.
-    Controller(Controller),
+    /// A KRaft controller (boxed: it is much larger than the other roles).
+    Controller(Box<Controller>),
 }
 
 impl Actor {
@@ -267,7 +267,9 @@ impl Node for Actor {
             ActorConfig::Broker(c) => Actor::Broker(Broker::boot(&boot, c, out)),
             ActorConfig::Producer(c) => Actor::Producer(Producer::boot(&boot, c, out)),
             ActorConfig::Consumer(c) => Actor::Consumer(Consumer::boot(&boot, c, out)),
-            ActorConfig::Controller(c) => Actor::Controller(Controller::boot(&boot, c, out)),
+            ActorConfig::Controller(c) => {
+                Actor::Controller(Box::new(Controller::boot(&boot, c, out)))
+            }
         }
     }
 

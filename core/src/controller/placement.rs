@@ -88,17 +88,14 @@ mod tests {
         assert_eq!(assign_replicas(&[], 0, 3), Vec::<i32>::new());
     }
 
+    type Change = Option<(Option<Vec<i32>>, Option<i32>)>;
+
     /// Reference: kafka-semantics.md R5/R6; Kafka's PartitionChangeBuilder (KRaft).
     #[test]
     fn reconcile_table() {
         let alive = |dead: &'static [i32]| move |b: i32| !dead.contains(&b);
         // (partition, dead brokers, unclean, expected change)
-        let cases: Vec<(
-            PartitionState,
-            &'static [i32],
-            bool,
-            Option<(Option<Vec<i32>>, Option<i32>)>,
-        )> = vec![
+        let cases: Vec<(PartitionState, &'static [i32], bool, Change)> = vec![
             (p(&[1, 2, 3], &[1, 2, 3], 1), &[], false, None),
             // A follower dies: it leaves the ISR, the leader stays.
             (

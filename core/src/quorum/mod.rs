@@ -92,6 +92,8 @@ pub enum Role {
     Leader {
         /// Each other voter's last fetch offset.
         fetched: BTreeMap<i32, i64>,
+        /// When each other voter last fetched (for check-quorum).
+        last_fetch: BTreeMap<i32, Instant>,
         /// First offset of this epoch: the high watermark may only advance past it.
         epoch_start: i64,
     },
@@ -420,12 +422,13 @@ impl Quorum {
         let epoch_start = self.log.log_end_offset();
         self.role = Role::Leader {
             fetched: BTreeMap::new(),
+            last_fetch: BTreeMap::new(),
             epoch_start,
         };
         self.election.leader_id = self.config.node_id;
         self.persist_election(out);
         self.trace_role(out);
-        out.cancel_timer(Timer::QuorumElection);
+        self.arm_election_timer(now, out);
         let announce = BeginQuorumEpochRequest {
             leader_epoch: self.epoch(),
             leader_id: self.config.node_id,
@@ -471,7 +474,9 @@ impl Quorum {
         }
         let base = match self.role {
             Role::Leader { .. } => {
-                out.cancel_timer(Timer::QuorumElection);
+                // Check-quorum: a leader that stops hearing from a majority resigns.
+                let check = self.config.fetch_timeout_ms * 3 / 2;
+                out.set_timer(Timer::QuorumElection, now + Duration::from_millis(check));
                 return;
             }
             Role::Follower { .. } => self.config.fetch_timeout_ms,
@@ -494,9 +499,26 @@ impl Quorum {
             self.maybe_fetch(now, out);
             return;
         }
-        if !self.is_leader() {
-            self.become_candidate(now, out);
+        if let Role::Leader { last_fetch, .. } = &self.role {
+            let window = Duration::from_millis(self.config.fetch_timeout_ms * 3 / 2);
+            let heard = 1 + last_fetch
+                .values()
+                .filter(|t| now.saturating_since(**t) < window)
+                .count();
+            if heard >= self.config.majority() {
+                self.arm_election_timer(now, out);
+            } else {
+                // Probably partitioned away: stop accepting writes it could never commit.
+                self.role = Role::Unattached;
+                self.election.leader_id = -1;
+                self.persist_election(out);
+                self.held_fetches.clear();
+                self.trace_role(out);
+                self.arm_election_timer(now, out);
+            }
+            return;
         }
+        self.become_candidate(now, out);
     }
 
     /// Retry a fetch after a backoff.
@@ -624,7 +646,9 @@ impl Quorum {
     }
 
     fn on_vote_response(&mut self, now: Instant, from: NodeId, r: VoteResponse, out: &mut Out) {
-        if r.leader_epoch > self.epoch() {
+        let learns_leader =
+            r.leader_epoch == self.epoch() && r.leader_id >= 0 && self.leader_id().is_none();
+        if r.leader_epoch > self.epoch() || learns_leader {
             if r.leader_id >= 0 {
                 self.become_follower(now, r.leader_epoch, r.leader_id, out);
             } else {
@@ -713,10 +737,15 @@ impl Quorum {
             return;
         }
         if self.config.voters.contains_key(&r.replica_id)
-            && let Role::Leader { fetched, .. } = &mut self.role
+            && let Role::Leader {
+                fetched,
+                last_fetch,
+                ..
+            } = &mut self.role
         {
             let entry = fetched.entry(r.replica_id).or_insert(0);
             *entry = (*entry).max(r.fetch_offset);
+            last_fetch.insert(r.replica_id, now);
         }
         self.advance_high_watermark(out);
         if r.fetch_offset == self.log.log_end_offset() && r.max_wait_ms > 0 {
@@ -766,6 +795,7 @@ impl Quorum {
         let Role::Leader {
             fetched,
             epoch_start,
+            ..
         } = &self.role
         else {
             return;
