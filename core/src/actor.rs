@@ -37,6 +37,16 @@ pub enum Timer {
     QuorumFetchExpiry(u64),
     /// Active controller: look for brokers whose session expired.
     BrokerSessionCheck,
+    /// Broker: time to heartbeat to the controller.
+    BrokerHeartbeat,
+    /// Broker: look for followers that fell out of sync (`replica.lag.time.max.ms` / 2).
+    IsrCheck,
+    /// Broker: write the high watermarks to `replication-offset-checkpoint`.
+    HighWatermarkCheckpoint,
+    /// Broker: an `acks=all` produce waited its `timeout_ms`.
+    ProduceExpiry(u64),
+    /// Broker: fetch from partition leaders again after an error.
+    ReplicaFetchRetry,
 }
 
 /// What a scenario tells a client to do.
@@ -166,6 +176,46 @@ pub enum Event {
         /// The new value.
         high_watermark: i64,
     },
+    /// A replica's view of its partition after a role change: role, epoch, LEO, HW, ISR.
+    ReplicaState {
+        /// The partition.
+        partition: TopicPartition,
+        /// `leader`, `follower` or `offline`.
+        role: &'static str,
+        /// The leader epoch.
+        leader_epoch: i32,
+        /// The replica's log end offset.
+        log_end_offset: i64,
+        /// The replica's high watermark.
+        high_watermark: i64,
+        /// The ISR as this replica knows it.
+        isr: Vec<i32>,
+    },
+    /// A replica cut its log.
+    ReplicaTruncated {
+        /// The partition.
+        partition: TopicPartition,
+        /// The log end offset before.
+        from: i64,
+        /// The log end offset after.
+        to: i64,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The ISR lost members.
+    IsrShrunk {
+        /// The partition.
+        partition: TopicPartition,
+        /// The new ISR.
+        isr: Vec<i32>,
+    },
+    /// The ISR gained members.
+    IsrExpanded {
+        /// The partition.
+        partition: TopicPartition,
+        /// The new ISR.
+        isr: Vec<i32>,
+    },
     /// A client's request got no answer in time.
     RequestTimedOut {
         /// The request's correlation id.
@@ -226,8 +276,8 @@ pub enum ActorConfig {
 /// A node of a simulated Kafka cluster.
 #[derive(Debug)]
 pub enum Actor {
-    /// A broker.
-    Broker(Broker),
+    /// A broker (boxed, like the controller: the roles differ a lot in size).
+    Broker(Box<Broker>),
     /// A producer.
     Producer(Producer),
     /// A consumer.
@@ -264,7 +314,7 @@ impl Node for Actor {
 
     fn boot(boot: Boot<'_, ActorConfig>, out: &mut Outbox<Self>) -> Self {
         match boot.config {
-            ActorConfig::Broker(c) => Actor::Broker(Broker::boot(&boot, c, out)),
+            ActorConfig::Broker(c) => Actor::Broker(Box::new(Broker::boot(&boot, c, out))),
             ActorConfig::Producer(c) => Actor::Producer(Producer::boot(&boot, c, out)),
             ActorConfig::Consumer(c) => Actor::Consumer(Consumer::boot(&boot, c, out)),
             ActorConfig::Controller(c) => {

@@ -82,8 +82,28 @@ pub struct BrokerConfig {
     pub log_index_interval_bytes: u64,
     /// `message.max.bytes`: the largest record batch accepted. Default 1048588.
     pub message_max_bytes: u64,
-    /// Topics hosted from the start (static until the controller exists).
+    /// Topics hosted from the start when there is no controller quorum (static mode: this
+    /// broker leads every partition of them alone).
     pub topics: Vec<TopicSpec>,
+    /// `controller.quorum.voters`: the KRaft controllers (id → address). Empty: static mode.
+    pub controller_quorum_voters: std::collections::BTreeMap<i32, NodeId>,
+    /// `broker.heartbeat.interval.ms`. Default 2000.
+    pub broker_heartbeat_interval_ms: u64,
+    /// `replica.lag.time.max.ms`: a follower that has not caught up for this long leaves the
+    /// ISR. Default 30000.
+    pub replica_lag_time_max_ms: u64,
+    /// `replica.fetch.wait.max.ms`: how long a leader may hold a follower's Fetch. Default 500.
+    pub replica_fetch_wait_max_ms: u64,
+    /// `min.insync.replicas`: with `acks=all`, refuse writes when the ISR is smaller. Default 1.
+    pub min_insync_replicas: usize,
+    /// Before KIP-101: a follower truncates its log to its high watermark when it starts
+    /// following, instead of asking the leader where its epoch ended (loses acknowledged
+    /// writes, reference R1). `kafkasim.legacy.truncate.to.high.watermark`, default false.
+    pub legacy_truncate_to_high_watermark: bool,
+    /// Before KIP-279: the leader answers a follower's epoch without the largest-epoch-below
+    /// rule, and the follower truncates to that answer even past its own epoch's end (can keep
+    /// a divergent suffix, reference R3). `kafkasim.legacy.pre.kip279.truncation`, default false.
+    pub legacy_pre_kip279_truncation: bool,
 }
 
 impl Default for BrokerConfig {
@@ -97,6 +117,13 @@ impl Default for BrokerConfig {
             log_index_interval_bytes: 4096,
             message_max_bytes: 1_048_588,
             topics: Vec::new(),
+            controller_quorum_voters: std::collections::BTreeMap::new(),
+            broker_heartbeat_interval_ms: 2000,
+            replica_lag_time_max_ms: 30_000,
+            replica_fetch_wait_max_ms: 500,
+            min_insync_replicas: 1,
+            legacy_truncate_to_high_watermark: false,
+            legacy_pre_kip279_truncation: false,
         }
     }
 }

@@ -1,41 +1,53 @@
-//! A Kafka broker: partition logs on disk, and the requests that read and write them.
+//! A Kafka broker: partition logs on disk, leaders and followers, and the requests that read
+//! and write them.
 //!
-//! This first broker leads every partition it hosts (replication factor 1; followers, the ISR
-//! and the controller come with replication). What it already does as Kafka does:
-//! - at start-up it **recovers** every partition log from its disk: scans segments, verifies
-//!   each batch's CRC, truncates a torn tail (see [`crate::log`]);
-//! - `Produce` appends to the log — in the page cache — and answers per `acks`; it fsyncs only
-//!   as the flush policy says ([`flush`]);
-//! - `Fetch` returns whole record batches below the high watermark, and is held up to
-//!   `fetch.max.wait.ms` when there is less than `fetch.min.bytes` to return (long polling);
-//! - `ListOffsets` and `Metadata` answer what clients need to find their way.
+//! What it does as Kafka does:
+//! - at start-up it **recovers** every partition log from its disk (see [`crate::log`]);
+//! - it learns from the **metadata** which partitions it leads and which it follows — from the
+//!   KRaft controllers' metadata log ([`lifecycle`]), or, with no controller configured
+//!   (static mode), by leading every configured partition alone;
+//! - as **leader**, `Produce` appends to the log (in the page cache) and answers per `acks`:
+//!   at once for `acks=1`, once the high watermark passes the records for `acks=all`
+//!   (refusing with `NOT_ENOUGH_REPLICAS` when the ISR is below `min.insync.replicas`);
+//! - as **follower**, it fetches from the leader ([`fetcher`]), truncating where the leader
+//!   says its log diverges (KIP-101/KIP-279/KIP-595);
+//! - it fsyncs only as the flush policy says ([`flush`]);
+//! - `Fetch` returns whole batches below the high watermark to consumers (long-polling up to
+//!   `fetch.max.wait.ms`), and below the log end to followers.
 
+pub mod checkpoint;
+mod fetch;
+mod fetcher;
 pub mod flush;
+pub mod lifecycle;
 mod partition;
+mod produce;
 
-use crate::actor::{Actor, Event, Timer};
+use crate::actor::{Actor, ActorConfig, Event, Timer};
 use crate::config::BrokerConfig;
-use crate::disk::DiskToken;
+use crate::disk::{DiskImage, DiskOp, DiskToken};
 use crate::ids::{NodeId, TopicPartition};
+use crate::metadata::{BrokerState, MetadataImage, PartitionState};
 use crate::node::{Boot, Input, Outbox};
 use crate::protocol::{
-    BrokerMetadata, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse,
+    AlterPartitionRequest, AlterPartitionResponse, BrokerMetadata, ErrorCode,
     ListOffsetsPartitionResponse, ListOffsetsRequest, ListOffsetsResponse, Message,
-    MetadataRequest, MetadataResponse, OffsetSpec, PartitionMetadata, ProducePartitionResponse,
-    ProduceRequest, ProduceResponse, TopicMetadata,
+    MetadataRequest, MetadataResponse, OffsetSpec, PartitionMetadata, TopicMetadata,
 };
+use crate::quorum::{METADATA_DIR, Quorum, QuorumConfig};
 use crate::time::{Duration, Instant};
+use fetch::DelayedFetch;
+use fetcher::Fetcher;
 use flush::{FlushInFlight, FlushWaiters};
-pub use partition::Partition;
+use lifecycle::Registration;
+pub use partition::{FollowerState, Partition, Role};
+use produce::DelayedProduce;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A Fetch held until data arrives or `fetch.max.wait.ms` passes (Kafka's "delayed fetch"
-/// purgatory).
-#[derive(Debug)]
-struct DelayedFetch {
-    from: NodeId,
-    request: FetchRequest,
-}
+type Out = Outbox<Actor>;
+
+/// How often high watermarks are checkpointed (`replica.high.watermark.checkpoint.interval.ms`).
+const HW_CHECKPOINT_MS: u64 = 5000;
 
 /// A broker.
 #[derive(Debug)]
@@ -43,52 +55,155 @@ pub struct Broker {
     id: NodeId,
     config: BrokerConfig,
     partitions: BTreeMap<TopicPartition, Partition>,
+    /// Metadata as this broker knows it (committed records only).
+    image: MetadataImage,
+    /// The metadata log observer; `None` in static mode.
+    quorum: Option<Quorum>,
+    metadata_applied: i64,
+    registration: Registration,
+    next_controller: usize,
     flushes: FlushWaiters,
     next_token: u64,
     delayed_fetches: BTreeMap<u64, DelayedFetch>,
-    next_delayed_fetch: u64,
+    delayed_produces: BTreeMap<u64, DelayedProduce>,
+    next_delayed: u64,
+    fetcher: Fetcher,
+    next_correlation_id: i32,
+    alter_in_flight: BTreeMap<i32, TopicPartition>,
 }
 
-type Out = Outbox<Actor>;
+/// Partition directories found on disk (every `<topic>-<n>/` but the metadata log's).
+fn partitions_on_disk(disk: &DiskImage) -> BTreeSet<TopicPartition> {
+    disk.keys()
+        .filter_map(|f| f.split_once('/').map(|(dir, _)| dir))
+        .filter(|dir| *dir != METADATA_DIR)
+        .filter_map(|dir| {
+            let (topic, p) = dir.rsplit_once('-')?;
+            Some(TopicPartition::new(topic, p.parse().ok()?))
+        })
+        .collect()
+}
 
 impl Broker {
-    /// Start (or restart) the broker: recover every hosted partition from the disk image.
-    pub fn boot(
-        boot: &Boot<'_, crate::actor::ActorConfig>,
-        config: &BrokerConfig,
-        out: &mut Out,
-    ) -> Self {
-        let mut partitions = BTreeMap::new();
-        for topic in &config.topics {
-            for p in 0..topic.partitions {
-                let tp = TopicPartition::new(&topic.name, p);
-                let partition = Partition::recover(tp.clone(), config, boot.disk, boot.now, out);
-                partitions.insert(tp, partition);
+    /// Start (or restart) the broker: recover every partition found on disk.
+    pub fn boot(boot: &Boot<'_, ActorConfig>, config: &BrokerConfig, out: &mut Out) -> Self {
+        let hws = boot
+            .disk
+            .get(checkpoint::FILE)
+            .map(|b| checkpoint::parse(b))
+            .unwrap_or_default();
+        let mut wanted = partitions_on_disk(boot.disk);
+        if config.controller_quorum_voters.is_empty() {
+            for topic in &config.topics {
+                wanted.extend((0..topic.partitions).map(|p| TopicPartition::new(&topic.name, p)));
             }
         }
-        let broker = Broker {
+        let partitions = wanted
+            .into_iter()
+            .map(|tp| {
+                let hw = hws.get(&tp).copied().unwrap_or(0);
+                let p = Partition::recover(tp.clone(), config, boot.disk, hw, boot.now, out);
+                (tp, p)
+            })
+            .collect();
+        let quorum = (!config.controller_quorum_voters.is_empty()).then(|| {
+            let q = QuorumConfig::new(config.node_id, config.controller_quorum_voters.clone());
+            Quorum::boot(q, false, boot.disk, boot.prng.clone(), boot.now, out)
+        });
+        let mut broker = Broker {
             id: boot.id,
             config: config.clone(),
             partitions,
+            image: MetadataImage::default(),
+            quorum,
+            metadata_applied: 0,
+            registration: Registration::Unregistered { in_flight: None },
+            next_controller: 0,
             flushes: FlushWaiters::default(),
             next_token: 0,
             delayed_fetches: BTreeMap::new(),
-            next_delayed_fetch: 0,
+            delayed_produces: BTreeMap::new(),
+            next_delayed: 0,
+            fetcher: Fetcher::default(),
+            next_correlation_id: 0,
+            alter_in_flight: BTreeMap::new(),
         };
+        if broker.quorum.is_some() {
+            broker.send_registration(boot.now, out);
+            out.set_timer(Timer::IsrCheck, boot.now + broker.isr_check_interval());
+            out.set_timer(
+                Timer::HighWatermarkCheckpoint,
+                boot.now + Duration::from_millis(HW_CHECKPOINT_MS),
+            );
+        } else {
+            broker.image = broker.static_image();
+            broker.reconcile_partitions(boot.now, out);
+        }
         if let Some(interval) = broker.flush_scheduler_interval() {
             out.set_timer(Timer::FlushScheduler, boot.now + interval);
         }
         broker
     }
 
+    /// Static mode: this broker alone leads every configured partition, in a new leader
+    /// epoch at every start (what a controller would do for a lone broker).
+    fn static_image(&self) -> MetadataImage {
+        let mut image = MetadataImage::default();
+        let me = self.config.node_id;
+        image.brokers.insert(
+            me,
+            BrokerState {
+                address: self.id,
+                broker_epoch: 0,
+                fenced: false,
+            },
+        );
+        for (tp, p) in &self.partitions {
+            let count = image.topics.entry(tp.topic.clone()).or_insert(0);
+            *count = (*count).max(tp.partition + 1);
+            image.partitions.insert(
+                tp.clone(),
+                PartitionState {
+                    replicas: vec![me],
+                    isr: vec![me],
+                    leader: me,
+                    leader_epoch: p.log().epoch_cache().latest_epoch().map_or(0, |e| e + 1),
+                    partition_epoch: 0,
+                },
+            );
+        }
+        image
+    }
+
     /// The broker's `node.id`.
     pub fn node_id(&self) -> i32 {
         self.config.node_id
     }
-
     /// The partitions this broker hosts.
     pub fn partitions(&self) -> &BTreeMap<TopicPartition, Partition> {
         &self.partitions
+    }
+    /// The metadata this broker knows.
+    pub fn image(&self) -> &MetadataImage {
+        &self.image
+    }
+    /// Whether the controller has registered and unfenced this broker (always in static mode).
+    pub fn is_active(&self) -> bool {
+        self.quorum.is_none()
+            || matches!(
+                self.registration,
+                Registration::Registered { fenced: false, .. }
+            )
+    }
+
+    fn next_correlation_id(&mut self) -> i32 {
+        let id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
+        id
+    }
+
+    fn isr_check_interval(&self) -> Duration {
+        Duration::from_millis((self.config.replica_lag_time_max_ms / 2).max(1))
     }
 
     fn flush_scheduler_interval(&self) -> Option<Duration> {
@@ -102,25 +217,142 @@ impl Broker {
     /// Handle one input.
     pub fn step(&mut self, now: Instant, input: Input<Actor>, out: &mut Out) {
         match input {
-            Input::Recv { from, msg } => match msg {
-                Message::MetadataRequest(r) => self.on_metadata(from, r, out),
-                Message::ProduceRequest(r) => self.on_produce(now, from, r, out),
-                Message::FetchRequest(r) => self.on_fetch(now, from, r, out),
-                Message::ListOffsetsRequest(r) => self.on_list_offsets(from, r, out),
-                // Responses are for clients; a broker ignores a stray one.
-                _ => {}
-            },
-            Input::Timer(Timer::FlushScheduler) => self.on_flush_scheduler(now, out),
-            Input::Timer(Timer::FetchExpiry(id)) => {
-                if let Some(delayed) = self.delayed_fetches.remove(&id) {
-                    let response = self.read_fetch(&delayed.request);
-                    out.send(delayed.from, Message::FetchResponse(response));
+            Input::Recv { from, msg } => {
+                let msg = match self.quorum.as_mut() {
+                    Some(q) => q.on_message(now, from, msg, out),
+                    None => Some(msg),
+                };
+                if let Some(msg) = msg {
+                    self.on_message(now, from, msg, out);
                 }
             }
-            Input::Timer(_) => {}
-            Input::DiskDone(token) => self.on_disk_done(token, out),
-            Input::Command(_) | Input::Disconnected { .. } => {}
+            Input::Timer(timer) => self.on_timer(now, timer, out),
+            Input::DiskDone(token) => self.on_disk_done(now, token, out),
+            Input::Disconnected { peer } => {
+                if let Some(q) = self.quorum.as_mut() {
+                    q.on_disconnected(now, peer, out);
+                }
+                self.fetcher.on_disconnected(peer);
+                out.set_timer(Timer::ReplicaFetchRetry, now + Duration::from_millis(100));
+            }
+            Input::Command(_) => {}
         }
+        self.apply_metadata(now, out);
+        self.fetch_from_leaders(now, out);
+    }
+
+    fn on_message(&mut self, now: Instant, from: NodeId, msg: Message, out: &mut Out) {
+        match msg {
+            Message::MetadataRequest(r) => self.on_metadata(from, r, out),
+            Message::ProduceRequest(r) => self.on_produce(now, from, r, out),
+            Message::FetchRequest(r) => self.on_fetch(now, from, r, out),
+            Message::FetchResponse(r) => self.on_replica_fetch_response(now, r, out),
+            Message::ListOffsetsRequest(r) => self.on_list_offsets(from, r, out),
+            Message::BrokerRegistrationResponse(r) => self.on_registration_response(now, r, out),
+            Message::BrokerHeartbeatResponse(r) => self.on_heartbeat_response(now, r, out),
+            Message::AlterPartitionResponse(r) => self.on_alter_partition_response(now, r, out),
+            // Anything else is not for a broker.
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, now: Instant, timer: Timer, out: &mut Out) {
+        match timer {
+            Timer::FlushScheduler => self.on_flush_scheduler(now, out),
+            Timer::FetchExpiry(id) => self.expire_delayed_fetch(id, out),
+            Timer::ProduceExpiry(id) => self.expire_delayed_produce(id, out),
+            Timer::BrokerHeartbeat => self.on_heartbeat_timer(now, out),
+            Timer::IsrCheck => {
+                self.check_isr(now, out);
+                out.set_timer(Timer::IsrCheck, now + self.isr_check_interval());
+            }
+            Timer::HighWatermarkCheckpoint => {
+                self.checkpoint_high_watermarks(out);
+                out.set_timer(
+                    Timer::HighWatermarkCheckpoint,
+                    now + Duration::from_millis(HW_CHECKPOINT_MS),
+                );
+            }
+            Timer::ReplicaFetchRetry => {}
+            Timer::RequestTimeout(id) => {
+                let quorum_owned = self
+                    .quorum
+                    .as_mut()
+                    .is_some_and(|q| q.on_request_timeout(now, id, out));
+                if !quorum_owned {
+                    self.fetcher.on_timeout(id);
+                    self.alter_in_flight
+                        .remove(&id)
+                        .and_then(|tp| self.partitions.get_mut(&tp))
+                        .map(Partition::clear_pending_isr);
+                }
+            }
+            Timer::QuorumElection => {
+                if let Some(q) = self.quorum.as_mut() {
+                    q.on_election_timeout(now, out);
+                }
+            }
+            Timer::QuorumFetchRetry => {
+                if let Some(q) = self.quorum.as_mut() {
+                    q.on_fetch_retry(now, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Apply newly committed metadata records, then act on what changed.
+    fn apply_metadata(&mut self, now: Instant, out: &mut Out) {
+        let Some(q) = self.quorum.as_mut() else {
+            return;
+        };
+        let records = q.take_committed();
+        if records.is_empty() {
+            return;
+        }
+        for (offset, record) in records {
+            self.image.apply(&record);
+            self.metadata_applied = offset + 1;
+        }
+        self.reconcile_partitions(now, out);
+    }
+
+    /// Make every partition's role match the metadata image.
+    fn reconcile_partitions(&mut self, now: Instant, out: &mut Out) {
+        let me = self.config.node_id;
+        let legacy_hw = self.config.legacy_truncate_to_high_watermark;
+        let assigned: Vec<(TopicPartition, PartitionState)> = self
+            .image
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.replicas.contains(&me))
+            .map(|(tp, p)| (tp.clone(), p.clone()))
+            .collect();
+        for (tp, state) in assigned {
+            let partition = self.partitions.entry(tp.clone()).or_insert_with(|| {
+                Partition::recover(tp.clone(), &self.config, &DiskImage::new(), 0, now, out)
+            });
+            let new_epoch = state.leader_epoch != partition.leader_epoch();
+            match (state.leader, partition.role().clone()) {
+                (l, Role::Leader { .. }) if l == me && !new_epoch => {
+                    partition.update_isr(&state.isr, state.partition_epoch, out);
+                }
+                (l, _) if l == me => {
+                    partition.become_leader(now, &state, me, out);
+                }
+                (-1, _) => partition.go_offline(state.leader_epoch, out),
+                (l, Role::Follower { leader }) if l == leader && !new_epoch => {
+                    partition.update_isr(&state.isr, state.partition_epoch, out);
+                }
+                (l, _) => {
+                    let _ = l;
+                    partition.become_follower(&state, legacy_hw, out);
+                }
+            }
+        }
+        // Requests waiting on a leadership this broker lost can no longer succeed.
+        self.fail_delayed_produces_not_led(out);
+        self.complete_delayed_produces(out);
     }
 
     fn on_metadata(&self, from: NodeId, request: MetadataRequest, out: &mut Out) {
@@ -129,14 +361,19 @@ impl Broker {
             .iter()
             .map(|name| {
                 let partitions: Vec<PartitionMetadata> = self
+                    .image
                     .partitions
                     .iter()
                     .filter(|(tp, _)| &tp.topic == name)
                     .map(|(tp, p)| PartitionMetadata {
-                        error: ErrorCode::None,
+                        error: if p.leader < 0 {
+                            ErrorCode::LeaderNotAvailable
+                        } else {
+                            ErrorCode::None
+                        },
                         partition: tp.partition,
-                        leader_id: self.config.node_id,
-                        leader_epoch: p.leader_epoch(),
+                        leader_id: p.leader,
+                        leader_epoch: p.leader_epoch,
                     })
                     .collect();
                 TopicMetadata {
@@ -150,90 +387,22 @@ impl Broker {
                 }
             })
             .collect();
+        let brokers = self
+            .image
+            .brokers
+            .iter()
+            .filter(|(_, b)| !b.fenced)
+            .map(|(id, b)| BrokerMetadata {
+                node_id: *id,
+                address: b.address,
+            })
+            .collect();
         let response = MetadataResponse {
             correlation_id: request.correlation_id,
-            brokers: vec![BrokerMetadata {
-                node_id: self.config.node_id,
-                address: self.id,
-            }],
+            brokers,
             topics,
         };
         out.send(from, Message::MetadataResponse(response));
-    }
-
-    fn on_produce(&mut self, now: Instant, from: NodeId, request: ProduceRequest, out: &mut Out) {
-        let mut responses = Vec::new();
-        let mut wait_for = BTreeSet::new();
-        let valid_acks = matches!(request.acks, -1..=1); // 0, 1 or -1 (all)
-        for data in request.partitions {
-            let tp = data.partition;
-            let Some(partition) = self.partitions.get_mut(&tp) else {
-                responses.push(produce_error(tp, ErrorCode::UnknownTopicOrPartition, -1));
-                continue;
-            };
-            if !valid_acks {
-                responses.push(produce_error(
-                    tp,
-                    ErrorCode::InvalidRequiredAcks,
-                    partition.log_start_offset(),
-                ));
-                continue;
-            }
-            if data.records.len() as u64 > self.config.message_max_bytes {
-                responses.push(produce_error(
-                    tp,
-                    ErrorCode::MessageTooLarge,
-                    partition.log_start_offset(),
-                ));
-                continue;
-            }
-            match partition.append(&data.records, now, out) {
-                Ok(info) => {
-                    out.trace(Event::LogAppended {
-                        partition: tp.clone(),
-                        base_offset: info.first_offset,
-                        last_offset: info.last_offset,
-                        log_end_offset: partition.log_end_offset(),
-                    });
-                    // With one replica the high watermark follows the log end offset.
-                    out.trace(Event::HighWatermarkUpdated {
-                        partition: tp.clone(),
-                        high_watermark: partition.high_watermark(),
-                    });
-                    let due = self
-                        .config
-                        .log_flush_interval_messages
-                        .is_some_and(|n| partition.unflushed_messages() >= n);
-                    if due {
-                        let id = self.flush(&tp, "log.flush.interval.messages", now, out);
-                        wait_for.extend(id);
-                    }
-                    responses.push(ProducePartitionResponse {
-                        log_start_offset: self.partitions[&tp].log_start_offset(),
-                        partition: tp,
-                        error: ErrorCode::None,
-                        base_offset: info.first_offset,
-                    });
-                }
-                Err(error) => {
-                    let start = partition.log_start_offset();
-                    responses.push(produce_error(tp, error, start));
-                }
-            }
-        }
-        self.complete_delayed_fetches(out);
-        if request.acks == 0 {
-            return; // acks=0: the producer expects no answer at all
-        }
-        let response = Message::ProduceResponse(ProduceResponse {
-            correlation_id: request.correlation_id,
-            partitions: responses,
-        });
-        // An append that triggered a flush answers only after the fsync (Kafka flushes inside
-        // the append call); everything else answers now, from the page cache.
-        if let Some((to, message)) = self.flushes.hold(from, response, wait_for) {
-            out.send(to, message);
-        }
     }
 
     /// Start an fsync of `tp`'s log. Returns the flush id, or `None` if nothing was unsynced.
@@ -252,7 +421,7 @@ impl Broker {
         let outstanding = ops
             .iter()
             .filter_map(|op| match op {
-                crate::disk::DiskOp::Sync { token, .. } => Some(*token),
+                DiskOp::Sync { token, .. } => Some(*token),
                 _ => None,
             })
             .collect();
@@ -291,7 +460,10 @@ impl Broker {
         }
     }
 
-    fn on_disk_done(&mut self, token: DiskToken, out: &mut Out) {
+    fn on_disk_done(&mut self, now: Instant, token: DiskToken, out: &mut Out) {
+        if let Some(q) = self.quorum.as_mut() {
+            q.on_disk_done(now, token, out);
+        }
         let (finished, released) = self.flushes.complete(token);
         for flush in finished {
             if let Some(p) = self.partitions.get_mut(&flush.partition) {
@@ -307,89 +479,101 @@ impl Broker {
         }
     }
 
-    fn on_fetch(&mut self, now: Instant, from: NodeId, request: FetchRequest, out: &mut Out) {
-        let response = self.read_fetch(&request);
-        let bytes: u64 = response
+    fn checkpoint_high_watermarks(&self, out: &mut Out) {
+        let offsets = self
             .partitions
             .iter()
-            .map(|p| p.records.len() as u64)
-            .sum();
-        let has_error = response
-            .partitions
-            .iter()
-            .any(|p| p.error != ErrorCode::None);
-        if bytes >= request.min_bytes || request.max_wait_ms == 0 || has_error {
-            out.send(from, Message::FetchResponse(response));
-            return;
-        }
-        let id = self.next_delayed_fetch;
-        self.next_delayed_fetch += 1;
-        out.set_timer(
-            Timer::FetchExpiry(id),
-            now + Duration::from_millis(request.max_wait_ms),
-        );
-        self.delayed_fetches
-            .insert(id, DelayedFetch { from, request });
+            .map(|(tp, p)| (tp.clone(), p.high_watermark()))
+            .collect();
+        out.disk(DiskOp::Replace {
+            file: checkpoint::FILE.to_string(),
+            bytes: checkpoint::encode(&offsets),
+        });
     }
 
-    /// Answer held fetches that now have enough data.
-    fn complete_delayed_fetches(&mut self, out: &mut Out) {
-        let ready: Vec<u64> = self
-            .delayed_fetches
-            .iter()
-            .filter(|(_, d)| {
-                let r = self.read_fetch(&d.request);
-                r.partitions
-                    .iter()
-                    .map(|p| p.records.len() as u64)
-                    .sum::<u64>()
-                    >= d.request.min_bytes
-            })
-            .map(|(id, _)| *id)
+    /// Shrink the ISR of led partitions whose followers lag more than `replica.lag.time.max.ms`.
+    fn check_isr(&mut self, now: Instant, out: &mut Out) {
+        let lag = Duration::from_millis(self.config.replica_lag_time_max_ms);
+        let shrink: Vec<(TopicPartition, Vec<i32>)> = self
+            .partitions
+            .iter_mut()
+            .filter_map(|(tp, p)| p.isr_to_shrink(now, lag).map(|isr| (tp.clone(), isr)))
             .collect();
-        for id in ready {
-            if let Some(delayed) = self.delayed_fetches.remove(&id) {
-                out.cancel_timer(Timer::FetchExpiry(id));
-                let response = self.read_fetch(&delayed.request);
-                out.send(delayed.from, Message::FetchResponse(response));
+        for (tp, isr) in shrink {
+            self.send_alter_partition(now, tp, isr, out);
+        }
+    }
+
+    fn send_alter_partition(
+        &mut self,
+        now: Instant,
+        tp: TopicPartition,
+        new_isr: Vec<i32>,
+        out: &mut Out,
+    ) {
+        let Registration::Registered { broker_epoch, .. } = self.registration else {
+            if let Some(p) = self.partitions.get_mut(&tp) {
+                p.clear_pending_isr();
             }
-        }
+            return;
+        };
+        let Some(p) = self.partitions.get(&tp) else {
+            return;
+        };
+        let request = AlterPartitionRequest {
+            correlation_id: 0,
+            broker_id: self.config.node_id,
+            broker_epoch,
+            partition: tp.clone(),
+            leader_epoch: p.leader_epoch(),
+            new_isr,
+            partition_epoch: p.partition_epoch(),
+        };
+        let Some(controller) = self
+            .image
+            .quorum_leader
+            .and_then(|l| self.config.controller_quorum_voters.get(&l).copied())
+        else {
+            if let Some(p) = self.partitions.get_mut(&tp) {
+                p.clear_pending_isr();
+            }
+            return;
+        };
+        let correlation_id = self.next_correlation_id();
+        out.send(
+            controller,
+            Message::AlterPartitionRequest(AlterPartitionRequest {
+                correlation_id,
+                ..request
+            }),
+        );
+        out.set_timer(
+            Timer::RequestTimeout(correlation_id),
+            now + Duration::from_millis(5000),
+        );
+        self.alter_in_flight.insert(correlation_id, tp);
     }
 
-    fn read_fetch(&self, request: &FetchRequest) -> FetchResponse {
-        let mut budget = request.max_bytes;
-        let partitions = request
-            .partitions
-            .iter()
-            .map(|fp| {
-                let Some(partition) = self.partitions.get(&fp.partition) else {
-                    return FetchPartitionResponse {
-                        partition: fp.partition.clone(),
-                        error: ErrorCode::UnknownTopicOrPartition,
-                        high_watermark: -1,
-                        log_start_offset: -1,
-                        records: Vec::new(),
-                    };
-                };
-                let max = fp.partition_max_bytes.min(budget);
-                let (error, records) = match partition.read(fp.fetch_offset, max as usize) {
-                    Ok(records) => (ErrorCode::None, records),
-                    Err(error) => (error, Vec::new()),
-                };
-                budget = budget.saturating_sub(records.len() as u64);
-                FetchPartitionResponse {
-                    partition: fp.partition.clone(),
-                    error,
-                    high_watermark: partition.high_watermark(),
-                    log_start_offset: partition.log_start_offset(),
-                    records,
-                }
-            })
-            .collect();
-        FetchResponse {
-            correlation_id: request.correlation_id,
-            partitions,
+    fn on_alter_partition_response(
+        &mut self,
+        _now: Instant,
+        r: AlterPartitionResponse,
+        out: &mut Out,
+    ) {
+        let Some(tp) = self.alter_in_flight.remove(&r.correlation_id) else {
+            return;
+        };
+        out.cancel_timer(Timer::RequestTimeout(r.correlation_id));
+        let Some(p) = self.partitions.get_mut(&tp) else {
+            return;
+        };
+        if r.error == ErrorCode::None && r.leader_epoch == p.leader_epoch() {
+            p.update_isr(&r.isr, r.partition_epoch, out);
+        } else {
+            // The metadata log will bring the truth; try again from there.
+            p.clear_pending_isr();
         }
+        self.complete_delayed_produces(out);
     }
 
     fn on_list_offsets(&self, from: NodeId, request: ListOffsetsRequest, out: &mut Out) {
@@ -397,18 +581,23 @@ impl Broker {
             .partitions
             .iter()
             .map(|(tp, spec)| match self.partitions.get(tp) {
-                None => ListOffsetsPartitionResponse {
-                    partition: tp.clone(),
-                    error: ErrorCode::UnknownTopicOrPartition,
-                    offset: -1,
-                },
-                Some(p) => ListOffsetsPartitionResponse {
+                Some(p) if p.is_leader() => ListOffsetsPartitionResponse {
                     partition: tp.clone(),
                     error: ErrorCode::None,
                     offset: match spec {
                         OffsetSpec::Earliest => p.log_start_offset(),
                         OffsetSpec::Latest => p.high_watermark(),
                     },
+                },
+                Some(_) => ListOffsetsPartitionResponse {
+                    partition: tp.clone(),
+                    error: ErrorCode::NotLeaderOrFollower,
+                    offset: -1,
+                },
+                None => ListOffsetsPartitionResponse {
+                    partition: tp.clone(),
+                    error: ErrorCode::UnknownTopicOrPartition,
+                    offset: -1,
                 },
             })
             .collect();
@@ -419,18 +608,5 @@ impl Broker {
                 partitions,
             }),
         );
-    }
-}
-
-fn produce_error(
-    partition: TopicPartition,
-    error: ErrorCode,
-    log_start_offset: i64,
-) -> ProducePartitionResponse {
-    ProducePartitionResponse {
-        partition,
-        error,
-        base_offset: -1,
-        log_start_offset,
     }
 }

@@ -1,20 +1,65 @@
-//! One partition as its (only) replica sees it: the log plus what the broker tracks about it.
+//! One partition as one replica sees it: its log, its role, and — on the leader — what it
+//! knows of the followers.
+//!
+//! The leader appends; followers fetch from it; the leader notes each follower's log end
+//! offset (LEO, the offset of its next fetch) and moves the *high watermark* (HW) to the
+//! smallest LEO in the in-sync replica set (ISR). Records below the HW are on every ISR
+//! member: they are *committed*, consumers may read them, `acks=all` producers hear back. A
+//! follower learns the HW one fetch late. A follower that has not caught up for
+//! `replica.lag.time.max.ms` leaves the ISR; one that catches up rejoins it. This is etcd's
+//! `quorum.CommittedIndex` idea with the ISR instead of a fixed majority.
 
 use crate::actor::{Actor, Event};
 use crate::config::BrokerConfig;
 use crate::disk::{DiskImage, DiskOp};
 use crate::ids::TopicPartition;
+use crate::log::batch::BatchHeader;
 use crate::log::{AppendInfo, Log, LogConfig, LogError};
+use crate::metadata::PartitionState;
 use crate::node::Outbox;
 use crate::protocol::ErrorCode;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
+use std::collections::BTreeMap;
+
+/// What the leader knows of one follower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FollowerState {
+    /// The follower's log end offset, as its last fetch said (-1: not heard from).
+    pub log_end_offset: i64,
+    /// The last time the follower was caught up with the leader's log end offset.
+    pub last_caught_up: Instant,
+}
+
+/// A replica's role for this partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// No leader, or this broker is not (yet) told what to do.
+    Offline,
+    /// Leading: accepts produce, tracks followers.
+    Leader {
+        /// Followers by broker id.
+        followers: BTreeMap<i32, FollowerState>,
+        /// The ISR asked for in an `AlterPartition` not answered yet.
+        pending_isr: Option<Vec<i32>>,
+    },
+    /// Following `leader`.
+    Follower {
+        /// The leader's broker id.
+        leader: i32,
+    },
+}
 
 /// A partition hosted by a broker.
 #[derive(Debug)]
 pub struct Partition {
     tp: TopicPartition,
     log: Log,
+    role: Role,
     leader_epoch: i32,
+    partition_epoch: i32,
+    replicas: Vec<i32>,
+    isr: Vec<i32>,
+    high_watermark: i64,
     /// Everything below this offset is known durable (Kafka's "recovery point").
     recovery_point: i64,
     /// The highest offset a started flush will make durable.
@@ -35,11 +80,13 @@ fn log_config(config: &BrokerConfig) -> LogConfig {
 }
 
 impl Partition {
-    /// Rebuild the partition from the disk image, recovering its log.
+    /// Rebuild the partition from the disk image, recovering its log. `high_watermark` is the
+    /// value from the broker's `replication-offset-checkpoint`, if any.
     pub fn recover(
         tp: TopicPartition,
         config: &BrokerConfig,
         disk: &DiskImage,
+        high_watermark: i64,
         now: Instant,
         out: &mut Outbox<Actor>,
     ) -> Self {
@@ -54,17 +101,21 @@ impl Partition {
                 report,
             });
         }
+        let high_watermark = high_watermark.min(log.log_end_offset());
         // The broker cannot tell which of the bytes it found were ever fsynced (after a
         // process crash they may sit in the page cache only), so its recovery point starts at
         // zero and the next flush syncs everything. (Kafka keeps a recovery-point checkpoint
         // file and rescans only above it; this broker rescans every segment, which finds the
         // same torn tail.)
-        // Each start of a lone broker is a new leadership term.
-        let leader_epoch = log.epoch_cache().latest_epoch().map_or(0, |e| e + 1);
         Partition {
             tp,
             log,
-            leader_epoch,
+            role: Role::Offline,
+            leader_epoch: -1,
+            partition_epoch: -1,
+            replicas: Vec::new(),
+            isr: Vec::new(),
+            high_watermark,
             recovery_point: 0,
             flush_requested_up_to: 0,
             last_flush_time: now,
@@ -79,9 +130,29 @@ impl Partition {
     pub fn log(&self) -> &Log {
         &self.log
     }
-    /// The current leader epoch.
+    /// This replica's role.
+    pub fn role(&self) -> &Role {
+        &self.role
+    }
+    /// Whether this replica leads.
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader { .. })
+    }
+    /// The current leader epoch as this replica knows it.
     pub fn leader_epoch(&self) -> i32 {
         self.leader_epoch
+    }
+    /// The partition epoch as this replica knows it.
+    pub fn partition_epoch(&self) -> i32 {
+        self.partition_epoch
+    }
+    /// The replicas.
+    pub fn replicas(&self) -> &[i32] {
+        &self.replicas
+    }
+    /// The in-sync replicas.
+    pub fn isr(&self) -> &[i32] {
+        &self.isr
     }
     /// The log start offset.
     pub fn log_start_offset(&self) -> i64 {
@@ -91,9 +162,9 @@ impl Partition {
     pub fn log_end_offset(&self) -> i64 {
         self.log.log_end_offset()
     }
-    /// The high watermark: with a single replica, the log end offset.
+    /// The high watermark: records below it are committed.
     pub fn high_watermark(&self) -> i64 {
-        self.log.log_end_offset()
+        self.high_watermark
     }
     /// Everything below this offset is durable.
     pub fn recovery_point(&self) -> i64 {
@@ -112,34 +183,400 @@ impl Partition {
         self.unflushed_messages() > 0
     }
 
+    fn trace_state(&self, out: &mut Outbox<Actor>) {
+        out.trace(Event::ReplicaState {
+            partition: self.tp.clone(),
+            role: match self.role {
+                Role::Offline => "offline",
+                Role::Leader { .. } => "leader",
+                Role::Follower { .. } => "follower",
+            },
+            leader_epoch: self.leader_epoch,
+            log_end_offset: self.log.log_end_offset(),
+            high_watermark: self.high_watermark,
+            isr: self.isr.clone(),
+        });
+    }
+
+    /// Lead in `leader_epoch`: note where the epoch starts, and track every other replica.
+    pub fn become_leader(
+        &mut self,
+        now: Instant,
+        state: &PartitionState,
+        me: i32,
+        out: &mut Outbox<Actor>,
+    ) {
+        let (leader_epoch, partition_epoch, replicas, isr) = (
+            state.leader_epoch,
+            state.partition_epoch,
+            &state.replicas,
+            &state.isr,
+        );
+        let mut ops = Vec::new();
+        self.log.assign_epoch(leader_epoch, &mut ops);
+        out.disk_all(ops);
+        self.leader_epoch = leader_epoch;
+        self.partition_epoch = partition_epoch;
+        self.replicas = replicas.to_vec();
+        self.isr = isr.to_vec();
+        let followers = replicas
+            .iter()
+            .filter(|b| **b != me)
+            .map(|b| {
+                (
+                    *b,
+                    FollowerState {
+                        log_end_offset: -1,
+                        last_caught_up: now,
+                    },
+                )
+            })
+            .collect();
+        self.role = Role::Leader {
+            followers,
+            pending_isr: None,
+        };
+        self.trace_state(out);
+    }
+
+    /// Follow `leader` in `leader_epoch`. Before KIP-101 a follower cut its log to its high
+    /// watermark right here; since, it keeps everything and lets the leader say where its log
+    /// diverges.
+    pub fn become_follower(
+        &mut self,
+        state: &PartitionState,
+        legacy_truncate_to_hw: bool,
+        out: &mut Outbox<Actor>,
+    ) {
+        let (leader, leader_epoch, partition_epoch, replicas, isr) = (
+            state.leader,
+            state.leader_epoch,
+            state.partition_epoch,
+            &state.replicas,
+            &state.isr,
+        );
+        self.leader_epoch = leader_epoch;
+        self.partition_epoch = partition_epoch;
+        self.replicas = replicas.to_vec();
+        self.isr = isr.to_vec();
+        self.role = Role::Follower { leader };
+        if legacy_truncate_to_hw && self.high_watermark < self.log.log_end_offset() {
+            let from = self.log.log_end_offset();
+            let mut ops = Vec::new();
+            let to = self.log.truncate_to(self.high_watermark, &mut ops);
+            out.disk_all(ops);
+            out.trace(Event::ReplicaTruncated {
+                partition: self.tp.clone(),
+                from,
+                to,
+                reason: "pre-KIP-101: truncate to the high watermark on becoming follower",
+            });
+        }
+        self.trace_state(out);
+    }
+
+    /// No leader, or not a replica any more.
+    pub fn go_offline(&mut self, leader_epoch: i32, out: &mut Outbox<Actor>) {
+        if self.role != Role::Offline {
+            self.role = Role::Offline;
+            self.leader_epoch = leader_epoch;
+            self.trace_state(out);
+        }
+    }
+
+    /// The controller changed the ISR (without changing the leader).
+    pub fn update_isr(&mut self, isr: &[i32], partition_epoch: i32, out: &mut Outbox<Actor>) {
+        if self.isr != isr || self.partition_epoch != partition_epoch {
+            let shrunk = isr.len() < self.isr.len();
+            self.isr = isr.to_vec();
+            self.partition_epoch = partition_epoch;
+            if let Role::Leader { pending_isr, .. } = &mut self.role {
+                *pending_isr = None;
+            }
+            out.trace(if shrunk {
+                Event::IsrShrunk {
+                    partition: self.tp.clone(),
+                    isr: self.isr.clone(),
+                }
+            } else {
+                Event::IsrExpanded {
+                    partition: self.tp.clone(),
+                    isr: self.isr.clone(),
+                }
+            });
+            self.maybe_advance_high_watermark(out);
+        }
+    }
+
     /// Append a producer's batches as leader.
-    pub fn append(
+    pub fn append_as_leader(
         &mut self,
         records: &[u8],
-        _now: Instant,
         out: &mut Outbox<Actor>,
     ) -> Result<AppendInfo, ErrorCode> {
+        if !self.is_leader() {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
         let mut ops = Vec::new();
         let result = self
             .log
             .append_as_leader(records, self.leader_epoch, &mut ops);
         out.disk_all(ops);
-        result.map_err(|e| match e {
+        let info = result.map_err(|e| match e {
             LogError::CorruptMessage(_) => ErrorCode::CorruptMessage,
-            LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
             _ => ErrorCode::KafkaStorageError,
-        })
+        })?;
+        out.trace(Event::LogAppended {
+            partition: self.tp.clone(),
+            base_offset: info.first_offset,
+            last_offset: info.last_offset,
+            log_end_offset: self.log.log_end_offset(),
+        });
+        self.maybe_advance_high_watermark(out);
+        Ok(info)
     }
 
-    /// Read whole batches from `fetch_offset`, at most `max_bytes` (but at least one batch).
-    pub fn read(&self, fetch_offset: i64, max_bytes: usize) -> Result<Vec<u8>, ErrorCode> {
-        if fetch_offset > self.high_watermark() || fetch_offset < self.log_start_offset() {
+    /// Append batches fetched from the leader; the follower's HW follows the leader's, one
+    /// fetch late.
+    pub fn append_as_follower(
+        &mut self,
+        records: &[u8],
+        leader_high_watermark: i64,
+        out: &mut Outbox<Actor>,
+    ) -> Result<(), ErrorCode> {
+        if !records.is_empty() {
+            let mut ops = Vec::new();
+            let result = self.log.append_as_follower(records, &mut ops);
+            out.disk_all(ops);
+            result.map_err(|_| ErrorCode::CorruptMessage)?;
+        }
+        let hw = leader_high_watermark.min(self.log.log_end_offset());
+        if hw != self.high_watermark {
+            self.high_watermark = hw;
+            out.trace(Event::HighWatermarkUpdated {
+                partition: self.tp.clone(),
+                high_watermark: hw,
+            });
+        }
+        Ok(())
+    }
+
+    /// Truncate a follower's log after the leader named a divergence at `(epoch, end)`:
+    /// to the smaller of the leader's end for that epoch and our own (KIP-279), or — before
+    /// KIP-279 — to the leader's answer alone.
+    pub fn truncate_diverging(
+        &mut self,
+        epoch: i32,
+        end: i64,
+        legacy: bool,
+        out: &mut Outbox<Actor>,
+    ) {
+        let own_end = self
+            .log
+            .epoch_cache()
+            .end_offset_for(epoch, self.log.log_end_offset())
+            .1;
+        let target = if legacy || own_end < 0 {
+            end
+        } else {
+            end.min(own_end)
+        };
+        let from = self.log.log_end_offset();
+        if target < from {
+            let mut ops = Vec::new();
+            let to = self.log.truncate_to(target, &mut ops);
+            out.disk_all(ops);
+            self.high_watermark = self.high_watermark.min(to);
+            out.trace(Event::ReplicaTruncated {
+                partition: self.tp.clone(),
+                from,
+                to,
+                reason: "diverging epoch: the leader's log differs from here on",
+            });
+        }
+    }
+
+    /// Read whole batches from `fetch_offset`, at most `max_bytes` (but at least one batch),
+    /// stopping below `limit` (the HW for consumers, the LEO for followers).
+    pub fn read(
+        &self,
+        fetch_offset: i64,
+        max_bytes: usize,
+        limit: i64,
+    ) -> Result<Vec<u8>, ErrorCode> {
+        if fetch_offset > self.log.log_end_offset() || fetch_offset < self.log_start_offset() {
             return Err(ErrorCode::OffsetOutOfRange);
         }
-        self.log.read(fetch_offset, max_bytes).map_err(|e| match e {
-            LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
-            _ => ErrorCode::KafkaStorageError,
-        })
+        if fetch_offset >= limit {
+            return Ok(Vec::new());
+        }
+        let mut bytes = self
+            .log
+            .read(fetch_offset, max_bytes)
+            .map_err(|e| match e {
+                LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
+                _ => ErrorCode::KafkaStorageError,
+            })?;
+        let mut keep = 0;
+        while let Ok(h) = BatchHeader::parse(&bytes[keep..]) {
+            if h.last_offset() >= limit {
+                break;
+            }
+            keep += h.size;
+        }
+        bytes.truncate(keep);
+        Ok(bytes)
+    }
+
+    /// The leader's answer to where a follower's `epoch` ends: `None` if the follower's log
+    /// agrees with ours up to `fetch_offset`, else the (epoch, end offset) to truncate to.
+    pub fn divergence(
+        &self,
+        last_fetched_epoch: i32,
+        fetch_offset: i64,
+        legacy: bool,
+    ) -> Option<(i32, i64)> {
+        if last_fetched_epoch < 0 {
+            return None;
+        }
+        let cache = self.log.epoch_cache();
+        let leo = self.log.log_end_offset();
+        let (epoch, end) = if legacy {
+            // Before KIP-279 the answer was the start of the first epoch above the asked one
+            // (or the LEO), with no regard for whether the leader ever had the asked epoch.
+            let next = cache
+                .entries()
+                .iter()
+                .find(|e| e.epoch > last_fetched_epoch);
+            (last_fetched_epoch, next.map_or(leo, |e| e.start_offset))
+        } else {
+            cache.end_offset_for(last_fetched_epoch, leo)
+        };
+        if epoch != last_fetched_epoch || end < fetch_offset {
+            Some((epoch, end.max(0)))
+        } else {
+            None
+        }
+    }
+
+    /// A follower fetched at `fetch_offset`: note its progress. Returns the ISR to ask for if
+    /// the follower caught up and should rejoin.
+    pub fn on_follower_fetch(
+        &mut self,
+        now: Instant,
+        replica: i32,
+        fetch_offset: i64,
+        out: &mut Outbox<Actor>,
+    ) -> Option<Vec<i32>> {
+        let leo = self.log.log_end_offset();
+        let hw = self.high_watermark;
+        let epoch_start = self
+            .log
+            .epoch_cache()
+            .entries()
+            .iter()
+            .find(|e| e.epoch == self.leader_epoch)
+            .map_or(0, |e| e.start_offset);
+        let Role::Leader {
+            followers,
+            pending_isr,
+        } = &mut self.role
+        else {
+            return None;
+        };
+        let f = followers.get_mut(&replica)?;
+        f.log_end_offset = fetch_offset;
+        if fetch_offset >= leo {
+            f.last_caught_up = now;
+        }
+        let expand = !self.isr.contains(&replica)
+            && pending_isr.is_none()
+            && fetch_offset >= hw
+            && fetch_offset >= epoch_start;
+        let request = expand.then(|| {
+            let mut isr = self.isr.clone();
+            isr.push(replica);
+            isr.sort_unstable();
+            *pending_isr = Some(isr.clone());
+            isr
+        });
+        self.maybe_advance_high_watermark(out);
+        request
+    }
+
+    /// Followers in the ISR that have not caught up for `lag_max`: the ISR without them, if
+    /// any must go (never the leader itself).
+    pub fn isr_to_shrink(&mut self, now: Instant, lag_max: Duration) -> Option<Vec<i32>> {
+        let Role::Leader {
+            followers,
+            pending_isr,
+        } = &mut self.role
+        else {
+            return None;
+        };
+        if pending_isr.is_some() {
+            return None;
+        }
+        let lagging: Vec<i32> = self
+            .isr
+            .iter()
+            .copied()
+            .filter(|b| {
+                followers
+                    .get(b)
+                    .is_some_and(|f| now.saturating_since(f.last_caught_up) > lag_max)
+            })
+            .collect();
+        if lagging.is_empty() {
+            return None;
+        }
+        let isr: Vec<i32> = self
+            .isr
+            .iter()
+            .copied()
+            .filter(|b| !lagging.contains(b))
+            .collect();
+        *pending_isr = Some(isr.clone());
+        Some(isr)
+    }
+
+    /// The `AlterPartition` failed or was answered: stop waiting for it.
+    pub fn clear_pending_isr(&mut self) {
+        if let Role::Leader { pending_isr, .. } = &mut self.role {
+            *pending_isr = None;
+        }
+    }
+
+    /// Move the HW to the smallest LEO over the ISR (and any replica being added, Kafka's
+    /// "maximal ISR"), never backwards. Returns whether it moved.
+    pub fn maybe_advance_high_watermark(&mut self, out: &mut Outbox<Actor>) -> bool {
+        let Role::Leader {
+            followers,
+            pending_isr,
+        } = &self.role
+        else {
+            return false;
+        };
+        let leo = self.log.log_end_offset();
+        let mut members: Vec<i32> = self.isr.clone();
+        if let Some(p) = pending_isr {
+            members.extend(p.iter().copied().filter(|b| !self.isr.contains(b)));
+        }
+        let candidate = members
+            .iter()
+            .map(|b| followers.get(b).map_or(leo, |f| f.log_end_offset.max(0)))
+            .min()
+            .unwrap_or(leo)
+            .min(leo);
+        if candidate > self.high_watermark {
+            self.high_watermark = candidate;
+            out.trace(Event::HighWatermarkUpdated {
+                partition: self.tp.clone(),
+                high_watermark: candidate,
+            });
+            return true;
+        }
+        false
     }
 
     /// Begin an fsync of every file with unsynced writes: returns the offset it will make
@@ -157,5 +594,13 @@ impl Partition {
     /// A flush up to `up_to` completed.
     pub fn flushed(&mut self, up_to: i64) {
         self.recovery_point = self.recovery_point.max(up_to);
+    }
+
+    /// For tests and the visualizer: what the leader knows of each follower.
+    pub fn followers(&self) -> Option<&BTreeMap<i32, FollowerState>> {
+        match &self.role {
+            Role::Leader { followers, .. } => Some(followers),
+            _ => None,
+        }
     }
 }

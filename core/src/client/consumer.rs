@@ -266,6 +266,8 @@ impl Consumer {
                 partition: tp.clone(),
                 fetch_offset: *position,
                 partition_max_bytes: self.config.max_partition_fetch_bytes,
+                current_leader_epoch: -1,
+                last_fetched_epoch: -1,
             });
         }
         for (leader, partitions) in by_leader {

@@ -219,6 +219,19 @@ impl Log {
         Ok(info)
     }
 
+    /// Note that `epoch` starts at the log end offset, as a new leader does before its first
+    /// append (so followers asking where their epoch ended get the right answer). Returns
+    /// whether the cache changed.
+    pub fn assign_epoch(&mut self, epoch: i32, ops: &mut Vec<DiskOp>) -> bool {
+        let start = self.log_end_offset();
+        if self.epoch_cache.latest_epoch().is_some_and(|e| epoch <= e) {
+            return false;
+        }
+        self.epoch_cache.assign(epoch, start);
+        self.write_epoch_checkpoint(ops);
+        true
+    }
+
     fn append_batch(&mut self, batch: &[u8], last_offset: i64, ops: &mut Vec<DiskOp>) {
         let active = self.active();
         if !active.log.is_empty() && active.size() + batch.len() as u64 > self.config.segment_bytes

@@ -172,6 +172,10 @@ pub struct FetchPartition {
     pub fetch_offset: i64,
     /// At most this many bytes for this partition (at least one batch is always returned).
     pub partition_max_bytes: u64,
+    /// The leader epoch the fetcher believes current, or -1 (KIP-320 fencing).
+    pub current_leader_epoch: i32,
+    /// A follower's epoch of its last entry, or -1: lets the leader spot a diverging log.
+    pub last_fetched_epoch: i32,
 }
 
 /// `FetchRequest`.
@@ -204,6 +208,8 @@ pub struct FetchPartitionResponse {
     pub log_start_offset: i64,
     /// Whole record batches, v2 format.
     pub records: Vec<u8>,
+    /// For a follower whose log diverged: (epoch, end offset) to truncate to (KIP-595 style).
+    pub diverging_epoch: Option<(i32, i64)>,
 }
 
 /// `FetchResponse`.

@@ -1,0 +1,132 @@
+//! The follower side of replication: one Fetch at a time to each leader, for every partition
+//! this broker follows there, from each log's end offset.
+
+use super::{Broker, Out, Role};
+use crate::actor::Timer;
+use crate::ids::NodeId;
+use crate::protocol::{ErrorCode, FetchPartition, FetchRequest, FetchResponse, Message};
+use crate::time::{Duration, Instant};
+use std::collections::BTreeMap;
+
+/// Fetches in flight, per leader broker.
+#[derive(Debug, Default)]
+pub(super) struct Fetcher {
+    in_flight: BTreeMap<i32, NodeId>,
+    backoff_until: BTreeMap<NodeId, Instant>,
+}
+
+/// How long a follower waits before fetching again from a leader that answered with errors.
+const RETRY_BACKOFF_MS: u64 = 100;
+
+impl Fetcher {
+    pub(super) fn on_disconnected(&mut self, peer: NodeId) {
+        self.in_flight.retain(|_, to| *to != peer);
+    }
+
+    pub(super) fn on_timeout(&mut self, correlation_id: i32) {
+        self.in_flight.remove(&correlation_id);
+    }
+}
+
+impl Broker {
+    /// Send a Fetch to every leader this broker follows partitions of and has no fetch to.
+    pub(super) fn fetch_from_leaders(&mut self, now: Instant, out: &mut Out) {
+        if self.quorum.is_none() {
+            return;
+        }
+        let mut by_leader: BTreeMap<NodeId, Vec<FetchPartition>> = BTreeMap::new();
+        for (tp, p) in &self.partitions {
+            let Role::Follower { leader } = p.role() else {
+                continue;
+            };
+            let Some(address) = self.image.address(*leader) else {
+                continue;
+            };
+            if self.fetcher.in_flight.values().any(|a| *a == address)
+                || self
+                    .fetcher
+                    .backoff_until
+                    .get(&address)
+                    .is_some_and(|t| *t > now)
+            {
+                continue;
+            }
+            by_leader.entry(address).or_default().push(FetchPartition {
+                partition: tp.clone(),
+                fetch_offset: p.log_end_offset(),
+                partition_max_bytes: 1_048_576,
+                current_leader_epoch: p.leader_epoch(),
+                last_fetched_epoch: p.log().epoch_cache().latest_epoch().unwrap_or(-1),
+            });
+        }
+        for (address, partitions) in by_leader {
+            let correlation_id = self.next_correlation_id();
+            out.send(
+                address,
+                Message::FetchRequest(FetchRequest {
+                    correlation_id,
+                    replica_id: self.config.node_id,
+                    max_wait_ms: self.config.replica_fetch_wait_max_ms,
+                    min_bytes: 1,
+                    max_bytes: 10 * 1_048_576,
+                    partitions,
+                }),
+            );
+            // replica.socket.timeout.ms (30 s) on top of the long-poll wait.
+            let timeout = self.config.replica_fetch_wait_max_ms + 30_000;
+            out.set_timer(
+                Timer::RequestTimeout(correlation_id),
+                now + Duration::from_millis(timeout),
+            );
+            self.fetcher.in_flight.insert(correlation_id, address);
+        }
+    }
+
+    pub(super) fn on_replica_fetch_response(
+        &mut self,
+        now: Instant,
+        r: FetchResponse,
+        out: &mut Out,
+    ) {
+        let Some(address) = self.fetcher.in_flight.remove(&r.correlation_id) else {
+            return;
+        };
+        out.cancel_timer(Timer::RequestTimeout(r.correlation_id));
+        let legacy = self.config.legacy_pre_kip279_truncation;
+        let mut errors = false;
+        for fp in r.partitions {
+            let Some(p) = self.partitions.get_mut(&fp.partition) else {
+                continue;
+            };
+            if !matches!(p.role(), Role::Follower { .. }) {
+                continue;
+            }
+            match (fp.error, fp.diverging_epoch) {
+                (ErrorCode::None, Some((epoch, end))) => {
+                    p.truncate_diverging(epoch, end, legacy, out)
+                }
+                (ErrorCode::None, None) => {
+                    if p.append_as_follower(&fp.records, fp.high_watermark, out)
+                        .is_err()
+                    {
+                        errors = true;
+                    }
+                }
+                (ErrorCode::OffsetOutOfRange, _) => {
+                    // Our log runs past the leader's: cut back to what it has committed.
+                    p.truncate_diverging(-1, fp.high_watermark.max(0), true, out);
+                }
+                _ => errors = true,
+            }
+        }
+        if errors {
+            self.fetcher
+                .backoff_until
+                .insert(address, now + Duration::from_millis(RETRY_BACKOFF_MS));
+            out.set_timer(
+                Timer::ReplicaFetchRetry,
+                now + Duration::from_millis(RETRY_BACKOFF_MS),
+            );
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! A KRaft broker's link to the controllers: it registers, heartbeats every
+//! `broker.heartbeat.interval.ms`, and follows the metadata log as an observer of the quorum.
+//! The controller unfences it once it has caught up with the metadata log, and fences it if
+//! its heartbeats stop for `broker.session.timeout.ms`.
+
+use super::{Broker, Out};
+use crate::actor::Timer;
+use crate::ids::NodeId;
+use crate::protocol::{
+    BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
+    BrokerRegistrationResponse, ErrorCode, Message,
+};
+use crate::time::{Duration, Instant};
+
+/// Where the broker stands with the controller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registration {
+    /// Not registered; a request may be in flight.
+    Unregistered {
+        /// The request in flight, if any.
+        in_flight: Option<i32>,
+    },
+    /// Registered with `broker_epoch`.
+    Registered {
+        /// The epoch the controller gave.
+        broker_epoch: i64,
+        /// Whether the controller last said we are fenced.
+        fenced: bool,
+    },
+}
+
+impl Broker {
+    fn controller_address(&mut self) -> Option<NodeId> {
+        let voters = &self.config.controller_quorum_voters;
+        if let Some(leader) = self.quorum.as_ref().and_then(|q| q.leader_id())
+            && let Some(a) = voters.get(&leader)
+        {
+            return Some(*a);
+        }
+        if voters.is_empty() {
+            return None;
+        }
+        self.next_controller += 1;
+        voters
+            .values()
+            .nth(self.next_controller % voters.len())
+            .copied()
+    }
+
+    pub(super) fn send_registration(&mut self, now: Instant, out: &mut Out) {
+        let Some(to) = self.controller_address() else {
+            return;
+        };
+        let correlation_id = self.next_correlation_id();
+        out.send(
+            to,
+            Message::BrokerRegistrationRequest(BrokerRegistrationRequest {
+                correlation_id,
+                broker_id: self.config.node_id,
+            }),
+        );
+        self.registration = Registration::Unregistered {
+            in_flight: Some(correlation_id),
+        };
+        // Retry if nothing comes back within a heartbeat interval.
+        out.set_timer(
+            Timer::BrokerHeartbeat,
+            now + Duration::from_millis(self.config.broker_heartbeat_interval_ms),
+        );
+    }
+
+    pub(super) fn on_heartbeat_timer(&mut self, now: Instant, out: &mut Out) {
+        match self.registration {
+            Registration::Unregistered { .. } => self.send_registration(now, out),
+            Registration::Registered { broker_epoch, .. } => {
+                if let Some(to) = self.controller_address() {
+                    let correlation_id = self.next_correlation_id();
+                    let current_metadata_offset = self
+                        .quorum
+                        .as_ref()
+                        .map_or(0, |q| q.high_watermark().min(self.metadata_applied));
+                    out.send(
+                        to,
+                        Message::BrokerHeartbeatRequest(BrokerHeartbeatRequest {
+                            correlation_id,
+                            broker_id: self.config.node_id,
+                            broker_epoch,
+                            current_metadata_offset,
+                        }),
+                    );
+                }
+                out.set_timer(
+                    Timer::BrokerHeartbeat,
+                    now + Duration::from_millis(self.config.broker_heartbeat_interval_ms),
+                );
+            }
+        }
+    }
+
+    pub(super) fn on_registration_response(
+        &mut self,
+        now: Instant,
+        r: BrokerRegistrationResponse,
+        out: &mut Out,
+    ) {
+        if self.registration
+            != (Registration::Unregistered {
+                in_flight: Some(r.correlation_id),
+            })
+        {
+            return;
+        }
+        if r.error == ErrorCode::None {
+            self.registration = Registration::Registered {
+                broker_epoch: r.broker_epoch,
+                fenced: true,
+            };
+            // Heartbeat soon: the first heartbeat after catching up gets us unfenced.
+            out.set_timer(Timer::BrokerHeartbeat, now + Duration::from_millis(50));
+        } else {
+            self.registration = Registration::Unregistered { in_flight: None };
+            out.set_timer(Timer::BrokerHeartbeat, now + Duration::from_millis(100));
+        }
+    }
+
+    pub(super) fn on_heartbeat_response(
+        &mut self,
+        now: Instant,
+        r: BrokerHeartbeatResponse,
+        out: &mut Out,
+    ) {
+        match r.error {
+            ErrorCode::None => {
+                if let Registration::Registered { fenced, .. } = &mut self.registration {
+                    *fenced = r.is_fenced;
+                }
+            }
+            ErrorCode::StaleBrokerEpoch => {
+                // The controller no longer knows this registration: start over.
+                self.registration = Registration::Unregistered { in_flight: None };
+                self.send_registration(now, out);
+            }
+            _ => {}
+        }
+    }
+}
