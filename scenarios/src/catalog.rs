@@ -2,8 +2,13 @@
 //! `kafkasim run <name>` works anywhere. Users run their own files the same way.
 
 /// Every built-in scenario: (name, file text), in the order `kafkasim list` shows them.
-pub const BUILTIN: &[(&str, &str)] =
-    &[("wal-recovery", include_str!("../catalog/wal-recovery.toml"))];
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("wal-recovery", include_str!("../catalog/wal-recovery.toml")),
+    (
+        "leader-failover",
+        include_str!("../catalog/leader-failover.toml"),
+    ),
+];
 
 /// The text of the built-in scenario `name`.
 pub fn find(name: &str) -> Option<&'static str> {

@@ -9,12 +9,14 @@
 use crate::checkers;
 use crate::error::{ScenarioError, line_column};
 use crate::model::{
-    BrokerSpec, ConsumerSpec, Expectations, FaultAction, ProduceWorkload, ProducerSpec, Scenario,
-    ScheduledFault,
+    BrokerSpec, ConsumerSpec, ControllerSpec, Expectations, FaultAction, ProduceWorkload,
+    ProducerSpec, Scenario, ScheduledFault,
 };
 use crate::properties::{self, Role};
 use kafkasim_core::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicSpec};
+use kafkasim_core::controller::ControllerConfig;
 use kafkasim_core::ids::NodeId;
+use kafkasim_core::quorum::QuorumConfig;
 use kafkasim_core::time::Duration;
 use kafkasim_sim::WorldConfig;
 use kafkasim_sim::disk::DiskConfig;
@@ -126,6 +128,8 @@ struct File {
     disk: Option<FileDisk>,
     #[serde(default)]
     topics: Vec<FileTopic>,
+    #[serde(default)]
+    controllers: Vec<FileController>,
     brokers: Option<Spanned<Vec<FileBroker>>>,
     #[serde(default)]
     producers: Vec<FileProducer>,
@@ -156,6 +160,15 @@ struct FileDisk {
 struct FileTopic {
     name: Spanned<String>,
     partitions: Spanned<i64>,
+    replication_factor: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileController {
+    name: Option<Spanned<String>>,
+    #[serde(default)]
+    config: Properties,
 }
 
 #[derive(Deserialize)]
@@ -241,13 +254,18 @@ fn apply_properties<'p, C>(
     Ok(bootstrap)
 }
 
-/// The order node ids are given in: brokers, then producers, then consumers, each in file
-/// order. The harness adds nodes in this order, so `bootstrap.servers` can be resolved here.
+/// The order node ids are given in: controllers, brokers, producers, then consumers, each in
+/// file order. The harness adds nodes in this order, so `bootstrap.servers` can be resolved here.
 pub fn node_order(scenario: &Scenario) -> Vec<String> {
+    let controllers = scenario.controllers.iter().map(|c| c.name.clone());
     let brokers = scenario.brokers.iter().map(|b| b.name.clone());
     let producers = scenario.producers.iter().map(|p| p.name.clone());
     let consumers = scenario.consumers.iter().map(|c| c.name.clone());
-    brokers.chain(producers).chain(consumers).collect()
+    controllers
+        .chain(brokers)
+        .chain(producers)
+        .chain(consumers)
+        .collect()
 }
 
 struct Ctx<'a> {
@@ -362,10 +380,31 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
                 "must be between 1 and 10000",
             ));
         }
+        let replication_factor = match &t.replication_factor {
+            None => 1,
+            Some(rf) => {
+                let brokers = raw.brokers.as_ref().map_or(0, |b| b.get_ref().len()) as i64;
+                if !(1..=brokers.max(1)).contains(rf.get_ref()) {
+                    return Err(ctx.err(
+                        rf.span(),
+                        format!("{field}.replication_factor"),
+                        format!("must be between 1 and the number of brokers ({brokers})"),
+                    ));
+                }
+                if *rf.get_ref() > 1 && raw.controllers.is_empty() {
+                    return Err(ctx.err(
+                        rf.span(),
+                        format!("{field}.replication_factor"),
+                        "replicated topics need a controller: add a [[controllers]] entry",
+                    ));
+                }
+                *rf.get_ref() as i32
+            }
+        };
         topics.push(TopicSpec {
             name: topic_name,
             partitions: partitions as i32,
-            replication_factor: 1,
+            replication_factor,
         });
     }
 
@@ -389,6 +428,15 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
             "a scenario needs at least one [[brokers]] entry",
         ));
     };
+    let mut controller_names = Vec::new();
+    for (i, c) in raw.controllers.iter().enumerate() {
+        let (n, span) = match &c.name {
+            Some(n) => (n.get_ref().clone(), n.span()),
+            None => (format!("controller-{}", i + 1), 0..0),
+        };
+        add_name(&n, span, format!("controllers[{i}].name"))?;
+        controller_names.push(n);
+    }
     let mut broker_names = Vec::new();
     for (i, b) in raw_brokers.get_ref().iter().enumerate() {
         let (n, span) = match &b.name {
@@ -425,7 +473,10 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let all_brokers: Vec<NodeId> = (0..broker_names.len()).map(|i| NodeId(i as u32)).collect();
+    let first_broker = controller_names.len();
+    let all_brokers: Vec<NodeId> = (0..broker_names.len())
+        .map(|i| NodeId((first_broker + i) as u32))
+        .collect();
 
     let check_topic = |topic: &Spanned<String>, field: String| -> Result<(), ScenarioError> {
         if topics.iter().any(|t| &t.name == topic.get_ref()) {
@@ -485,11 +536,60 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
                 .collect()
         };
 
+    // Controllers first: brokers need the quorum's voters.
+    let mut controllers: Vec<ControllerSpec> = Vec::new();
+    for (i, c) in raw.controllers.iter().enumerate() {
+        let mut config = ControllerConfig {
+            quorum: QuorumConfig::new(1000 + i as i32, BTreeMap::new()),
+            broker_session_timeout_ms: 9000,
+            unclean_leader_election_enable: false,
+            topics: topics.clone(),
+        };
+        let field = format!("controllers[{i}]");
+        if let Some((_, span, cfield)) = apply_properties(
+            ctx,
+            &c.config,
+            &field,
+            Role::Controller,
+            properties::CONTROLLER,
+            &mut config,
+        )? {
+            let why = properties::explain_unknown(Role::Controller, "bootstrap.servers");
+            return Err(ctx.err(span, cfield, why));
+        }
+        let id = config.quorum.node_id;
+        if controllers.iter().any(|x| x.config.quorum.node_id == id) {
+            return Err(ctx.err(
+                0..0,
+                format!("{field}.config.node.id"),
+                format!("node.id {id} is used twice"),
+            ));
+        }
+        controllers.push(ControllerSpec {
+            name: controller_names[i].clone(),
+            config,
+        });
+    }
+    let voters: BTreeMap<i32, NodeId> = controllers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.config.quorum.node_id, NodeId(i as u32)))
+        .collect();
+    for c in &mut controllers {
+        c.config.quorum.voters = voters.clone();
+    }
+
     let mut brokers = Vec::new();
     for (i, b) in raw_brokers.get_ref().iter().enumerate() {
         let mut config = BrokerConfig {
             node_id: i as i32 + 1,
-            topics: topics.clone(),
+            // With controllers, topics are created by the active controller.
+            topics: if voters.is_empty() {
+                topics.clone()
+            } else {
+                Vec::new()
+            },
+            controller_quorum_voters: voters.clone(),
             ..BrokerConfig::default()
         };
         let field = format!("brokers[{i}]");
@@ -507,6 +607,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         if brokers
             .iter()
             .any(|x: &BrokerSpec| x.config.node_id == config.node_id)
+            || voters.contains_key(&config.node_id)
         {
             return Err(ctx.err(
                 raw_brokers.span(),
@@ -690,6 +791,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
     }
 
     Ok(Scenario {
+        controllers,
         name,
         title: raw.title,
         description: raw.description,

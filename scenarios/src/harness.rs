@@ -99,6 +99,9 @@ pub fn build(
     mode: TraceMode,
 ) -> (World<Actor>, BTreeMap<u64, Sent>) {
     let mut world: World<Actor> = World::new(seed, scenario.world, mode);
+    for c in &scenario.controllers {
+        world.add_node(&c.name, ActorConfig::Controller(c.config.clone()));
+    }
     for b in &scenario.brokers {
         world.add_node(&b.name, ActorConfig::Broker(b.config.clone()));
     }

@@ -5,6 +5,7 @@
 //! never has to report a user error.
 
 use kafkasim_core::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
+use kafkasim_core::controller::ControllerConfig;
 use kafkasim_sim::WorldConfig;
 
 /// A whole scenario.
@@ -22,6 +23,8 @@ pub struct Scenario {
     pub duration_ms: u64,
     /// Network and disk behaviour.
     pub world: WorldConfig,
+    /// The KRaft controllers, in order (none: brokers run in static mode).
+    pub controllers: Vec<ControllerSpec>,
     /// The brokers, in order.
     pub brokers: Vec<BrokerSpec>,
     /// The producers.
@@ -32,6 +35,15 @@ pub struct Scenario {
     pub faults: Vec<ScheduledFault>,
     /// What must hold, and what must appear.
     pub expect: Expectations,
+}
+
+/// A KRaft controller node.
+#[derive(Clone, Debug)]
+pub struct ControllerSpec {
+    /// Node name, e.g. `controller-1`.
+    pub name: String,
+    /// Its configuration (quorum voters resolved to node ids).
+    pub config: ControllerConfig,
 }
 
 /// A broker node.

@@ -3,6 +3,7 @@
 //! its value. Kafka's `Long.MAX_VALUE` means "never" for the flush settings.
 
 use kafkasim_core::config::{Acks, AutoOffsetReset, BrokerConfig, ConsumerConfig, ProducerConfig};
+use kafkasim_core::controller::ControllerConfig;
 use toml::Value;
 
 /// Kafka's `Long.MAX_VALUE`, its spelling of "never".
@@ -11,6 +12,8 @@ const LONG_MAX: i64 = i64::MAX;
 /// Which kind of node a property belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
+    /// A KRaft controller.
+    Controller,
     /// A broker (`server.properties`).
     Broker,
     /// A producer.
@@ -111,8 +114,56 @@ pub const BROKER: &[(&str, Setter<BrokerConfig>)] = &[
         c.log_index_interval_bytes = uint(v, 0)?;
         Ok(())
     }),
+    ("broker.heartbeat.interval.ms", |c, v| {
+        c.broker_heartbeat_interval_ms = uint(v, 1)?;
+        Ok(())
+    }),
+    ("replica.lag.time.max.ms", |c, v| {
+        c.replica_lag_time_max_ms = uint(v, 1)?;
+        Ok(())
+    }),
+    ("replica.fetch.wait.max.ms", |c, v| {
+        c.replica_fetch_wait_max_ms = uint(v, 0)?;
+        Ok(())
+    }),
+    ("min.insync.replicas", |c, v| {
+        c.min_insync_replicas = int(v, 1)? as usize;
+        Ok(())
+    }),
+    ("kafkasim.legacy.truncate.to.high.watermark", |c, v| {
+        c.legacy_truncate_to_high_watermark = boolean(v)?;
+        Ok(())
+    }),
+    ("kafkasim.legacy.pre.kip279.truncation", |c, v| {
+        c.legacy_pre_kip279_truncation = boolean(v)?;
+        Ok(())
+    }),
     ("message.max.bytes", |c, v| {
         c.message_max_bytes = uint(v, 0)?;
+        Ok(())
+    }),
+];
+
+/// Controller properties.
+pub const CONTROLLER: &[(&str, Setter<ControllerConfig>)] = &[
+    ("node.id", |c, v| {
+        c.quorum.node_id = int(v, 0)? as i32;
+        Ok(())
+    }),
+    ("broker.session.timeout.ms", |c, v| {
+        c.broker_session_timeout_ms = uint(v, 1)?;
+        Ok(())
+    }),
+    ("unclean.leader.election.enable", |c, v| {
+        c.unclean_leader_election_enable = boolean(v)?;
+        Ok(())
+    }),
+    ("controller.quorum.election.timeout.ms", |c, v| {
+        c.quorum.election_timeout_ms = uint(v, 1)?;
+        Ok(())
+    }),
+    ("controller.quorum.fetch.timeout.ms", |c, v| {
+        c.quorum.fetch_timeout_ms = uint(v, 1)?;
         Ok(())
     }),
 ];
@@ -211,9 +262,6 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
     (
         Role::Broker,
         &[
-            "min.insync.replicas",
-            "unclean.leader.election.enable",
-            "replica.lag.time.max.ms",
             "default.replication.factor",
             "num.partitions",
             "retention.ms",
@@ -221,7 +269,6 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
             "log.retention.hours",
             "cleanup.policy",
             "log.cleanup.policy",
-            "broker.session.timeout.ms",
             "offsets.topic.replication.factor",
             "auto.create.topics.enable",
         ],
@@ -261,11 +308,12 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
 /// Every property name a role accepts (`bootstrap.servers` included).
 pub fn names(role: Role) -> Vec<&'static str> {
     let mut names: Vec<&str> = match role {
+        Role::Controller => CONTROLLER.iter().map(|(n, _)| *n).collect(),
         Role::Broker => BROKER.iter().map(|(n, _)| *n).collect(),
         Role::Producer => PRODUCER.iter().map(|(n, _)| *n).collect(),
         Role::Consumer => CONSUMER.iter().map(|(n, _)| *n).collect(),
     };
-    if role != Role::Broker {
+    if matches!(role, Role::Producer | Role::Consumer) {
         names.push("bootstrap.servers");
     }
     names
@@ -274,6 +322,9 @@ pub fn names(role: Role) -> Vec<&'static str> {
 /// Why `name` is not accepted for `role`: not modelled yet, or unknown (with the closest
 /// known name, if one is close).
 pub fn explain_unknown(role: Role, name: &str) -> String {
+    if role == Role::Broker && CONTROLLER.iter().any(|(n, _)| *n == name) && name != "node.id" {
+        return format!("`{name}` is read by the controller: set it in the [[controllers]] config");
+    }
     let not_modelled = NOT_MODELLED
         .iter()
         .any(|(r, list)| *r == role && list.contains(&name));
