@@ -244,6 +244,23 @@ pub enum Event {
         /// The epoch the leader named as diverging.
         diverging_epoch: i32,
     },
+    /// The active controller registered a broker (fenced until it catches up).
+    BrokerRegistered {
+        /// The broker's `node.id`.
+        broker_id: i32,
+        /// Its new broker epoch.
+        broker_epoch: i64,
+    },
+    /// The active controller unfenced a broker: it may lead and follow partitions.
+    BrokerUnfenced {
+        /// The broker's `node.id`.
+        broker_id: i32,
+    },
+    /// The active controller fenced a broker whose heartbeats stopped.
+    BrokerFenced {
+        /// The broker's `node.id`.
+        broker_id: i32,
+    },
     /// This controller became the active controller (it leads the metadata quorum).
     ControllerActivated {
         /// The quorum epoch.

@@ -240,6 +240,34 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> std::io::Result<RunRepor
     };
     history.absorb_trace(world.trace().events());
     history.final_logs = final_logs(&world);
+    for id in world.nodes() {
+        let Some(broker) = world.node(id).and_then(Actor::as_broker) else {
+            continue;
+        };
+        let name = world.name(id).to_string();
+        for (tp, p) in broker.partitions() {
+            history
+                .final_high_watermarks
+                .entry(name.clone())
+                .or_default()
+                .insert(tp.clone(), p.high_watermark());
+            if p.is_leader() {
+                history.final_leaders.insert(tp.clone(), name.clone());
+            }
+        }
+    }
+    let acks_all: Vec<&str> = scenario
+        .producers
+        .iter()
+        .filter(|p| p.config.acks == kafkasim_core::config::Acks::All)
+        .map(|p| p.name.as_str())
+        .collect();
+    history.acks_all = history
+        .sent
+        .iter()
+        .filter(|(_, s)| acks_all.contains(&s.producer.as_str()))
+        .map(|(id, _)| *id)
+        .collect();
 
     let verdicts = checkers::CHECKERS
         .iter()
@@ -262,7 +290,13 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> std::io::Result<RunRepor
     Ok(RunReport {
         parameters: narrate::parameters(scenario, &world),
         timeline: narrate::timeline(world.trace().events()),
-        summary: narrate::summary(scenario, &history, world.trace().events()),
+        summary: {
+            let mut lines = narrate::summary(scenario, &history, world.trace().events());
+            if !scenario.controllers.is_empty() {
+                lines.extend(narrate::replicas(&world));
+            }
+            lines
+        },
         verdicts,
         events: world.events_processed(),
         trace_hash: world.trace().hash_hex(),

@@ -122,6 +122,44 @@ pub fn timeline(events: &Events) -> Vec<String> {
                     }
                     lines.push(line);
                 }
+                Event::ControllerActivated { epoch } => {
+                    lines.push(format!("{at} {node} becomes the active controller (metadata quorum epoch {epoch})"))
+                }
+                Event::BrokerUnfenced { broker_id } => lines.push(format!(
+                    "{at} {node} unfences broker {broker_id}: it has caught up with the metadata log"
+                )),
+                Event::BrokerFenced { broker_id } => lines.push(format!(
+                    "{at} {node} fences broker {broker_id}: no heartbeat for broker.session.timeout.ms"
+                )),
+                Event::ReplicaState {
+                    partition,
+                    role: "leader",
+                    leader_epoch,
+                    log_end_offset,
+                    high_watermark,
+                    isr,
+                } => lines.push(format!(
+                    "{at} {node} leads {partition} in leader epoch {leader_epoch} (ISR {isr:?}, log end {log_end_offset}, high watermark {high_watermark})"
+                )),
+                Event::ReplicaState {
+                    partition,
+                    role: "offline",
+                    ..
+                } => lines.push(format!("{at} {node}: {partition} is offline (no leader)")),
+                Event::IsrShrunk { partition, isr } => {
+                    lines.push(format!("{at} {node}: ISR of {partition} shrinks to {isr:?}"))
+                }
+                Event::IsrExpanded { partition, isr } => {
+                    lines.push(format!("{at} {node}: ISR of {partition} expands to {isr:?}"))
+                }
+                Event::ReplicaTruncated {
+                    partition,
+                    from,
+                    to,
+                    reason,
+                } => lines.push(format!(
+                    "{at} {node} truncates {partition} from offset {from} to {to} ({reason})"
+                )),
                 Event::RequestTimedOut { request, .. } => {
                     // Timeouts come in bursts (every request in flight to a dead broker): one
                     // line per burst.
@@ -246,6 +284,52 @@ fn flush_timeouts(burst: &mut Option<(String, Instant, Instant, usize)>, lines: 
     }
 }
 
+/// Each partition's replicas at the end of the run: leader, epoch, ISR, and every replica's
+/// log end offset and high watermark.
+pub fn replicas(world: &World<Actor>) -> Vec<String> {
+    let mut by_partition: BTreeMap<TopicPartition, Vec<String>> = BTreeMap::new();
+    let mut leaders: BTreeMap<TopicPartition, String> = BTreeMap::new();
+    for id in world.nodes() {
+        let Some(broker) = world.node(id).and_then(Actor::as_broker) else {
+            continue;
+        };
+        for (tp, p) in broker.partitions() {
+            let role = match p.role() {
+                kafkasim_core::broker::Role::Leader { .. } => {
+                    leaders.insert(
+                        tp.clone(),
+                        format!(
+                            "leader {} in epoch {}, ISR {:?}",
+                            world.name(id),
+                            p.leader_epoch(),
+                            p.isr()
+                        ),
+                    );
+                    "leader"
+                }
+                kafkasim_core::broker::Role::Follower { .. } => "follower",
+                kafkasim_core::broker::Role::Offline => "offline",
+            };
+            by_partition.entry(tp.clone()).or_default().push(format!(
+                "{} {role} LEO {} HW {}",
+                world.name(id),
+                p.log_end_offset(),
+                p.high_watermark()
+            ));
+        }
+    }
+    by_partition
+        .into_iter()
+        .map(|(tp, replicas)| {
+            let leader = leaders
+                .get(&tp)
+                .cloned()
+                .unwrap_or_else(|| "no leader".into());
+            format!("{tp}: {leader}; {}", replicas.join(", "))
+        })
+        .collect()
+}
+
 /// The summary: what was sent, acknowledged, lost and why, what recovery did.
 pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String> {
     let mut lines = Vec::new();
@@ -270,7 +354,20 @@ pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String>
             ids.len().saturating_sub(acked + failed)
         ));
     }
+    let replicated = !scenario.controllers.is_empty();
     for crash in &h.crashes {
+        if replicated {
+            lines.push(format!(
+                "{} {} at {}: what it alone held is gone; what the ISR held lives on in the other replicas",
+                crash.node,
+                match crash.how {
+                    CrashKind::Power => "lost power",
+                    CrashKind::Process => "was killed",
+                },
+                crash.time
+            ));
+            continue;
+        }
         let Some(logs) = h.final_logs.get(&crash.node) else {
             continue;
         };

@@ -216,6 +216,10 @@ impl Controller {
         records.extend(self.elections(&after));
         self.heartbeats.insert(r.broker_id, now);
         if let Some(offset) = self.propose(now, records, out) {
+            out.trace(Event::BrokerRegistered {
+                broker_id: r.broker_id,
+                broker_epoch,
+            });
             let response = BrokerRegistrationResponse {
                 correlation_id: r.correlation_id,
                 error: ErrorCode::None,
@@ -272,6 +276,9 @@ impl Controller {
             let mut records = vec![unfence];
             records.extend(self.elections(&after));
             if let Some(offset) = self.propose(now, records, out) {
+                out.trace(Event::BrokerUnfenced {
+                    broker_id: r.broker_id,
+                });
                 response.is_fenced = false;
                 self.awaiting_commit.push((
                     offset,
@@ -306,6 +313,7 @@ impl Controller {
             let mut after = self.latest.clone();
             let mut records = Vec::new();
             for (broker_id, broker_epoch) in expired {
+                out.trace(Event::BrokerFenced { broker_id });
                 let fence = MetadataRecord::FenceBrokerRecord {
                     broker_id,
                     broker_epoch,

@@ -148,6 +148,8 @@ pub struct Quorum {
     next_held: u64,
     /// For observers: which voter to try next when the leader is unknown.
     next_voter: usize,
+    /// The high watermark last sent to each fetcher (leader only).
+    hw_sent: BTreeMap<i32, i64>,
 }
 
 impl Quorum {
@@ -197,6 +199,7 @@ impl Quorum {
             held_fetches: BTreeMap::new(),
             next_held: 0,
             next_voter: 0,
+            hw_sent: BTreeMap::new(),
         };
         if election.leader_id >= 0 && election.leader_id != quorum.config.node_id {
             quorum.role = Role::Follower {
@@ -748,7 +751,13 @@ impl Quorum {
             last_fetch.insert(r.replica_id, now);
         }
         self.advance_high_watermark(out);
-        if r.fetch_offset == self.log.log_end_offset() && r.max_wait_ms > 0 {
+        // Hold a fetch with nothing new — unless the fetcher has not yet heard the current high
+        // watermark, which is news too.
+        let hw_known = self
+            .hw_sent
+            .get(&r.replica_id)
+            .is_some_and(|hw| *hw >= self.high_watermark);
+        if r.fetch_offset == self.log.log_end_offset() && r.max_wait_ms > 0 && hw_known {
             let id = self.next_held;
             self.next_held += 1;
             out.set_timer(
@@ -762,7 +771,8 @@ impl Quorum {
         out.send(from, Message::QuorumFetchResponse(response));
     }
 
-    fn read_for(&self, r: &QuorumFetchRequest) -> QuorumFetchResponse {
+    fn read_for(&mut self, r: &QuorumFetchRequest) -> QuorumFetchResponse {
+        self.hw_sent.insert(r.replica_id, self.high_watermark);
         let records = self.log.read(r.fetch_offset, 1 << 20).unwrap_or_default();
         QuorumFetchResponse {
             records,

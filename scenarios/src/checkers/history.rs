@@ -88,6 +88,12 @@ pub struct History {
     pub consumer_order: Vec<ConsumerStep>,
     /// Each broker's final log, per partition: offset → value.
     pub final_logs: BTreeMap<String, BTreeMap<TopicPartition, BTreeMap<i64, String>>>,
+    /// Each broker's high watermark per partition at the end.
+    pub final_high_watermarks: BTreeMap<String, BTreeMap<TopicPartition, i64>>,
+    /// Each partition's leader at the end (broker node name), if it has one.
+    pub final_leaders: BTreeMap<TopicPartition, String>,
+    /// Records sent by producers with `acks=all` (the ones replication promises to keep).
+    pub acks_all: std::collections::BTreeSet<u64>,
 }
 
 impl History {

@@ -4,6 +4,7 @@
 pub mod durability;
 pub mod history;
 pub mod jepsen;
+pub mod replication;
 
 use history::History;
 
@@ -53,6 +54,16 @@ pub const CHECKERS: &[Checker] = &[
         name: "no-corrupt-read",
         about: "no consumer was served a batch failing its CRC, or a value nobody sent",
         check: durability::no_corrupt_read,
+    },
+    Checker {
+        name: "NoCommittedRecordLost",
+        about: "every record acknowledged with acks=all is on the leader at the end (Kafka TLA+ specs)",
+        check: replication::no_committed_record_lost,
+    },
+    Checker {
+        name: "LogMatching",
+        about: "replicas agree on every offset below both their high watermarks (Kafka TLA+ specs)",
+        check: replication::log_matching,
     },
     Checker {
         name: "offsets-dense",
