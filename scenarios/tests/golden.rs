@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const CASES: &[(&str, u64)] = &[("wal-recovery", 7)];
+const CASES: &[(&str, u64)] = &[("wal-recovery", 7), ("leader-failover", 1)];
 
 #[test]
 fn transcripts_match() {

@@ -344,10 +344,7 @@ impl Broker {
                 (l, Role::Follower { leader }) if l == leader && !new_epoch => {
                     partition.update_isr(&state.isr, state.partition_epoch, out);
                 }
-                (l, _) => {
-                    let _ = l;
-                    partition.become_follower(&state, legacy_hw, out);
-                }
+                _ => partition.become_follower(&state, legacy_hw, out),
             }
         }
         // Requests waiting on a leadership this broker lost can no longer succeed.

@@ -236,6 +236,9 @@ impl Partition {
             followers,
             pending_isr: None,
         };
+        // A leader alone in its ISR commits everything it has at once; with followers in the
+        // ISR it waits to hear their log end offsets.
+        self.maybe_advance_high_watermark(out);
         self.trace_state(out);
     }
 
@@ -348,7 +351,13 @@ impl Partition {
             let mut ops = Vec::new();
             let result = self.log.append_as_follower(records, &mut ops);
             out.disk_all(ops);
-            result.map_err(|_| ErrorCode::CorruptMessage)?;
+            let info = result.map_err(|_| ErrorCode::CorruptMessage)?;
+            out.trace(Event::LogAppended {
+                partition: self.tp.clone(),
+                base_offset: info.first_offset,
+                last_offset: info.last_offset,
+                log_end_offset: self.log.log_end_offset(),
+            });
         }
         let hw = leader_high_watermark.min(self.log.log_end_offset());
         if hw != self.high_watermark {
