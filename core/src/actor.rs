@@ -102,6 +102,8 @@ pub enum Reply {
         partition: TopicPartition,
         /// Why.
         error: ErrorCode,
+        /// For an expired record (`delivery.timeout.ms`): the last error a broker gave.
+        cause: Option<ErrorCode>,
     },
     /// Consumer: records returned by `poll()`.
     Polled {

@@ -94,6 +94,9 @@ pub struct BrokerConfig {
     pub replica_lag_time_max_ms: u64,
     /// `replica.fetch.wait.max.ms`: how long a leader may hold a follower's Fetch. Default 500.
     pub replica_fetch_wait_max_ms: u64,
+    /// `replica.socket.timeout.ms`: a follower gives up on a Fetch unanswered this long (on top
+    /// of the wait) and sends another. Default 30000.
+    pub replica_socket_timeout_ms: u64,
     /// `min.insync.replicas`: with `acks=all`, refuse writes when the ISR is smaller. Default 1.
     pub min_insync_replicas: usize,
     /// Before KIP-101: a follower truncates its log to its high watermark when it starts
@@ -121,6 +124,7 @@ impl Default for BrokerConfig {
             broker_heartbeat_interval_ms: 2000,
             replica_lag_time_max_ms: 30_000,
             replica_fetch_wait_max_ms: 500,
+            replica_socket_timeout_ms: 30_000,
             min_insync_replicas: 1,
             legacy_truncate_to_high_watermark: false,
             legacy_pre_kip279_truncation: false,

@@ -1,13 +1,19 @@
 //! The built-in scenarios: files in `scenarios/catalog/`, embedded in the binary so
 //! `kafkasim run <name>` works anywhere. Users run their own files the same way.
 
+/// `(name, text)` pairs for files named `<name>.toml` in `scenarios/catalog/`.
+macro_rules! catalog {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../catalog/", $name, ".toml")))),*]
+    };
+}
+
 /// Every built-in scenario: (name, file text), in the order `kafkasim list` shows them.
-pub const BUILTIN: &[(&str, &str)] = &[
-    ("wal-recovery", include_str!("../catalog/wal-recovery.toml")),
-    (
-        "leader-failover",
-        include_str!("../catalog/leader-failover.toml"),
-    ),
+pub const BUILTIN: &[(&str, &str)] = catalog![
+    "wal-recovery",
+    "leader-failover",
+    "min-isr-unavailable",
+    "acks1-loss",
 ];
 
 /// The text of the built-in scenario `name`.

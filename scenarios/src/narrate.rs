@@ -346,8 +346,20 @@ pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String>
             .filter(|a| ids.contains(&a.record_id))
             .count();
         let failed = ids.iter().filter(|id| h.failed.contains_key(id)).count();
+        let mut errors: BTreeMap<&str, usize> = BTreeMap::new();
+        for id in &ids {
+            if let Some(e) = h.failed.get(id) {
+                *errors.entry(e.as_str()).or_default() += 1;
+            }
+        }
+        let why = if errors.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = errors.iter().map(|(e, n)| format!("{n} {e}")).collect();
+            format!(" ({})", list.join(", "))
+        };
         lines.push(format!(
-            "{}: {} records sent, {acked} acknowledged (acks={}), {failed} failed, {} without an answer by the end",
+            "{}: {} records sent, {acked} acknowledged (acks={}), {failed} failed{why}, {} without an answer by the end",
             p.name,
             ids.len(),
             p.config.acks,

@@ -126,6 +126,10 @@ pub const BROKER: &[(&str, Setter<BrokerConfig>)] = &[
         c.replica_fetch_wait_max_ms = uint(v, 0)?;
         Ok(())
     }),
+    ("replica.socket.timeout.ms", |c, v| {
+        c.replica_socket_timeout_ms = uint(v, 1)?;
+        Ok(())
+    }),
     ("min.insync.replicas", |c, v| {
         c.min_insync_replicas = int(v, 1)? as usize;
         Ok(())

@@ -72,8 +72,8 @@ impl Broker {
                     partitions,
                 }),
             );
-            // replica.socket.timeout.ms (30 s) on top of the long-poll wait.
-            let timeout = self.config.replica_fetch_wait_max_ms + 30_000;
+            let timeout =
+                self.config.replica_fetch_wait_max_ms + self.config.replica_socket_timeout_ms;
             out.set_timer(
                 Timer::RequestTimeout(correlation_id),
                 now + Duration::from_millis(timeout),

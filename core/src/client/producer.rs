@@ -44,6 +44,8 @@ struct Batch {
     created: Instant,
     attempts: u32,
     retry_at: Instant,
+    /// The last error a broker answered with, reported as the cause if the batch expires.
+    last_error: Option<ErrorCode>,
 }
 
 impl Batch {
@@ -219,6 +221,7 @@ impl Producer {
                     created: record.sent_at,
                     attempts: 0,
                     retry_at: Instant::ZERO,
+                    last_error: None,
                 }
             });
             batch.records.push((record.record_id, entry));
@@ -404,19 +407,26 @@ impl Producer {
         let expired = now.saturating_since(batch.created)
             >= Duration::from_millis(self.config.delivery_timeout_ms);
         if !error.is_retriable() || batch.attempts > self.config.retries || expired {
-            let error = if expired {
-                ErrorCode::RequestTimedOut
+            let (error, cause) = if expired {
+                (ErrorCode::RequestTimedOut, batch.last_error.or(Some(error)))
             } else {
-                error
+                (error, None)
             };
             for (record_id, _) in batch.records {
                 out.reply(Reply::Failed {
                     record_id,
                     partition: batch.tp.clone(),
                     error,
+                    cause,
                 });
             }
             return;
+        }
+        if !matches!(
+            error,
+            ErrorCode::RequestTimedOut | ErrorCode::NetworkException
+        ) {
+            batch.last_error = Some(error);
         }
         if matches!(
             error,
@@ -467,6 +477,7 @@ impl Producer {
                             record_id,
                             partition: batch.tp.clone(),
                             error: ErrorCode::RequestTimedOut,
+                            cause: batch.last_error,
                         });
                     }
                 }

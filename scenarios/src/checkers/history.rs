@@ -149,9 +149,16 @@ impl History {
             }),
             Reply::Acked { offset: None, .. } => {}
             Reply::Failed {
-                record_id, error, ..
+                record_id,
+                error,
+                cause,
+                ..
             } => {
-                self.failed.insert(*record_id, error.to_string());
+                let text = match cause {
+                    Some(c) if c != error => format!("{error} after {c}"),
+                    _ => error.to_string(),
+                };
+                self.failed.insert(*record_id, text);
             }
             Reply::Polled { partition, records } => {
                 self.consumer_order
