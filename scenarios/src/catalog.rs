@@ -14,6 +14,10 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "leader-failover",
     "min-isr-unavailable",
     "acks1-loss",
+    "follower-lag-isr",
+    "unclean-election-loss",
+    "zombie-leader",
+    "controller-failover",
 ];
 
 /// The text of the built-in scenario `name`.

@@ -13,7 +13,10 @@ fn every_builtin_scenario_meets_its_expectations_over_30_seeds() {
             assert!(
                 failed.is_empty(),
                 "{name} seed {seed}: {:?}\nrepro: kafkasim run {name} --seed {seed}",
-                failed.iter().map(|v| (&v.checker, v.findings.first())).collect::<Vec<_>>()
+                failed
+                    .iter()
+                    .map(|v| (&v.checker, v.findings.first()))
+                    .collect::<Vec<_>>()
             );
         }
     }

@@ -89,9 +89,17 @@ impl Broker {
                         }),
                     );
                 }
+                // A fenced broker heartbeats often, so that it is unfenced as soon as it has
+                // caught up with the metadata log (Kafka's lifecycle manager does the same).
+                let interval = match self.registration {
+                    Registration::Registered { fenced: true, .. } => {
+                        self.config.broker_heartbeat_interval_ms.min(100)
+                    }
+                    _ => self.config.broker_heartbeat_interval_ms,
+                };
                 out.set_timer(
                     Timer::BrokerHeartbeat,
-                    now + Duration::from_millis(self.config.broker_heartbeat_interval_ms),
+                    now + Duration::from_millis(interval),
                 );
             }
         }

@@ -476,7 +476,8 @@ impl Broker {
         }
     }
 
-    fn checkpoint_high_watermarks(&self, out: &mut Out) {
+    /// Kafka writes checkpoint files to a temporary file, fsyncs it and renames it.
+    fn checkpoint_high_watermarks(&mut self, out: &mut Out) {
         let offsets = self
             .partitions
             .iter()
@@ -485,6 +486,12 @@ impl Broker {
         out.disk(DiskOp::Replace {
             file: checkpoint::FILE.to_string(),
             bytes: checkpoint::encode(&offsets),
+        });
+        let token = DiskToken(self.next_token);
+        self.next_token += 1;
+        out.disk(DiskOp::Sync {
+            file: checkpoint::FILE.to_string(),
+            token,
         });
     }
 
