@@ -18,6 +18,8 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "unclean-election-loss",
     "zombie-leader",
     "controller-failover",
+    "kip-101-hw-truncation",
+    "kip-101-hw-truncation-fixed",
 ];
 
 /// The text of the built-in scenario `name`.

@@ -99,6 +99,8 @@ struct Slot<N: Node> {
     disk: Disk,
     /// Power losses so far: an fsync that straddles one never completes.
     power_cycles: u32,
+    /// Whether the machine has power (a killed process leaves it up; a power loss does not).
+    powered: bool,
     disk_prng: Prng,
 }
 
@@ -178,6 +180,7 @@ impl<N: Node> World<N> {
             timers: BTreeMap::new(),
             disk: Disk::new(),
             power_cycles: 0,
+            powered: true,
             disk_prng: Prng::derive(self.seed, &format!("disk/{name}"), 0),
         });
         id
@@ -432,8 +435,15 @@ impl<N: Node> World<N> {
             let node = if reason.is_some() { from } else { to };
             self.trace_node(node, kind);
         }
-        if reason.is_none() {
-            self.step_node(to, Input::Recv { from, msg });
+        match reason {
+            None => self.step_node(to, Input::Recv { from, msg }),
+            // A machine whose process is dead answers a new connection with a reset
+            // ("connection refused"): the sender learns at once. A machine without power
+            // answers nothing, and the sender waits for its timeouts.
+            Some(DropReason::ReceiverDown) if self.slots[to.index()].powered => {
+                self.notify_disconnect(from, to);
+            }
+            Some(_) => {}
         }
     }
 
@@ -594,6 +604,7 @@ impl<N: Node> World<N> {
             }
             Fault::Restart { node } => {
                 if self.slots[node.index()].state.is_none() {
+                    self.slots[node.index()].powered = true;
                     self.start(node);
                 }
             }
@@ -681,6 +692,7 @@ impl<N: Node> World<N> {
             let config = self.config.disk;
             let slot = &mut self.slots[node.index()];
             slot.power_cycles += 1;
+            slot.powered = false;
             let losses = slot.disk.power_loss(&config, &mut slot.disk_prng);
             self.trace_node(node, TraceKind::PowerLost { files: losses });
         }

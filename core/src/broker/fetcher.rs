@@ -34,6 +34,7 @@ impl Broker {
         if self.quorum.is_none() {
             return;
         }
+        let legacy_hw = self.config.legacy_truncate_to_high_watermark;
         let mut by_leader: BTreeMap<NodeId, Vec<FetchPartition>> = BTreeMap::new();
         for (tp, p) in &self.partitions {
             let Role::Follower { leader } = p.role() else {
@@ -56,7 +57,13 @@ impl Broker {
                 fetch_offset: p.log_end_offset(),
                 partition_max_bytes: 1_048_576,
                 current_leader_epoch: p.leader_epoch(),
-                last_fetched_epoch: p.log().epoch_cache().latest_epoch().unwrap_or(-1),
+                // Before KIP-101 fetches carried no epoch: the leader could not spot a diverging
+                // log, only one running past its own end.
+                last_fetched_epoch: if legacy_hw {
+                    -1
+                } else {
+                    p.log().epoch_cache().latest_epoch().unwrap_or(-1)
+                },
             });
         }
         for (address, partitions) in by_leader {
