@@ -94,6 +94,9 @@ pub struct BrokerConfig {
     pub replica_lag_time_max_ms: u64,
     /// `replica.fetch.wait.max.ms`: how long a leader may hold a follower's Fetch. Default 500.
     pub replica_fetch_wait_max_ms: u64,
+    /// `replica.high.watermark.checkpoint.interval.ms`: how often the high watermarks are
+    /// written to `replication-offset-checkpoint`. Default 5000.
+    pub replica_high_watermark_checkpoint_interval_ms: u64,
     /// `replica.socket.timeout.ms`: a follower gives up on a Fetch unanswered this long (on top
     /// of the wait) and sends another. Default 30000.
     pub replica_socket_timeout_ms: u64,
@@ -125,6 +128,7 @@ impl Default for BrokerConfig {
             replica_lag_time_max_ms: 30_000,
             replica_fetch_wait_max_ms: 500,
             replica_socket_timeout_ms: 30_000,
+            replica_high_watermark_checkpoint_interval_ms: 5000,
             min_insync_replicas: 1,
             legacy_truncate_to_high_watermark: false,
             legacy_pre_kip279_truncation: false,

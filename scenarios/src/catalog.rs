@@ -20,6 +20,8 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "controller-failover",
     "kip-101-hw-truncation",
     "kip-101-hw-truncation-fixed",
+    "kip-101-power-loss-divergence",
+    "kip-101-power-loss-divergence-fixed",
 ];
 
 /// The text of the built-in scenario `name`.

@@ -158,16 +158,29 @@ pub fn build(
             },
         );
     }
+    let ids: BTreeMap<String, NodeId> = world
+        .nodes()
+        .map(|n| (world.name(n).to_string(), n))
+        .collect();
+    let id = |name: &str| ids[name];
     for f in &scenario.faults {
-        let id = |name: &str| {
-            world
-                .node_id(name)
-                .expect("fault nodes are validated by the parser")
-        };
         let fault = match &f.action {
             FaultAction::ProcessCrash { node } => Fault::ProcessCrash { node: id(node) },
             FaultAction::PowerLoss { node } => Fault::PowerLoss { node: id(node) },
-            FaultAction::PowerLossAll => Fault::PowerLossAll,
+            // Every *server* loses power: a data-centre outage. Clients run elsewhere.
+            FaultAction::PowerLossAll => {
+                let servers: Vec<String> = scenario
+                    .controllers
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .chain(scenario.brokers.iter().map(|b| b.name.clone()))
+                    .collect();
+                for name in servers {
+                    let node = id(&name);
+                    world.schedule_fault(Instant::from_millis(f.at_ms), Fault::PowerLoss { node });
+                }
+                continue;
+            }
             FaultAction::Restart { node } => Fault::Restart { node: id(node) },
             FaultAction::Partition { from, to, two_way } => Fault::Partition {
                 from: id(from),

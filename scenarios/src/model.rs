@@ -118,7 +118,8 @@ pub enum FaultAction {
         /// The victim.
         node: String,
     },
-    /// `power-loss-all`: every machine loses power at once.
+    /// `power-loss-all`: every server (broker and controller) loses power at once; clients
+    /// run elsewhere and keep going.
     PowerLossAll,
     /// `restart`: start a crashed node from its disk.
     Restart {

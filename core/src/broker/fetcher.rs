@@ -120,8 +120,9 @@ impl Broker {
                     }
                 }
                 (ErrorCode::OffsetOutOfRange, _) => {
-                    // Our log runs past the leader's: cut back to what it has committed.
-                    p.truncate_diverging(-1, fp.high_watermark.max(0), true, out);
+                    // Our log runs past the leader's end (pre-KIP-101 Kafka's only check): cut
+                    // back to what the leader has committed.
+                    p.truncate_out_of_range(fp.high_watermark.max(0), out);
                 }
                 _ => errors = true,
             }

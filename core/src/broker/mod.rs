@@ -46,9 +46,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 type Out = Outbox<Actor>;
 
-/// How often high watermarks are checkpointed (`replica.high.watermark.checkpoint.interval.ms`).
-const HW_CHECKPOINT_MS: u64 = 5000;
-
 /// A broker.
 #[derive(Debug)]
 pub struct Broker {
@@ -133,7 +130,8 @@ impl Broker {
             out.set_timer(Timer::IsrCheck, boot.now + broker.isr_check_interval());
             out.set_timer(
                 Timer::HighWatermarkCheckpoint,
-                boot.now + Duration::from_millis(HW_CHECKPOINT_MS),
+                boot.now
+                    + Duration::from_millis(config.replica_high_watermark_checkpoint_interval_ms),
             );
         } else {
             broker.image = broker.static_image();
@@ -270,7 +268,9 @@ impl Broker {
                 self.checkpoint_high_watermarks(out);
                 out.set_timer(
                     Timer::HighWatermarkCheckpoint,
-                    now + Duration::from_millis(HW_CHECKPOINT_MS),
+                    now + Duration::from_millis(
+                        self.config.replica_high_watermark_checkpoint_interval_ms,
+                    ),
                 );
             }
             Timer::ReplicaFetchRetry => {}

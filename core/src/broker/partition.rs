@@ -405,6 +405,23 @@ impl Partition {
         }
     }
 
+    /// The leader's log ends below ours: cut back to `end`.
+    pub fn truncate_out_of_range(&mut self, end: i64, out: &mut Outbox<Actor>) {
+        let from = self.log.log_end_offset();
+        if end < from {
+            let mut ops = Vec::new();
+            let to = self.log.truncate_to(end, &mut ops);
+            out.disk_all(ops);
+            self.high_watermark = self.high_watermark.min(to);
+            out.trace(Event::ReplicaTruncated {
+                partition: self.tp.clone(),
+                from,
+                to,
+                reason: "OFFSET_OUT_OF_RANGE: the leader's log ends below ours",
+            });
+        }
+    }
+
     /// Read whole batches from `fetch_offset`, at most `max_bytes` (but at least one batch),
     /// stopping below `limit` (the HW for consumers, the LEO for followers).
     pub fn read(
