@@ -195,10 +195,11 @@ pub fn build(
     (world, sent)
 }
 
-/// Every broker's log, decoded: node name → partition → offset → value.
-fn final_logs(
-    world: &World<Actor>,
-) -> BTreeMap<String, BTreeMap<TopicPartition, BTreeMap<i64, String>>> {
+/// A broker's logs, decoded: partition → offset → (leader epoch, value).
+type DecodedLogs = BTreeMap<TopicPartition, BTreeMap<i64, (i32, String)>>;
+
+/// Every broker's logs at the end of the run, by node name.
+fn final_logs(world: &World<Actor>) -> BTreeMap<String, DecodedLogs> {
     let mut logs = BTreeMap::new();
     for id in world.nodes() {
         let Some(broker) = world.node(id).and_then(Actor::as_broker) else {
@@ -218,7 +219,10 @@ fn final_logs(
                         .value
                         .as_ref()
                         .map_or_else(String::new, |v| String::from_utf8_lossy(v).into_owned());
-                    records.insert(batch.base_offset + i as i64, value);
+                    records.insert(
+                        batch.base_offset + i as i64,
+                        (batch.partition_leader_epoch, value),
+                    );
                 }
                 rest = &rest[used..];
             }
@@ -252,7 +256,37 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> std::io::Result<RunRepor
         ..History::default()
     };
     history.absorb_trace(world.trace().events());
-    history.final_logs = final_logs(&world);
+    let logs = final_logs(&world);
+    history.final_logs = logs
+        .iter()
+        .map(|(node, parts)| {
+            let values = parts
+                .iter()
+                .map(|(tp, records)| {
+                    (
+                        tp.clone(),
+                        records.iter().map(|(o, (_, v))| (*o, v.clone())).collect(),
+                    )
+                })
+                .collect();
+            (node.clone(), values)
+        })
+        .collect();
+    history.final_epochs = logs
+        .iter()
+        .map(|(node, parts)| {
+            let epochs = parts
+                .iter()
+                .map(|(tp, records)| {
+                    (
+                        tp.clone(),
+                        records.iter().map(|(o, (e, _))| (*o, *e)).collect(),
+                    )
+                })
+                .collect();
+            (node.clone(), epochs)
+        })
+        .collect();
     for id in world.nodes() {
         let Some(broker) = world.node(id).and_then(Actor::as_broker) else {
             continue;

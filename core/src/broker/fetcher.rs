@@ -40,6 +40,9 @@ impl Broker {
             let Role::Follower { leader } = p.role() else {
                 continue;
             };
+            if self.flushes.is_flushing(tp) {
+                continue; // its fetch offset may not be acknowledged before it is durable
+            }
             let Some(address) = self.image.address(*leader) else {
                 continue;
             };
@@ -100,7 +103,9 @@ impl Broker {
         };
         out.cancel_timer(Timer::RequestTimeout(r.correlation_id));
         let legacy = self.config.legacy_pre_kip279_truncation;
+        let flush_every = self.config.log_flush_interval_messages;
         let mut errors = false;
+        let mut flushes = Vec::new();
         for fp in r.partitions {
             let Some(p) = self.partitions.get_mut(&fp.partition) else {
                 continue;
@@ -118,6 +123,12 @@ impl Broker {
                     {
                         errors = true;
                     }
+                    // The flush policy applies to followers too, and a follower's next fetch —
+                    // its acknowledgement — waits for the fsync (Kafka flushes in the fetcher
+                    // thread, before fetching again).
+                    if flush_every.is_some_and(|n| p.unflushed_messages() >= n) {
+                        flushes.push(fp.partition.clone());
+                    }
                 }
                 (ErrorCode::OffsetOutOfRange, _) => {
                     // Our log runs past the leader's end (pre-KIP-101 Kafka's only check): cut
@@ -126,6 +137,9 @@ impl Broker {
                 }
                 _ => errors = true,
             }
+        }
+        for tp in flushes {
+            self.flush(&tp, "log.flush.interval.messages", now, out);
         }
         if errors {
             self.fetcher

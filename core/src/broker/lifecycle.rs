@@ -140,7 +140,11 @@ impl Broker {
         match r.error {
             ErrorCode::None => {
                 if let Registration::Registered { fenced, .. } = &mut self.registration {
+                    let unfenced_now = *fenced && !r.is_fenced;
                     *fenced = r.is_fenced;
+                    if unfenced_now {
+                        self.reconcile_partitions(now, out);
+                    }
                 }
             }
             ErrorCode::StaleBrokerEpoch => {

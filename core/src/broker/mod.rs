@@ -318,7 +318,13 @@ impl Broker {
     }
 
     /// Make every partition's role match the metadata image.
-    fn reconcile_partitions(&mut self, now: Instant, out: &mut Out) {
+    pub(super) fn reconcile_partitions(&mut self, now: Instant, out: &mut Out) {
+        // A restarted broker replays its copy of the metadata log, which may be stale: it
+        // takes up partition roles only once the controller has unfenced it, i.e. once it has
+        // caught up (Kafka's brokers wait for the same initial catch-up before publishing).
+        if !self.is_active() {
+            return;
+        }
         let me = self.config.node_id;
         let legacy_hw = self.config.legacy_truncate_to_high_watermark;
         let assigned: Vec<(TopicPartition, PartitionState)> = self

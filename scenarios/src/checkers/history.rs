@@ -88,6 +88,8 @@ pub struct History {
     pub consumer_order: Vec<ConsumerStep>,
     /// Each broker's final log, per partition: offset → value.
     pub final_logs: BTreeMap<String, BTreeMap<TopicPartition, BTreeMap<i64, String>>>,
+    /// The leader epoch of each record in each broker's final log.
+    pub final_epochs: BTreeMap<String, BTreeMap<TopicPartition, BTreeMap<i64, i32>>>,
     /// Each broker's high watermark per partition at the end.
     pub final_high_watermarks: BTreeMap<String, BTreeMap<TopicPartition, i64>>,
     /// Each partition's leader at the end (broker node name), if it has one.

@@ -62,7 +62,7 @@ pub const CHECKERS: &[Checker] = &[
     },
     Checker {
         name: "LogMatching",
-        about: "replicas agree on every offset below both their high watermarks (Kafka TLA+ specs)",
+        about: "two replicas with a record of the same epoch at an offset agree on all before it (Kafka TLA+ specs)",
         check: replication::log_matching,
     },
     Checker {

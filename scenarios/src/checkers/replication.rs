@@ -36,7 +36,10 @@ pub fn no_committed_record_lost(h: &History) -> Vec<String> {
     findings
 }
 
-/// `LogMatching`.
+/// `LogMatching`: if two replicas hold a record with the same leader epoch at the same
+/// offset, they hold identical records at every offset up to it. (A follower that has not
+/// resynchronised yet holds records of older epochs and is not a violation; two different
+/// records in one epoch, or a shared suffix over a differing prefix, are.)
 pub fn log_matching(h: &History) -> Vec<String> {
     let mut findings = Vec::new();
     let brokers: Vec<&String> = h.final_logs.keys().collect();
@@ -45,27 +48,32 @@ pub fn log_matching(h: &History) -> Vec<String> {
             let (Some(la), Some(lb)) = (h.final_logs.get(*a), h.final_logs.get(*b)) else {
                 continue;
             };
+            let (Some(ea), Some(eb)) = (h.final_epochs.get(*a), h.final_epochs.get(*b)) else {
+                continue;
+            };
             for (tp, records_a) in la {
-                let Some(records_b) = lb.get(tp) else {
+                let (Some(records_b), Some(epochs_a), Some(epochs_b)) =
+                    (lb.get(tp), ea.get(tp), eb.get(tp))
+                else {
                     continue;
                 };
-                let hw_a = h
-                    .final_high_watermarks
-                    .get(*a)
-                    .and_then(|m| m.get(tp))
-                    .copied()
-                    .unwrap_or(0);
-                let hw_b = h
-                    .final_high_watermarks
-                    .get(*b)
-                    .and_then(|m| m.get(tp))
-                    .copied()
-                    .unwrap_or(0);
-                let limit = hw_a.min(hw_b);
-                let first_difference = (0..limit).find(|o| records_a.get(o) != records_b.get(o));
+                // The last offset both logs hold in the same epoch...
+                let Some(anchor) = epochs_a
+                    .iter()
+                    .rev()
+                    .find(|(o, e)| epochs_b.get(o) == Some(e))
+                    .map(|(o, _)| *o)
+                else {
+                    continue;
+                };
+                // ...must be preceded by identical logs.
+                let first_difference = (0..=anchor).find(|o| {
+                    records_a.get(o) != records_b.get(o) || epochs_a.get(o) != epochs_b.get(o)
+                });
                 if let Some(o) = first_difference {
                     findings.push(format!(
-                        "{a} and {b} disagree on {tp}@{o} ({:?} vs {:?}) below both high watermarks ({limit})",
+                        "{a} and {b} both hold {tp}@{anchor} in epoch {} but disagree at offset {o} ({:?} vs {:?})",
+                        epochs_a[&anchor],
                         records_a.get(&o),
                         records_b.get(&o)
                     ));
