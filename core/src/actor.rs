@@ -111,6 +111,8 @@ pub enum Reply {
         partition: TopicPartition,
         /// The records, in offset order.
         records: Vec<PolledRecord>,
+        /// The high watermark the leader reported with them.
+        high_watermark: i64,
     },
     /// Consumer: a fetched batch failed its CRC check (`check.crcs=true`); nothing from it
     /// was returned.

@@ -96,7 +96,7 @@ proptest! {
     fn acks_all_with_min_isr_2_never_loses_a_committed_record(seed in any::<u64>(), faults in schedule()) {
         let scenario = with_faults(base(false), &faults);
         let report = run(&scenario, RunOptions { seed, trace: None }).unwrap();
-        for checker in ["NoCommittedRecordLost", "LogMatching"] {
+        for checker in ["NoCommittedRecordLost", "LogMatching", "LeaderCompleteness"] {
             let found = findings(&report, checker);
             prop_assert!(
                 found.is_empty(),
@@ -231,7 +231,7 @@ proptest! {
     fn power_losses_with_fsync_per_message_lose_nothing_committed(seed in any::<u64>(), faults in schedule()) {
         let scenario = with_power_losses(base(false), &faults, true);
         let report = run(&scenario, RunOptions { seed, trace: None }).unwrap();
-        for checker in ["NoCommittedRecordLost", "LogMatching"] {
+        for checker in ["NoCommittedRecordLost", "LogMatching", "LeaderCompleteness"] {
             let found = findings(&report, checker);
             prop_assert!(found.is_empty(), "{checker} violated with seed {seed}\nfaults: {:?}\n{:?}", scenario.faults, &found[..found.len().min(3)]);
         }

@@ -300,6 +300,7 @@ impl Consumer {
                         out.reply(Reply::Polled {
                             partition: tp.clone(),
                             records: chunk.to_vec(),
+                            high_watermark: p.high_watermark,
                         });
                     }
                 }

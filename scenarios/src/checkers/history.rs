@@ -42,6 +42,25 @@ pub struct Poll {
     pub partition: TopicPartition,
     /// The records.
     pub records: Vec<PolledRecord>,
+    /// The high watermark the leader reported with them.
+    pub high_watermark: i64,
+}
+
+/// A replica became leader: when, who, of what, in which epoch, with how long a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Election {
+    /// When.
+    pub time: Instant,
+    /// The broker node's name.
+    pub node: String,
+    /// The partition.
+    pub partition: TopicPartition,
+    /// The leader epoch.
+    pub leader_epoch: i32,
+    /// The new leader's log end offset.
+    pub log_end_offset: i64,
+    /// The highest high watermark any replica of the partition had reported before.
+    pub committed_before: i64,
 }
 
 /// A crash of a node.
@@ -83,6 +102,8 @@ pub struct History {
     pub corrupt: Vec<(String, TopicPartition, i64, String)>,
     /// Crashes, in order.
     pub crashes: Vec<Crash>,
+    /// Every leader election, in order.
+    pub elections: Vec<Election>,
     /// Polls and resets interleaved in trace order: `Poll(i)` indexes `polls`, `Reset(i)`
     /// indexes `resets`.
     pub consumer_order: Vec<ConsumerStep>,
@@ -102,6 +123,7 @@ impl History {
     /// Fill in acks, polls, failures, resets, corrupt reads and crashes from the trace.
     pub fn absorb_trace(&mut self, events: &[TraceEvent<Event, Reply>]) {
         let mut recovery_points: BTreeMap<String, BTreeMap<TopicPartition, i64>> = BTreeMap::new();
+        let mut committed: BTreeMap<TopicPartition, i64> = BTreeMap::new();
         for e in events {
             match &e.kind {
                 TraceKind::Reply { reply } => self.absorb_reply(&e.node, e.time, reply),
@@ -126,6 +148,33 @@ impl History {
                     let point = points.entry(partition.clone()).or_insert(0);
                     *point = (*point).min(report.log_end_offset);
                 }
+                TraceKind::Node {
+                    event:
+                        Event::HighWatermarkUpdated {
+                            partition,
+                            high_watermark,
+                        },
+                } => {
+                    let c = committed.entry(partition.clone()).or_insert(0);
+                    *c = (*c).max(*high_watermark);
+                }
+                TraceKind::Node {
+                    event:
+                        Event::ReplicaState {
+                            partition,
+                            role: "leader",
+                            leader_epoch,
+                            log_end_offset,
+                            ..
+                        },
+                } => self.elections.push(Election {
+                    time: e.time,
+                    node: e.node.clone(),
+                    partition: partition.clone(),
+                    leader_epoch: *leader_epoch,
+                    log_end_offset: *log_end_offset,
+                    committed_before: committed.get(partition).copied().unwrap_or(0),
+                }),
                 TraceKind::Crashed { how } => self.crashes.push(Crash {
                     node: e.node.clone(),
                     time: e.time,
@@ -162,7 +211,11 @@ impl History {
                 };
                 self.failed.insert(*record_id, text);
             }
-            Reply::Polled { partition, records } => {
+            Reply::Polled {
+                partition,
+                records,
+                high_watermark,
+            } => {
                 self.consumer_order
                     .push(ConsumerStep::Poll(self.polls.len()));
                 self.polls.push(Poll {
@@ -170,6 +223,7 @@ impl History {
                     time,
                     partition: partition.clone(),
                     records: records.clone(),
+                    high_watermark: *high_watermark,
                 });
             }
             Reply::CorruptBatch {

@@ -66,6 +66,16 @@ pub const CHECKERS: &[Checker] = &[
         check: replication::log_matching,
     },
     Checker {
+        name: "LeaderCompleteness",
+        about: "a new leader's log reaches every offset committed before its election (Kafka TLA+ specs)",
+        check: replication::leader_completeness,
+    },
+    Checker {
+        name: "hw-monotonic",
+        about: "the high watermark a consumer sees never goes backwards (only unclean election moves it back)",
+        check: replication::hw_monotonic,
+    },
+    Checker {
         name: "offsets-dense",
         about: "final logs and each consumer's polls have dense, increasing offsets",
         check: durability::offsets_dense,

@@ -83,3 +83,49 @@ pub fn log_matching(h: &History) -> Vec<String> {
     }
     findings
 }
+
+/// `LeaderCompleteness`: a newly elected leader has every committed record — its log reaches
+/// at least the highest high watermark any replica reported before. Unclean elections and
+/// pre-KIP-101 truncation break it.
+pub fn leader_completeness(h: &History) -> Vec<String> {
+    h.elections
+        .iter()
+        .filter(|e| e.log_end_offset < e.committed_before)
+        .map(|e| {
+            format!(
+                "{} became leader of {} in epoch {} at {} with log end {}, below the committed offset {}",
+                e.node, e.partition, e.leader_epoch, e.time, e.log_end_offset, e.committed_before
+            )
+        })
+        .collect()
+}
+
+/// `hw-monotonic`: the high watermark a consumer sees for a partition never goes backwards
+/// (except across a reset of its position). Only an unclean election may move it back.
+pub fn hw_monotonic(h: &History) -> Vec<String> {
+    let mut findings = Vec::new();
+    let mut last: std::collections::BTreeMap<(&str, &kafkasim_core::ids::TopicPartition), i64> =
+        Default::default();
+    for step in &h.consumer_order {
+        match *step {
+            super::history::ConsumerStep::Reset(i) => {
+                let (consumer, tp, _, _) = &h.resets[i];
+                last.remove(&(consumer.as_str(), tp));
+            }
+            super::history::ConsumerStep::Poll(i) => {
+                let p = &h.polls[i];
+                let key = (p.consumer.as_str(), &p.partition);
+                if let Some(prev) = last.get(&key)
+                    && p.high_watermark < *prev
+                {
+                    findings.push(format!(
+                        "{} saw the high watermark of {} go from {prev} back to {} at {}",
+                        p.consumer, p.partition, p.high_watermark, p.time
+                    ));
+                }
+                last.insert(key, p.high_watermark);
+            }
+        }
+    }
+    findings
+}
