@@ -291,6 +291,8 @@ fn power_losses_with_kafkas_default_flush_lose_records_only_when_replicas_fail_t
     );
 }
 
+/// Not a check: a debugging aid that prints the timeline of one schedule of the power-loss
+/// sweep. `CASE=199 cargo test -p kafkasim-tests --test replication_faults debug_case -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn debug_case() {
