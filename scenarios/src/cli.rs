@@ -103,11 +103,16 @@ pub fn main_with(
 fn execute(command: Cmd, out: &mut dyn Write) -> Result<i32, UserError> {
     match command {
         Cmd::List => {
+            let width = catalog::BUILTIN
+                .iter()
+                .map(|(n, _)| n.len())
+                .max()
+                .unwrap_or(0);
             for (name, text) in catalog::BUILTIN {
                 let title = format::parse(name, text)
                     .map(|s| s.title)
                     .unwrap_or_default();
-                let _ = writeln!(out, "{name:<24} {title}");
+                let _ = writeln!(out, "{name:<width$}  {title}");
             }
             Ok(0)
         }
