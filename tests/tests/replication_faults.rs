@@ -222,7 +222,7 @@ fn correlated_failure(scenario: &Scenario) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// With `log.flush.interval.messages=1`, leaders and followers fsync before acknowledging
     /// (a follower's acknowledgement is its next fetch), so even power losses lose nothing

@@ -263,17 +263,9 @@ impl Partition {
         self.replicas = replicas.to_vec();
         self.isr = isr.to_vec();
         self.role = Role::Follower { leader };
-        if legacy_truncate_to_hw && self.high_watermark < self.log.log_end_offset() {
-            let from = self.log.log_end_offset();
-            let mut ops = Vec::new();
-            let to = self.log.truncate_to(self.high_watermark, &mut ops);
-            out.disk_all(ops);
-            out.trace(Event::ReplicaTruncated {
-                partition: self.tp.clone(),
-                from,
-                to,
-                reason: "pre-KIP-101: truncate to the high watermark on becoming follower",
-            });
+        if legacy_truncate_to_hw {
+            let reason = "pre-KIP-101: truncate to the high watermark on becoming follower";
+            self.truncate(self.high_watermark, reason, out);
         }
         self.trace_state(out);
     }
@@ -390,6 +382,25 @@ impl Partition {
         } else {
             end.min(own_end)
         };
+        self.truncate(
+            target,
+            "diverging epoch: the leader's log differs from here on",
+            out,
+        );
+    }
+
+    /// The leader's log ends below ours: cut back to `end`.
+    pub fn truncate_out_of_range(&mut self, end: i64, out: &mut Outbox<Actor>) {
+        self.truncate(
+            end,
+            "OFFSET_OUT_OF_RANGE: the leader's log ends below ours",
+            out,
+        );
+    }
+
+    /// Cut the log to `target` (a batch boundary at or below it) if it is shorter than the
+    /// log, and say why in the trace.
+    fn truncate(&mut self, target: i64, reason: &'static str, out: &mut Outbox<Actor>) {
         let from = self.log.log_end_offset();
         if target < from {
             let mut ops = Vec::new();
@@ -400,24 +411,7 @@ impl Partition {
                 partition: self.tp.clone(),
                 from,
                 to,
-                reason: "diverging epoch: the leader's log differs from here on",
-            });
-        }
-    }
-
-    /// The leader's log ends below ours: cut back to `end`.
-    pub fn truncate_out_of_range(&mut self, end: i64, out: &mut Outbox<Actor>) {
-        let from = self.log.log_end_offset();
-        if end < from {
-            let mut ops = Vec::new();
-            let to = self.log.truncate_to(end, &mut ops);
-            out.disk_all(ops);
-            self.high_watermark = self.high_watermark.min(to);
-            out.trace(Event::ReplicaTruncated {
-                partition: self.tp.clone(),
-                from,
-                to,
-                reason: "OFFSET_OUT_OF_RANGE: the leader's log ends below ours",
+                reason,
             });
         }
     }

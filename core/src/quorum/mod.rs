@@ -320,6 +320,20 @@ impl Quorum {
         out.disk(DiskOp::Sync { file, token });
     }
 
+    /// Send `message` to every other voter, once everything written so far is durable.
+    fn send_to_other_voters(&mut self, message: Message, out: &mut Out) {
+        let others: Vec<NodeId> = self
+            .config
+            .voters
+            .iter()
+            .filter(|(id, _)| **id != self.config.node_id)
+            .map(|(_, address)| *address)
+            .collect();
+        for to in others {
+            self.send_durably(to, message.clone(), out);
+        }
+    }
+
     /// Send `message` once everything written so far is durable.
     fn send_durably(&mut self, to: NodeId, message: Message, out: &mut Out) {
         if let Some((to, message)) = self.barrier.after_outstanding(to, message) {
@@ -402,16 +416,7 @@ impl Quorum {
             last_offset_epoch,
             last_offset,
         };
-        let voters: Vec<NodeId> = self
-            .config
-            .voters
-            .iter()
-            .filter(|(id, _)| **id != self.config.node_id)
-            .map(|(_, a)| *a)
-            .collect();
-        for to in voters {
-            self.send_durably(to, Message::VoteRequest(request.clone()), out);
-        }
+        self.send_to_other_voters(Message::VoteRequest(request), out);
         self.maybe_win(now, out);
     }
 
@@ -436,16 +441,7 @@ impl Quorum {
             leader_epoch: self.epoch(),
             leader_id: self.config.node_id,
         };
-        let voters: Vec<NodeId> = self
-            .config
-            .voters
-            .iter()
-            .filter(|(id, _)| **id != self.config.node_id)
-            .map(|(_, a)| *a)
-            .collect();
-        for to in voters {
-            self.send_durably(to, Message::BeginQuorumEpochRequest(announce.clone()), out);
-        }
+        self.send_to_other_voters(Message::BeginQuorumEpochRequest(announce), out);
         let voters: Vec<i32> = self.config.voters.keys().copied().collect();
         self.propose(
             now,
