@@ -206,6 +206,18 @@ pub enum Event {
         /// Why.
         reason: &'static str,
     },
+    /// A leader recognised a retried batch of an idempotent producer and answered with the
+    /// original offsets instead of writing it twice (KIP-98).
+    DuplicateBatchIgnored {
+        /// The partition.
+        partition: TopicPartition,
+        /// The producer id.
+        producer_id: i64,
+        /// The batch's first sequence number.
+        base_sequence: i32,
+        /// Where the original batch went.
+        base_offset: i64,
+    },
     /// The ISR lost members.
     IsrShrunk {
         /// The partition.

@@ -161,6 +161,20 @@ pub struct ProducerConfig {
     pub max_in_flight_requests_per_connection: u32,
     /// `metadata.max.age.ms`: refresh metadata at least this often. Default 300000.
     pub metadata_max_age_ms: u64,
+    /// `enable.idempotence`. Unset (Kafka's default since 3.0) means on when the other settings
+    /// allow it (`acks=all`, `retries > 0`, `max.in.flight.requests.per.connection <= 5`).
+    pub enable_idempotence: Option<bool>,
+}
+
+impl ProducerConfig {
+    /// Whether the producer is idempotent (KIP-98), by Kafka's rules for the default.
+    pub fn idempotent(&self) -> bool {
+        self.enable_idempotence.unwrap_or(
+            self.acks == Acks::All
+                && self.retries > 0
+                && self.max_in_flight_requests_per_connection <= 5,
+        )
+    }
 }
 
 impl Default for ProducerConfig {
@@ -177,6 +191,7 @@ impl Default for ProducerConfig {
             retry_backoff_ms: 100,
             max_in_flight_requests_per_connection: 5,
             metadata_max_age_ms: 300_000,
+            enable_idempotence: None,
         }
     }
 }

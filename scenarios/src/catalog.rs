@@ -22,6 +22,10 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "kip-101-hw-truncation-fixed",
     "kip-101-power-loss-divergence",
     "kip-101-power-loss-divergence-fixed",
+    "idempotent-retry",
+    "idempotent-retry-fixed",
+    "inflight-reorder",
+    "inflight-reorder-fixed",
 ];
 
 /// The text of the built-in scenario `name`.

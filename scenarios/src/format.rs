@@ -650,6 +650,27 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         )? {
             config.bootstrap_servers = bootstrap(value, span, &pfield)?;
         }
+        // Kafka's ConfigException for an idempotent producer that cannot be one.
+        if config.enable_idempotence == Some(true) {
+            let conflict = if config.acks != kafkasim_core::config::Acks::All {
+                Some("must set acks to all in order to use the idempotent producer")
+            } else if config.max_in_flight_requests_per_connection > 5 {
+                Some(
+                    "must set max.in.flight.requests.per.connection to at most 5 to use the idempotent producer",
+                )
+            } else if config.retries == 0 {
+                Some("must set retries to a non-zero value to use the idempotent producer")
+            } else {
+                None
+            };
+            if let Some(message) = conflict {
+                return Err(ctx.err(
+                    p.name.span(),
+                    format!("{field}.config.enable.idempotence"),
+                    message,
+                ));
+            }
+        }
         producers.push(ProducerSpec {
             name: p.name.get_ref().clone(),
             config,

@@ -214,6 +214,10 @@ pub const PRODUCER: &[(&str, Setter<ProducerConfig>)] = &[
         c.metadata_max_age_ms = uint(v, 0)?;
         Ok(())
     }),
+    ("enable.idempotence", |c, v| {
+        c.enable_idempotence = Some(boolean(v)?);
+        Ok(())
+    }),
     ("client.id", |c, v| {
         c.client_id = string(v)?;
         Ok(())
@@ -284,7 +288,6 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
     (
         Role::Producer,
         &[
-            "enable.idempotence",
             "transactional.id",
             "compression.type",
             "partitioner.class",
@@ -406,7 +409,7 @@ mod tests {
     fn unknown_names_get_help() {
         assert!(explain_unknown(Role::Producer, "linger.sm").contains("did you mean `linger.ms`"));
         assert!(
-            explain_unknown(Role::Producer, "enable.idempotence").contains("does not model it yet")
+            explain_unknown(Role::Producer, "transactional.id").contains("does not model it yet")
         );
         assert!(explain_unknown(Role::Broker, "zzz").contains("known:"));
     }

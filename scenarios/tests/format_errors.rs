@@ -84,10 +84,16 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
             "did you mean `linger.ms`",
         ),
         (
-            with("\n[producers.config]\nenable.idempotence = true\n"),
+            with("\n[producers.config]\ntransactional.id = \"t\"\n"),
             22,
-            "producers[0].config.enable.idempotence",
+            "producers[0].config.transactional.id",
             "does not model it yet",
+        ),
+        (
+            with("\n[producers.config]\nenable.idempotence = true\nacks = 1\n"),
+            12,
+            "producers[0].config.enable.idempotence",
+            "must set acks to all",
         ),
         (
             with("\n[producers.config]\nacks = 2\n"),

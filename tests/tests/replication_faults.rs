@@ -4,7 +4,10 @@
 //! RF=3, acks=all, min.insync.replicas=2, unclean leader election off: whatever the schedule
 //! of process crashes, restarts, one- and two-way partitions and connection resets among the
 //! brokers and the controller, no record acknowledged to the producer is ever lost
-//! (`NoCommittedRecordLost`) and replicas agree below their high watermarks (`LogMatching`).
+//! (`NoCommittedRecordLost`), replicas agree (`LogMatching`), new leaders have every committed
+//! record (`LeaderCompleteness`), and — the producer being idempotent, Kafka's default with
+//! acks=all (KIP-98) — no record is written twice (`duplicate`) or out of order
+//! (`nonmonotonic-send`).
 //! With the KIP-101 fix switched off, the same property finds a loss.
 
 use kafkasim_scenarios::catalog;
@@ -95,8 +98,10 @@ proptest! {
     #[test]
     fn acks_all_with_min_isr_2_never_loses_a_committed_record(seed in any::<u64>(), faults in schedule()) {
         let scenario = with_faults(base(false), &faults);
+        prop_assert!(scenario.producers[0].config.idempotent(), "acks=all producers are idempotent by default");
         let report = run(&scenario, RunOptions { seed, trace: None }).unwrap();
-        for checker in ["NoCommittedRecordLost", "LogMatching", "LeaderCompleteness"] {
+        // With idempotence (Kafka's default for acks=all), retries neither duplicate nor reorder.
+        for checker in ["NoCommittedRecordLost", "LogMatching", "LeaderCompleteness", "duplicate", "nonmonotonic-send"] {
             let found = findings(&report, checker);
             prop_assert!(
                 found.is_empty(),

@@ -22,6 +22,7 @@ pub mod flush;
 pub mod lifecycle;
 mod partition;
 mod produce;
+pub mod producer_state;
 
 use crate::actor::{Actor, ActorConfig, Event, Timer};
 use crate::config::BrokerConfig;
@@ -31,8 +32,8 @@ use crate::metadata::{BrokerState, MetadataImage, PartitionState};
 use crate::node::{Boot, Input, Outbox};
 use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerMetadata, ErrorCode,
-    ListOffsetsPartitionResponse, ListOffsetsRequest, ListOffsetsResponse, Message,
-    MetadataRequest, MetadataResponse, OffsetSpec, PartitionMetadata, TopicMetadata,
+    InitProducerIdResponse, ListOffsetsPartitionResponse, ListOffsetsRequest, ListOffsetsResponse,
+    Message, MetadataRequest, MetadataResponse, OffsetSpec, PartitionMetadata, TopicMetadata,
 };
 use crate::quorum::{METADATA_DIR, Quorum, QuorumConfig};
 use crate::time::{Duration, Instant};
@@ -67,6 +68,9 @@ pub struct Broker {
     fetcher: Fetcher,
     next_correlation_id: i32,
     alter_in_flight: BTreeMap<i32, TopicPartition>,
+    /// How many times this broker started before: part of the producer ids it hands out.
+    incarnation: u32,
+    next_producer_id: i64,
 }
 
 /// Partition directories found on disk (every `<topic>-<n>/` but the metadata log's).
@@ -124,6 +128,8 @@ impl Broker {
             fetcher: Fetcher::default(),
             next_correlation_id: 0,
             alter_in_flight: BTreeMap::new(),
+            incarnation: boot.incarnation,
+            next_producer_id: 0,
         };
         if broker.quorum.is_some() {
             broker.send_registration(boot.now, out);
@@ -246,6 +252,21 @@ impl Broker {
             Message::FetchRequest(r) => self.on_fetch(now, from, r, out),
             Message::FetchResponse(r) => self.on_replica_fetch_response(now, r, out),
             Message::ListOffsetsRequest(r) => self.on_list_offsets(from, r, out),
+            Message::InitProducerIdRequest(r) => {
+                // Kafka's controller hands out blocks of ids (AllocateProducerIds); here each
+                // broker's ids are unique by construction: its id, its incarnation, a counter.
+                let producer_id = (i64::from(self.config.node_id) << 40)
+                    | (i64::from(self.incarnation) << 24)
+                    | self.next_producer_id;
+                self.next_producer_id += 1;
+                let response = InitProducerIdResponse {
+                    correlation_id: r.correlation_id,
+                    error: ErrorCode::None,
+                    producer_id,
+                    producer_epoch: 0,
+                };
+                out.send(from, Message::InitProducerIdResponse(response));
+            }
             Message::BrokerRegistrationResponse(r) => self.on_registration_response(now, r, out),
             Message::BrokerHeartbeatResponse(r) => self.on_heartbeat_response(now, r, out),
             Message::AlterPartitionResponse(r) => self.on_alter_partition_response(now, r, out),

@@ -9,6 +9,7 @@
 //! `replica.lag.time.max.ms` leaves the ISR; one that catches up rejoins it. This is etcd's
 //! `quorum.CommittedIndex` idea with the ISR instead of a fixed majority.
 
+use super::producer_state::{ProducerStates, SequenceCheck};
 use crate::actor::{Actor, Event};
 use crate::config::BrokerConfig;
 use crate::disk::{DiskImage, DiskOp};
@@ -65,6 +66,8 @@ pub struct Partition {
     /// The highest offset a started flush will make durable.
     flush_requested_up_to: i64,
     last_flush_time: Instant,
+    /// Idempotent producers' recent batches (leader only; rebuilt from the log on election).
+    producers: ProducerStates,
 }
 
 /// The partition's directory in the broker's data dir, as Kafka names it: `orders-0`.
@@ -119,6 +122,7 @@ impl Partition {
             recovery_point: 0,
             flush_requested_up_to: 0,
             last_flush_time: now,
+            producers: ProducerStates::default(),
         }
     }
 
@@ -232,6 +236,7 @@ impl Partition {
                 )
             })
             .collect();
+        self.producers = ProducerStates::rebuild(&self.log);
         self.role = Role::Leader {
             followers,
             pending_isr: None,
@@ -312,6 +317,39 @@ impl Partition {
         if !self.is_leader() {
             return Err(ErrorCode::NotLeaderOrFollower);
         }
+        // An idempotent producer's batch is judged by its sequence numbers first (producers
+        // send one batch per partition per request).
+        let header = BatchHeader::parse(records).map_err(|_| ErrorCode::CorruptMessage)?;
+        let idempotent = header.producer_id >= 0 && header.base_sequence >= 0;
+        let last_seq = header.base_sequence.wrapping_add(header.last_offset_delta);
+        if idempotent {
+            match self.producers.check(
+                header.producer_id,
+                header.producer_epoch,
+                header.base_sequence,
+                last_seq,
+            ) {
+                SequenceCheck::Append => {}
+                SequenceCheck::Duplicate {
+                    first_offset,
+                    last_offset,
+                } => {
+                    out.trace(Event::DuplicateBatchIgnored {
+                        partition: self.tp.clone(),
+                        producer_id: header.producer_id,
+                        base_sequence: header.base_sequence,
+                        base_offset: first_offset,
+                    });
+                    return Ok(AppendInfo {
+                        first_offset,
+                        last_offset,
+                        records: header.record_count.max(0) as u64,
+                        batches: 0,
+                    });
+                }
+                SequenceCheck::Refuse(error) => return Err(error),
+            }
+        }
         let mut ops = Vec::new();
         let result = self
             .log
@@ -321,6 +359,16 @@ impl Partition {
             LogError::CorruptMessage(_) => ErrorCode::CorruptMessage,
             _ => ErrorCode::KafkaStorageError,
         })?;
+        if idempotent {
+            self.producers.record(
+                header.producer_id,
+                header.producer_epoch,
+                header.base_sequence,
+                last_seq,
+                info.first_offset,
+                info.last_offset,
+            );
+        }
         out.trace(Event::LogAppended {
             partition: self.tp.clone(),
             base_offset: info.first_offset,

@@ -18,7 +18,8 @@ use crate::log::batch::{Record, RecordBatch};
 use crate::node::{Boot, Input, Outbox};
 use crate::prng::Prng;
 use crate::protocol::{
-    ErrorCode, Message, MetadataRequest, ProducePartitionData, ProduceRequest, ProduceResponse,
+    ErrorCode, InitProducerIdRequest, Message, MetadataRequest, ProducePartitionData,
+    ProduceRequest, ProduceResponse,
 };
 use crate::time::{Duration, Instant};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -46,6 +47,9 @@ struct Batch {
     retry_at: Instant,
     /// The last error a broker answered with, reported as the cause if the batch expires.
     last_error: Option<ErrorCode>,
+    /// With idempotence: (producer id, epoch, first sequence number), fixed at the first send
+    /// so that a retry carries the same numbers and the leader can recognise it.
+    sequence: Option<(i64, i16, i32)>,
 }
 
 impl Batch {
@@ -55,7 +59,13 @@ impl Batch {
 
     fn encode(&self) -> Vec<u8> {
         let records = self.records.iter().map(|(_, r)| r.clone()).collect();
-        RecordBatch::from_records(records).encode()
+        let mut batch = RecordBatch::from_records(records);
+        if let Some((producer_id, producer_epoch, base_sequence)) = self.sequence {
+            batch.producer_id = producer_id;
+            batch.producer_epoch = producer_epoch;
+            batch.base_sequence = base_sequence;
+        }
+        batch.encode()
     }
 }
 
@@ -64,6 +74,7 @@ impl Batch {
 enum InFlight {
     Produce { node: NodeId, batches: Vec<Batch> },
     Metadata { node: NodeId },
+    InitProducerId { node: NodeId },
 }
 
 /// Fixed overhead of a v2 batch (its header), used to estimate batch sizes.
@@ -84,6 +95,12 @@ pub struct Producer {
     next_bootstrap: usize,
     metadata_wanted: bool,
     metadata_retry_at: Instant,
+    /// With idempotence: the producer id and epoch from `InitProducerId`.
+    producer_id: Option<(i64, i16)>,
+    /// With idempotence: the next sequence number per partition.
+    next_sequence: BTreeMap<TopicPartition, i32>,
+    /// With idempotence: the highest sequence number acknowledged per partition.
+    last_acked_sequence: BTreeMap<TopicPartition, i32>,
 }
 
 impl Producer {
@@ -102,6 +119,9 @@ impl Producer {
             next_bootstrap: 0,
             metadata_wanted: false,
             metadata_retry_at: Instant::ZERO,
+            producer_id: None,
+            next_sequence: BTreeMap::new(),
+            last_acked_sequence: BTreeMap::new(),
         }
     }
 
@@ -134,6 +154,17 @@ impl Producer {
                     }
                 }
                 Message::ProduceResponse(r) => self.on_produce_response(now, r, out),
+                Message::InitProducerIdResponse(r) => {
+                    if let Some(InFlight::InitProducerId { .. }) =
+                        self.in_flight.remove(&r.correlation_id)
+                    {
+                        out.cancel_timer(Timer::RequestTimeout(r.correlation_id));
+                        if r.error == ErrorCode::None {
+                            self.producer_id = Some((r.producer_id, r.producer_epoch));
+                            self.next_sequence.clear();
+                        }
+                    }
+                }
                 _ => {}
             },
             Input::Timer(Timer::Linger(tp)) => self.close_batch(&tp),
@@ -142,6 +173,7 @@ impl Producer {
                     let name = match &request {
                         InFlight::Produce { .. } => "ProduceRequest",
                         InFlight::Metadata { .. } => "MetadataRequest",
+                        InFlight::InitProducerId { .. } => "InitProducerIdRequest",
                     };
                     out.trace(Event::RequestTimedOut {
                         correlation_id,
@@ -156,9 +188,9 @@ impl Producer {
                     .in_flight
                     .iter()
                     .filter(|(_, r)| match r {
-                        InFlight::Produce { node, .. } | InFlight::Metadata { node } => {
-                            *node == peer
-                        }
+                        InFlight::Produce { node, .. }
+                        | InFlight::Metadata { node }
+                        | InFlight::InitProducerId { node } => *node == peer,
                     })
                     .map(|(id, _)| *id)
                     .collect();
@@ -174,7 +206,39 @@ impl Producer {
         self.route_records(now, out);
         self.expire_batches(now, out);
         self.maybe_request_metadata(now, out);
+        self.maybe_init_producer_id(now, out);
         self.drain(now, out);
+    }
+
+    /// An idempotent producer needs its id before sending anything.
+    fn maybe_init_producer_id(&mut self, now: Instant, out: &mut Out) {
+        if !self.config.idempotent() || self.producer_id.is_some() || self.ready.is_empty() {
+            return;
+        }
+        if self
+            .in_flight
+            .values()
+            .any(|r| matches!(r, InFlight::InitProducerId { .. }))
+        {
+            return;
+        }
+        let servers = &self.config.bootstrap_servers;
+        if servers.is_empty() {
+            return;
+        }
+        let node = servers[self.next_bootstrap % servers.len()];
+        self.next_bootstrap += 1;
+        let correlation_id = self.next_correlation_id();
+        out.send(
+            node,
+            Message::InitProducerIdRequest(InitProducerIdRequest { correlation_id }),
+        );
+        out.set_timer(
+            Timer::RequestTimeout(correlation_id),
+            now + Duration::from_millis(self.config.request_timeout_ms),
+        );
+        self.in_flight
+            .insert(correlation_id, InFlight::InitProducerId { node });
     }
 
     fn next_correlation_id(&mut self) -> i32 {
@@ -222,6 +286,7 @@ impl Producer {
                     attempts: 0,
                     retry_at: Instant::ZERO,
                     last_error: None,
+                    sequence: None,
                 }
             });
             batch.records.push((record.record_id, entry));
@@ -294,6 +359,9 @@ impl Producer {
     /// Send what is ready: at most one batch per partition per request, one request per broker
     /// per call, within `max.in.flight.requests.per.connection`.
     fn drain(&mut self, now: Instant, out: &mut Out) {
+        if self.config.idempotent() && self.producer_id.is_none() {
+            return; // wait for InitProducerId
+        }
         let mut by_node: BTreeMap<NodeId, Vec<Batch>> = BTreeMap::new();
         let mut next_retry: Option<Instant> = None;
         let partitions: Vec<TopicPartition> = self.ready.keys().cloned().collect();
@@ -324,6 +392,11 @@ impl Producer {
                 .iter_mut()
                 .map(|b| {
                     b.attempts += 1;
+                    if let (None, Some((id, epoch))) = (b.sequence, self.producer_id) {
+                        let next = self.next_sequence.entry(b.tp.clone()).or_insert(0);
+                        b.sequence = Some((id, epoch, *next));
+                        *next = next.wrapping_add(b.records.len() as i32);
+                    }
                     ProducePartitionData {
                         partition: b.tp.clone(),
                         records: b.encode(),
@@ -372,6 +445,16 @@ impl Producer {
             let result = response.partitions.iter().find(|p| p.partition == batch.tp);
             match result {
                 Some(p) if p.error == ErrorCode::None => {
+                    if let Some((id, _, base)) = batch.sequence
+                        && Some(id) == self.producer_id.map(|(p, _)| p)
+                    {
+                        let last = base.wrapping_add(batch.records.len() as i32 - 1);
+                        let acked = self
+                            .last_acked_sequence
+                            .entry(batch.tp.clone())
+                            .or_insert(-1);
+                        *acked = (*acked).max(last);
+                    }
                     for (i, (record_id, _)) in batch.records.iter().enumerate() {
                         out.reply(Reply::Acked {
                             record_id: *record_id,
@@ -400,13 +483,60 @@ impl Producer {
                 self.metadata_wanted = true;
                 self.metadata_retry_at = now + Duration::from_millis(self.config.retry_backoff_ms);
             }
+            // Asked again on the next step.
+            InFlight::InitProducerId { .. } => {}
+        }
+    }
+
+    /// Forget the producer id and every sequence number: the next send asks for a new id, and
+    /// queued batches get fresh sequences.
+    fn reset_producer_id(&mut self) {
+        self.producer_id = None;
+        self.next_sequence.clear();
+        self.last_acked_sequence.clear();
+        for queue in self.ready.values_mut() {
+            for b in queue.iter_mut() {
+                b.sequence = None;
+            }
         }
     }
 
     fn retry_or_fail(&mut self, now: Instant, mut batch: Batch, error: ErrorCode, out: &mut Out) {
         let expired = now.saturating_since(batch.created)
             >= Duration::from_millis(self.config.delivery_timeout_ms);
-        if !error.is_retriable() || batch.attempts > self.config.retries || expired {
+        // With idempotence an out-of-order answer means an earlier batch of the partition is
+        // being resent: this one follows it, in order.
+        let out_of_order = self.config.idempotent() && error == ErrorCode::OutOfOrderSequenceNumber;
+        let acked = self
+            .last_acked_sequence
+            .get(&batch.tp)
+            .copied()
+            .unwrap_or(-1);
+        let base = batch.sequence.map_or(-1, |(_, _, s)| s);
+        if out_of_order && base >= 0 && base <= acked {
+            // A later sequence was acknowledged, and the leader appends only in order: this
+            // batch was written, only its answer was lost — and it fell out of the five
+            // batches the leader remembers. Done, offset unknown (Kafka completes it too).
+            for (record_id, _) in batch.records {
+                out.reply(Reply::Acked {
+                    record_id,
+                    partition: batch.tp.clone(),
+                    offset: None,
+                });
+            }
+            return;
+        }
+        // Any other out-of-order answer is retried: an earlier batch is still on its way, or
+        // the broker that answered is not the real leader. (Resetting the producer id here
+        // could write a batch of unknown fate twice; Kafka before KIP-360 even made this
+        // error fatal.)
+        let retriable = error.is_retriable() || out_of_order;
+        if !retriable || batch.attempts > self.config.retries || expired {
+            if self.config.idempotent() && batch.sequence.is_some() {
+                // The partition's sequence has a hole now: start over with a new producer id
+                // (Kafka bumps the epoch, KIP-360).
+                self.reset_producer_id();
+            }
             let (error, cause) = if expired {
                 (ErrorCode::RequestTimedOut, batch.last_error.or(Some(error)))
             } else {
@@ -445,6 +575,13 @@ impl Producer {
             error,
         });
         batch.retry_at = now + Duration::from_millis(self.config.retry_backoff_ms);
+        // Numbers given under a producer id that was since replaced are void.
+        if batch
+            .sequence
+            .is_some_and(|(id, _, _)| Some(id) != self.producer_id.map(|(p, _)| p))
+        {
+            batch.sequence = None;
+        }
         // Keep the partition's queue in send order: a retried batch goes before later ones.
         let queue = self.ready.entry(batch.tp.clone()).or_default();
         let position = queue

@@ -26,6 +26,9 @@ pub enum ErrorCode {
     NotController,
     StaleBrokerEpoch,
     InvalidUpdateVersion,
+    OutOfOrderSequenceNumber,
+    DuplicateSequenceNumber,
+    InvalidProducerEpoch,
 }
 
 impl ErrorCode {
@@ -50,6 +53,9 @@ impl ErrorCode {
             ErrorCode::NotController => 41,
             ErrorCode::StaleBrokerEpoch => 77,
             ErrorCode::InvalidUpdateVersion => 95,
+            ErrorCode::OutOfOrderSequenceNumber => 45,
+            ErrorCode::DuplicateSequenceNumber => 46,
+            ErrorCode::InvalidProducerEpoch => 47,
         }
     }
 
@@ -74,6 +80,9 @@ impl ErrorCode {
             ErrorCode::NotController => "NOT_CONTROLLER",
             ErrorCode::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
             ErrorCode::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
+            ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ErrorCode::DuplicateSequenceNumber => "DUPLICATE_SEQUENCE_NUMBER",
+            ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
         }
     }
 
@@ -124,6 +133,8 @@ mod tests {
             (ErrorCode::NotController, 41),
             (ErrorCode::StaleBrokerEpoch, 77),
             (ErrorCode::InvalidUpdateVersion, 95),
+            (ErrorCode::OutOfOrderSequenceNumber, 45),
+            (ErrorCode::InvalidProducerEpoch, 47),
         ];
         for (error, code) in table {
             assert_eq!(error.code(), code, "{error}");

@@ -60,10 +60,34 @@ pub enum Message {
     BrokerHeartbeatRequest(BrokerHeartbeatRequest),
     /// Active controller → broker.
     BrokerHeartbeatResponse(BrokerHeartbeatResponse),
+    /// Idempotent producer → any broker: give me a producer id.
+    InitProducerIdRequest(InitProducerIdRequest),
+    /// Broker → producer.
+    InitProducerIdResponse(InitProducerIdResponse),
     /// Partition leader → active controller.
     AlterPartitionRequest(AlterPartitionRequest),
     /// Active controller → partition leader.
     AlterPartitionResponse(AlterPartitionResponse),
+}
+
+/// `InitProducerIdRequest` (KIP-98): an idempotent producer asks for its id and epoch.
+#[derive(Clone, Debug)]
+pub struct InitProducerIdRequest {
+    /// Matches the response to the request.
+    pub correlation_id: i32,
+}
+
+/// `InitProducerIdResponse`.
+#[derive(Clone, Debug)]
+pub struct InitProducerIdResponse {
+    /// Echoes the request's.
+    pub correlation_id: i32,
+    /// `NONE` or the error.
+    pub error: ErrorCode,
+    /// The producer id, unique in the cluster.
+    pub producer_id: i64,
+    /// The producer epoch.
+    pub producer_epoch: i16,
 }
 
 /// `MetadataRequest`.
@@ -277,6 +301,8 @@ impl Message {
             Message::BrokerRegistrationResponse(m) => m.correlation_id,
             Message::BrokerHeartbeatRequest(m) => m.correlation_id,
             Message::BrokerHeartbeatResponse(m) => m.correlation_id,
+            Message::InitProducerIdRequest(m) => m.correlation_id,
+            Message::InitProducerIdResponse(m) => m.correlation_id,
             Message::AlterPartitionRequest(m) => m.correlation_id,
             Message::AlterPartitionResponse(m) => m.correlation_id,
             // Votes and epoch announcements are matched by epoch, not by correlation id.
@@ -312,6 +338,8 @@ impl Describe for Message {
             Message::BrokerRegistrationResponse(_) => "BrokerRegistrationResponse",
             Message::BrokerHeartbeatRequest(_) => "BrokerHeartbeatRequest",
             Message::BrokerHeartbeatResponse(_) => "BrokerHeartbeatResponse",
+            Message::InitProducerIdRequest(_) => "InitProducerIdRequest",
+            Message::InitProducerIdResponse(_) => "InitProducerIdResponse",
             Message::AlterPartitionRequest(_) => "AlterPartitionRequest",
             Message::AlterPartitionResponse(_) => "AlterPartitionResponse",
         }
@@ -403,6 +431,11 @@ impl Describe for Message {
             Message::BrokerHeartbeatResponse(m) => format!(
                 "{} caught up={} fenced={}",
                 m.error, m.is_caught_up, m.is_fenced
+            ),
+            Message::InitProducerIdRequest(_) => String::new(),
+            Message::InitProducerIdResponse(m) => format!(
+                "{} producer id {} epoch {}",
+                m.error, m.producer_id, m.producer_epoch
             ),
             Message::AlterPartitionRequest(m) => format!(
                 "{} isr={:?} leader epoch {} partition epoch {}",

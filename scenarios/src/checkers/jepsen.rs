@@ -126,3 +126,30 @@ pub fn nonmonotonic_poll(h: &History) -> Vec<String> {
     });
     findings
 }
+
+/// `nonmonotonic-send`: a producer's later send was acknowledged at a lower offset of the same
+/// partition than an earlier one (the batches were reordered on their way).
+pub fn nonmonotonic_send(h: &History) -> Vec<String> {
+    let mut by_producer: BTreeMap<(&str, &TopicPartition), Vec<(u64, i64)>> = BTreeMap::new();
+    for a in &h.acked {
+        if let Some(sent) = h.sent.get(&a.record_id) {
+            by_producer
+                .entry((sent.producer.as_str(), &a.partition))
+                .or_default()
+                .push((a.record_id, a.offset));
+        }
+    }
+    let mut findings = Vec::new();
+    for ((producer, tp), mut sends) in by_producer {
+        sends.sort_unstable();
+        for pair in sends.windows(2) {
+            let ((earlier, at), (later, lower)) = (pair[0], pair[1]);
+            if lower < at {
+                findings.push(format!(
+                    "{producer}: record {later} landed at {tp}@{lower}, before record {earlier} sent earlier at @{at}"
+                ));
+            }
+        }
+    }
+    findings
+}

@@ -46,6 +46,11 @@ pub const CHECKERS: &[Checker] = &[
         check: jepsen::nonmonotonic_poll,
     },
     Checker {
+        name: "nonmonotonic-send",
+        about: "a producer's later send landed at a lower offset of the same partition (Jepsen)",
+        check: jepsen::nonmonotonic_send,
+    },
+    Checker {
         name: "fsynced-survives",
         about: "every record fsynced before a crash is still in the log after recovery",
         check: durability::fsynced_survives,
