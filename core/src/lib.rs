@@ -12,6 +12,7 @@ pub mod config;
 pub mod controller;
 pub mod disk;
 pub mod disk_barrier;
+pub mod group;
 pub mod ids;
 pub mod log;
 pub mod metadata;
