@@ -59,6 +59,22 @@ pub enum Cmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// Run a scenario over many seeds and report every seed whose expectations failed.
+    ///
+    /// Each seed is a different run: other network jitter, other torn writes. A sweep is how
+    /// to find the rare interleaving; each failure comes with its repro command.
+    ///
+    /// Example: kafkasim sweep leader-failover --seeds 500
+    Sweep {
+        /// A built-in scenario name, or the path of a scenario file (.toml).
+        scenario: String,
+        /// How many seeds.
+        #[arg(long, default_value_t = 100)]
+        seeds: u64,
+        /// The first seed.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+    },
     /// Measure the engine's raw speed: simulated events per wall-clock second.
     ///
     /// Two nodes play ping-pong through the simulated network; each delivery is one event.
@@ -127,6 +143,11 @@ fn execute(command: Cmd, out: &mut dyn Write) -> Result<i32, UserError> {
             trace,
             quiet,
         } => run(&scenario, seed, trace.as_deref(), quiet, out),
+        Cmd::Sweep {
+            scenario,
+            seeds,
+            from,
+        } => sweep(&scenario, from, seeds, out),
         Cmd::Bench { events } => {
             crate::bench::run(events, out);
             Ok(0)
@@ -145,13 +166,8 @@ fn looks_like_path(s: &str) -> bool {
     s.contains('/') || s.contains('\\') || s.ends_with(".toml") || Path::new(s).is_file()
 }
 
-fn run(
-    name: &str,
-    seed: u64,
-    trace: Option<&Path>,
-    quiet: bool,
-    out: &mut dyn Write,
-) -> Result<i32, UserError> {
+/// Find and parse a scenario by built-in name or path.
+fn load(name: &str) -> Result<crate::model::Scenario, UserError> {
     let (source, text) = match catalog::find(name) {
         Some(text) if !Path::new(name).is_file() => (format!("builtin:{name}"), text.to_string()),
         _ if looks_like_path(name) => {
@@ -161,7 +177,59 @@ fn run(
         }
         _ => return Err(unknown_scenario(name)),
     };
-    let scenario = format::parse(&source, &text).map_err(|e| UserError(e.to_string()))?;
+    format::parse(&source, &text).map_err(|e| UserError(e.to_string()))
+}
+
+/// Run seeds `from..from+count`; print a progress bar on a terminal, then the failures.
+fn sweep(name: &str, from: u64, count: u64, out: &mut dyn Write) -> Result<i32, UserError> {
+    let scenario = load(name)?;
+    let progress = indicatif::ProgressBar::new(count);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut failures = Vec::new();
+    let mut events = 0;
+    for seed in from..from.saturating_add(count) {
+        let report = harness::run(&scenario, RunOptions { seed, trace: None })
+            .map_err(|e| UserError(format!("run failed: {e}")))?;
+        events += report.events;
+        if !report.passed() {
+            let failed: Vec<String> = report
+                .verdicts
+                .iter()
+                .filter(|v| !v.ok())
+                .map(|v| v.checker.clone())
+                .collect();
+            failures.push((seed, failed));
+        }
+        progress.set_message(format!("{} failed", failures.len()));
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let _ = writeln!(
+        out,
+        "{name}: {} of {count} seeds met the scenario's expectations ({events} events simulated)",
+        count - failures.len() as u64
+    );
+    for (seed, failed) in &failures {
+        let _ = writeln!(
+            out,
+            "  seed {seed}: {} — repro: kafkasim run {name} --seed {seed}",
+            failed.join(", ")
+        );
+    }
+    Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+fn run(
+    name: &str,
+    seed: u64,
+    trace: Option<&Path>,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> Result<i32, UserError> {
+    let scenario = load(name)?;
     let writer: Option<Box<dyn Write>> = match trace {
         Some(path) => {
             let file = std::fs::File::create(path).map_err(|e| {

@@ -108,3 +108,35 @@ fn a_run_ends_with_hash_and_repro() {
             .any(|l| l.starts_with("trace hash: ") && l.len() >= "trace hash: ".len() + 16)
     );
 }
+
+#[test]
+fn a_sweep_lists_every_failing_seed_with_its_repro() {
+    let dir = std::env::temp_dir().join(format!("kafkasim-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("no-loss.toml");
+    // A healthy single broker, wrongly expected to lose writes: every seed fails.
+    let text = kafkasim_scenarios::catalog::find("wal-recovery")
+        .unwrap()
+        .split("[[faults]]")
+        .next()
+        .unwrap()
+        .to_string()
+        + "\n[expect]\nanomalies = [\"lost-write\"]\n";
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let o = kafkasim(&["sweep", p, "--seeds", "3", "--from", "5"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("0 of 3 seeds met"), "{out}");
+    for seed in 5..8 {
+        assert!(
+            out.contains(&format!(
+                "seed {seed}: lost-write — repro: kafkasim run {p} --seed {seed}"
+            )),
+            "{out}"
+        );
+    }
+    let ok = kafkasim(&["sweep", "wal-recovery", "--seeds", "2"]);
+    assert_eq!(ok.status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
