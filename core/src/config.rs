@@ -234,6 +234,10 @@ pub struct ConsumerConfig {
     pub retry_backoff_ms: u64,
     /// `check.crcs`: verify every batch's CRC before handing records over. Default true.
     pub check_crcs: bool,
+    /// Before KIP-320 a consumer neither sent its leader epoch nor checked its position after
+    /// a leader change, and could silently skip records after an unclean election.
+    /// `kafkasim.legacy.pre.kip320`, default false.
+    pub legacy_pre_kip320: bool,
 }
 
 impl Default for ConsumerConfig {
@@ -250,6 +254,7 @@ impl Default for ConsumerConfig {
             request_timeout_ms: 30_000,
             retry_backoff_ms: 100,
             check_crcs: true,
+            legacy_pre_kip320: false,
         }
     }
 }

@@ -26,6 +26,8 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "idempotent-retry-fixed",
     "inflight-reorder",
     "inflight-reorder-fixed",
+    "kip-320-truncation-detection",
+    "kip-320-truncation-detection-legacy",
 ];
 
 /// The text of the built-in scenario `name`.

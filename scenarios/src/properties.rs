@@ -258,6 +258,10 @@ pub const CONSUMER: &[(&str, Setter<ConsumerConfig>)] = &[
         c.retry_backoff_ms = uint(v, 0)?;
         Ok(())
     }),
+    ("kafkasim.legacy.pre.kip320", |c, v| {
+        c.legacy_pre_kip320 = boolean(v)?;
+        Ok(())
+    }),
     ("check.crcs", |c, v| {
         c.check_crcs = boolean(v)?;
         Ok(())

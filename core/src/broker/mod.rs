@@ -33,7 +33,8 @@ use crate::node::{Boot, Input, Outbox};
 use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerMetadata, ErrorCode,
     InitProducerIdResponse, ListOffsetsPartitionResponse, ListOffsetsRequest, ListOffsetsResponse,
-    Message, MetadataRequest, MetadataResponse, OffsetSpec, PartitionMetadata, TopicMetadata,
+    Message, MetadataRequest, MetadataResponse, OffsetForLeaderEpochResponse, OffsetSpec,
+    PartitionMetadata, TopicMetadata,
 };
 use crate::quorum::{METADATA_DIR, Quorum, QuorumConfig};
 use crate::time::{Duration, Instant};
@@ -252,6 +253,34 @@ impl Broker {
             Message::FetchRequest(r) => self.on_fetch(now, from, r, out),
             Message::FetchResponse(r) => self.on_replica_fetch_response(now, r, out),
             Message::ListOffsetsRequest(r) => self.on_list_offsets(from, r, out),
+            Message::OffsetForLeaderEpochRequest(r) => {
+                let partitions = r
+                    .partitions
+                    .iter()
+                    .map(|(tp, current, epoch)| match self.partitions.get(tp) {
+                        Some(p)
+                            if p.is_leader() && *current >= 0 && *current < p.leader_epoch() =>
+                        {
+                            (tp.clone(), ErrorCode::FencedLeaderEpoch, -1, -1)
+                        }
+                        Some(p) if p.is_leader() => {
+                            let (e, end) = p
+                                .log()
+                                .epoch_cache()
+                                .end_offset_for(*epoch, p.log_end_offset());
+                            // A consumer may only read below the high watermark.
+                            (tp.clone(), ErrorCode::None, e, end.min(p.high_watermark()))
+                        }
+                        Some(_) => (tp.clone(), ErrorCode::NotLeaderOrFollower, -1, -1),
+                        None => (tp.clone(), ErrorCode::UnknownTopicOrPartition, -1, -1),
+                    })
+                    .collect();
+                let response = OffsetForLeaderEpochResponse {
+                    correlation_id: r.correlation_id,
+                    partitions,
+                };
+                out.send(from, Message::OffsetForLeaderEpochResponse(response));
+            }
             Message::InitProducerIdRequest(r) => {
                 // Kafka's controller hands out blocks of ids (AllocateProducerIds); here each
                 // broker's ids are unique by construction: its id, its incarnation, a counter.

@@ -16,7 +16,8 @@ use crate::log::batch::RecordBatch;
 use crate::node::{Boot, Input, Outbox};
 use crate::protocol::{
     ErrorCode, FetchPartition, FetchRequest, FetchResponse, ListOffsetsRequest,
-    ListOffsetsResponse, Message, MetadataRequest, OffsetSpec,
+    ListOffsetsResponse, Message, MetadataRequest, OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse, OffsetSpec,
 };
 use crate::time::{Duration, Instant};
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +29,8 @@ enum InFlight {
     Metadata,
     ListOffsets,
     Fetch,
+    /// KIP-320: checking positions against a new leader's history.
+    Validation,
 }
 
 /// A consumer.
@@ -45,6 +48,10 @@ pub struct Consumer {
     backoff_until: Instant,
     /// Partitions stuck for good (`auto.offset.reset=none` with no position).
     stuck: BTreeSet<TopicPartition>,
+    /// KIP-320: the leader epoch of the last record consumed from each partition.
+    last_epoch: BTreeMap<TopicPartition, i32>,
+    /// KIP-320: the leader epoch each partition's position was last validated against.
+    validated_epoch: BTreeMap<TopicPartition, i32>,
 }
 
 impl Consumer {
@@ -61,6 +68,8 @@ impl Consumer {
             next_bootstrap: 0,
             backoff_until: Instant::ZERO,
             stuck: BTreeSet::new(),
+            last_epoch: BTreeMap::new(),
+            validated_epoch: BTreeMap::new(),
         }
     }
 
@@ -85,6 +94,7 @@ impl Consumer {
                         }
                         Message::ListOffsetsResponse(r) => self.on_list_offsets(now, r, out),
                         Message::FetchResponse(r) => self.on_fetch(now, r, out),
+                        Message::OffsetForLeaderEpochResponse(r) => self.on_validation(now, r, out),
                         _ => {}
                     }
                 }
@@ -95,6 +105,7 @@ impl Consumer {
                         InFlight::Metadata => "MetadataRequest",
                         InFlight::ListOffsets => "ListOffsetsRequest",
                         InFlight::Fetch => "FetchRequest",
+                        InFlight::Validation => "OffsetForLeaderEpochRequest",
                     };
                     out.trace(Event::RequestTimedOut {
                         correlation_id: id,
@@ -184,6 +195,7 @@ impl Consumer {
             return;
         }
         self.reset_positions(now, out);
+        self.validate_positions(now, out);
         self.fetch(now, out);
     }
 
@@ -259,14 +271,20 @@ impl Consumer {
             else {
                 continue;
             };
-            if busy_nodes.contains(&leader) || self.stuck.contains(tp) {
+            if busy_nodes.contains(&leader) || self.stuck.contains(tp) || self.needs_validation(tp)
+            {
                 continue;
             }
+            let current_leader_epoch = if self.config.legacy_pre_kip320 {
+                -1 // before KIP-320 a consumer's fetch carried no epoch
+            } else {
+                self.view.leader_epoch(tp).unwrap_or(-1)
+            };
             by_leader.entry(leader).or_default().push(FetchPartition {
                 partition: tp.clone(),
                 fetch_offset: *position,
                 partition_max_bytes: self.config.max_partition_fetch_bytes,
-                current_leader_epoch: -1,
+                current_leader_epoch,
                 last_fetched_epoch: -1,
             });
         }
@@ -292,7 +310,10 @@ impl Consumer {
             };
             match p.error {
                 ErrorCode::None => {
-                    let records = self.decode(&tp, position, &p.records, out);
+                    let (records, epoch) = self.decode(&tp, position, &p.records, out);
+                    if let Some(epoch) = epoch {
+                        self.last_epoch.insert(tp.clone(), epoch);
+                    }
                     if let Some(last) = records.last() {
                         self.positions.insert(tp.clone(), last.offset + 1);
                     }
@@ -325,15 +346,106 @@ impl Consumer {
         }
     }
 
+    /// KIP-320: a partition whose leader epoch rose since its position was last checked must
+    /// be validated against the new leader before fetching: records the consumer already read
+    /// may have been truncated away (unclean election), and fetching on would silently skip
+    /// whatever the new leader wrote at those offsets.
+    fn needs_validation(&self, tp: &TopicPartition) -> bool {
+        if self.config.legacy_pre_kip320 || !self.last_epoch.contains_key(tp) {
+            return false;
+        }
+        match (self.view.leader_epoch(tp), self.validated_epoch.get(tp)) {
+            (Some(current), Some(validated)) => current > *validated,
+            _ => false,
+        }
+    }
+
+    fn validate_positions(&mut self, now: Instant, out: &mut Out) {
+        // Partitions seen for the first time are valid in their current epoch.
+        for tp in &self.assignment {
+            if let Some(current) = self.view.leader_epoch(tp) {
+                self.validated_epoch.entry(tp.clone()).or_insert(current);
+            }
+        }
+        if self.busy(|k| matches!(k, InFlight::Validation)) {
+            return;
+        }
+        let mut by_leader: BTreeMap<NodeId, Vec<(TopicPartition, i32, i32)>> = BTreeMap::new();
+        for tp in &self.assignment {
+            if self.needs_validation(tp)
+                && let (Some(leader), Some(current), Some(epoch)) = (
+                    self.view.leader(tp),
+                    self.view.leader_epoch(tp),
+                    self.last_epoch.get(tp),
+                )
+            {
+                by_leader
+                    .entry(leader)
+                    .or_default()
+                    .push((tp.clone(), current, *epoch));
+            }
+        }
+        for (leader, partitions) in by_leader {
+            let correlation_id = self.next_correlation_id();
+            let message = Message::OffsetForLeaderEpochRequest(OffsetForLeaderEpochRequest {
+                correlation_id,
+                partitions,
+            });
+            self.request(now, leader, InFlight::Validation, message, out);
+        }
+    }
+
+    fn on_validation(
+        &mut self,
+        now: Instant,
+        response: OffsetForLeaderEpochResponse,
+        out: &mut Out,
+    ) {
+        for (tp, error, _epoch, end) in response.partitions {
+            if error != ErrorCode::None {
+                self.view.forget_leader(&tp);
+                self.backoff_until = now + Duration::from_millis(self.config.retry_backoff_ms);
+                out.set_timer(Timer::RetryBackoff, self.backoff_until);
+                continue;
+            }
+            if let Some(current) = self.view.leader_epoch(&tp) {
+                self.validated_epoch.insert(tp.clone(), current);
+            }
+            let Some(position) = self.positions.get(&tp).copied() else {
+                continue;
+            };
+            if end >= 0 && end < position {
+                // The new leader's history ends below what we read: it was truncated.
+                if self.config.auto_offset_reset == AutoOffsetReset::None {
+                    self.stuck.insert(tp.clone());
+                    out.reply(Reply::PositionReset {
+                        partition: tp,
+                        offset: -1,
+                        reason: format!("log truncation detected below position {position} (KIP-320); auto.offset.reset=none"),
+                    });
+                } else {
+                    self.positions.insert(tp.clone(), end);
+                    out.reply(Reply::PositionReset {
+                        partition: tp,
+                        offset: end,
+                        reason: format!("log truncation detected: position {position} is past the new leader's log (KIP-320)"),
+                    });
+                }
+            }
+        }
+    }
+
     /// Decode fetched batches into records at or after `position`, stopping at the first batch
-    /// that fails its CRC (Kafka raises `CorruptRecordException` to the application).
+    /// that fails its CRC (Kafka raises `CorruptRecordException` to the application). Also
+    /// returns the leader epoch of the batch holding the last record returned.
     fn decode(
         &self,
         tp: &TopicPartition,
         position: i64,
         bytes: &[u8],
         out: &mut Out,
-    ) -> Vec<PolledRecord> {
+    ) -> (Vec<PolledRecord>, Option<i32>) {
+        let mut last_epoch = None;
         let mut records = Vec::new();
         let mut rest = bytes;
         while !rest.is_empty() {
@@ -347,6 +459,7 @@ impl Consumer {
                     for (i, record) in batch.records.iter().enumerate() {
                         let offset = batch.base_offset + i as i64;
                         if offset >= position {
+                            last_epoch = Some(batch.partition_leader_epoch);
                             records.push(PolledRecord {
                                 offset,
                                 key: record
@@ -376,6 +489,6 @@ impl Consumer {
                 }
             }
         }
-        records
+        (records, last_epoch)
     }
 }

@@ -14,6 +14,8 @@ pub struct ClusterView {
     partitions: BTreeMap<String, i32>,
     /// Leader address per partition.
     leaders: BTreeMap<TopicPartition, NodeId>,
+    /// Leader epoch per partition, as the last metadata said.
+    epochs: BTreeMap<TopicPartition, i32>,
 }
 
 impl ClusterView {
@@ -34,6 +36,7 @@ impl ClusterView {
                 let tp = TopicPartition::new(&topic.name, p.partition);
                 match address.get(&p.leader_id) {
                     Some(node) if p.error == ErrorCode::None => {
+                        self.epochs.insert(tp.clone(), p.leader_epoch);
                         self.leaders.insert(tp, *node);
                     }
                     _ => {
@@ -52,6 +55,11 @@ impl ClusterView {
     /// The leader of `tp`, if known.
     pub fn leader(&self, tp: &TopicPartition) -> Option<NodeId> {
         self.leaders.get(tp).copied()
+    }
+
+    /// The leader epoch of `tp` as the last metadata said, if known.
+    pub fn leader_epoch(&self, tp: &TopicPartition) -> Option<i32> {
+        self.epochs.get(tp).copied()
     }
 
     /// Forget the leader of `tp` (after `NOT_LEADER_OR_FOLLOWER`).

@@ -60,6 +60,10 @@ pub enum Message {
     BrokerHeartbeatRequest(BrokerHeartbeatRequest),
     /// Active controller → broker.
     BrokerHeartbeatResponse(BrokerHeartbeatResponse),
+    /// Consumer → leader (KIP-320): where does this leader epoch end in your log?
+    OffsetForLeaderEpochRequest(OffsetForLeaderEpochRequest),
+    /// Leader → consumer.
+    OffsetForLeaderEpochResponse(OffsetForLeaderEpochResponse),
     /// Idempotent producer → any broker: give me a producer id.
     InitProducerIdRequest(InitProducerIdRequest),
     /// Broker → producer.
@@ -68,6 +72,24 @@ pub enum Message {
     AlterPartitionRequest(AlterPartitionRequest),
     /// Active controller → partition leader.
     AlterPartitionResponse(AlterPartitionResponse),
+}
+
+/// `OffsetForLeaderEpochRequest`: for each partition, the epoch of the fetcher's last record.
+#[derive(Clone, Debug)]
+pub struct OffsetForLeaderEpochRequest {
+    /// Matches the response to the request.
+    pub correlation_id: i32,
+    /// (partition, the leader epoch the fetcher believes current, the epoch asked about).
+    pub partitions: Vec<(TopicPartition, i32, i32)>,
+}
+
+/// `OffsetForLeaderEpochResponse`.
+#[derive(Clone, Debug)]
+pub struct OffsetForLeaderEpochResponse {
+    /// Echoes the request's.
+    pub correlation_id: i32,
+    /// (partition, error, the largest epoch ≤ the asked one, where it ends).
+    pub partitions: Vec<(TopicPartition, ErrorCode, i32, i64)>,
 }
 
 /// `InitProducerIdRequest` (KIP-98): an idempotent producer asks for its id and epoch.
@@ -301,6 +323,8 @@ impl Message {
             Message::BrokerRegistrationResponse(m) => m.correlation_id,
             Message::BrokerHeartbeatRequest(m) => m.correlation_id,
             Message::BrokerHeartbeatResponse(m) => m.correlation_id,
+            Message::OffsetForLeaderEpochRequest(m) => m.correlation_id,
+            Message::OffsetForLeaderEpochResponse(m) => m.correlation_id,
             Message::InitProducerIdRequest(m) => m.correlation_id,
             Message::InitProducerIdResponse(m) => m.correlation_id,
             Message::AlterPartitionRequest(m) => m.correlation_id,
@@ -338,6 +362,8 @@ impl Describe for Message {
             Message::BrokerRegistrationResponse(_) => "BrokerRegistrationResponse",
             Message::BrokerHeartbeatRequest(_) => "BrokerHeartbeatRequest",
             Message::BrokerHeartbeatResponse(_) => "BrokerHeartbeatResponse",
+            Message::OffsetForLeaderEpochRequest(_) => "OffsetForLeaderEpochRequest",
+            Message::OffsetForLeaderEpochResponse(_) => "OffsetForLeaderEpochResponse",
             Message::InitProducerIdRequest(_) => "InitProducerIdRequest",
             Message::InitProducerIdResponse(_) => "InitProducerIdResponse",
             Message::AlterPartitionRequest(_) => "AlterPartitionRequest",
@@ -432,6 +458,14 @@ impl Describe for Message {
                 "{} caught up={} fenced={}",
                 m.error, m.is_caught_up, m.is_fenced
             ),
+            Message::OffsetForLeaderEpochRequest(m) => list(&m.partitions, |(tp, _, epoch)| {
+                format!("{tp} epoch {epoch}")
+            }),
+            Message::OffsetForLeaderEpochResponse(m) => {
+                list(&m.partitions, |(tp, e, epoch, end)| {
+                    format!("{tp} {e} epoch {epoch} ends at {end}")
+                })
+            }
             Message::InitProducerIdRequest(_) => String::new(),
             Message::InitProducerIdResponse(m) => format!(
                 "{} producer id {} epoch {}",
