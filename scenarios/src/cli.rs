@@ -150,6 +150,7 @@ fn execute(command: Cmd, out: &mut dyn Write) -> Result<i32, UserError> {
         } => sweep(&scenario, from, seeds, out),
         Cmd::Bench { events } => {
             crate::bench::run(events, out);
+            crate::bench::scenarios(out);
             Ok(0)
         }
     }
