@@ -47,6 +47,12 @@ pub enum Timer {
     ProduceExpiry(u64),
     /// Broker: fetch from partition leaders again after an error.
     ReplicaFetchRetry,
+    /// Group coordinator: expire sessions, complete joins.
+    GroupTick,
+    /// Consumer: time to heartbeat to the group coordinator.
+    GroupHeartbeat,
+    /// Consumer: time to commit positions (`auto.commit.interval.ms`).
+    AutoCommit,
 }
 
 /// What a scenario tells a client to do.
@@ -65,6 +71,11 @@ pub enum Command {
     },
     /// Consumer: `assign()` every partition of `topic` and start polling.
     Assign {
+        /// The topic.
+        topic: String,
+    },
+    /// Consumer: `subscribe()` to `topic` as a member of its `group.id`.
+    Subscribe {
         /// The topic.
         topic: String,
     },
@@ -113,6 +124,31 @@ pub enum Reply {
         records: Vec<PolledRecord>,
         /// The high watermark the leader reported with them.
         high_watermark: i64,
+    },
+    /// Consumer: the group gave this member its partitions for a generation.
+    Assigned {
+        /// The member id.
+        member_id: String,
+        /// The generation.
+        generation: i32,
+        /// Its partitions.
+        partitions: Vec<TopicPartition>,
+    },
+    /// Consumer: partitions given up before a rebalance (eager protocol: all of them).
+    Revoked {
+        /// The member id.
+        member_id: String,
+        /// The generation they were assigned in.
+        generation: i32,
+        /// The partitions.
+        partitions: Vec<TopicPartition>,
+    },
+    /// Consumer: an offset commit was refused (e.g. `ILLEGAL_GENERATION` for a zombie).
+    CommitFailed {
+        /// The member id.
+        member_id: String,
+        /// Why.
+        error: ErrorCode,
     },
     /// Consumer: a fetched batch failed its CRC check (`check.crcs=true`); nothing from it
     /// was returned.
@@ -217,6 +253,24 @@ pub enum Event {
         base_sequence: i32,
         /// Where the original batch went.
         base_offset: i64,
+    },
+    /// A consumer group started a new generation.
+    GroupGenerationStarted {
+        /// The group.
+        group: String,
+        /// The generation.
+        generation: i32,
+        /// Its members.
+        members: Vec<String>,
+    },
+    /// A member left a group or was removed from it.
+    GroupMemberRemoved {
+        /// The group.
+        group: String,
+        /// The member.
+        member: String,
+        /// Why.
+        reason: &'static str,
     },
     /// The ISR lost members.
     IsrShrunk {

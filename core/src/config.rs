@@ -238,6 +238,22 @@ pub struct ConsumerConfig {
     /// a leader change, and could silently skip records after an unclean election.
     /// `kafkasim.legacy.pre.kip320`, default false.
     pub legacy_pre_kip320: bool,
+    /// `group.id`: with one, the consumer `subscribe`s as a member of this group; without,
+    /// it `assign`s itself every partition.
+    pub group_id: Option<String>,
+    /// `session.timeout.ms`: the coordinator drops a member silent this long. Default 45000.
+    pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms`. Default 3000.
+    pub heartbeat_interval_ms: u64,
+    /// `max.poll.interval.ms`, also the rebalance timeout. Default 300000.
+    pub max_poll_interval_ms: u64,
+    /// `enable.auto.commit`. Default true.
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms`. Default 5000.
+    pub auto_commit_interval_ms: u64,
+    /// `partition.assignment.strategy`: `range` (Kafka's first default), `roundrobin` or
+    /// `sticky`.
+    pub partition_assignment_strategy: String,
 }
 
 impl Default for ConsumerConfig {
@@ -255,6 +271,13 @@ impl Default for ConsumerConfig {
             retry_backoff_ms: 100,
             check_crcs: true,
             legacy_pre_kip320: false,
+            group_id: None,
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3000,
+            max_poll_interval_ms: 300_000,
+            enable_auto_commit: true,
+            auto_commit_interval_ms: 5000,
+            partition_assignment_strategy: "range".into(),
         }
     }
 }

@@ -28,6 +28,8 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "inflight-reorder-fixed",
     "kip-320-truncation-detection",
     "kip-320-truncation-detection-legacy",
+    "consumer-join-rebalance",
+    "consumer-crash-rebalance",
 ];
 
 /// The text of the built-in scenario `name`.

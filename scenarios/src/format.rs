@@ -536,6 +536,23 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
                 .collect()
         };
 
+    // Consumer groups keep their offsets in Kafka's internal topic, with Kafka's defaults
+    // (offsets.topic.num.partitions = 50, offsets.topic.replication.factor = 3, or fewer
+    // replicas when there are fewer brokers).
+    let groups = raw.consumers.iter().any(|c| {
+        c.config
+            .flatten()
+            .iter()
+            .any(|(name, _, _)| name == "group.id")
+    });
+    let mut all_topics = topics.clone();
+    if groups {
+        all_topics.push(TopicSpec {
+            name: kafkasim_core::broker::groups::OFFSETS_TOPIC.to_string(),
+            partitions: 50,
+            replication_factor: raw_brokers.get_ref().len().min(3) as i32,
+        });
+    }
     // Controllers first: brokers need the quorum's voters.
     let mut controllers: Vec<ControllerSpec> = Vec::new();
     for (i, c) in raw.controllers.iter().enumerate() {
@@ -543,7 +560,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
             quorum: QuorumConfig::new(1000 + i as i32, BTreeMap::new()),
             broker_session_timeout_ms: 9000,
             unclean_leader_election_enable: false,
-            topics: topics.clone(),
+            topics: all_topics.clone(),
         };
         let field = format!("controllers[{i}]");
         if let Some((_, span, cfield)) = apply_properties(
@@ -585,7 +602,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
             node_id: i as i32 + 1,
             // With controllers, topics are created by the active controller.
             topics: if voters.is_empty() {
-                topics.clone()
+                all_topics.clone()
             } else {
                 Vec::new()
             },

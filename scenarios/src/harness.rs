@@ -153,8 +153,14 @@ pub fn build(
         world.schedule_command(
             Instant::from_millis(c.start_ms),
             node,
-            Command::Assign {
-                topic: c.topic.clone(),
+            if c.config.group_id.is_some() {
+                Command::Subscribe {
+                    topic: c.topic.clone(),
+                }
+            } else {
+                Command::Assign {
+                    topic: c.topic.clone(),
+                }
             },
         );
     }

@@ -80,6 +80,18 @@ pub fn parameters(scenario: &Scenario, world: &World<Actor>) -> Vec<String> {
     lines
 }
 
+/// Whether `event` is about one of Kafka's internal topics.
+fn internal_topic(event: &Event) -> bool {
+    let partition = match event {
+        Event::ReplicaState { partition, .. }
+        | Event::IsrShrunk { partition, .. }
+        | Event::IsrExpanded { partition, .. }
+        | Event::ReplicaTruncated { partition, .. } => partition,
+        _ => return false,
+    };
+    partition.topic.starts_with("__")
+}
+
 /// The notable events, one line each, in time order.
 pub fn timeline(events: &Events) -> Vec<String> {
     let mut lines = Vec::new();
@@ -97,6 +109,8 @@ pub fn timeline(events: &Events) -> Vec<String> {
         let at = e.time.to_string();
         let node = &e.node;
         match &e.kind {
+            // Kafka's internal topics (`__consumer_offsets`) would drown the story.
+            TraceKind::Node { event } if internal_topic(event) => {}
             TraceKind::Node { event } => match event {
                 Event::LogFlushed {
                     partition,
@@ -121,6 +135,17 @@ pub fn timeline(events: &Events) -> Vec<String> {
                         line.push_str("; nothing to truncate");
                     }
                     lines.push(line);
+                }
+                Event::GroupGenerationStarted {
+                    group,
+                    generation,
+                    members,
+                } => lines.push(format!(
+                    "{at} {node} (coordinator of {group}) starts generation {generation} with {}",
+                    members.join(", ")
+                )),
+                Event::GroupMemberRemoved { group, member, reason } => {
+                    lines.push(format!("{at} {node}: {member} leaves group {group} ({reason})"))
                 }
                 Event::ControllerActivated { epoch } => {
                     lines.push(format!("{at} {node} becomes the active controller (metadata quorum epoch {epoch})"))
@@ -247,6 +272,25 @@ pub fn timeline(events: &Events) -> Vec<String> {
                 } => lines.push(format!(
                     "{at} {node} starts {partition} at offset {offset} ({reason})"
                 )),
+                Reply::Assigned {
+                    member_id,
+                    generation,
+                    partitions,
+                } => lines.push(format!(
+                    "{at} {node} ({member_id}) is assigned {} in generation {generation}",
+                    if partitions.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        partitions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    }
+                )),
+                Reply::Revoked { partitions, generation, .. } => lines.push(format!(
+                    "{at} {node} revokes {} (generation {generation}) before rejoining",
+                    partitions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                )),
+                Reply::CommitFailed { member_id, error } => {
+                    lines.push(format!("{at} {node} ({member_id}) offset commit refused: {error}"))
+                }
                 Reply::CorruptBatch {
                     partition,
                     base_offset,
@@ -294,6 +338,9 @@ pub fn replicas(world: &World<Actor>) -> Vec<String> {
             continue;
         };
         for (tp, p) in broker.partitions() {
+            if tp.topic.starts_with("__") {
+                continue; // internal topics would drown the summary
+            }
             let role = match p.role() {
                 kafkasim_core::broker::Role::Leader { .. } => {
                     leaders.insert(
@@ -367,7 +414,17 @@ pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String>
         ));
     }
     let replicated = !scenario.controllers.is_empty();
+    let clients: Vec<&str> = scenario
+        .producers
+        .iter()
+        .map(|p| p.name.as_str())
+        .chain(scenario.consumers.iter().map(|c| c.name.as_str()))
+        .collect();
     for crash in &h.crashes {
+        if clients.contains(&crash.node.as_str()) {
+            lines.push(format!("{} was killed at {}", crash.node, crash.time));
+            continue;
+        }
         if replicated {
             lines.push(format!(
                 "{} {} at {}: what it alone held is gone; what the ISR held lives on in the other replicas",
@@ -461,6 +518,18 @@ pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String>
                 e.time, e.node, t.reason, t.bytes_truncated, t.position, t.segment, report.log_end_offset
             ));
         }
+    }
+    let mut times_polled: BTreeMap<(&TopicPartition, i64), usize> = BTreeMap::new();
+    for p in &h.polls {
+        for r in &p.records {
+            *times_polled.entry((&p.partition, r.offset)).or_default() += 1;
+        }
+    }
+    let redelivered = times_polled.values().filter(|n| **n > 1).count();
+    if redelivered > 0 {
+        lines.push(format!(
+            "{redelivered} records were polled more than once (redelivered from the last committed offset after a rebalance or reset: at-least-once)"
+        ));
     }
     for c in &scenario.consumers {
         let polled: usize = h

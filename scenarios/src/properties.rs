@@ -258,6 +258,48 @@ pub const CONSUMER: &[(&str, Setter<ConsumerConfig>)] = &[
         c.retry_backoff_ms = uint(v, 0)?;
         Ok(())
     }),
+    ("group.id", |c, v| {
+        c.group_id = Some(string(v)?);
+        Ok(())
+    }),
+    ("session.timeout.ms", |c, v| {
+        c.session_timeout_ms = uint(v, 1)?;
+        Ok(())
+    }),
+    ("heartbeat.interval.ms", |c, v| {
+        c.heartbeat_interval_ms = uint(v, 1)?;
+        Ok(())
+    }),
+    ("max.poll.interval.ms", |c, v| {
+        c.max_poll_interval_ms = uint(v, 1)?;
+        Ok(())
+    }),
+    ("enable.auto.commit", |c, v| {
+        c.enable_auto_commit = boolean(v)?;
+        Ok(())
+    }),
+    ("auto.commit.interval.ms", |c, v| {
+        c.auto_commit_interval_ms = uint(v, 1)?;
+        Ok(())
+    }),
+    ("partition.assignment.strategy", |c, v| {
+        let s = string(v)?;
+        let name = s.rsplit('.').next().unwrap_or(&s).to_lowercase();
+        c.partition_assignment_strategy = match name.as_str() {
+            "range" | "rangeassignor" => "range".into(),
+            "roundrobin" | "roundrobinassignor" => "roundrobin".into(),
+            "sticky" | "stickyassignor" => "sticky".into(),
+            "cooperative-sticky" | "cooperativestickyassignor" => {
+                return Err("cooperative-sticky (KIP-429) is not modelled yet; use range, roundrobin or sticky".into());
+            }
+            _ => {
+                return Err(format!(
+                    "expected range, roundrobin or sticky, found \"{s}\""
+                ));
+            }
+        };
+        Ok(())
+    }),
     ("kafkasim.legacy.pre.kip320", |c, v| {
         c.legacy_pre_kip320 = boolean(v)?;
         Ok(())
@@ -305,14 +347,7 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
     (
         Role::Consumer,
         &[
-            "group.id",
             "group.instance.id",
-            "enable.auto.commit",
-            "auto.commit.interval.ms",
-            "session.timeout.ms",
-            "heartbeat.interval.ms",
-            "max.poll.interval.ms",
-            "partition.assignment.strategy",
             "isolation.level",
             "key.deserializer",
             "value.deserializer",

@@ -19,6 +19,8 @@ pub mod checkpoint;
 mod fetch;
 mod fetcher;
 pub mod flush;
+mod group_requests;
+pub mod groups;
 pub mod lifecycle;
 mod partition;
 mod produce;
@@ -72,6 +74,9 @@ pub struct Broker {
     /// How many times this broker started before: part of the producer ids it hands out.
     incarnation: u32,
     next_producer_id: i64,
+    /// The consumer groups this broker coordinates.
+    groups: groups::Coordinator,
+    pending_commits: Vec<group_requests::PendingCommit>,
 }
 
 /// Partition directories found on disk (every `<topic>-<n>/` but the metadata log's).
@@ -131,6 +136,8 @@ impl Broker {
             alter_in_flight: BTreeMap::new(),
             incarnation: boot.incarnation,
             next_producer_id: 0,
+            groups: groups::Coordinator::default(),
+            pending_commits: Vec::new(),
         };
         if broker.quorum.is_some() {
             broker.send_registration(boot.now, out);
@@ -253,6 +260,15 @@ impl Broker {
             Message::FetchRequest(r) => self.on_fetch(now, from, r, out),
             Message::FetchResponse(r) => self.on_replica_fetch_response(now, r, out),
             Message::ListOffsetsRequest(r) => self.on_list_offsets(from, r, out),
+            Message::FindCoordinatorRequest(r) => self.on_find_coordinator(from, r, out),
+            msg @ (Message::JoinGroupRequest(_)
+            | Message::SyncGroupRequest(_)
+            | Message::HeartbeatRequest(_)
+            | Message::LeaveGroupRequest(_)
+            | Message::OffsetCommitRequest(_)
+            | Message::OffsetFetchRequest(_)) => {
+                self.on_group_request(now, from, msg, out);
+            }
             Message::OffsetForLeaderEpochRequest(r) => {
                 let partitions = r
                     .partitions
@@ -324,6 +340,7 @@ impl Broker {
                 );
             }
             Timer::ReplicaFetchRetry => {}
+            Timer::GroupTick => self.on_group_tick(now, out),
             Timer::RequestTimeout(id) => {
                 let quorum_owned = self
                     .quorum
@@ -404,6 +421,7 @@ impl Broker {
             }
         }
         // Requests waiting on a leadership this broker lost can no longer succeed.
+        self.unload_lost_groups();
         self.fail_delayed_produces_not_led(out);
         self.complete_delayed_produces(out);
     }

@@ -120,6 +120,7 @@ impl Broker {
 
     /// Answer every waiting produce whose partitions are all decided or committed.
     pub(super) fn complete_delayed_produces(&mut self, out: &mut Out) {
+        self.complete_pending_commits(out);
         let min_isr = self.config.min_insync_replicas;
         let ready: Vec<u64> = self
             .delayed_produces

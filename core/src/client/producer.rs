@@ -142,7 +142,7 @@ impl Producer {
                     sent_at: now,
                 });
             }
-            Input::Command(Command::Assign { .. }) => {}
+            Input::Command(Command::Assign { .. } | Command::Subscribe { .. }) => {}
             Input::Recv { msg, .. } => match msg {
                 Message::MetadataResponse(r) => {
                     if let Some(InFlight::Metadata { .. }) =

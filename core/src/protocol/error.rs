@@ -29,6 +29,12 @@ pub enum ErrorCode {
     OutOfOrderSequenceNumber,
     DuplicateSequenceNumber,
     InvalidProducerEpoch,
+    CoordinatorLoadInProgress,
+    CoordinatorNotAvailable,
+    NotCoordinator,
+    IllegalGeneration,
+    UnknownMemberId,
+    RebalanceInProgress,
 }
 
 impl ErrorCode {
@@ -56,6 +62,12 @@ impl ErrorCode {
             ErrorCode::OutOfOrderSequenceNumber => 45,
             ErrorCode::DuplicateSequenceNumber => 46,
             ErrorCode::InvalidProducerEpoch => 47,
+            ErrorCode::CoordinatorLoadInProgress => 14,
+            ErrorCode::CoordinatorNotAvailable => 15,
+            ErrorCode::NotCoordinator => 16,
+            ErrorCode::IllegalGeneration => 22,
+            ErrorCode::UnknownMemberId => 25,
+            ErrorCode::RebalanceInProgress => 27,
         }
     }
 
@@ -83,6 +95,12 @@ impl ErrorCode {
             ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
             ErrorCode::DuplicateSequenceNumber => "DUPLICATE_SEQUENCE_NUMBER",
             ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            ErrorCode::CoordinatorLoadInProgress => "COORDINATOR_LOAD_IN_PROGRESS",
+            ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            ErrorCode::NotCoordinator => "NOT_COORDINATOR",
+            ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
+            ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
         }
     }
 
@@ -102,6 +120,9 @@ impl ErrorCode {
                 | ErrorCode::FencedLeaderEpoch
                 | ErrorCode::UnknownLeaderEpoch
                 | ErrorCode::NotController
+                | ErrorCode::CoordinatorLoadInProgress
+                | ErrorCode::CoordinatorNotAvailable
+                | ErrorCode::NotCoordinator
         )
     }
 }
@@ -135,6 +156,10 @@ mod tests {
             (ErrorCode::InvalidUpdateVersion, 95),
             (ErrorCode::OutOfOrderSequenceNumber, 45),
             (ErrorCode::InvalidProducerEpoch, 47),
+            (ErrorCode::NotCoordinator, 16),
+            (ErrorCode::IllegalGeneration, 22),
+            (ErrorCode::UnknownMemberId, 25),
+            (ErrorCode::RebalanceInProgress, 27),
         ];
         for (error, code) in table {
             assert_eq!(error.code(), code, "{error}");

@@ -8,6 +8,7 @@
 
 mod controller;
 mod error;
+mod group;
 mod quorum;
 
 pub use controller::{
@@ -15,6 +16,11 @@ pub use controller::{
     BrokerRegistrationRequest, BrokerRegistrationResponse,
 };
 pub use error::ErrorCode;
+pub use group::{
+    FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse,
+    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, OffsetCommitRequest,
+    OffsetFetchRequest, OffsetFetchResponse, Subscription, SyncGroupRequest, SyncGroupResponse,
+};
 pub use quorum::{
     BeginQuorumEpochRequest, QuorumFetchRequest, QuorumFetchResponse, VoteRequest, VoteResponse,
 };
@@ -60,6 +66,30 @@ pub enum Message {
     BrokerHeartbeatRequest(BrokerHeartbeatRequest),
     /// Active controller → broker.
     BrokerHeartbeatResponse(BrokerHeartbeatResponse),
+    /// Consumer → any broker: who coordinates my group?
+    FindCoordinatorRequest(FindCoordinatorRequest),
+    /// Broker → consumer.
+    FindCoordinatorResponse(FindCoordinatorResponse),
+    /// Member → coordinator: I am (re)joining the group.
+    JoinGroupRequest(JoinGroupRequest),
+    /// Coordinator → member: the new generation (and, for the leader, the members).
+    JoinGroupResponse(JoinGroupResponse),
+    /// Member → coordinator: the leader's assignment, or a request for mine.
+    SyncGroupRequest(SyncGroupRequest),
+    /// Coordinator → member: my partitions.
+    SyncGroupResponse(SyncGroupResponse),
+    /// Member → coordinator: still alive.
+    HeartbeatRequest(HeartbeatRequest),
+    /// Coordinator → member (also answers LeaveGroup and OffsetCommit).
+    HeartbeatResponse(HeartbeatResponse),
+    /// Member → coordinator: leaving.
+    LeaveGroupRequest(LeaveGroupRequest),
+    /// Consumer → coordinator: store these positions.
+    OffsetCommitRequest(OffsetCommitRequest),
+    /// Consumer → coordinator: the committed positions, please.
+    OffsetFetchRequest(OffsetFetchRequest),
+    /// Coordinator → consumer.
+    OffsetFetchResponse(OffsetFetchResponse),
     /// Consumer → leader (KIP-320): where does this leader epoch end in your log?
     OffsetForLeaderEpochRequest(OffsetForLeaderEpochRequest),
     /// Leader → consumer.
@@ -323,6 +353,18 @@ impl Message {
             Message::BrokerRegistrationResponse(m) => m.correlation_id,
             Message::BrokerHeartbeatRequest(m) => m.correlation_id,
             Message::BrokerHeartbeatResponse(m) => m.correlation_id,
+            Message::FindCoordinatorRequest(m) => m.correlation_id,
+            Message::FindCoordinatorResponse(m) => m.correlation_id,
+            Message::JoinGroupRequest(m) => m.correlation_id,
+            Message::JoinGroupResponse(m) => m.correlation_id,
+            Message::SyncGroupRequest(m) => m.correlation_id,
+            Message::SyncGroupResponse(m) => m.correlation_id,
+            Message::HeartbeatRequest(m) => m.correlation_id,
+            Message::HeartbeatResponse(m) => m.correlation_id,
+            Message::LeaveGroupRequest(m) => m.correlation_id,
+            Message::OffsetCommitRequest(m) => m.correlation_id,
+            Message::OffsetFetchRequest(m) => m.correlation_id,
+            Message::OffsetFetchResponse(m) => m.correlation_id,
             Message::OffsetForLeaderEpochRequest(m) => m.correlation_id,
             Message::OffsetForLeaderEpochResponse(m) => m.correlation_id,
             Message::InitProducerIdRequest(m) => m.correlation_id,
@@ -362,6 +404,18 @@ impl Describe for Message {
             Message::BrokerRegistrationResponse(_) => "BrokerRegistrationResponse",
             Message::BrokerHeartbeatRequest(_) => "BrokerHeartbeatRequest",
             Message::BrokerHeartbeatResponse(_) => "BrokerHeartbeatResponse",
+            Message::FindCoordinatorRequest(_) => "FindCoordinatorRequest",
+            Message::FindCoordinatorResponse(_) => "FindCoordinatorResponse",
+            Message::JoinGroupRequest(_) => "JoinGroupRequest",
+            Message::JoinGroupResponse(_) => "JoinGroupResponse",
+            Message::SyncGroupRequest(_) => "SyncGroupRequest",
+            Message::SyncGroupResponse(_) => "SyncGroupResponse",
+            Message::HeartbeatRequest(_) => "HeartbeatRequest",
+            Message::HeartbeatResponse(_) => "HeartbeatResponse",
+            Message::LeaveGroupRequest(_) => "LeaveGroupRequest",
+            Message::OffsetCommitRequest(_) => "OffsetCommitRequest",
+            Message::OffsetFetchRequest(_) => "OffsetFetchRequest",
+            Message::OffsetFetchResponse(_) => "OffsetFetchResponse",
             Message::OffsetForLeaderEpochRequest(_) => "OffsetForLeaderEpochRequest",
             Message::OffsetForLeaderEpochResponse(_) => "OffsetForLeaderEpochResponse",
             Message::InitProducerIdRequest(_) => "InitProducerIdRequest",
@@ -458,6 +512,52 @@ impl Describe for Message {
                 "{} caught up={} fenced={}",
                 m.error, m.is_caught_up, m.is_fenced
             ),
+            Message::FindCoordinatorRequest(m) => format!("group {}", m.key),
+            Message::FindCoordinatorResponse(m) => format!("{} coordinator {}", m.error, m.node_id),
+            Message::JoinGroupRequest(m) => format!(
+                "group {} member {:?} topics {:?}",
+                m.group_id, m.member_id, m.subscription.topics
+            ),
+            Message::JoinGroupResponse(m) => format!(
+                "{} generation {} member {} leader {} ({} members listed)",
+                m.error,
+                m.generation_id,
+                m.member_id,
+                m.leader,
+                m.members.len()
+            ),
+            Message::SyncGroupRequest(m) => format!(
+                "group {} generation {} member {} ({} assignments)",
+                m.group_id,
+                m.generation_id,
+                m.member_id,
+                m.assignments.len()
+            ),
+            Message::SyncGroupResponse(m) => {
+                format!("{} {}", m.error, list(&m.assignment, |tp| tp.to_string()))
+            }
+            Message::HeartbeatRequest(m) => {
+                format!(
+                    "group {} generation {} member {}",
+                    m.group_id, m.generation_id, m.member_id
+                )
+            }
+            Message::HeartbeatResponse(m) => m.error.to_string(),
+            Message::LeaveGroupRequest(m) => format!("group {} member {}", m.group_id, m.member_id),
+            Message::OffsetCommitRequest(m) => format!(
+                "group {} generation {}: {}",
+                m.group_id,
+                m.generation_id,
+                list(&m.offsets, |(tp, o)| format!("{tp}={o}"))
+            ),
+            Message::OffsetFetchRequest(m) => format!("group {}", m.group_id),
+            Message::OffsetFetchResponse(m) => {
+                format!(
+                    "{} {}",
+                    m.error,
+                    list(&m.offsets, |(tp, o)| format!("{tp}={o}"))
+                )
+            }
             Message::OffsetForLeaderEpochRequest(m) => list(&m.partitions, |(tp, _, epoch)| {
                 format!("{tp} epoch {epoch}")
             }),

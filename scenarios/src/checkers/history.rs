@@ -46,6 +46,21 @@ pub struct Poll {
     pub high_watermark: i64,
 }
 
+/// A consumer's assignment in a group generation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    /// The consumer node.
+    pub consumer: String,
+    /// Its member id.
+    pub member_id: String,
+    /// The generation.
+    pub generation: i32,
+    /// When it was received.
+    pub time: Instant,
+    /// The partitions.
+    pub partitions: Vec<TopicPartition>,
+}
+
 /// A replica became leader: when, who, of what, in which epoch, with how long a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Election {
@@ -104,6 +119,10 @@ pub struct History {
     pub crashes: Vec<Crash>,
     /// Every leader election, in order.
     pub elections: Vec<Election>,
+    /// Group assignments received by consumers, in order.
+    pub assignments: Vec<Assignment>,
+    /// Refused offset commits: (consumer, member id, error).
+    pub commit_failures: Vec<(String, String, String)>,
     /// Polls and resets interleaved in trace order: `Poll(i)` indexes `polls`, `Reset(i)`
     /// indexes `resets`.
     pub consumer_order: Vec<ConsumerStep>,
@@ -225,6 +244,22 @@ impl History {
                     records: records.clone(),
                     high_watermark: *high_watermark,
                 });
+            }
+            Reply::Assigned {
+                member_id,
+                generation,
+                partitions,
+            } => self.assignments.push(Assignment {
+                consumer: node.to_string(),
+                member_id: member_id.clone(),
+                generation: *generation,
+                time,
+                partitions: partitions.clone(),
+            }),
+            Reply::Revoked { .. } => {}
+            Reply::CommitFailed { member_id, error } => {
+                self.commit_failures
+                    .push((node.to_string(), member_id.clone(), error.to_string()))
             }
             Reply::CorruptBatch {
                 partition,

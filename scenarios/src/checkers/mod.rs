@@ -51,6 +51,11 @@ pub const CHECKERS: &[Checker] = &[
         check: jepsen::nonmonotonic_send,
     },
     Checker {
+        name: "group-ownership",
+        about: "no partition is assigned to two members of a group in the same generation",
+        check: jepsen::group_ownership,
+    },
+    Checker {
         name: "fsynced-survives",
         about: "every record fsynced before a crash is still in the log after recovery",
         check: durability::fsynced_survives,

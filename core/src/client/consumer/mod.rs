@@ -22,6 +22,8 @@ use crate::protocol::{
 use crate::time::{Duration, Instant};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod group;
+
 type Out = Outbox<Actor>;
 
 #[derive(Debug)]
@@ -31,6 +33,37 @@ enum InFlight {
     Fetch,
     /// KIP-320: checking positions against a new leader's history.
     Validation,
+    /// Group protocol requests.
+    FindCoordinator,
+    Join,
+    Sync,
+    Heartbeat,
+    Commit,
+    OffsetFetch,
+}
+
+impl InFlight {
+    fn name(&self) -> &'static str {
+        match self {
+            InFlight::Metadata => "MetadataRequest",
+            InFlight::ListOffsets => "ListOffsetsRequest",
+            InFlight::Fetch => "FetchRequest",
+            InFlight::Validation => "OffsetForLeaderEpochRequest",
+            InFlight::FindCoordinator => "FindCoordinatorRequest",
+            InFlight::Join => "JoinGroupRequest",
+            InFlight::Sync => "SyncGroupRequest",
+            InFlight::Heartbeat => "HeartbeatRequest",
+            InFlight::Commit => "OffsetCommitRequest",
+            InFlight::OffsetFetch => "OffsetFetchRequest",
+        }
+    }
+
+    fn is_group(&self) -> bool {
+        !matches!(
+            self,
+            InFlight::Metadata | InFlight::ListOffsets | InFlight::Fetch | InFlight::Validation
+        )
+    }
 }
 
 /// A consumer.
@@ -52,6 +85,8 @@ pub struct Consumer {
     last_epoch: BTreeMap<TopicPartition, i32>,
     /// KIP-320: the leader epoch each partition's position was last validated against.
     validated_epoch: BTreeMap<TopicPartition, i32>,
+    /// With `subscribe`: the group membership.
+    group: Option<group::Membership>,
 }
 
 impl Consumer {
@@ -70,6 +105,7 @@ impl Consumer {
             stuck: BTreeSet::new(),
             last_epoch: BTreeMap::new(),
             validated_epoch: BTreeMap::new(),
+            group: None,
         }
     }
 
@@ -82,12 +118,24 @@ impl Consumer {
     pub fn step(&mut self, now: Instant, input: Input<Actor>, out: &mut Out) {
         match input {
             Input::Command(Command::Assign { topic }) => self.topic = Some(topic),
+            Input::Command(Command::Subscribe { topic }) => {
+                self.topic = Some(topic);
+                let group_id = self.config.group_id.clone().unwrap_or_default();
+                self.group = Some(group::Membership::new(group_id));
+            }
             Input::Command(Command::Send { .. }) => {}
             Input::Recv { msg, .. } => {
                 let id = msg.correlation_id();
-                if self.in_flight.remove(&id).is_some() {
+                if let Some((_, kind)) = self.in_flight.remove(&id) {
                     out.cancel_timer(Timer::RequestTimeout(id));
                     match msg {
+                        Message::FindCoordinatorResponse(r) => {
+                            self.on_find_coordinator(now, r, out)
+                        }
+                        Message::JoinGroupResponse(r) => self.on_join(now, r, out),
+                        Message::SyncGroupResponse(r) => self.on_sync(now, r, out),
+                        Message::OffsetFetchResponse(r) => self.on_offset_fetch(now, r, out),
+                        Message::HeartbeatResponse(r) => self.on_group_answer(now, kind, r, out),
                         Message::MetadataResponse(r) => {
                             self.view.update(&r);
                             self.on_metadata(now);
@@ -101,19 +149,18 @@ impl Consumer {
             }
             Input::Timer(Timer::RequestTimeout(id)) => {
                 if let Some((_, kind)) = self.in_flight.remove(&id) {
-                    let request = match kind {
-                        InFlight::Metadata => "MetadataRequest",
-                        InFlight::ListOffsets => "ListOffsetsRequest",
-                        InFlight::Fetch => "FetchRequest",
-                        InFlight::Validation => "OffsetForLeaderEpochRequest",
-                    };
                     out.trace(Event::RequestTimedOut {
                         correlation_id: id,
-                        request,
+                        request: kind.name(),
                     });
+                    if kind.is_group() {
+                        self.on_group_request_lost();
+                    }
                     self.back_off(now, out);
                 }
             }
+            Input::Timer(Timer::GroupHeartbeat) => self.on_group_heartbeat_timer(now, out),
+            Input::Timer(Timer::AutoCommit) => self.on_auto_commit_timer(now, out),
             Input::Timer(_) => {}
             Input::Disconnected { peer } => {
                 let broken: Vec<i32> = self
@@ -123,8 +170,19 @@ impl Consumer {
                     .map(|(id, _)| *id)
                     .collect();
                 for id in broken {
-                    self.in_flight.remove(&id);
+                    if let Some((_, kind)) = self.in_flight.remove(&id)
+                        && kind.is_group()
+                    {
+                        self.on_group_request_lost();
+                    }
                     out.cancel_timer(Timer::RequestTimeout(id));
+                }
+                if self
+                    .group
+                    .as_ref()
+                    .is_some_and(|g| g.coordinator == Some(peer))
+                {
+                    self.on_group_request_lost();
                 }
                 self.back_off(now, out);
             }
@@ -164,6 +222,24 @@ impl Consumer {
         self.in_flight.insert(id, (to, kind));
     }
 
+    fn request_with_timeout(
+        &mut self,
+        now: Instant,
+        to: NodeId,
+        kind: InFlight,
+        message: Message,
+        timeout_ms: u64,
+        out: &mut Out,
+    ) {
+        let id = message.correlation_id();
+        out.send(to, message);
+        out.set_timer(
+            Timer::RequestTimeout(id),
+            now + Duration::from_millis(timeout_ms),
+        );
+        self.in_flight.insert(id, (to, kind));
+    }
+
     fn busy(&self, pred: impl Fn(&InFlight) -> bool) -> bool {
         self.in_flight.values().any(|(_, k)| pred(k))
     }
@@ -194,6 +270,9 @@ impl Consumer {
             }
             return;
         }
+        if !self.drive_group(now, &topic, out) {
+            return;
+        }
         self.reset_positions(now, out);
         self.validate_positions(now, out);
         self.fetch(now, out);
@@ -201,6 +280,7 @@ impl Consumer {
 
     fn on_metadata(&mut self, _now: Instant) {
         if let Some(topic) = &self.topic
+            && self.group.is_none()
             && let Some(count) = self.view.partition_count(topic)
             && self.assignment.is_empty()
         {

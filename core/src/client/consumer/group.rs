@@ -1,0 +1,431 @@
+//! A consumer as a member of a group (`subscribe`): find the coordinator, join, let the
+//! leader assign, sync, heartbeat, commit, and rejoin on every rebalance.
+//!
+//! This is the *eager* protocol: before rejoining, a member gives up (revokes) every partition
+//! it holds and commits its positions, so no partition is ever owned by two members — and
+//! nothing is consumed while the group rebalances. The partitions of a new generation start
+//! from the group's committed offsets (`OffsetFetch`), or from `auto.offset.reset` if none.
+
+use super::{Consumer, InFlight, Out};
+use crate::actor::{Reply, Timer};
+use crate::group::assignor::{self, Member};
+use crate::ids::{NodeId, TopicPartition};
+use crate::protocol::{
+    ErrorCode, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
+    HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, Message, OffsetCommitRequest,
+    OffsetFetchRequest, OffsetFetchResponse, Subscription, SyncGroupRequest, SyncGroupResponse,
+};
+use crate::time::{Duration, Instant};
+use std::collections::BTreeMap;
+
+/// Where the member stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Needs to (re)join.
+    Unjoined,
+    /// JoinGroup sent.
+    Joining,
+    /// SyncGroup sent.
+    Syncing,
+    /// Assigned: fetching and heartbeating.
+    Stable,
+}
+
+/// The member's state.
+#[derive(Debug)]
+pub(super) struct Membership {
+    pub(super) group_id: String,
+    pub(super) coordinator: Option<NodeId>,
+    pub(super) member_id: String,
+    pub(super) generation: i32,
+    pub(super) phase: Phase,
+    /// Partitions whose committed offset is being fetched.
+    pub(super) awaiting_committed: Vec<TopicPartition>,
+}
+
+impl Membership {
+    pub(super) fn new(group_id: String) -> Self {
+        Membership {
+            group_id,
+            coordinator: None,
+            member_id: String::new(),
+            generation: -1,
+            phase: Phase::Unjoined,
+            awaiting_committed: Vec::new(),
+        }
+    }
+}
+
+impl Consumer {
+    /// Drive the group protocol; returns whether the member may fetch.
+    pub(super) fn drive_group(&mut self, now: Instant, topic: &str, out: &mut Out) -> bool {
+        let Some(group) = &self.group else {
+            return true;
+        };
+        let (phase, coordinator) = (group.phase, group.coordinator);
+        if coordinator.is_none() {
+            if !self.busy(|k| matches!(k, InFlight::FindCoordinator))
+                && !self.config.bootstrap_servers.is_empty()
+            {
+                let servers = &self.config.bootstrap_servers;
+                let node = servers[self.next_bootstrap % servers.len()];
+                self.next_bootstrap += 1;
+                let key = group.group_id.clone();
+                let correlation_id = self.next_correlation_id();
+                let message = Message::FindCoordinatorRequest(FindCoordinatorRequest {
+                    correlation_id,
+                    key,
+                });
+                self.request(now, node, InFlight::FindCoordinator, message, out);
+            }
+            return false;
+        }
+        let coordinator = coordinator.expect("checked above");
+        match phase {
+            Phase::Unjoined => {
+                let group = self.group.as_mut().expect("group mode");
+                group.phase = Phase::Joining;
+                let correlation_id = self.next_correlation_id();
+                let group = self.group.as_ref().expect("group mode");
+                let message = Message::JoinGroupRequest(JoinGroupRequest {
+                    correlation_id,
+                    group_id: group.group_id.clone(),
+                    member_id: group.member_id.clone(),
+                    session_timeout_ms: self.config.session_timeout_ms,
+                    rebalance_timeout_ms: self.config.max_poll_interval_ms,
+                    protocol: self.config.partition_assignment_strategy.clone(),
+                    subscription: Subscription {
+                        topics: vec![topic.to_string()],
+                        owned: self.assignment.clone(),
+                    },
+                });
+                // A join may wait for the whole rebalance: give it the rebalance timeout.
+                let timeout = self.config.max_poll_interval_ms + 5000;
+                self.request_with_timeout(now, coordinator, InFlight::Join, message, timeout, out);
+                false
+            }
+            Phase::Joining | Phase::Syncing => false,
+            Phase::Stable => self
+                .group
+                .as_ref()
+                .is_some_and(|g| g.awaiting_committed.is_empty()),
+        }
+    }
+
+    fn lose_coordinator(&mut self) {
+        if let Some(g) = self.group.as_mut() {
+            g.coordinator = None;
+            if matches!(g.phase, Phase::Joining | Phase::Syncing) {
+                g.phase = Phase::Unjoined;
+            }
+        }
+    }
+
+    pub(super) fn on_find_coordinator(
+        &mut self,
+        now: Instant,
+        r: FindCoordinatorResponse,
+        out: &mut Out,
+    ) {
+        if r.error == ErrorCode::None {
+            if let Some(g) = self.group.as_mut() {
+                g.coordinator = Some(r.address);
+            }
+        } else {
+            self.retry_later(now, out);
+        }
+    }
+
+    fn retry_later(&mut self, now: Instant, out: &mut Out) {
+        self.backoff_until = now + Duration::from_millis(self.config.retry_backoff_ms);
+        out.set_timer(Timer::RetryBackoff, self.backoff_until);
+    }
+
+    /// Give up every partition (eager protocol), committing positions first.
+    pub(super) fn revoke_all(&mut self, now: Instant, out: &mut Out) {
+        if self.assignment.is_empty() {
+            return;
+        }
+        if self.config.enable_auto_commit {
+            self.commit(now, out);
+        }
+        let (member_id, generation) = self
+            .group
+            .as_ref()
+            .map_or((String::new(), -1), |g| (g.member_id.clone(), g.generation));
+        out.reply(Reply::Revoked {
+            member_id,
+            generation,
+            partitions: std::mem::take(&mut self.assignment),
+        });
+        self.positions.clear();
+        self.last_epoch.clear();
+        self.validated_epoch.clear();
+        self.stuck.clear();
+        // Fetches of the revoked partitions are void.
+        self.in_flight
+            .retain(|_, (_, k)| !matches!(k, InFlight::Fetch));
+    }
+
+    /// Rejoin from scratch (after the coordinator forgot us or a generation was fenced).
+    fn reset_membership(&mut self, now: Instant, out: &mut Out) {
+        self.revoke_all(now, out);
+        if let Some(g) = self.group.as_mut() {
+            g.member_id.clear();
+            g.generation = -1;
+            g.phase = Phase::Unjoined;
+        }
+    }
+
+    pub(super) fn on_join(&mut self, now: Instant, r: JoinGroupResponse, out: &mut Out) {
+        match r.error {
+            ErrorCode::None => {}
+            ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration => {
+                return self.reset_membership(now, out);
+            }
+            ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable => {
+                self.lose_coordinator();
+                return self.retry_later(now, out);
+            }
+            _ => {
+                if let Some(g) = self.group.as_mut() {
+                    g.phase = Phase::Unjoined;
+                }
+                return self.retry_later(now, out);
+            }
+        }
+        let Some(coordinator) = self.group.as_ref().and_then(|g| g.coordinator) else {
+            return;
+        };
+        let assignments = if r.leader == r.member_id {
+            self.assign(&r)
+        } else {
+            Vec::new()
+        };
+        let Some(g) = self.group.as_mut() else { return };
+        g.member_id = r.member_id.clone();
+        g.generation = r.generation_id;
+        g.phase = Phase::Syncing;
+        let correlation_id = self.next_correlation_id();
+        let message = Message::SyncGroupRequest(SyncGroupRequest {
+            correlation_id,
+            group_id: self
+                .group
+                .as_ref()
+                .map(|g| g.group_id.clone())
+                .unwrap_or_default(),
+            generation_id: r.generation_id,
+            member_id: r.member_id,
+            assignments,
+        });
+        let timeout = self.config.max_poll_interval_ms + 5000;
+        self.request_with_timeout(now, coordinator, InFlight::Sync, message, timeout, out);
+    }
+
+    /// As the group's leader: compute every member's partitions with the agreed assignor.
+    fn assign(&self, r: &JoinGroupResponse) -> Vec<(String, Vec<TopicPartition>)> {
+        let members: Vec<Member> = r
+            .members
+            .iter()
+            .map(|(id, s)| Member {
+                id: id.clone(),
+                topics: s.topics.iter().cloned().collect(),
+                owned: s.owned.clone(),
+            })
+            .collect();
+        let partitions: BTreeMap<String, i32> = members
+            .iter()
+            .flat_map(|m| m.topics.iter())
+            .filter_map(|t| self.view.partition_count(t).map(|n| (t.clone(), n)))
+            .collect();
+        let assignment = match r.protocol.as_str() {
+            "roundrobin" => assignor::round_robin(&members, &partitions),
+            "sticky" => assignor::sticky(&members, &partitions),
+            _ => assignor::range(&members, &partitions),
+        };
+        assignment.into_iter().collect()
+    }
+
+    pub(super) fn on_sync(&mut self, now: Instant, r: SyncGroupResponse, out: &mut Out) {
+        match r.error {
+            ErrorCode::None => {}
+            ErrorCode::RebalanceInProgress => {
+                if let Some(g) = self.group.as_mut() {
+                    g.phase = Phase::Unjoined;
+                }
+                return;
+            }
+            ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration => {
+                return self.reset_membership(now, out);
+            }
+            _ => {
+                self.lose_coordinator();
+                return self.retry_later(now, out);
+            }
+        }
+        let Some(g) = self.group.as_mut() else { return };
+        g.phase = Phase::Stable;
+        g.awaiting_committed = r.assignment.clone();
+        let (member_id, generation, group_id) =
+            (g.member_id.clone(), g.generation, g.group_id.clone());
+        self.assignment = r.assignment.clone();
+        out.reply(Reply::Assigned {
+            member_id,
+            generation,
+            partitions: r.assignment.clone(),
+        });
+        if let Some(coordinator) = self.group.as_ref().and_then(|g| g.coordinator) {
+            let correlation_id = self.next_correlation_id();
+            let message = Message::OffsetFetchRequest(OffsetFetchRequest {
+                correlation_id,
+                group_id,
+                partitions: r.assignment,
+            });
+            self.request(now, coordinator, InFlight::OffsetFetch, message, out);
+        }
+        out.set_timer(
+            Timer::GroupHeartbeat,
+            now + Duration::from_millis(self.config.heartbeat_interval_ms),
+        );
+        if self.config.enable_auto_commit {
+            out.set_timer(
+                Timer::AutoCommit,
+                now + Duration::from_millis(self.config.auto_commit_interval_ms),
+            );
+        }
+    }
+
+    pub(super) fn on_offset_fetch(&mut self, now: Instant, r: OffsetFetchResponse, out: &mut Out) {
+        if r.error != ErrorCode::None {
+            self.lose_coordinator();
+            return self.retry_later(now, out);
+        }
+        for (tp, offset) in r.offsets {
+            if offset >= 0 && self.assignment.contains(&tp) {
+                self.positions.insert(tp.clone(), offset);
+                out.reply(Reply::PositionReset {
+                    partition: tp,
+                    offset,
+                    reason: "committed offset of the group".into(),
+                });
+            }
+        }
+        // Partitions without a committed offset fall back to auto.offset.reset.
+        if let Some(g) = self.group.as_mut() {
+            g.awaiting_committed.clear();
+        }
+    }
+
+    pub(super) fn on_group_heartbeat_timer(&mut self, now: Instant, out: &mut Out) {
+        let Some(g) = &self.group else { return };
+        if g.phase != Phase::Stable {
+            return;
+        }
+        if let Some(coordinator) = g.coordinator {
+            let (group_id, generation_id, member_id) =
+                (g.group_id.clone(), g.generation, g.member_id.clone());
+            let correlation_id = self.next_correlation_id();
+            let message = Message::HeartbeatRequest(HeartbeatRequest {
+                correlation_id,
+                group_id,
+                generation_id,
+                member_id,
+            });
+            self.request(now, coordinator, InFlight::Heartbeat, message, out);
+        }
+        out.set_timer(
+            Timer::GroupHeartbeat,
+            now + Duration::from_millis(self.config.heartbeat_interval_ms),
+        );
+    }
+
+    /// A heartbeat's answer (also how LeaveGroup and OffsetCommit are answered).
+    pub(super) fn on_group_answer(
+        &mut self,
+        now: Instant,
+        kind: InFlight,
+        r: HeartbeatResponse,
+        out: &mut Out,
+    ) {
+        if matches!(kind, InFlight::Commit) && r.error != ErrorCode::None {
+            let member_id = self
+                .group
+                .as_ref()
+                .map(|g| g.member_id.clone())
+                .unwrap_or_default();
+            out.reply(Reply::CommitFailed {
+                member_id,
+                error: r.error,
+            });
+        }
+        match r.error {
+            ErrorCode::None => {}
+            // Eager: give everything up (committing first) and rejoin.
+            ErrorCode::RebalanceInProgress
+                if self
+                    .group
+                    .as_ref()
+                    .is_some_and(|g| g.phase == Phase::Stable) =>
+            {
+                self.revoke_all(now, out);
+                if let Some(g) = self.group.as_mut() {
+                    g.phase = Phase::Unjoined;
+                }
+            }
+            ErrorCode::RebalanceInProgress => {}
+            ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration => {
+                self.reset_membership(now, out)
+            }
+            ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable => {
+                self.lose_coordinator()
+            }
+            _ => {}
+        }
+    }
+
+    /// Commit the current positions of the assigned partitions.
+    pub(super) fn commit(&mut self, now: Instant, out: &mut Out) {
+        let Some(g) = &self.group else { return };
+        let Some(coordinator) = g.coordinator else {
+            return;
+        };
+        let offsets: Vec<(TopicPartition, i64)> = self
+            .assignment
+            .iter()
+            .filter_map(|tp| self.positions.get(tp).map(|o| (tp.clone(), *o)))
+            .collect();
+        if offsets.is_empty() {
+            return;
+        }
+        let (group_id, generation_id, member_id) =
+            (g.group_id.clone(), g.generation, g.member_id.clone());
+        let correlation_id = self.next_correlation_id();
+        let message = Message::OffsetCommitRequest(OffsetCommitRequest {
+            correlation_id,
+            group_id,
+            generation_id,
+            member_id,
+            offsets,
+        });
+        self.request(now, coordinator, InFlight::Commit, message, out);
+    }
+
+    pub(super) fn on_auto_commit_timer(&mut self, now: Instant, out: &mut Out) {
+        if self
+            .group
+            .as_ref()
+            .is_some_and(|g| g.phase == Phase::Stable)
+        {
+            self.commit(now, out);
+            out.set_timer(
+                Timer::AutoCommit,
+                now + Duration::from_millis(self.config.auto_commit_interval_ms),
+            );
+        }
+    }
+
+    /// A group request failed on the network: find the coordinator again.
+    pub(super) fn on_group_request_lost(&mut self) {
+        self.lose_coordinator();
+    }
+}
