@@ -30,6 +30,7 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "kip-320-truncation-detection-legacy",
     "consumer-join-rebalance",
     "consumer-crash-rebalance",
+    "coordinator-failover",
 ];
 
 /// The text of the built-in scenario `name`.

@@ -288,8 +288,8 @@ pub fn timeline(events: &Events) -> Vec<String> {
                     "{at} {node} revokes {} (generation {generation}) before rejoining",
                     partitions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
                 )),
-                Reply::CommitFailed { member_id, error } => {
-                    lines.push(format!("{at} {node} ({member_id}) offset commit refused: {error}"))
+                Reply::CommitFailed { error, .. } => {
+                    lines.push(format!("{at} {node}: offset commit refused: {error}"))
                 }
                 Reply::CorruptBatch {
                     partition,

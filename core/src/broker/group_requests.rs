@@ -128,7 +128,7 @@ impl Broker {
         for (to, message) in replies {
             out.send(to, message);
         }
-        self.report_group_changes(out);
+        self.report_group_changes(now, out);
         out.set_timer(Timer::GroupTick, now + Duration::from_millis(GROUP_TICK_MS));
         true
     }
@@ -241,14 +241,25 @@ impl Broker {
         for (to, message) in self.groups.tick(now) {
             out.send(to, message);
         }
-        self.report_group_changes(out);
+        self.report_group_changes(now, out);
         if self.groups.has_groups() {
             out.set_timer(Timer::GroupTick, now + Duration::from_millis(GROUP_TICK_MS));
         }
     }
 
-    fn report_group_changes(&mut self, out: &mut Out) {
+    fn report_group_changes(&mut self, now: Instant, out: &mut Out) {
         for change in std::mem::take(&mut self.groups.changes) {
+            // A new generation is written to the group's offsets partition, so that the next
+            // coordinator after a failover continues the numbering.
+            if let GroupChange::Generation {
+                group, generation, ..
+            } = &change
+                && let Some(tp) = self.offsets_partition(group)
+                && let Some(p) = self.partitions.get_mut(&tp)
+            {
+                let batch = super::groups::generation_batch(group, *generation, now);
+                let _ = p.append_as_leader(&batch, out);
+            }
             out.trace(match change {
                 GroupChange::Generation {
                     group,

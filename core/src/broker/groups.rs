@@ -9,8 +9,9 @@
 //! and sends it back (`SyncGroup`); members then heartbeat within `session.timeout.ms`.
 //! Committed offsets are records appended to the group's `__consumer_offsets` partition —
 //! replicated like any other — and a broker that becomes the partition's leader loads them
-//! from the log, which is how offsets survive a coordinator failover. (Group membership itself
-//! is kept in memory here: after a failover, members learn `UNKNOWN_MEMBER_ID` and rejoin.)
+//! from the log, which is how offsets survive a coordinator failover. So is each group's
+//! generation; the member list is kept in memory only (Kafka stores it too): after a failover
+//! members learn `UNKNOWN_MEMBER_ID` and rejoin, in the next generation.
 
 use crate::ids::{NodeId, TopicPartition};
 use crate::log::Log;
@@ -76,6 +77,23 @@ struct Group {
     members: BTreeMap<String, Member>,
     join_deadline: Instant,
     assigned: bool,
+    /// The rebalance under way started from an empty group (so it waits the initial delay).
+    from_empty: bool,
+}
+
+impl Group {
+    fn empty(now: Instant) -> Self {
+        Group {
+            state: GroupState::Empty,
+            generation: 0,
+            protocol: String::new(),
+            leader: String::new(),
+            members: BTreeMap::new(),
+            join_deadline: now,
+            assigned: false,
+            from_empty: false,
+        }
+    }
 }
 
 /// What the coordinator did that the broker must know about (trace events).
@@ -117,6 +135,23 @@ pub struct Coordinator {
 /// The record key of a committed offset.
 fn offset_key(group: &str, tp: &TopicPartition) -> Vec<u8> {
     format!("offset\u{0}{group}\u{0}{}\u{0}{}", tp.topic, tp.partition).into_bytes()
+}
+
+/// The record key of a group's metadata (here: its generation).
+fn group_key(group: &str) -> Vec<u8> {
+    format!("group\u{0}{group}").into_bytes()
+}
+
+/// The record batch storing `group`'s new generation, so that a coordinator elected after a
+/// failover continues the numbering (Kafka stores the whole group metadata this way).
+pub fn generation_batch(group: &str, generation: i32, now: Instant) -> Vec<u8> {
+    RecordBatch::from_records(vec![Record {
+        timestamp: now.as_millis() as i64,
+        key: Some(group_key(group)),
+        value: Some(generation.to_string().into_bytes()),
+        headers: Vec::new(),
+    }])
+    .encode()
 }
 
 fn parse_offset_key(key: &[u8]) -> Option<(String, TopicPartition)> {
@@ -168,6 +203,17 @@ impl Coordinator {
                 let (Some(key), Some(value)) = (&r.key, &r.value) else {
                     continue;
                 };
+                if let Some(group) = key.strip_prefix(b"group\0".as_slice())
+                    && let Ok(generation) = String::from_utf8_lossy(value).parse::<i32>()
+                {
+                    let name = String::from_utf8_lossy(group).into_owned();
+                    let g = self
+                        .groups
+                        .entry(name)
+                        .or_insert_with(|| Group::empty(Instant::ZERO));
+                    g.generation = g.generation.max(generation);
+                    continue;
+                }
                 if let (Some(k), Some(offset)) = (
                     parse_offset_key(key),
                     std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
@@ -252,15 +298,7 @@ impl Coordinator {
         let group = self
             .groups
             .entry(r.group_id.clone())
-            .or_insert_with(|| Group {
-                state: GroupState::Empty,
-                generation: 0,
-                protocol: String::new(),
-                leader: String::new(),
-                members: BTreeMap::new(),
-                join_deadline: now,
-                assigned: false,
-            });
+            .or_insert_with(|| Group::empty(now));
         let member_id = if r.member_id.is_empty() {
             self.next_member += 1;
             format!("member-{broker_id}-{}", self.next_member)
@@ -300,6 +338,7 @@ impl Coordinator {
             GroupState::Empty => {
                 group.state = GroupState::PreparingRebalance;
                 group.join_deadline = now + Duration::from_millis(INITIAL_REBALANCE_DELAY_MS);
+                group.from_empty = true;
             }
             GroupState::Stable | GroupState::CompletingRebalance => {
                 group.state = GroupState::PreparingRebalance;
@@ -482,7 +521,7 @@ impl Coordinator {
                 continue;
             }
             let all_joined = g.members.values().all(|m| m.pending_join.is_some());
-            let initial = g.generation == 0;
+            let initial = g.from_empty;
             if !(now >= g.join_deadline || (all_joined && !initial)) {
                 continue;
             }
@@ -493,6 +532,7 @@ impl Coordinator {
                 continue;
             }
             g.generation += 1;
+            g.from_empty = false;
             g.state = GroupState::CompletingRebalance;
             g.assigned = false;
             if !g.members.contains_key(&g.leader) {

@@ -169,6 +169,13 @@ impl Consumer {
 
     /// Rejoin from scratch (after the coordinator forgot us or a generation was fenced).
     fn reset_membership(&mut self, now: Instant, out: &mut Out) {
+        if self
+            .group
+            .as_ref()
+            .is_some_and(|g| g.phase == Phase::Joining)
+        {
+            return; // a join is already on its way
+        }
         self.revoke_all(now, out);
         if let Some(g) = self.group.as_mut() {
             g.member_id.clear();
@@ -347,16 +354,20 @@ impl Consumer {
         r: HeartbeatResponse,
         out: &mut Out,
     ) {
-        if matches!(kind, InFlight::Commit) && r.error != ErrorCode::None {
-            let member_id = self
-                .group
-                .as_ref()
-                .map(|g| g.member_id.clone())
-                .unwrap_or_default();
-            out.reply(Reply::CommitFailed {
-                member_id,
-                error: r.error,
-            });
+        if matches!(kind, InFlight::Commit) {
+            // A refused commit is reported; membership is the heartbeat's business.
+            if r.error != ErrorCode::None {
+                let member_id = self
+                    .group
+                    .as_ref()
+                    .map(|g| g.member_id.clone())
+                    .unwrap_or_default();
+                out.reply(Reply::CommitFailed {
+                    member_id,
+                    error: r.error,
+                });
+            }
+            return;
         }
         match r.error {
             ErrorCode::None => {}
