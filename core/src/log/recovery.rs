@@ -7,8 +7,9 @@
 //! the magic byte is 2, the CRC matches and the offsets continue where the previous batch
 //! ended. At the first batch that fails, it truncates the segment there and deletes every
 //! later segment — the same rule as a database replaying its WAL up to the last valid record.
-//! Then it rebuilds each offset index from the surviving bytes and drops leader-epoch entries
-//! beyond the new log end.
+//! Then it rebuilds each offset index from the surviving bytes, drops leader-epoch entries
+//! beyond the new log end and adds any epoch the surviving batches show that the checkpoint
+//! file missed.
 
 use super::batch::{BatchError, BatchHeader};
 use super::epoch_cache::{CHECKPOINT_FILE, EpochCache};
@@ -229,20 +230,28 @@ impl Log {
         log.log_start_offset = *log.segments.keys().next().expect("a segment");
 
         let checkpoint = format!("{dir}/{CHECKPOINT_FILE}");
+        let mut rewrite_checkpoint = false;
         if let Some(bytes) = image.get(&checkpoint) {
             match EpochCache::parse(bytes) {
                 Ok(cache) => log.epoch_cache = cache,
                 Err(problem) => {
                     report.epoch_checkpoint_problem = Some(problem);
-                    ops.push(DiskOp::Replace {
-                        file: checkpoint.clone(),
-                        bytes: EpochCache::new().encode(),
-                    });
+                    rewrite_checkpoint = true;
                 }
             }
         }
         let end = log.log_end_offset();
-        if log.epoch_cache.truncate_from_end(end) {
+        rewrite_checkpoint |= log.epoch_cache.truncate_from_end(end);
+        // The checkpoint is a separate file, replaced and synced on its own: after a power
+        // loss it may be older than the batches that survived, or unreadable. Each batch
+        // carries the epoch of the leader that wrote it, so, like Kafka's segment recovery
+        // (`LogSegment.recover`), re-assign the epochs the surviving batches show.
+        for header in log.batches() {
+            rewrite_checkpoint |= log
+                .epoch_cache
+                .assign(header.partition_leader_epoch, header.base_offset);
+        }
+        if rewrite_checkpoint {
             ops.push(DiskOp::Replace {
                 file: checkpoint,
                 bytes: log.epoch_cache.encode(),

@@ -245,6 +245,32 @@ fn a_damaged_epoch_checkpoint_is_reported_not_fatal() {
     assert_eq!(log.epoch_cache().latest_epoch(), None);
 }
 
+/// The checkpoint file lives apart from the log: a power loss can keep batches of a new epoch
+/// while losing the checkpoint write that announced it. Recovery takes the epochs from the
+/// batches (Reference: Kafka's `LogSegment.recover` re-assigns epochs while rescanning).
+#[test]
+fn recovery_restores_epochs_the_checkpoint_lost() {
+    let mut log = Log::new("t-0", small());
+    let mut ops = Vec::new();
+    log.append_as_leader(&producer_batch(0, 2, 1), 1, &mut ops)
+        .unwrap();
+    log.append_as_leader(&producer_batch(2, 2, 1), 3, &mut ops)
+        .unwrap();
+    let mut image = DiskImage::new();
+    apply(&mut image, &ops);
+    for checkpoint in [None, Some(b"0\n1\n1 0\n".to_vec()), Some(b"0\n9".to_vec())] {
+        let mut damaged = image.clone();
+        match checkpoint {
+            None => damaged.remove("t-0/leader-epoch-checkpoint"),
+            Some(bytes) => damaged.insert("t-0/leader-epoch-checkpoint".into(), bytes),
+        };
+        let (recovered, _, fix) = Log::recover("t-0", small(), &damaged);
+        assert_eq!(recovered.epoch_cache(), log.epoch_cache());
+        apply(&mut damaged, &fix);
+        assert_eq!(damaged, image, "the rewritten checkpoint matches the lost one");
+    }
+}
+
 /// How the tail beyond the synced prefix gets damaged.
 #[derive(Clone, Debug)]
 enum Damage {
