@@ -174,8 +174,29 @@ impl Log {
                 continue;
             }
             report.segments_scanned += 1;
-            let start = expected.unwrap_or(base).max(base);
-            let (valid, next, damage) = scan(bytes, start, &mut report);
+            // A segment must begin where the previous one ended. One that does not lies beyond
+            // a hole — a segment file that never reached the disk while a later one did, since
+            // each file is synced on its own — and goes whole, with everything after it: a log
+            // with a hole would let a consumer skip records without noticing.
+            if let Some(expected) = expected
+                && expected != base
+            {
+                damaged = true;
+                report.truncation = Some(Truncation {
+                    segment: name.clone(),
+                    position: 0,
+                    bytes_truncated: bytes.len() as u64,
+                    reason: TruncationReason::OffsetOutOfOrder,
+                    first_lost_offset: BatchHeader::parse(bytes).ok().map(|h| h.base_offset),
+                });
+                report.deleted_segments.push(name.clone());
+                ops.push(DiskOp::Delete { file: name.clone() });
+                ops.push(DiskOp::Delete {
+                    file: segment::index_file(dir, base),
+                });
+                continue;
+            }
+            let (valid, next, damage) = scan(bytes, expected.unwrap_or(base), &mut report);
             if let Some((reason, first_lost_offset)) = damage {
                 damaged = true;
                 report.truncation = Some(Truncation {
@@ -242,6 +263,10 @@ impl Log {
         }
         let end = log.log_end_offset();
         rewrite_checkpoint |= log.epoch_cache.truncate_from_end(end);
+        // Without retention the log starts at 0, but a first segment that never reached the
+        // disk leaves a later one first; the cache then starts where the log does, as Kafka's
+        // does when the log start offset moves.
+        rewrite_checkpoint |= log.epoch_cache.truncate_from_start(log.log_start_offset);
         // The checkpoint is a separate file, replaced and synced on its own: after a power
         // loss it may be older than the batches that survived, or unreadable. Each batch
         // carries the epoch of the leader that wrote it, so, like Kafka's segment recovery
