@@ -5,8 +5,9 @@
 //! left a batch half-written (a *torn write*), or garbage where the last sector should be. So
 //! it scans each segment from the start, batch by batch, checking that the header is complete,
 //! the magic byte is 2, the CRC matches and the offsets continue where the previous batch
-//! ended. At the first batch that fails, it truncates the segment there and deletes every
-//! later segment — the same rule as a database replaying its WAL up to the last valid record.
+//! ended — across segments too, since each file is synced on its own and a later segment can
+//! survive one that never reached the disk. At the first batch that fails, it truncates the
+//! segment there and deletes every later segment — the same rule as a database replaying its WAL up to the last valid record.
 //! Then it rebuilds each offset index from the surviving bytes, drops leader-epoch entries
 //! beyond the new log end and adds any epoch the surviving batches show that the checkpoint
 //! file missed.
