@@ -301,6 +301,44 @@ fn a_segment_beyond_a_hole_goes_with_everything_after_it() {
     assert!(image.keys().all(|f| !f.ends_with(".log") || f.ends_with(&format!("{}.log", segment::file_stem(0)))));
 }
 
+/// A log whose first segment never reached the disk starts later than 0; truncating below
+/// that start cannot cut a segment, so the log starts afresh at the target, empty (Reference:
+/// Kafka's `truncateFullyAndStartAt`), and recovery agrees.
+#[test]
+fn truncating_below_the_log_start_starts_afresh_there() {
+    let mut log = Log::new("t-0", small());
+    let mut ops = Vec::new();
+    for i in 0..6 {
+        log.append_as_leader(&producer_batch(i * 2, 2, 60), 0, &mut ops)
+            .unwrap();
+    }
+    let mut image = DiskImage::new();
+    apply(&mut image, &ops);
+    let second = *log.segments().keys().nth(1).unwrap();
+    image.remove(&segment::log_file("t-0", 0));
+    let (mut recovered, _, fix) = Log::recover("t-0", small(), &image);
+    apply(&mut image, &fix);
+    assert_eq!(recovered.log_start_offset(), second);
+    assert_eq!(recovered.epoch_cache().entries()[0].start_offset, second);
+
+    let mut ops = Vec::new();
+    assert_eq!(recovered.truncate_to(1, &mut ops), 1);
+    assert_eq!(
+        (recovered.log_start_offset(), recovered.log_end_offset()),
+        (1, 1)
+    );
+    assert!(recovered.epoch_cache().entries().is_empty());
+    assert_eq!(recovered.read(1, usize::MAX), Ok(Vec::new()));
+    apply(&mut image, &ops);
+    let (again, report, _) = Log::recover("t-0", small(), &image);
+    assert_eq!(report.truncation, None);
+    assert_eq!((again.log_start_offset(), again.log_end_offset()), (1, 1));
+    let info = recovered
+        .append_as_leader(&producer_batch(0, 2, 1), 4, &mut ops)
+        .unwrap();
+    assert_eq!(info.first_offset, 1);
+}
+
 /// How the tail beyond the synced prefix gets damaged.
 #[derive(Clone, Debug)]
 enum Damage {
