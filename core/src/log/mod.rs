@@ -436,4 +436,6 @@ fn split_verified(bytes: &[u8]) -> Result<Vec<(BatchHeader, std::ops::Range<usiz
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 pub(crate) mod tests;
