@@ -53,10 +53,19 @@ impl EpochCache {
         self.entries.last().map(|e| e.epoch)
     }
 
-    /// Note that `epoch` starts at `start_offset`. Returns whether the cache changed. Like
-    /// Kafka, an epoch not above the latest one is ignored; an entry starting at or before an
-    /// existing entry's offset replaces those entries (they were truncated away).
+    /// Note that `epoch` starts at `start_offset`. Returns whether the cache changed.
+    ///
+    /// An epoch not above the latest one is ignored, as in KIP-101's original cache (Kafka
+    /// 0.11–1.x). Later Kafka versions (`isUpdateNeeded` in `LeaderEpochFileCache`) also accept
+    /// a *lower* epoch by first dropping the entries that conflict with it; here every caller
+    /// truncates the cache together with the log, so a lower epoch never needs to win. An
+    /// entry starting at or before an existing entry's offset replaces those entries (they
+    /// were truncated away). A negative epoch — a batch no leader stamped — is ignored, where
+    /// Kafka would reject it.
     pub fn assign(&mut self, epoch: i32, start_offset: i64) -> bool {
+        if epoch < 0 {
+            return false;
+        }
         if let Some(latest) = self.entries.last()
             && epoch <= latest.epoch
         {
@@ -153,7 +162,7 @@ impl EpochCache {
                 .parse()
                 .map_err(|_| format!("bad offset in {line:?}"))?;
             if !cache.assign(epoch, start_offset) {
-                return Err(format!("entries out of order at {line:?}"));
+                return Err(format!("epoch negative or out of order at {line:?}"));
             }
         }
         Ok(cache)
@@ -208,6 +217,7 @@ mod tests {
         assert!(!c.assign(0, 5));
         assert!(c.assign(2, 5));
         assert_eq!(c.latest_epoch(), Some(2));
+        assert!(!c.assign(UNDEFINED_EPOCH, 7), "a batch no leader stamped");
     }
 
     #[test]

@@ -313,11 +313,14 @@ impl Log {
     }
 
     /// Cut the log so that `offset` becomes the log end offset — or less: a batch holding
-    /// `offset` goes whole, since Kafka truncates at batch boundaries. Returns the new log end
-    /// offset.
+    /// `offset` goes whole, since Kafka truncates at batch boundaries. Below the log start
+    /// offset the log starts afresh, empty, at `offset`. Returns the new log end offset.
     pub fn truncate_to(&mut self, offset: i64, ops: &mut Vec<DiskOp>) -> i64 {
         if offset >= self.log_end_offset() {
             return self.log_end_offset();
+        }
+        if offset < self.log_start_offset {
+            return self.truncate_fully_and_start_at(offset, ops);
         }
         let doomed: Vec<i64> = self
             .segments
@@ -368,6 +371,38 @@ impl Log {
         end
     }
 
+    /// Drop every segment and start afresh, empty, at `offset` (Kafka's
+    /// `truncateFullyAndStartAt`): what truncating below the log start offset means, since no
+    /// segment can be cut there. The new segment's file is created at once, empty, so that
+    /// recovery finds the log start in the directory listing. Returns `offset`.
+    fn truncate_fully_and_start_at(&mut self, offset: i64, ops: &mut Vec<DiskOp>) -> i64 {
+        for base in std::mem::take(&mut self.segments).into_keys() {
+            for file in [
+                segment::log_file(&self.dir, base),
+                segment::index_file(&self.dir, base),
+            ] {
+                self.dirty.remove(&file);
+                ops.push(DiskOp::Delete { file });
+            }
+        }
+        self.segments.insert(
+            offset,
+            Segment::new(offset, self.config.index_interval_bytes),
+        );
+        self.log_start_offset = offset;
+        let file = segment::log_file(&self.dir, offset);
+        self.dirty.insert(file.clone());
+        ops.push(DiskOp::Append {
+            file,
+            bytes: Vec::new(),
+        });
+        if !self.epoch_cache.entries().is_empty() {
+            self.epoch_cache = EpochCache::new();
+            self.write_epoch_checkpoint(ops);
+        }
+        offset
+    }
+
     /// `fsync` every file written since the last flush: one `Sync` per file, with tokens drawn
     /// from `next_token`. Empty when nothing is dirty.
     pub fn flush_ops(&mut self, next_token: &mut u64) -> Vec<DiskOp> {
@@ -400,5 +435,7 @@ fn split_verified(bytes: &[u8]) -> Result<Vec<(BatchHeader, std::ops::Range<usiz
     Ok(out)
 }
 
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 pub(crate) mod tests;

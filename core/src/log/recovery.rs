@@ -5,10 +5,12 @@
 //! left a batch half-written (a *torn write*), or garbage where the last sector should be. So
 //! it scans each segment from the start, batch by batch, checking that the header is complete,
 //! the magic byte is 2, the CRC matches and the offsets continue where the previous batch
-//! ended. At the first batch that fails, it truncates the segment there and deletes every
-//! later segment — the same rule as a database replaying its WAL up to the last valid record.
-//! Then it rebuilds each offset index from the surviving bytes and drops leader-epoch entries
-//! beyond the new log end.
+//! ended — across segments too, since each file is synced on its own and a later segment can
+//! survive one that never reached the disk. At the first batch that fails, it truncates the
+//! segment there and deletes every later segment — the same rule as a database replaying its WAL up to the last valid record.
+//! Then it rebuilds each offset index from the surviving bytes, drops leader-epoch entries
+//! beyond the new log end and adds any epoch the surviving batches show that the checkpoint
+//! file missed.
 
 use super::batch::{BatchError, BatchHeader};
 use super::epoch_cache::{CHECKPOINT_FILE, EpochCache};
@@ -173,8 +175,29 @@ impl Log {
                 continue;
             }
             report.segments_scanned += 1;
-            let start = expected.unwrap_or(base).max(base);
-            let (valid, next, damage) = scan(bytes, start, &mut report);
+            // A segment must begin where the previous one ended. One that does not lies beyond
+            // a hole — a segment file that never reached the disk while a later one did, since
+            // each file is synced on its own — and goes whole, with everything after it: a log
+            // with a hole would let a consumer skip records without noticing.
+            if let Some(expected) = expected
+                && expected != base
+            {
+                damaged = true;
+                report.truncation = Some(Truncation {
+                    segment: name.clone(),
+                    position: 0,
+                    bytes_truncated: bytes.len() as u64,
+                    reason: TruncationReason::OffsetOutOfOrder,
+                    first_lost_offset: BatchHeader::parse(bytes).ok().map(|h| h.base_offset),
+                });
+                report.deleted_segments.push(name.clone());
+                ops.push(DiskOp::Delete { file: name.clone() });
+                ops.push(DiskOp::Delete {
+                    file: segment::index_file(dir, base),
+                });
+                continue;
+            }
+            let (valid, next, damage) = scan(bytes, expected.unwrap_or(base), &mut report);
             if let Some((reason, first_lost_offset)) = damage {
                 damaged = true;
                 report.truncation = Some(Truncation {
@@ -229,20 +252,32 @@ impl Log {
         log.log_start_offset = *log.segments.keys().next().expect("a segment");
 
         let checkpoint = format!("{dir}/{CHECKPOINT_FILE}");
+        let mut rewrite_checkpoint = false;
         if let Some(bytes) = image.get(&checkpoint) {
             match EpochCache::parse(bytes) {
                 Ok(cache) => log.epoch_cache = cache,
                 Err(problem) => {
                     report.epoch_checkpoint_problem = Some(problem);
-                    ops.push(DiskOp::Replace {
-                        file: checkpoint.clone(),
-                        bytes: EpochCache::new().encode(),
-                    });
+                    rewrite_checkpoint = true;
                 }
             }
         }
         let end = log.log_end_offset();
-        if log.epoch_cache.truncate_from_end(end) {
+        rewrite_checkpoint |= log.epoch_cache.truncate_from_end(end);
+        // Without retention the log starts at 0, but a first segment that never reached the
+        // disk leaves a later one first; the cache then starts where the log does, as Kafka's
+        // does when the log start offset moves.
+        rewrite_checkpoint |= log.epoch_cache.truncate_from_start(log.log_start_offset);
+        // The checkpoint is a separate file, replaced and synced on its own: after a power
+        // loss it may be older than the batches that survived, or unreadable. Each batch
+        // carries the epoch of the leader that wrote it, so, like Kafka's segment recovery
+        // (`LogSegment.recover`), re-assign the epochs the surviving batches show.
+        for header in log.batches() {
+            rewrite_checkpoint |= log
+                .epoch_cache
+                .assign(header.partition_leader_epoch, header.base_offset);
+        }
+        if rewrite_checkpoint {
             ops.push(DiskOp::Replace {
                 file: checkpoint,
                 bytes: log.epoch_cache.encode(),
