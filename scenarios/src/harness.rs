@@ -150,9 +150,7 @@ pub fn build(
     }
     for c in &scenario.consumers {
         let node = world.node_id(&c.name).expect("consumer added above");
-        world.schedule_command(
-            Instant::from_millis(c.start_ms),
-            node,
+        let command = || {
             if c.config.group_id.is_some() {
                 Command::Subscribe {
                     topic: c.topic.clone(),
@@ -161,8 +159,17 @@ pub fn build(
                 Command::Assign {
                     topic: c.topic.clone(),
                 }
-            },
-        );
+            }
+        };
+        world.schedule_command(Instant::from_millis(c.start_ms), node, command());
+        // An application restarted after a crash subscribes (or assigns) again.
+        for f in &scenario.faults {
+            if matches!(&f.action, FaultAction::Restart { node } if *node == c.name)
+                && f.at_ms >= c.start_ms
+            {
+                world.schedule_command(Instant::from_millis(f.at_ms + 1), node, command());
+            }
+        }
     }
     let ids: BTreeMap<String, NodeId> = world
         .nodes()

@@ -118,11 +118,13 @@ impl Consumer {
     pub fn step(&mut self, now: Instant, input: Input<Actor>, out: &mut Out) {
         match input {
             Input::Command(Command::Assign { topic }) => self.topic = Some(topic),
-            Input::Command(Command::Subscribe { topic }) => {
+            // Subscribing again to the same topic changes nothing, as in Kafka.
+            Input::Command(Command::Subscribe { topic }) if self.group.is_none() => {
                 self.topic = Some(topic);
                 let group_id = self.config.group_id.clone().unwrap_or_default();
                 self.group = Some(group::Membership::new(group_id));
             }
+            Input::Command(Command::Subscribe { .. }) => {}
             Input::Command(Command::Send { .. }) => {}
             Input::Recv { msg, .. } => {
                 let id = msg.correlation_id();

@@ -1,0 +1,130 @@
+//! Consumer groups under random faults (issue 4): members join at random times, crash and come
+//! back; brokers crash and restart; the network partitions and resets connections. Whatever
+//! happens: no partition is owned by two members in one generation (`group-ownership`), no
+//! acknowledged record is lost (`lost-write`, with acks=all and min.insync.replicas=2), and the
+//! idempotent producer writes nothing twice (`duplicate`) or out of order (`nonmonotonic-send`).
+
+use kafkasim_scenarios::catalog;
+use kafkasim_scenarios::format::parse;
+use kafkasim_scenarios::harness::{RunOptions, run};
+use kafkasim_scenarios::model::{FaultAction, Scenario, ScheduledFault};
+use proptest::prelude::*;
+
+const NODES: [&str; 6] = [
+    "consumer-1",
+    "consumer-2",
+    "consumer-3",
+    "broker-1",
+    "broker-2",
+    "broker-3",
+];
+
+fn scenario(starts: &[u64], faults: &[(u64, u8, usize, usize)]) -> Scenario {
+    let mut s = parse(
+        "groups",
+        catalog::find("consumer-join-rebalance").expect("built in"),
+    )
+    .expect("parses");
+    s.duration_ms = 30_000;
+    for b in &mut s.brokers {
+        b.config.min_insync_replicas = 2;
+    }
+    let mut third = s.consumers[1].clone();
+    third.name = "consumer-3".into();
+    third.config.client_id = "consumer-3".into();
+    s.consumers.push(third);
+    for (c, start) in s.consumers.iter_mut().zip(starts) {
+        c.start_ms = *start;
+        c.config.session_timeout_ms = 6000;
+        c.config.request_timeout_ms = 3000;
+    }
+    for (at, kind, a, b) in faults {
+        let (a, b) = (
+            NODES[a % NODES.len()].to_string(),
+            NODES[3 + b % 3].to_string(),
+        );
+        let action = match kind % 5 {
+            0 | 1 => FaultAction::ProcessCrash { node: a },
+            2 => FaultAction::Restart { node: a },
+            3 if a != b => FaultAction::Partition {
+                from: a,
+                to: b,
+                two_way: true,
+            },
+            _ if a != b => FaultAction::ResetConnection { a, b },
+            _ => continue,
+        };
+        s.faults.push(ScheduledFault {
+            at_ms: 2000 + at,
+            action,
+        });
+    }
+    s.faults.push(ScheduledFault {
+        at_ms: 16_000,
+        action: FaultAction::Heal,
+    });
+    for node in NODES {
+        s.faults.push(ScheduledFault {
+            at_ms: 16_000,
+            action: FaultAction::Restart { node: node.into() },
+        });
+    }
+    s.faults.sort_by_key(|f| f.at_ms);
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    // Known failing, kept as the reproducer for the next step of issue 4: with 1500 ms starts,
+    // a broker-3 crash at 2000 ms and later faults, some schedules end with no assignment at
+    // all (the group never re-forms after the coordinator moves), and one schedule showed two
+    // owners in a generation. Run with `cargo test --test group_faults -- --ignored`.
+    #[test]
+    #[ignore = "known failures under coordinator faults; see the comment above"]
+    fn groups_keep_their_promises_under_faults(
+        seed in any::<u64>(),
+        starts in proptest::collection::vec(1500u64..10_000, 3),
+        faults in proptest::collection::vec((0u64..13_000, any::<u8>(), 0usize..6, 0usize..3), 0..8),
+    ) {
+        let s = scenario(&starts, &faults);
+        let report = run(&s, RunOptions { seed, trace: None }).unwrap();
+        for checker in ["group-ownership", "lost-write", "duplicate", "nonmonotonic-send"] {
+            let found = report.verdicts.iter().find(|v| v.checker == checker).map(|v| v.findings.clone()).unwrap_or_default();
+            prop_assert!(found.is_empty(), "{checker} with seed {seed}\\nstarts {starts:?}\\nfaults: {:?}\\n{:?}", s.faults, &found[..found.len().min(3)]);
+        }
+        // The group really formed and consumed.
+        prop_assert!(!report.history.assignments.is_empty(), "no assignment at all");
+    }
+}
+
+/// Not a check: prints the timeline of one schedule, for debugging the property above.
+#[test]
+#[ignore]
+fn debug_case() {
+    let s = scenario(&[2416, 2417, 2417], &[(0, 38, 4, 0)]);
+    let report = run(
+        &s,
+        RunOptions {
+            seed: 3428189688456560450,
+            trace: None,
+        },
+    )
+    .unwrap();
+    for v in &report.verdicts {
+        if !v.findings.is_empty() {
+            eprintln!(
+                "{}: {:?}",
+                v.checker,
+                &v.findings[..v.findings.len().min(3)]
+            );
+        }
+    }
+    for l in report
+        .timeline
+        .iter()
+        .filter(|l| !l.contains("leads orders") && !l.contains("ISR"))
+    {
+        eprintln!("{l}");
+    }
+}
