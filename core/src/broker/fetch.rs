@@ -76,7 +76,7 @@ impl Broker {
         for (tp, isr) in expansions {
             self.send_alter_partition(now, tp, isr, out);
         }
-        self.complete_delayed_produces(out);
+        self.complete_delayed_produces(now, out);
         self.complete_delayed_fetches(out);
     }
 

@@ -26,6 +26,16 @@ pub(super) struct PendingCommit {
     offsets: Vec<(TopicPartition, i64)>,
 }
 
+/// A group's new generation written to the log, waiting for the high watermark before its
+/// members are given their assignments.
+#[derive(Debug)]
+pub(super) struct PendingGroupWrite {
+    partition: TopicPartition,
+    needed_high_watermark: i64,
+    group: String,
+    generation: i32,
+}
+
 impl Broker {
     /// The `__consumer_offsets` partition of `group`, if the topic exists.
     fn offsets_partition(&self, group: &str) -> Option<TopicPartition> {
@@ -49,7 +59,7 @@ impl Broker {
             return false;
         }
         if !self.groups.is_loaded(tp.partition) {
-            self.groups.load(tp.partition, p.log(), p.high_watermark());
+            self.groups.load(tp.partition, p.log());
         }
         true
     }
@@ -111,10 +121,7 @@ impl Broker {
                 from,
                 Message::HeartbeatResponse(self.groups.on_heartbeat(now, &r)),
             )],
-            Message::LeaveGroupRequest(r) => vec![(
-                from,
-                Message::HeartbeatResponse(self.groups.on_leave(now, &r)),
-            )],
+            Message::LeaveGroupRequest(r) => self.groups.on_leave(now, from, &r),
             Message::OffsetFetchRequest(r) => vec![(
                 from,
                 Message::OffsetFetchResponse(self.groups.on_offset_fetch(&r)),
@@ -206,11 +213,30 @@ impl Broker {
             }),
             _ => out.send(from, refuse(ErrorCode::NotCoordinator)),
         }
-        self.complete_pending_commits(out);
+        self.complete_pending_commits(now, out);
     }
 
-    /// Answer commits that are now replicated (or can no longer be).
-    pub(super) fn complete_pending_commits(&mut self, out: &mut Out) {
+    /// Answer commits and group writes that are now replicated (or can no longer be).
+    pub(super) fn complete_pending_commits(&mut self, now: Instant, out: &mut Out) {
+        let mut waiting = Vec::new();
+        for w in std::mem::take(&mut self.pending_group_writes) {
+            let (leads, hw) = self
+                .partitions
+                .get(&w.partition)
+                .map_or((false, -1), |p| (p.is_leader(), p.high_watermark()));
+            let error = if !leads {
+                ErrorCode::NotCoordinator
+            } else if hw >= w.needed_high_watermark {
+                ErrorCode::None
+            } else {
+                waiting.push(w);
+                continue;
+            };
+            for (to, message) in self.groups.stored(now, &w.group, w.generation, error) {
+                out.send(to, message);
+            }
+        }
+        self.pending_group_writes = waiting;
         let mut still = Vec::new();
         for c in std::mem::take(&mut self.pending_commits) {
             let (leads, hw) = self
@@ -249,49 +275,71 @@ impl Broker {
 
     fn report_group_changes(&mut self, now: Instant, out: &mut Out) {
         for change in std::mem::take(&mut self.groups.changes) {
-            // A new generation is written to the group's offsets partition, so that the next
-            // coordinator after a failover continues the numbering.
-            if let GroupChange::Generation {
-                group, generation, ..
-            } = &change
-                && let Some(tp) = self.offsets_partition(group)
-                && let Some(p) = self.partitions.get_mut(&tp)
-            {
-                let batch = super::groups::generation_batch(group, *generation, now);
-                let _ = p.append_as_leader(&batch, out);
-            }
-            out.trace(match change {
+            match change {
+                GroupChange::Store { group, generation } => {
+                    self.store_group(now, group, generation, out)
+                }
                 GroupChange::Generation {
                     group,
                     generation,
                     members,
-                } => Event::GroupGenerationStarted {
+                } => out.trace(Event::GroupGenerationStarted {
                     group,
                     generation,
                     members,
-                },
+                }),
                 GroupChange::MemberRemoved {
                     group,
                     member,
                     reason,
-                } => Event::GroupMemberRemoved {
+                } => out.trace(Event::GroupMemberRemoved {
                     group,
                     member,
                     reason,
-                },
-            });
+                }),
+            }
+        }
+        self.complete_pending_commits(now, out);
+    }
+
+    /// Write `group`'s `generation` to its offsets partition; the members get their
+    /// assignments once it is committed (Kafka's `storeGroup` on the leader's SyncGroup).
+    fn store_group(&mut self, now: Instant, group: String, generation: i32, out: &mut Out) {
+        let appended = self.offsets_partition(&group).and_then(|tp| {
+            let p = self.partitions.get_mut(&tp)?;
+            let batch = super::groups::generation_batch(&group, generation, now);
+            let info = p.append_as_leader(&batch, out).ok()?;
+            Some((tp, info.last_offset + 1))
+        });
+        match appended {
+            Some((partition, needed_high_watermark)) => {
+                self.pending_group_writes.push(PendingGroupWrite {
+                    partition,
+                    needed_high_watermark,
+                    group,
+                    generation,
+                })
+            }
+            None => {
+                let error = ErrorCode::NotCoordinator;
+                for (to, message) in self.groups.stored(now, &group, generation, error) {
+                    out.send(to, message);
+                }
+            }
         }
     }
 
     /// Drop coordinator state of `__consumer_offsets` partitions this broker stopped leading.
-    pub(super) fn unload_lost_groups(&mut self) {
+    pub(super) fn unload_lost_groups(&mut self, out: &mut Out) {
         let Some(count) = self.image.topics.get(OFFSETS_TOPIC).copied() else {
             return;
         };
         for p in 0..count {
             let tp = TopicPartition::new(OFFSETS_TOPIC, p);
             if self.partitions.get(&tp).is_none_or(|x| !x.is_leader()) {
-                self.groups.unload(p, count);
+                for (to, message) in self.groups.unload(p, count) {
+                    out.send(to, message);
+                }
             }
         }
     }

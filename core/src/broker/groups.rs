@@ -108,6 +108,16 @@ pub enum GroupChange {
         /// The members.
         members: Vec<String>,
     },
+    /// The leader's assignment for a generation arrived: store the group in its offsets
+    /// partition and call [`Coordinator::stored`] once that record is committed. Only then
+    /// are the assignments handed out, so that a coordinator elected after a failover never
+    /// reuses a generation whose members were told what they own.
+    Store {
+        /// The group.
+        group: String,
+        /// The generation to store.
+        generation: i32,
+    },
     /// A member was removed (left, or its session expired).
     MemberRemoved {
         /// The group.
@@ -189,17 +199,17 @@ impl Coordinator {
     }
 
     /// Load the committed offsets of one `__consumer_offsets` partition from its log (the
-    /// last record per key wins, as compaction keeps).
-    pub fn load(&mut self, partition: i32, log: &Log, high_watermark: i64) {
+    /// last record per key wins, as compaction keeps). Like Kafka, the new coordinator reads
+    /// to the log end, not the high watermark: it leads the partition, so its whole log will
+    /// be committed, and its high watermark may still lag the old leader's — reading less
+    /// could miss the latest generation and hand out its number twice.
+    pub fn load(&mut self, partition: i32, log: &Log) {
         let bytes = log
             .read(log.log_start_offset(), usize::MAX)
             .unwrap_or_default();
         let mut rest = bytes.as_slice();
         while let Ok((batch, used)) = RecordBatch::decode(rest) {
-            for (i, r) in batch.records.iter().enumerate() {
-                if batch.base_offset + i as i64 >= high_watermark {
-                    break; // only committed offsets count
-                }
+            for r in &batch.records {
                 let (Some(key), Some(value)) = (&r.key, &r.value) else {
                     continue;
                 };
@@ -227,14 +237,43 @@ impl Coordinator {
     }
 
     /// Forget the groups and offsets of a `__consumer_offsets` partition this broker no longer
-    /// leads.
-    pub fn unload(&mut self, partition: i32, partitions: i32) {
+    /// leads; members waiting on a join or a sync learn `NOT_COORDINATOR`.
+    pub fn unload(&mut self, partition: i32, partitions: i32) -> Vec<(NodeId, Message)> {
+        let mut out = Vec::new();
         if self.loaded.remove(&partition) {
+            for (name, g) in &mut self.groups {
+                if partition_for_group(name, partitions) != partition {
+                    continue;
+                }
+                for m in g.members.values_mut() {
+                    if let Some((to, correlation_id)) = m.pending_join.take() {
+                        let response = JoinGroupResponse {
+                            correlation_id,
+                            error: ErrorCode::NotCoordinator,
+                            generation_id: -1,
+                            protocol: String::new(),
+                            leader: String::new(),
+                            member_id: String::new(),
+                            members: Vec::new(),
+                        };
+                        out.push((to, Message::JoinGroupResponse(response)));
+                    }
+                    if let Some((to, correlation_id)) = m.pending_sync.take() {
+                        let response = SyncGroupResponse {
+                            correlation_id,
+                            error: ErrorCode::NotCoordinator,
+                            assignment: Vec::new(),
+                        };
+                        out.push((to, Message::SyncGroupResponse(response)));
+                    }
+                }
+            }
             self.groups
                 .retain(|g, _| partition_for_group(g, partitions) != partition);
             self.offsets
                 .retain(|(g, _), _| partition_for_group(g, partitions) != partition);
         }
+        out
     }
 
     /// A committed offset was made durable (replicated below the high watermark).
@@ -343,21 +382,9 @@ impl Coordinator {
             GroupState::Stable | GroupState::CompletingRebalance => {
                 group.state = GroupState::PreparingRebalance;
                 group.join_deadline = now + rebalance_timeout;
-                // Members waiting for an assignment of the old generation must rejoin.
                 let mut out = Vec::new();
-                for m in group.members.values_mut() {
-                    if let Some((to, correlation_id)) = m.pending_sync.take() {
-                        let response = SyncGroupResponse {
-                            correlation_id,
-                            error: ErrorCode::RebalanceInProgress,
-                            assignment: Vec::new(),
-                        };
-                        out.push((to, Message::SyncGroupResponse(response)));
-                    }
-                }
-                if !out.is_empty() {
-                    return out;
-                }
+                Self::fail_pending_syncs(group, &mut out);
+                return out;
             }
             GroupState::PreparingRebalance => {}
         }
@@ -402,33 +429,66 @@ impl Coordinator {
                 if let Some(m) = group.members.get_mut(&r.member_id) {
                     m.pending_sync = Some((from, r.correlation_id));
                 }
-                if r.member_id == group.leader {
+                if r.member_id == group.leader && !group.assigned {
                     for (member, assignment) in r.assignments {
                         if let Some(m) = group.members.get_mut(&member) {
                             m.assignment = assignment;
                         }
                     }
                     group.assigned = true;
+                    self.changes.push(GroupChange::Store {
+                        group: r.group_id.clone(),
+                        generation: group.generation,
+                    });
                 }
-                if !group.assigned {
-                    return Vec::new();
-                }
-                group.state = GroupState::Stable;
-                group
-                    .members
-                    .values_mut()
-                    .filter_map(|m| {
-                        let (to, correlation_id) = m.pending_sync.take()?;
-                        let response = SyncGroupResponse {
-                            correlation_id,
-                            error: ErrorCode::None,
-                            assignment: m.assignment.clone(),
-                        };
-                        Some((to, Message::SyncGroupResponse(response)))
-                    })
-                    .collect()
+                // Everyone waits until the leader's assignment is stored.
+                Vec::new()
             }
         }
+    }
+
+    /// The group record of `generation` was committed (`ErrorCode::None`) or could not be:
+    /// hand out the assignments, or send the members back to rejoin.
+    pub fn stored(
+        &mut self,
+        now: Instant,
+        group: &str,
+        generation: i32,
+        error: ErrorCode,
+    ) -> Vec<(NodeId, Message)> {
+        let mut out = Vec::new();
+        let Some(g) = self.groups.get_mut(group) else {
+            return out;
+        };
+        if g.state != GroupState::CompletingRebalance || g.generation != generation || !g.assigned {
+            return out; // a later rebalance already superseded it
+        }
+        if error != ErrorCode::None {
+            for m in g.members.values_mut() {
+                if let Some((to, correlation_id)) = m.pending_sync.take() {
+                    let response = SyncGroupResponse {
+                        correlation_id,
+                        error,
+                        assignment: Vec::new(),
+                    };
+                    out.push((to, Message::SyncGroupResponse(response)));
+                }
+            }
+            Self::prepare_rebalance(g, now, &mut out);
+            return out;
+        }
+        g.state = GroupState::Stable;
+        for m in g.members.values_mut() {
+            if let Some((to, correlation_id)) = m.pending_sync.take() {
+                let response = SyncGroupResponse {
+                    correlation_id,
+                    error: ErrorCode::None,
+                    assignment: m.assignment.clone(),
+                };
+                out.push((to, Message::SyncGroupResponse(response)));
+            }
+        }
+        out
     }
 
     /// `Heartbeat`.
@@ -455,15 +515,21 @@ impl Coordinator {
         }
     }
 
-    /// `LeaveGroup`.
-    pub fn on_leave(&mut self, now: Instant, r: &LeaveGroupRequest) -> HeartbeatResponse {
+    /// `LeaveGroup`: the answer to `from`, and to members whose pending sync it fails.
+    pub fn on_leave(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        r: &LeaveGroupRequest,
+    ) -> Vec<(NodeId, Message)> {
+        let mut out = Vec::new();
         let removed = self
             .groups
             .get_mut(&r.group_id)
             .is_some_and(|g| g.members.remove(&r.member_id).is_some());
         let error = if removed {
             if let Some(g) = self.groups.get_mut(&r.group_id) {
-                Self::after_removal(g, now);
+                Self::prepare_rebalance(g, now, &mut out);
             }
             self.changes.push(GroupChange::MemberRemoved {
                 group: r.group_id.clone(),
@@ -474,13 +540,33 @@ impl Coordinator {
         } else {
             ErrorCode::UnknownMemberId
         };
-        HeartbeatResponse {
+        let response = HeartbeatResponse {
             correlation_id: r.correlation_id,
             error,
+        };
+        out.push((from, Message::HeartbeatResponse(response)));
+        out
+    }
+
+    /// Members waiting for the assignment of a generation that will not complete must rejoin
+    /// (Kafka answers their SyncGroup with `REBALANCE_IN_PROGRESS`).
+    fn fail_pending_syncs(g: &mut Group, out: &mut Vec<(NodeId, Message)>) {
+        for m in g.members.values_mut() {
+            if let Some((to, correlation_id)) = m.pending_sync.take() {
+                let response = SyncGroupResponse {
+                    correlation_id,
+                    error: ErrorCode::RebalanceInProgress,
+                    assignment: Vec::new(),
+                };
+                out.push((to, Message::SyncGroupResponse(response)));
+            }
         }
     }
 
-    fn after_removal(g: &mut Group, now: Instant) {
+    /// The membership changed (or a generation could not be stored): every member must
+    /// rejoin, or the group is empty.
+    fn prepare_rebalance(g: &mut Group, now: Instant, out: &mut Vec<(NodeId, Message)>) {
+        Self::fail_pending_syncs(g, out);
         if g.members.is_empty() {
             g.state = GroupState::Empty;
         } else if g.state != GroupState::PreparingRebalance {
@@ -515,7 +601,7 @@ impl Coordinator {
                     member: id,
                     reason: "session.timeout.ms expired",
                 });
-                Self::after_removal(g, now);
+                Self::prepare_rebalance(g, now, &mut out);
             }
             if g.state != GroupState::PreparingRebalance {
                 continue;
@@ -555,6 +641,9 @@ impl Coordinator {
                 members: g.members.keys().cloned().collect(),
             });
             for (id, m) in &mut g.members {
+                // The session clock restarts when the join completes: a member now has
+                // `session.timeout.ms` to sync and heartbeat.
+                m.last_heartbeat = now;
                 let Some((to, correlation_id)) = m.pending_join.take() else {
                     continue;
                 };

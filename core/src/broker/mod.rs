@@ -77,6 +77,8 @@ pub struct Broker {
     /// The consumer groups this broker coordinates.
     groups: groups::Coordinator,
     pending_commits: Vec<group_requests::PendingCommit>,
+    /// Group generations written to the log, waiting to be committed.
+    pending_group_writes: Vec<group_requests::PendingGroupWrite>,
 }
 
 /// Partition directories found on disk (every `<topic>-<n>/` but the metadata log's).
@@ -138,6 +140,7 @@ impl Broker {
             next_producer_id: 0,
             groups: groups::Coordinator::default(),
             pending_commits: Vec::new(),
+            pending_group_writes: Vec::new(),
         };
         if broker.quorum.is_some() {
             broker.send_registration(boot.now, out);
@@ -421,9 +424,9 @@ impl Broker {
             }
         }
         // Requests waiting on a leadership this broker lost can no longer succeed.
-        self.unload_lost_groups();
+        self.unload_lost_groups(out);
         self.fail_delayed_produces_not_led(out);
-        self.complete_delayed_produces(out);
+        self.complete_delayed_produces(now, out);
     }
 
     fn on_metadata(&self, from: NodeId, request: MetadataRequest, out: &mut Out) {
@@ -634,7 +637,7 @@ impl Broker {
 
     fn on_alter_partition_response(
         &mut self,
-        _now: Instant,
+        now: Instant,
         r: AlterPartitionResponse,
         out: &mut Out,
     ) {
@@ -651,7 +654,7 @@ impl Broker {
             // The metadata log will bring the truth; try again from there.
             p.clear_pending_isr();
         }
-        self.complete_delayed_produces(out);
+        self.complete_delayed_produces(now, out);
     }
 
     fn on_list_offsets(&self, from: NodeId, request: ListOffsetsRequest, out: &mut Out) {

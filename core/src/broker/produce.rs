@@ -115,12 +115,12 @@ impl Broker {
                 flushes,
             },
         );
-        self.complete_delayed_produces(out);
+        self.complete_delayed_produces(now, out);
     }
 
     /// Answer every waiting produce whose partitions are all decided or committed.
-    pub(super) fn complete_delayed_produces(&mut self, out: &mut Out) {
-        self.complete_pending_commits(out);
+    pub(super) fn complete_delayed_produces(&mut self, now: Instant, out: &mut Out) {
+        self.complete_pending_commits(now, out);
         let min_isr = self.config.min_insync_replicas;
         let ready: Vec<u64> = self
             .delayed_produces

@@ -188,6 +188,11 @@ impl Consumer {
         match r.error {
             ErrorCode::None => {}
             ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration => {
+                // This response ends the join: leave Joining so the reset is not taken for
+                // a join still on its way, and rejoin with an empty member id.
+                if let Some(g) = self.group.as_mut() {
+                    g.phase = Phase::Unjoined;
+                }
                 return self.reset_membership(now, out);
             }
             ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable => {
@@ -225,8 +230,13 @@ impl Consumer {
             member_id: r.member_id,
             assignments,
         });
-        let timeout = self.config.max_poll_interval_ms + 5000;
-        self.request_with_timeout(now, coordinator, InFlight::Sync, message, timeout, out);
+        self.request(now, coordinator, InFlight::Sync, message, out);
+        // A joined member heartbeats while it waits for its assignment, so that a leader
+        // that never syncs is expired and the others are sent back to rejoin.
+        out.set_timer(
+            Timer::GroupHeartbeat,
+            now + Duration::from_millis(self.config.heartbeat_interval_ms),
+        );
     }
 
     /// As the group's leader: compute every member's partitions with the agreed assignor.
@@ -325,7 +335,7 @@ impl Consumer {
 
     pub(super) fn on_group_heartbeat_timer(&mut self, now: Instant, out: &mut Out) {
         let Some(g) = &self.group else { return };
-        if g.phase != Phase::Stable {
+        if !matches!(g.phase, Phase::Syncing | Phase::Stable) {
             return;
         }
         if let Some(coordinator) = g.coordinator {
