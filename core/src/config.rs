@@ -94,6 +94,9 @@ pub struct BrokerConfig {
     pub replica_lag_time_max_ms: u64,
     /// `replica.fetch.wait.max.ms`: how long a leader may hold a follower's Fetch. Default 500.
     pub replica_fetch_wait_max_ms: u64,
+    /// `replica.fetch.backoff.ms`: how long a follower waits before fetching again from a
+    /// leader that failed the fetch (an error or a lost connection). Default 1000.
+    pub replica_fetch_backoff_ms: u64,
     /// `replica.high.watermark.checkpoint.interval.ms`: how often the high watermarks are
     /// written to `replication-offset-checkpoint`. Default 5000.
     pub replica_high_watermark_checkpoint_interval_ms: u64,
@@ -127,6 +130,7 @@ impl Default for BrokerConfig {
             broker_heartbeat_interval_ms: 2000,
             replica_lag_time_max_ms: 30_000,
             replica_fetch_wait_max_ms: 500,
+            replica_fetch_backoff_ms: 1000,
             replica_socket_timeout_ms: 30_000,
             replica_high_watermark_checkpoint_interval_ms: 5000,
             min_insync_replicas: 1,

@@ -126,6 +126,10 @@ pub const BROKER: &[(&str, Setter<BrokerConfig>)] = &[
         c.replica_fetch_wait_max_ms = uint(v, 0)?;
         Ok(())
     }),
+    ("replica.fetch.backoff.ms", |c, v| {
+        c.replica_fetch_backoff_ms = uint(v, 0)?;
+        Ok(())
+    }),
     ("replica.high.watermark.checkpoint.interval.ms", |c, v| {
         c.replica_high_watermark_checkpoint_interval_ms = uint(v, 1)?;
         Ok(())

@@ -15,12 +15,15 @@ pub(super) struct Fetcher {
     backoff_until: BTreeMap<NodeId, Instant>,
 }
 
-/// How long a follower waits before fetching again from a leader that answered with errors.
-const RETRY_BACKOFF_MS: u64 = 100;
-
 impl Fetcher {
-    pub(super) fn on_disconnected(&mut self, peer: NodeId) {
+    /// The connection to `peer` dropped: its fetch is void, and the next one waits `backoff`
+    /// (without it a follower of a dead leader would redial in a tight loop).
+    pub(super) fn on_disconnected(&mut self, peer: NodeId, now: Instant, backoff: Duration) {
+        let had_fetch = self.in_flight.values().any(|to| *to == peer);
         self.in_flight.retain(|_, to| *to != peer);
+        if had_fetch {
+            self.backoff_until.insert(peer, now + backoff);
+        }
     }
 
     pub(super) fn on_timeout(&mut self, correlation_id: i32) {
@@ -142,13 +145,9 @@ impl Broker {
             self.flush(&tp, "log.flush.interval.messages", now, out);
         }
         if errors {
-            self.fetcher
-                .backoff_until
-                .insert(address, now + Duration::from_millis(RETRY_BACKOFF_MS));
-            out.set_timer(
-                Timer::ReplicaFetchRetry,
-                now + Duration::from_millis(RETRY_BACKOFF_MS),
-            );
+            let until = now + Duration::from_millis(self.config.replica_fetch_backoff_ms);
+            self.fetcher.backoff_until.insert(address, until);
+            out.set_timer(Timer::ReplicaFetchRetry, until);
         }
     }
 }

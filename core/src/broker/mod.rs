@@ -247,8 +247,9 @@ impl Broker {
                 if let Some(q) = self.quorum.as_mut() {
                     q.on_disconnected(now, peer, out);
                 }
-                self.fetcher.on_disconnected(peer);
-                out.set_timer(Timer::ReplicaFetchRetry, now + Duration::from_millis(100));
+                let backoff = Duration::from_millis(self.config.replica_fetch_backoff_ms);
+                self.fetcher.on_disconnected(peer, now, backoff);
+                out.set_timer(Timer::ReplicaFetchRetry, now + backoff);
             }
             Input::Command(_) => {}
         }
