@@ -53,6 +53,10 @@ pub enum Timer {
     GroupHeartbeat,
     /// Consumer: time to commit positions (`auto.commit.interval.ms`).
     AutoCommit,
+    /// Consumer: `max.poll.interval.ms` has passed since the stalled poll loop last polled.
+    PollTimeout,
+    /// Consumer: the application's stall is over; it polls again.
+    StallEnd,
 }
 
 /// What a scenario tells a client to do.
@@ -79,6 +83,15 @@ pub enum Command {
         /// The topic.
         topic: String,
     },
+    /// Consumer: the application spends `duration_ms` processing what `poll()` returned and
+    /// does not call `poll()` meanwhile (slow processing, a long pause in the poll loop). The
+    /// heartbeat thread runs on.
+    StallPoll {
+        /// How long the poll loop stalls.
+        duration_ms: u64,
+    },
+    /// Consumer: `close()`: commit (with auto-commit), leave the group, stop.
+    Close,
 }
 
 /// A record as a consumer's `poll()` returns it.
@@ -127,6 +140,8 @@ pub enum Reply {
     },
     /// Consumer: the group gave this member its partitions for a generation.
     Assigned {
+        /// The group.
+        group: String,
         /// The member id.
         member_id: String,
         /// The generation.
@@ -134,7 +149,8 @@ pub enum Reply {
         /// Its partitions.
         partitions: Vec<TopicPartition>,
     },
-    /// Consumer: partitions given up before a rebalance (eager protocol: all of them).
+    /// Consumer: partitions given up: before a rebalance (eager protocol: all of them), lost
+    /// with the membership, or on `close()`.
     Revoked {
         /// The member id.
         member_id: String,
@@ -142,6 +158,17 @@ pub enum Reply {
         generation: i32,
         /// The partitions.
         partitions: Vec<TopicPartition>,
+        /// Why, in Kafka's terms (revoked before rejoining, lost, closed).
+        reason: String,
+    },
+    /// Consumer: the member left its group (`LeaveGroup`).
+    LeftGroup {
+        /// The member id it had.
+        member_id: String,
+        /// The generation it had.
+        generation: i32,
+        /// Why, in Kafka's terms.
+        reason: String,
     },
     /// Consumer: an offset commit was refused (e.g. `ILLEGAL_GENERATION` for a zombie).
     CommitFailed {
@@ -175,6 +202,13 @@ pub enum Reply {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// A consumer's application stalled in its poll loop (no `poll()` for a while).
+    PollStalled {
+        /// For how long.
+        duration_ms: u64,
+    },
+    /// A consumer's application called `close()`.
+    ConsumerClosed,
     /// A broker recovered a partition's log from its disk at start-up.
     LogRecovered {
         /// The partition.
@@ -262,6 +296,19 @@ pub enum Event {
         generation: i32,
         /// Its members.
         members: Vec<String>,
+    },
+    /// A static member restarted and took its old place under a new member id (KIP-345).
+    GroupStaticMemberReplaced {
+        /// The group.
+        group: String,
+        /// Its `group.instance.id`.
+        instance: String,
+        /// The member id it had.
+        old: String,
+        /// The member id it has now.
+        new: String,
+        /// Whether the group kept its generation (no rebalance).
+        kept_generation: bool,
     },
     /// A member left a group or was removed from it.
     GroupMemberRemoved {

@@ -245,6 +245,10 @@ pub struct ConsumerConfig {
     /// `group.id`: with one, the consumer `subscribe`s as a member of this group; without,
     /// it `assign`s itself every partition.
     pub group_id: Option<String>,
+    /// `group.instance.id`: makes the member static (KIP-345). A static member that restarts
+    /// within `session.timeout.ms` gets its partitions back without a rebalance, and does not
+    /// leave the group on `close()`. Default none (dynamic membership).
+    pub group_instance_id: Option<String>,
     /// `session.timeout.ms`: the coordinator drops a member silent this long. Default 45000.
     pub session_timeout_ms: u64,
     /// `heartbeat.interval.ms`. Default 3000.
@@ -276,6 +280,7 @@ impl Default for ConsumerConfig {
             check_crcs: true,
             legacy_pre_kip320: false,
             group_id: None,
+            group_instance_id: None,
             session_timeout_ms: 45_000,
             heartbeat_interval_ms: 3000,
             max_poll_interval_ms: 300_000,

@@ -31,6 +31,9 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "consumer-join-rebalance",
     "consumer-crash-rebalance",
     "coordinator-failover",
+    "zombie-consumer",
+    "static-membership-bounce",
+    "eager-vs-cooperative",
 ];
 
 /// The text of the built-in scenario `name`.

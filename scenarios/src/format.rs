@@ -215,6 +215,7 @@ struct FileFault {
     two_way: bool,
     a: Option<Spanned<String>>,
     b: Option<Spanned<String>>,
+    duration_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -757,6 +758,22 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
             }
             Ok(v.get_ref().clone())
         };
+        // Application actions act on a consumer.
+        let consumer = |value: &Option<Spanned<String>>| -> Result<String, ScenarioError> {
+            let name = node(value, "node")?;
+            if !raw.consumers.iter().any(|c| *c.name.get_ref() == name) {
+                let span = value.as_ref().map_or(f.action.span(), |v| v.span());
+                return Err(ctx.err(
+                    span,
+                    format!("{field}.node"),
+                    format!(
+                        "`{}` acts on a consumer; `{name}` is not one",
+                        f.action.get_ref()
+                    ),
+                ));
+            }
+            Ok(name)
+        };
         let action = match f.action.get_ref().as_str() {
             "process-crash" => FaultAction::ProcessCrash {
                 node: node(&f.node, "node")?,
@@ -778,11 +795,27 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
                 a: node(&f.a, "a")?,
                 b: node(&f.b, "b")?,
             },
+            "stall-poll" => {
+                let Some(duration) = &f.duration_ms else {
+                    return Err(ctx.err(
+                        f.action.span(),
+                        format!("{field}.duration_ms"),
+                        "`stall-poll` needs `duration_ms`".to_string(),
+                    ));
+                };
+                FaultAction::StallPoll {
+                    node: consumer(&f.node)?,
+                    duration_ms: *duration.get_ref(),
+                }
+            }
+            "close" => FaultAction::Close {
+                node: consumer(&f.node)?,
+            },
             other => {
                 return Err(ctx.err(
                     f.action.span(),
                     format!("{field}.action"),
-                    format!("unknown action `{other}` (actions: process-crash, power-loss, power-loss-all, restart, partition, heal, reset-connection)"),
+                    format!("unknown action `{other}` (actions: process-crash, power-loss, power-loss-all, restart, partition, heal, reset-connection, stall-poll, close)"),
                 ));
             }
         };

@@ -202,6 +202,17 @@ pub fn build(
             },
             FaultAction::Heal => Fault::HealAll,
             FaultAction::ResetConnection { a, b } => Fault::ResetConnection { a: id(a), b: id(b) },
+            FaultAction::StallPoll { node, duration_ms } => {
+                let command = Command::StallPoll {
+                    duration_ms: *duration_ms,
+                };
+                world.schedule_command(Instant::from_millis(f.at_ms), id(node), command);
+                continue;
+            }
+            FaultAction::Close { node } => {
+                world.schedule_command(Instant::from_millis(f.at_ms), id(node), Command::Close);
+                continue;
+            }
         };
         world.schedule_fault(Instant::from_millis(f.at_ms), fault);
     }

@@ -144,6 +144,20 @@ pub enum FaultAction {
         /// The other end.
         b: String,
     },
+    /// `stall-poll`: a consumer's application stops calling `poll()` for `duration_ms` (slow
+    /// processing); past `max.poll.interval.ms` its heartbeat thread leaves the group.
+    StallPoll {
+        /// The consumer.
+        node: String,
+        /// How long the poll loop stalls.
+        duration_ms: u64,
+    },
+    /// `close`: a consumer's application calls `close()`: it commits, leaves its group (unless
+    /// it is a static member) and stops.
+    Close {
+        /// The consumer.
+        node: String,
+    },
 }
 
 /// The checks a run is judged by.

@@ -98,6 +98,12 @@ pub fn timeline(events: &Events) -> Vec<String> {
     // Flushes are frequent; only the last one before each crash tells the story.
     let mut last_flush: BTreeMap<(String, TopicPartition), (String, i64)> = BTreeMap::new();
     let mut first_poll_seen: BTreeMap<String, bool> = BTreeMap::new();
+    // Clients (they answer the scenario) keep nothing on disk: their restarts read differently.
+    let clients: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::Reply { .. }))
+        .map(|e| e.node.as_str())
+        .collect();
     let mut timeouts: Option<(String, Instant, Instant, usize)> = None;
     for e in events {
         if timeouts
@@ -135,6 +141,26 @@ pub fn timeline(events: &Events) -> Vec<String> {
                         line.push_str("; nothing to truncate");
                     }
                     lines.push(line);
+                }
+                Event::GroupStaticMemberReplaced {
+                    group,
+                    instance,
+                    old,
+                    new,
+                    kept_generation,
+                } => lines.push(format!(
+                    "{at} {node}: static member {instance} of {group} is back as {new} (was {old}){}",
+                    if *kept_generation {
+                        ": it keeps its partitions, no rebalance"
+                    } else {
+                        ""
+                    }
+                )),
+                Event::PollStalled { duration_ms } => lines.push(format!(
+                    "{at} {node}'s application stalls for {duration_ms} ms without calling poll() (its heartbeat thread goes on)"
+                )),
+                Event::ConsumerClosed => {
+                    lines.push(format!("{at} {node}'s application calls close()"))
                 }
                 Event::GroupGenerationStarted {
                     group,
@@ -217,6 +243,9 @@ pub fn timeline(events: &Events) -> Vec<String> {
                     ));
                 }
                 lines.push(match how {
+                    CrashKind::Process if clients.contains(node.as_str()) => {
+                        format!("{at} {node} process killed (kill -9)")
+                    }
                     CrashKind::Process => format!(
                         "{at} {node} process killed (kill -9): memory lost, the OS keeps the page cache"
                     ),
@@ -250,6 +279,12 @@ pub fn timeline(events: &Events) -> Vec<String> {
                     }
                 }
             }
+            TraceKind::Restarted { incarnation } if clients.contains(node.as_str()) => {
+                lines.push(format!(
+                    "{at} {node} restarts (start #{}): a new process, nothing kept but its config",
+                    incarnation + 1
+                ));
+            }
             TraceKind::Restarted { incarnation } => {
                 lines.push(format!(
                     "{at} {node} restarts (start #{}) and recovers its logs from disk",
@@ -276,6 +311,7 @@ pub fn timeline(events: &Events) -> Vec<String> {
                     member_id,
                     generation,
                     partitions,
+                    ..
                 } => lines.push(format!(
                     "{at} {node} ({member_id}) is assigned {} in generation {generation}",
                     if partitions.is_empty() {
@@ -284,9 +320,12 @@ pub fn timeline(events: &Events) -> Vec<String> {
                         partitions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
                     }
                 )),
-                Reply::Revoked { partitions, generation, .. } => lines.push(format!(
-                    "{at} {node} revokes {} (generation {generation}) before rejoining",
+                Reply::Revoked { partitions, generation, reason, .. } => lines.push(format!(
+                    "{at} {node} gives up {} (generation {generation}): {reason}",
                     partitions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                )),
+                Reply::LeftGroup { member_id, generation, reason } => lines.push(format!(
+                    "{at} {node} ({member_id}, generation {generation}) leaves the group: {reason}"
                 )),
                 Reply::CommitFailed { error, .. } => {
                     lines.push(format!("{at} {node}: offset commit refused: {error}"))
@@ -310,6 +349,114 @@ pub fn timeline(events: &Events) -> Vec<String> {
     }
     flush_timeouts(&mut timeouts, &mut lines);
     lines
+}
+
+/// Who reads on behalf of whom: a consumer's group, or the consumer itself under `assign`.
+fn reader_of(scenario: &Scenario, consumer: &str) -> String {
+    scenario
+        .consumers
+        .iter()
+        .find(|c| c.name == consumer)
+        .and_then(|c| c.config.group_id.clone())
+        .unwrap_or_else(|| consumer.to_string())
+}
+
+/// Records one group (or one `assign` consumer) polled more than once, per partition: what
+/// was reprocessed, and by whom.
+fn redeliveries(scenario: &Scenario, h: &History) -> Vec<String> {
+    // (reader, partition) → offset → consumers that polled it, in order.
+    let mut seen: BTreeMap<(String, &TopicPartition), BTreeMap<i64, Vec<&str>>> = BTreeMap::new();
+    for p in &h.polls {
+        let reader = reader_of(scenario, &p.consumer);
+        let offsets = seen.entry((reader, &p.partition)).or_default();
+        for r in &p.records {
+            offsets
+                .entry(r.offset)
+                .or_default()
+                .push(p.consumer.as_str());
+        }
+    }
+    let mut lines = Vec::new();
+    let mut total = 0;
+    for ((reader, tp), offsets) in &seen {
+        let again: Vec<(&i64, &Vec<&str>)> = offsets.iter().filter(|(_, c)| c.len() > 1).collect();
+        let (Some(first), Some(last)) = (again.first(), again.last()) else {
+            continue;
+        };
+        total += again.len();
+        let mut by: Vec<&str> = Vec::new();
+        for (_, consumers) in &again {
+            for c in consumers.iter() {
+                if by.last() != Some(c) {
+                    by.push(c);
+                }
+            }
+        }
+        by.dedup();
+        lines.push(format!(
+            "  {reader} {tp}: offsets {}..={} ({} records) read by {}",
+            first.0,
+            last.0,
+            again.len(),
+            by.join(", then again by ")
+        ));
+    }
+    if total > 0 {
+        lines.insert(
+            0,
+            format!(
+                "{total} records were polled more than once (redelivered from the last committed offset after a rebalance or reset: at-least-once):"
+            ),
+        );
+    }
+    lines
+}
+
+/// How long partitions stood still in rebalances, per group: from the moment a member gave
+/// a partition up to the moment a member of the same group was assigned it again.
+fn rebalance_pauses(scenario: &Scenario, events: &Events) -> Vec<String> {
+    let mut given_up: BTreeMap<(String, TopicPartition), Instant> = BTreeMap::new();
+    // group → (partition-seconds stood still, partitions that stood still).
+    let mut paused: BTreeMap<String, (u64, std::collections::BTreeSet<TopicPartition>)> =
+        BTreeMap::new();
+    for e in events {
+        let TraceKind::Reply { reply } = &e.kind else {
+            continue;
+        };
+        let group = reader_of(scenario, &e.node);
+        match reply {
+            Reply::Revoked { partitions, .. } => {
+                for tp in partitions {
+                    given_up.insert((group.clone(), tp.clone()), e.time);
+                }
+            }
+            Reply::Assigned { partitions, .. } => {
+                for tp in partitions {
+                    if let Some(since) = given_up.remove(&(group.clone(), tp.clone())) {
+                        let entry = paused.entry(group.clone()).or_default();
+                        entry.0 += e.time.as_millis() - since.as_millis();
+                        entry.1.insert(tp.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    paused
+        .into_iter()
+        .map(|(group, (ms, partitions))| {
+            format!(
+                "group {group}: in rebalances, {} partition(s) stood still for {:.3} s in all ({})",
+                partitions.len(),
+                ms as f64 / 1000.0,
+                partitions
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect()
 }
 
 /// One line for a burst of request timeouts.
@@ -519,18 +666,8 @@ pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String>
             ));
         }
     }
-    let mut times_polled: BTreeMap<(&TopicPartition, i64), usize> = BTreeMap::new();
-    for p in &h.polls {
-        for r in &p.records {
-            *times_polled.entry((&p.partition, r.offset)).or_default() += 1;
-        }
-    }
-    let redelivered = times_polled.values().filter(|n| **n > 1).count();
-    if redelivered > 0 {
-        lines.push(format!(
-            "{redelivered} records were polled more than once (redelivered from the last committed offset after a rebalance or reset: at-least-once)"
-        ));
-    }
+    lines.extend(redeliveries(scenario, h));
+    lines.extend(rebalance_pauses(scenario, events));
     for c in &scenario.consumers {
         let polled: usize = h
             .polls

@@ -266,6 +266,10 @@ pub const CONSUMER: &[(&str, Setter<ConsumerConfig>)] = &[
         c.group_id = Some(string(v)?);
         Ok(())
     }),
+    ("group.instance.id", |c, v| {
+        c.group_instance_id = Some(string(v)?);
+        Ok(())
+    }),
     ("session.timeout.ms", |c, v| {
         c.session_timeout_ms = uint(v, 1)?;
         Ok(())
@@ -293,9 +297,7 @@ pub const CONSUMER: &[(&str, Setter<ConsumerConfig>)] = &[
             "range" | "rangeassignor" => "range".into(),
             "roundrobin" | "roundrobinassignor" => "roundrobin".into(),
             "sticky" | "stickyassignor" => "sticky".into(),
-            "cooperative-sticky" | "cooperativestickyassignor" => {
-                return Err("cooperative-sticky (KIP-429) is not modelled yet; use range, roundrobin or sticky".into());
-            }
+            "cooperative-sticky" | "cooperativestickyassignor" => "cooperative-sticky".into(),
             _ => {
                 return Err(format!(
                     "expected range, roundrobin or sticky, found \"{s}\""

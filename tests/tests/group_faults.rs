@@ -1,5 +1,7 @@
 //! Consumer groups under random faults (issue 4): members join at random times, crash and come
-//! back; brokers crash and restart; the network partitions and resets connections. Whatever
+//! back, leave (`close()`) or stall past `max.poll.interval.ms`; eager or cooperative (KIP-429),
+//! dynamic or static (KIP-345); brokers crash and restart; the network partitions and resets
+//! connections. Whatever
 //! happens: no partition is owned by two members in one generation (`group-ownership`), no
 //! acknowledged record is lost (`lost-write`, with acks=all and min.insync.replicas=2), and the
 //! idempotent producer writes nothing twice (`duplicate`) or out of order (`nonmonotonic-send`).
@@ -19,7 +21,16 @@ const NODES: [&str; 6] = [
     "broker-3",
 ];
 
-fn scenario(starts: &[u64], faults: &[(u64, u8, usize, usize)]) -> Scenario {
+/// How the group's members run.
+#[derive(Clone, Copy, Debug)]
+struct Members {
+    /// `partition.assignment.strategy = cooperative-sticky` (KIP-429) instead of eager sticky.
+    cooperative: bool,
+    /// Each member has a `group.instance.id` (KIP-345).
+    static_ids: bool,
+}
+
+fn scenario(starts: &[u64], faults: &[(u64, u8, usize, usize)], members: Members) -> Scenario {
     let mut s = parse(
         "groups",
         catalog::find("consumer-join-rebalance").expect("built in"),
@@ -42,13 +53,24 @@ fn scenario(starts: &[u64], faults: &[(u64, u8, usize, usize)]) -> Scenario {
         c.start_ms = *start;
         c.config.session_timeout_ms = 6000;
         c.config.request_timeout_ms = 3000;
+        // Short enough that a stalled poll loop is removed within the run.
+        c.config.max_poll_interval_ms = 5000;
+        c.config.partition_assignment_strategy = if members.cooperative {
+            "cooperative-sticky".into()
+        } else {
+            "sticky".into()
+        };
+        if members.static_ids {
+            c.config.group_instance_id = Some(format!("{}-instance", c.name));
+        }
     }
     for (at, kind, a, b) in faults {
         let (a, b) = (
             NODES[a % NODES.len()].to_string(),
             NODES[3 + b % 3].to_string(),
         );
-        let action = match kind % 5 {
+        let consumer = NODES[*kind as usize % 3].to_string();
+        let action = match kind % 7 {
             0 | 1 => FaultAction::ProcessCrash { node: a },
             2 => FaultAction::Restart { node: a },
             3 if a != b => FaultAction::Partition {
@@ -56,7 +78,12 @@ fn scenario(starts: &[u64], faults: &[(u64, u8, usize, usize)]) -> Scenario {
                 to: b,
                 two_way: true,
             },
-            _ if a != b => FaultAction::ResetConnection { a, b },
+            4 if a != b => FaultAction::ResetConnection { a, b },
+            5 => FaultAction::Close { node: consumer },
+            6 => FaultAction::StallPoll {
+                node: consumer,
+                duration_ms: 1000 + at % 8000,
+            },
             _ => continue,
         };
         s.faults.push(ScheduledFault {
@@ -88,15 +115,25 @@ proptest! {
         seed in any::<u64>(),
         starts in proptest::collection::vec(1500u64..10_000, 3),
         faults in proptest::collection::vec((0u64..13_000, any::<u8>(), 0usize..6, 0usize..3), 0..8),
+        cooperative in any::<bool>(),
+        static_ids in any::<bool>(),
     ) {
-        let s = scenario(&starts, &faults);
+        let s = scenario(&starts, &faults, Members { cooperative, static_ids });
         let report = run(&s, RunOptions { seed, trace: None }).unwrap();
         for checker in ["group-ownership", "lost-write", "duplicate", "nonmonotonic-send"] {
             let found = report.verdicts.iter().find(|v| v.checker == checker).map(|v| v.findings.clone()).unwrap_or_default();
             prop_assert!(found.is_empty(), "{checker} with seed {seed}\\nstarts {starts:?}\\nfaults: {:?}\\n{:?}", s.faults, &found[..found.len().min(3)]);
         }
-        // The group really formed and consumed.
-        prop_assert!(!report.history.assignments.is_empty(), "no assignment at all");
+        // The group really formed and consumed, unless every member closed before it could.
+        let closed: std::collections::BTreeSet<&str> = s
+            .faults
+            .iter()
+            .filter_map(|f| match &f.action {
+                FaultAction::Close { node } => Some(node.as_str()),
+                _ => None,
+            })
+            .collect();
+        prop_assert!(closed.len() == 3 || !report.history.assignments.is_empty(), "no assignment at all");
     }
 }
 
@@ -104,7 +141,15 @@ proptest! {
 #[test]
 #[ignore]
 fn debug_case() {
-    let s = scenario(&[1500, 1500, 1500], &[(2701, 10, 3, 0), (0, 0, 4, 0)]);
+    let members = Members {
+        cooperative: true,
+        static_ids: false,
+    };
+    let s = scenario(
+        &[1500, 1500, 1500],
+        &[(2701, 10, 3, 0), (0, 0, 4, 0)],
+        members,
+    );
     let report = run(
         &s,
         RunOptions {

@@ -288,6 +288,19 @@ impl Broker {
                     generation,
                     members,
                 }),
+                GroupChange::StaticMemberReplaced {
+                    group,
+                    instance,
+                    old,
+                    new,
+                    kept_generation,
+                } => out.trace(Event::GroupStaticMemberReplaced {
+                    group,
+                    instance,
+                    old,
+                    new,
+                    kept_generation,
+                }),
                 GroupChange::MemberRemoved {
                     group,
                     member,

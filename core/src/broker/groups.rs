@@ -57,6 +57,8 @@ pub enum GroupState {
 
 #[derive(Debug)]
 struct Member {
+    /// `group.instance.id` of a static member (KIP-345).
+    group_instance_id: Option<String>,
     subscription: Subscription,
     protocol: String,
     session_timeout: Duration,
@@ -117,6 +119,19 @@ pub enum GroupChange {
         group: String,
         /// The generation to store.
         generation: i32,
+    },
+    /// A static member came back under a new member id and took its old place (KIP-345).
+    StaticMemberReplaced {
+        /// The group.
+        group: String,
+        /// Its `group.instance.id`.
+        instance: String,
+        /// The member id it had.
+        old: String,
+        /// The member id it has now.
+        new: String,
+        /// Whether the group stayed as it was (no rebalance).
+        kept_generation: bool,
     },
     /// A member was removed (left, or its session expired).
     MemberRemoved {
@@ -338,9 +353,72 @@ impl Coordinator {
             .groups
             .entry(r.group_id.clone())
             .or_insert_with(|| Group::empty(now));
-        let member_id = if r.member_id.is_empty() {
+        let mut rejoined_static = None;
+        if let Some(instance) = &r.group_instance_id {
+            let known = group
+                .members
+                .iter()
+                .find(|(_, m)| m.group_instance_id.as_deref() == Some(instance.as_str()))
+                .map(|(id, _)| id.clone());
+            match known {
+                // Someone else holds this instance id: the caller is a zombie of it.
+                Some(old) if !r.member_id.is_empty() && r.member_id != old => {
+                    let response = JoinGroupResponse {
+                        correlation_id: r.correlation_id,
+                        error: ErrorCode::FencedInstanceId,
+                        generation_id: -1,
+                        protocol: String::new(),
+                        leader: String::new(),
+                        member_id: r.member_id.clone(),
+                        members: Vec::new(),
+                    };
+                    return vec![(from, Message::JoinGroupResponse(response))];
+                }
+                // The static member restarted: it takes its old place under a new member id,
+                // keeping its assignment; a stable group does not rebalance.
+                Some(old) if r.member_id.is_empty() => {
+                    self.next_member += 1;
+                    let new = format!("{instance}-{broker_id}-{}", self.next_member);
+                    let mut m = group.members.remove(&old).expect("found above");
+                    m.pending_join = None;
+                    m.pending_sync = None;
+                    m.last_heartbeat = now;
+                    group.members.insert(new.clone(), m);
+                    if group.leader == old {
+                        group.leader = new.clone();
+                    }
+                    let stable = group.state == GroupState::Stable;
+                    self.changes.push(GroupChange::StaticMemberReplaced {
+                        group: r.group_id.clone(),
+                        instance: instance.clone(),
+                        old,
+                        new: new.clone(),
+                        kept_generation: stable,
+                    });
+                    if stable {
+                        let response = JoinGroupResponse {
+                            correlation_id: r.correlation_id,
+                            error: ErrorCode::None,
+                            generation_id: group.generation,
+                            protocol: group.protocol.clone(),
+                            leader: group.leader.clone(),
+                            member_id: new,
+                            members: Vec::new(),
+                        };
+                        return vec![(from, Message::JoinGroupResponse(response))];
+                    }
+                    rejoined_static = Some(new);
+                }
+                _ => {}
+            }
+        }
+        let member_id = if let Some(id) = rejoined_static {
+            id
+        } else if r.member_id.is_empty() {
             self.next_member += 1;
-            format!("member-{broker_id}-{}", self.next_member)
+            // Kafka prefixes a static member's id with its group.instance.id.
+            let prefix = r.group_instance_id.as_deref().unwrap_or("member");
+            format!("{prefix}-{broker_id}-{}", self.next_member)
         } else if group.members.contains_key(&r.member_id) {
             r.member_id.clone()
         } else {
@@ -360,6 +438,7 @@ impl Coordinator {
             .members
             .entry(member_id.clone())
             .or_insert_with(|| Member {
+                group_instance_id: r.group_instance_id.clone(),
                 subscription: r.subscription.clone(),
                 protocol: r.protocol.clone(),
                 session_timeout: Duration::from_millis(r.session_timeout_ms),

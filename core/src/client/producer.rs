@@ -142,7 +142,12 @@ impl Producer {
                     sent_at: now,
                 });
             }
-            Input::Command(Command::Assign { .. } | Command::Subscribe { .. }) => {}
+            Input::Command(
+                Command::Assign { .. }
+                | Command::Subscribe { .. }
+                | Command::StallPoll { .. }
+                | Command::Close,
+            ) => {}
             Input::Recv { msg, .. } => match msg {
                 Message::MetadataResponse(r) => {
                     if let Some(InFlight::Metadata { .. }) =

@@ -35,6 +35,8 @@ pub enum ErrorCode {
     IllegalGeneration,
     UnknownMemberId,
     RebalanceInProgress,
+    /// Another member joined with this member's `group.instance.id` (KIP-345).
+    FencedInstanceId,
 }
 
 impl ErrorCode {
@@ -68,6 +70,7 @@ impl ErrorCode {
             ErrorCode::IllegalGeneration => 22,
             ErrorCode::UnknownMemberId => 25,
             ErrorCode::RebalanceInProgress => 27,
+            ErrorCode::FencedInstanceId => 82,
         }
     }
 
@@ -101,6 +104,7 @@ impl ErrorCode {
             ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
             ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
             ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            ErrorCode::FencedInstanceId => "FENCED_INSTANCE_ID",
         }
     }
 
@@ -160,6 +164,7 @@ mod tests {
             (ErrorCode::IllegalGeneration, 22),
             (ErrorCode::UnknownMemberId, 25),
             (ErrorCode::RebalanceInProgress, 27),
+            (ErrorCode::FencedInstanceId, 82),
         ];
         for (error, code) in table {
             assert_eq!(error.code(), code, "{error}");

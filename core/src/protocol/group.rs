@@ -44,6 +44,8 @@ pub struct JoinGroupRequest {
     pub group_id: String,
     /// The member id, empty on a first join.
     pub member_id: String,
+    /// `group.instance.id`: a static member's stable identity (KIP-345).
+    pub group_instance_id: Option<String>,
     /// `session.timeout.ms`.
     pub session_timeout_ms: u64,
     /// `max.poll.interval.ms`, used as the rebalance timeout.

@@ -49,6 +49,8 @@ pub struct Poll {
 /// A consumer's assignment in a group generation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assignment {
+    /// The group.
+    pub group: String,
     /// The consumer node.
     pub consumer: String,
     /// Its member id.
@@ -246,17 +248,19 @@ impl History {
                 });
             }
             Reply::Assigned {
+                group,
                 member_id,
                 generation,
                 partitions,
             } => self.assignments.push(Assignment {
+                group: group.clone(),
                 consumer: node.to_string(),
                 member_id: member_id.clone(),
                 generation: *generation,
                 time,
                 partitions: partitions.clone(),
             }),
-            Reply::Revoked { .. } => {}
+            Reply::Revoked { .. } | Reply::LeftGroup { .. } => {}
             Reply::CommitFailed { member_id, error } => {
                 self.commit_failures
                     .push((node.to_string(), member_id.clone(), error.to_string()))

@@ -41,6 +41,9 @@ pub(super) struct Membership {
     pub(super) phase: Phase,
     /// Partitions whose committed offset is being fetched.
     pub(super) awaiting_committed: Vec<TopicPartition>,
+    /// What an eager member owned before revoking it all: it tells the sticky assignor what
+    /// to keep (Kafka's StickyAssignor sends it as user data).
+    pub(super) last_owned: Vec<TopicPartition>,
 }
 
 impl Membership {
@@ -52,6 +55,7 @@ impl Membership {
             generation: -1,
             phase: Phase::Unjoined,
             awaiting_committed: Vec::new(),
+            last_owned: Vec::new(),
         }
     }
 }
@@ -91,12 +95,17 @@ impl Consumer {
                     correlation_id,
                     group_id: group.group_id.clone(),
                     member_id: group.member_id.clone(),
+                    group_instance_id: self.config.group_instance_id.clone(),
                     session_timeout_ms: self.config.session_timeout_ms,
                     rebalance_timeout_ms: self.config.max_poll_interval_ms,
                     protocol: self.config.partition_assignment_strategy.clone(),
                     subscription: Subscription {
                         topics: vec![topic.to_string()],
-                        owned: self.assignment.clone(),
+                        owned: if self.assignment.is_empty() {
+                            group.last_owned.clone()
+                        } else {
+                            self.assignment.clone()
+                        },
                     },
                 });
                 // A join may wait for the whole rebalance: give it the rebalance timeout.
@@ -104,7 +113,9 @@ impl Consumer {
                 self.request_with_timeout(now, coordinator, InFlight::Join, message, timeout, out);
                 false
             }
-            Phase::Joining | Phase::Syncing => false,
+            // KIP-429: a cooperative member goes on consuming what it owns while the group
+            // rebalances; an eager one has given everything up.
+            Phase::Joining | Phase::Syncing => self.is_cooperative(),
             Phase::Stable => self
                 .group
                 .as_ref()
@@ -153,10 +164,30 @@ impl Consumer {
             .group
             .as_ref()
             .map_or((String::new(), -1), |g| (g.member_id.clone(), g.generation));
+        if let Some(g) = self.group.as_mut() {
+            g.last_owned = self.assignment.clone();
+        }
+        let reason = "revoked before rejoining";
+        self.give_up_partitions(member_id, generation, reason, out);
+    }
+
+    /// Drop every partition and its fetch state, reporting them given up by the member
+    /// `member_id` of `generation`, for `reason`.
+    pub(super) fn give_up_partitions(
+        &mut self,
+        member_id: String,
+        generation: i32,
+        reason: &str,
+        out: &mut Out,
+    ) {
+        if self.assignment.is_empty() {
+            return;
+        }
         out.reply(Reply::Revoked {
             member_id,
             generation,
             partitions: std::mem::take(&mut self.assignment),
+            reason: reason.to_string(),
         });
         self.positions.clear();
         self.last_epoch.clear();
@@ -199,6 +230,9 @@ impl Consumer {
                 self.lose_coordinator();
                 return self.retry_later(now, out);
             }
+            // Another process runs with our group.instance.id: Kafka's consumer fails with
+            // FencedInstanceIdException, and this one stops.
+            ErrorCode::FencedInstanceId => return self.fenced_instance(out),
             _ => {
                 if let Some(g) = self.group.as_mut() {
                     g.phase = Phase::Unjoined;
@@ -239,6 +273,36 @@ impl Consumer {
         );
     }
 
+    /// Whether this member follows KIP-429's incremental protocol.
+    pub(super) fn is_cooperative(&self) -> bool {
+        self.config.partition_assignment_strategy == "cooperative-sticky"
+    }
+
+    /// KIP-429: give up only `partitions` (they move to another member), committing their
+    /// positions first; the rest keeps being consumed.
+    fn revoke_cooperatively(&mut self, now: Instant, partitions: &[TopicPartition], out: &mut Out) {
+        if self.config.enable_auto_commit {
+            self.commit(now, out);
+        }
+        let (member_id, generation) = self
+            .group
+            .as_ref()
+            .map_or((String::new(), -1), |g| (g.member_id.clone(), g.generation));
+        out.reply(Reply::Revoked {
+            member_id,
+            generation,
+            partitions: partitions.to_vec(),
+            reason: "revoked: it moves to another member (cooperative)".to_string(),
+        });
+        self.assignment.retain(|tp| !partitions.contains(tp));
+        for tp in partitions {
+            self.positions.remove(tp);
+            self.last_epoch.remove(tp);
+            self.validated_epoch.remove(tp);
+            self.stuck.remove(tp);
+        }
+    }
+
     /// As the group's leader: compute every member's partitions with the agreed assignor.
     fn assign(&self, r: &JoinGroupResponse) -> Vec<(String, Vec<TopicPartition>)> {
         let members: Vec<Member> = r
@@ -258,6 +322,10 @@ impl Consumer {
         let assignment = match r.protocol.as_str() {
             "roundrobin" => assignor::round_robin(&members, &partitions),
             "sticky" => assignor::sticky(&members, &partitions),
+            "cooperative-sticky" => assignor::cooperative_first_round(
+                &members,
+                &assignor::sticky(&members, &partitions),
+            ),
             _ => assignor::range(&members, &partitions),
         };
         assignment.into_iter().collect()
@@ -280,23 +348,48 @@ impl Consumer {
                 return self.retry_later(now, out);
             }
         }
+        // KIP-429: keep what stays ours (and its position); revoke only what moves away.
+        let revoked: Vec<TopicPartition> = self
+            .assignment
+            .iter()
+            .filter(|tp| !r.assignment.contains(tp))
+            .cloned()
+            .collect();
+        if !revoked.is_empty() {
+            self.revoke_cooperatively(now, &revoked, out);
+        }
+        let added: Vec<TopicPartition> = r
+            .assignment
+            .iter()
+            .filter(|tp| !self.assignment.contains(tp))
+            .cloned()
+            .collect();
         let Some(g) = self.group.as_mut() else { return };
-        g.phase = Phase::Stable;
-        g.awaiting_committed = r.assignment.clone();
+        // Having given partitions up, rejoin at once so that they can be handed out (the
+        // second round); otherwise the group is stable.
+        g.phase = if revoked.is_empty() {
+            Phase::Stable
+        } else {
+            Phase::Unjoined
+        };
+        g.awaiting_committed = added.clone();
         let (member_id, generation, group_id) =
             (g.member_id.clone(), g.generation, g.group_id.clone());
         self.assignment = r.assignment.clone();
         out.reply(Reply::Assigned {
+            group: group_id.clone(),
             member_id,
             generation,
             partitions: r.assignment.clone(),
         });
-        if let Some(coordinator) = self.group.as_ref().and_then(|g| g.coordinator) {
+        if let Some(coordinator) = self.group.as_ref().and_then(|g| g.coordinator)
+            && !added.is_empty()
+        {
             let correlation_id = self.next_correlation_id();
             let message = Message::OffsetFetchRequest(OffsetFetchRequest {
                 correlation_id,
                 group_id,
-                partitions: r.assignment,
+                partitions: added,
             });
             self.request(now, coordinator, InFlight::OffsetFetch, message, out);
         }
@@ -379,16 +472,33 @@ impl Consumer {
             }
             return;
         }
+        if matches!(kind, InFlight::Leave) {
+            return; // the member has already forgotten its membership
+        }
+        if self.is_stalled() {
+            // The heartbeat thread: a rebalance waits for the application's next poll();
+            // a fenced membership is gone, its partitions lost when the application is back.
+            if matches!(
+                r.error,
+                ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration
+            ) {
+                self.fenced_while_stalled();
+            }
+            return;
+        }
         match r.error {
             ErrorCode::None => {}
-            // Eager: give everything up (committing first) and rejoin.
+            // Eager: give everything up (committing first) and rejoin. Cooperative (KIP-429):
+            // rejoin keeping everything; the new assignment says what to give up.
             ErrorCode::RebalanceInProgress
                 if self
                     .group
                     .as_ref()
                     .is_some_and(|g| g.phase == Phase::Stable) =>
             {
-                self.revoke_all(now, out);
+                if !self.is_cooperative() {
+                    self.revoke_all(now, out);
+                }
                 if let Some(g) = self.group.as_mut() {
                     g.phase = Phase::Unjoined;
                 }
@@ -437,7 +547,10 @@ impl Consumer {
             .as_ref()
             .is_some_and(|g| g.phase == Phase::Stable)
         {
-            self.commit(now, out);
+            // Kafka auto-commits inside poll(): a stalled loop commits nothing.
+            if !self.is_stalled() {
+                self.commit(now, out);
+            }
             out.set_timer(
                 Timer::AutoCommit,
                 now + Duration::from_millis(self.config.auto_commit_interval_ms),

@@ -23,6 +23,7 @@ use crate::time::{Duration, Instant};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod group;
+mod poll_loop;
 
 type Out = Outbox<Actor>;
 
@@ -40,6 +41,7 @@ enum InFlight {
     Heartbeat,
     Commit,
     OffsetFetch,
+    Leave,
 }
 
 impl InFlight {
@@ -55,6 +57,7 @@ impl InFlight {
             InFlight::Heartbeat => "HeartbeatRequest",
             InFlight::Commit => "OffsetCommitRequest",
             InFlight::OffsetFetch => "OffsetFetchRequest",
+            InFlight::Leave => "LeaveGroupRequest",
         }
     }
 
@@ -87,6 +90,12 @@ pub struct Consumer {
     validated_epoch: BTreeMap<TopicPartition, i32>,
     /// With `subscribe`: the group membership.
     group: Option<group::Membership>,
+    /// While the application is away from its poll loop: when it comes back.
+    stalled_until: Option<Instant>,
+    /// The membership (member id, generation) lost while the loop was stalled.
+    lost_membership: Option<(String, i32)>,
+    /// `close()` was called: the consumer does nothing more.
+    closed: bool,
 }
 
 impl Consumer {
@@ -106,6 +115,9 @@ impl Consumer {
             last_epoch: BTreeMap::new(),
             validated_epoch: BTreeMap::new(),
             group: None,
+            stalled_until: None,
+            lost_membership: None,
+            closed: false,
         }
     }
 
@@ -116,6 +128,9 @@ impl Consumer {
 
     /// Handle one input.
     pub fn step(&mut self, now: Instant, input: Input<Actor>, out: &mut Out) {
+        if self.closed {
+            return;
+        }
         match input {
             Input::Command(Command::Assign { topic }) => self.topic = Some(topic),
             // Subscribing again to the same topic changes nothing, as in Kafka.
@@ -125,6 +140,8 @@ impl Consumer {
                 self.group = Some(group::Membership::new(group_id));
             }
             Input::Command(Command::Subscribe { .. }) => {}
+            Input::Command(Command::StallPoll { duration_ms }) => self.stall(now, duration_ms, out),
+            Input::Command(Command::Close) => return self.close(now, out),
             Input::Command(Command::Send { .. }) => {}
             Input::Recv { msg, .. } => {
                 let id = msg.correlation_id();
@@ -163,6 +180,8 @@ impl Consumer {
             }
             Input::Timer(Timer::GroupHeartbeat) => self.on_group_heartbeat_timer(now, out),
             Input::Timer(Timer::AutoCommit) => self.on_auto_commit_timer(now, out),
+            Input::Timer(Timer::PollTimeout) => self.on_poll_timeout(now, out),
+            Input::Timer(Timer::StallEnd) => self.on_stall_end(out),
             Input::Timer(_) => {}
             Input::Disconnected { peer } => {
                 let broken: Vec<i32> = self
@@ -190,7 +209,8 @@ impl Consumer {
             }
             Input::DiskDone(_) => {}
         }
-        if now >= self.backoff_until {
+        // A stalled application is not in poll(): no fetching, no joining.
+        if now >= self.backoff_until && !self.is_stalled() {
             self.send_requests(now, out);
         }
     }
@@ -385,6 +405,11 @@ impl Consumer {
     }
 
     fn on_fetch(&mut self, now: Instant, response: FetchResponse, out: &mut Out) {
+        if self.is_stalled() {
+            // Nobody polls: drop the data; the positions have not moved, so it is fetched
+            // again once the application is back.
+            return;
+        }
         for p in response.partitions {
             let tp = p.partition;
             let Some(position) = self.positions.get(&tp).copied() else {
