@@ -153,27 +153,3 @@ pub fn nonmonotonic_send(h: &History) -> Vec<String> {
     }
     findings
 }
-
-/// `group-ownership`: within one generation of a group, no partition is assigned to two
-/// members.
-pub fn group_ownership(h: &History) -> Vec<String> {
-    let mut owners: BTreeMap<(i32, &TopicPartition), BTreeSet<&str>> = BTreeMap::new();
-    for a in &h.assignments {
-        for tp in &a.partitions {
-            owners
-                .entry((a.generation, tp))
-                .or_default()
-                .insert(a.member_id.as_str());
-        }
-    }
-    owners
-        .into_iter()
-        .filter(|(_, members)| members.len() > 1)
-        .map(|((generation, tp), members)| {
-            format!(
-                "{tp} owned by {} in generation {generation}",
-                members.into_iter().collect::<Vec<_>>().join(" and ")
-            )
-        })
-        .collect()
-}
