@@ -319,6 +319,35 @@ pub enum Event {
         /// Why.
         reason: &'static str,
     },
+    /// A group coordinator validated an `OffsetCommit` (member and generation, as Kafka does
+    /// on arrival) and appended it to the group's `__consumer_offsets` partition. The offsets
+    /// are not committed yet: that waits for the high watermark ([`Event::OffsetsCommitted`]).
+    OffsetCommitAppended {
+        /// The group.
+        group: String,
+        /// The committing member's id (empty for a consumer outside any generation).
+        member: String,
+        /// The generation the member committed in (-1 outside any generation).
+        generation: i32,
+        /// The offsets, per partition.
+        offsets: Vec<(TopicPartition, i64)>,
+    },
+    /// An appended offset commit reached the high watermark: the coordinator now serves these
+    /// offsets to `OffsetFetch`.
+    OffsetsCommitted {
+        /// The group.
+        group: String,
+        /// The offsets, per partition.
+        offsets: Vec<(TopicPartition, i64)>,
+    },
+    /// A broker that became a group's coordinator loaded the group's committed offsets from
+    /// its copy of the `__consumer_offsets` partition (only groups with offsets are reported).
+    GroupOffsetsLoaded {
+        /// The group.
+        group: String,
+        /// The offsets found, per partition (the last record of each wins).
+        offsets: Vec<(TopicPartition, i64)>,
+    },
     /// The ISR lost members.
     IsrShrunk {
         /// The partition.

@@ -170,6 +170,15 @@ pub fn timeline(events: &Events) -> Vec<String> {
                     "{at} {node} (coordinator of {group}) starts generation {generation} with {}",
                     members.join(", ")
                 )),
+                // After a coordinator failover, where the group resumes from.
+                Event::GroupOffsetsLoaded { group, offsets } => {
+                    let offsets: Vec<String> =
+                        offsets.iter().map(|(tp, o)| format!("{tp}@{o}")).collect();
+                    lines.push(format!(
+                        "{at} {node} (coordinator of {group}) loads its committed offsets from __consumer_offsets: {}",
+                        offsets.join(", ")
+                    ))
+                }
                 Event::GroupMemberRemoved { group, member, reason } => {
                     lines.push(format!("{at} {node}: {member} leaves group {group} ({reason})"))
                 }

@@ -3,8 +3,10 @@
 //! dynamic or static (KIP-345); brokers crash and restart; the network partitions and resets
 //! connections. Whatever
 //! happens: no partition is owned by two members in one generation (`group-ownership`), no
-//! acknowledged record is lost (`lost-write`, with acks=all and min.insync.replicas=2), and the
-//! idempotent producer writes nothing twice (`duplicate`) or out of order (`nonmonotonic-send`).
+//! coordinator accepts a commit from a fenced generation or member (`fenced-commit`), committed
+//! offsets never go backwards without an explicit reset (`commit-monotonic`), no acknowledged
+//! record is lost (`lost-write`, with acks=all and min.insync.replicas=2), and the idempotent
+//! producer writes nothing twice (`duplicate`) or out of order (`nonmonotonic-send`).
 
 use kafkasim_scenarios::catalog;
 use kafkasim_scenarios::format::parse;
@@ -120,7 +122,7 @@ proptest! {
     ) {
         let s = scenario(&starts, &faults, Members { cooperative, static_ids });
         let report = run(&s, RunOptions { seed, trace: None }).unwrap();
-        for checker in ["group-ownership", "lost-write", "duplicate", "nonmonotonic-send"] {
+        for checker in ["group-ownership", "fenced-commit", "commit-monotonic", "lost-write", "duplicate", "nonmonotonic-send"] {
             let found = report.verdicts.iter().find(|v| v.checker == checker).map(|v| v.findings.clone()).unwrap_or_default();
             prop_assert!(found.is_empty(), "{checker} with seed {seed}\\nstarts {starts:?}\\nfaults: {:?}\\n{:?}", s.faults, &found[..found.len().min(3)]);
         }

@@ -203,14 +203,24 @@ impl Broker {
             .get_mut(&tp)
             .map(|p| p.append_as_leader(&batch, out));
         match appended {
-            Some(Ok(info)) => self.pending_commits.push(PendingCommit {
-                partition: tp,
-                needed_high_watermark: info.last_offset + 1,
-                to: from,
-                correlation_id: r.correlation_id,
-                group: r.group_id,
-                offsets: r.offsets,
-            }),
+            Some(Ok(info)) => {
+                // Traced here because this is where Kafka judges a commit: checkers compare
+                // it with the generations the group went through.
+                out.trace(Event::OffsetCommitAppended {
+                    group: r.group_id.clone(),
+                    member: r.member_id.clone(),
+                    generation: r.generation_id,
+                    offsets: r.offsets.clone(),
+                });
+                self.pending_commits.push(PendingCommit {
+                    partition: tp,
+                    needed_high_watermark: info.last_offset + 1,
+                    to: from,
+                    correlation_id: r.correlation_id,
+                    group: r.group_id,
+                    offsets: r.offsets,
+                })
+            }
             _ => out.send(from, refuse(ErrorCode::NotCoordinator)),
         }
         self.complete_pending_commits(now, out);
@@ -247,6 +257,10 @@ impl Broker {
                 ErrorCode::NotCoordinator
             } else if hw >= c.needed_high_watermark {
                 self.groups.committed(&c.group, &c.offsets);
+                out.trace(Event::OffsetsCommitted {
+                    group: c.group.clone(),
+                    offsets: c.offsets.clone(),
+                });
                 ErrorCode::None
             } else {
                 still.push(c);
@@ -301,6 +315,9 @@ impl Broker {
                     new,
                     kept_generation,
                 }),
+                GroupChange::OffsetsLoaded { group, offsets } => {
+                    out.trace(Event::GroupOffsetsLoaded { group, offsets })
+                }
                 GroupChange::MemberRemoved {
                     group,
                     member,

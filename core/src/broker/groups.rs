@@ -133,6 +133,15 @@ pub enum GroupChange {
         /// Whether the group stayed as it was (no rebalance).
         kept_generation: bool,
     },
+    /// A `__consumer_offsets` partition was loaded and held committed offsets of `group`:
+    /// what the new coordinator will serve, which checkers compare with what was committed
+    /// before.
+    OffsetsLoaded {
+        /// The group.
+        group: String,
+        /// The offsets found, per partition.
+        offsets: Vec<(TopicPartition, i64)>,
+    },
     /// A member was removed (left, or its session expired).
     MemberRemoved {
         /// The group.
@@ -217,11 +226,14 @@ impl Coordinator {
     /// last record per key wins, as compaction keeps). Like Kafka, the new coordinator reads
     /// to the log end, not the high watermark: it leads the partition, so its whole log will
     /// be committed, and its high watermark may still lag the old leader's — reading less
-    /// could miss the latest generation and hand out its number twice.
+    /// could miss the latest generation and hand out its number twice. Each group with offsets
+    /// is reported as a [`GroupChange::OffsetsLoaded`].
     pub fn load(&mut self, partition: i32, log: &Log) {
         let bytes = log
             .read(log.log_start_offset(), usize::MAX)
             .unwrap_or_default();
+        // What this partition holds, apart from offsets loaded from other partitions.
+        let mut found: BTreeMap<(String, TopicPartition), i64> = BTreeMap::new();
         let mut rest = bytes.as_slice();
         while let Ok((batch, used)) = RecordBatch::decode(rest) {
             for r in &batch.records {
@@ -243,10 +255,22 @@ impl Coordinator {
                     parse_offset_key(key),
                     std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
                 ) {
-                    self.offsets.insert(k, offset);
+                    found.insert(k, offset);
                 }
             }
             rest = &rest[used..];
+        }
+        let mut by_group: BTreeMap<String, Vec<(TopicPartition, i64)>> = BTreeMap::new();
+        for ((group, tp), offset) in found {
+            by_group
+                .entry(group.clone())
+                .or_default()
+                .push((tp.clone(), offset));
+            self.offsets.insert((group, tp), offset);
+        }
+        for (group, offsets) in by_group {
+            self.changes
+                .push(GroupChange::OffsetsLoaded { group, offsets });
         }
         self.loaded.insert(partition);
     }
@@ -764,6 +788,38 @@ mod tests {
         assert_eq!(java_hash("ab"), 97 * 31 + 98);
         assert_eq!(partition_for_group("a", 50), 97 % 50);
         assert!((0..50).contains(&partition_for_group("some-group-with-a-long-name-xyz", 50)));
+    }
+
+    /// A new coordinator reports, per group, the last committed offset of each partition
+    /// in its log: what it will serve, and what checkers compare with earlier commits.
+    #[test]
+    fn load_reports_the_last_offset_of_each_group() {
+        let mut log = Log::new("__consumer_offsets-0", crate::log::LogConfig::default());
+        let (a, b) = (
+            TopicPartition::new("orders", 0),
+            TopicPartition::new("orders", 1),
+        );
+        let mut ops = Vec::new();
+        for batch in [
+            commit_batch("billing", &[(a.clone(), 10), (b.clone(), 5)], Instant::ZERO),
+            generation_batch("billing", 3, Instant::ZERO),
+            commit_batch("billing", &[(a.clone(), 42)], Instant::ZERO),
+            generation_batch("audit", 1, Instant::ZERO),
+        ] {
+            log.append_as_leader(&batch, 0, &mut ops).unwrap();
+        }
+        let mut c = Coordinator::default();
+        c.load(0, &log);
+        // `audit` has a generation but no offsets: nothing to report for it.
+        assert_eq!(
+            c.changes,
+            vec![GroupChange::OffsetsLoaded {
+                group: "billing".into(),
+                offsets: vec![(a.clone(), 42), (b, 5)],
+            }]
+        );
+        assert!(c.is_loaded(0));
+        assert_eq!(c.offsets.get(&("billing".to_string(), a)), Some(&42));
     }
 
     #[test]

@@ -93,6 +93,99 @@ pub struct Crash {
     pub recovery_points: BTreeMap<TopicPartition, i64>,
 }
 
+/// A consumer group started a generation (`GroupGenerationStarted`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenerationStarted {
+    /// When.
+    pub time: Instant,
+    /// The coordinator broker's node name.
+    pub node: String,
+    /// The group.
+    pub group: String,
+    /// The generation.
+    pub generation: i32,
+    /// Its members' ids.
+    pub members: Vec<String>,
+}
+
+/// A member left a group or was removed from it (`GroupMemberRemoved`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRemoved {
+    /// When.
+    pub time: Instant,
+    /// The coordinator broker's node name.
+    pub node: String,
+    /// The group.
+    pub group: String,
+    /// The member id.
+    pub member: String,
+    /// Why, in the coordinator's words.
+    pub reason: String,
+    /// The member id that took its place: a static member back after a restart (KIP-345).
+    pub replaced_by: Option<String>,
+}
+
+/// An offset commit a coordinator validated and appended to `__consumer_offsets`
+/// (`OffsetCommitAppended`): the moment Kafka decides whether the committer is fenced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitAppended {
+    /// When.
+    pub time: Instant,
+    /// The coordinator broker's node name.
+    pub node: String,
+    /// The group.
+    pub group: String,
+    /// The committing member's id.
+    pub member: String,
+    /// The generation it committed in (negative: outside any generation).
+    pub generation: i32,
+    /// The offsets, per partition.
+    pub offsets: Vec<(TopicPartition, i64)>,
+}
+
+/// How a coordinator came to hold a group's committed offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommittedKind {
+    /// A commit it appended reached the high watermark (`OffsetsCommitted`).
+    Committed,
+    /// It became the coordinator and read them from its log (`GroupOffsetsLoaded`).
+    Loaded,
+}
+
+/// Committed offsets a coordinator now serves to `OffsetFetch`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedOffsets {
+    /// When.
+    pub time: Instant,
+    /// The coordinator broker's node name.
+    pub node: String,
+    /// The group.
+    pub group: String,
+    /// The offsets, per partition.
+    pub offsets: Vec<(TopicPartition, i64)>,
+    /// Committed or loaded.
+    pub kind: CommittedKind,
+}
+
+/// One step of a group's life, in trace order: each indexes its own list of [`History`].
+/// Group checkers need the order across lists (was this generation current when that commit
+/// was appended? was there a reset between these two committed values?), and time alone
+/// cannot break ties between events of the same instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupStep {
+    /// `generations[i]`.
+    Generation(usize),
+    /// `members_removed[i]`.
+    MemberRemoved(usize),
+    /// `commits_appended[i]`.
+    CommitAppended(usize),
+    /// `committed_offsets[i]`.
+    Committed(usize),
+    /// `resets[i]`: a consumer's position was reset (by `auto.offset.reset`, after a
+    /// truncation, or to the group's committed offset).
+    Reset(usize),
+}
+
 /// One step of a consumer's life, in trace order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConsumerStep {
@@ -128,6 +221,16 @@ pub struct History {
     /// Polls and resets interleaved in trace order: `Poll(i)` indexes `polls`, `Reset(i)`
     /// indexes `resets`.
     pub consumer_order: Vec<ConsumerStep>,
+    /// Generations started by group coordinators, in order.
+    pub generations: Vec<GenerationStarted>,
+    /// Members that left or were removed from groups, in order.
+    pub members_removed: Vec<MemberRemoved>,
+    /// Offset commits appended by coordinators, in order.
+    pub commits_appended: Vec<CommitAppended>,
+    /// Offsets committed or loaded by coordinators, in order.
+    pub committed_offsets: Vec<CommittedOffsets>,
+    /// Generations, removals, commits and resets interleaved in trace order.
+    pub group_order: Vec<GroupStep>,
     /// Each broker's final log, per partition: offset → value.
     pub final_logs: BTreeMap<String, BTreeMap<TopicPartition, BTreeMap<i64, String>>>,
     /// The leader epoch of each record in each broker's final log.
@@ -141,7 +244,8 @@ pub struct History {
 }
 
 impl History {
-    /// Fill in acks, polls, failures, resets, corrupt reads and crashes from the trace.
+    /// Fill in acks, polls, failures, resets, corrupt reads, crashes and the groups' steps
+    /// from the trace.
     pub fn absorb_trace(&mut self, events: &[TraceEvent<Event, Reply>]) {
         let mut recovery_points: BTreeMap<String, BTreeMap<TopicPartition, i64>> = BTreeMap::new();
         let mut committed: BTreeMap<TopicPartition, i64> = BTreeMap::new();
@@ -196,6 +300,7 @@ impl History {
                     log_end_offset: *log_end_offset,
                     committed_before: committed.get(partition).copied().unwrap_or(0),
                 }),
+                TraceKind::Node { event } => self.absorb_group_event(&e.node, e.time, event),
                 TraceKind::Crashed { how } => self.crashes.push(Crash {
                     node: e.node.clone(),
                     time: e.time,
@@ -277,13 +382,123 @@ impl History {
             )),
             Reply::PositionReset {
                 partition, offset, ..
-            } => {
-                self.consumer_order
-                    .push(ConsumerStep::Reset(self.resets.len()));
-                self.resets
-                    .push((node.to_string(), partition.clone(), time, *offset));
-            }
+            } => self.push_reset(node, partition.clone(), time, *offset),
         }
+    }
+
+    /// Record a group coordinator's event (other events are not for group checkers).
+    fn absorb_group_event(&mut self, node: &str, time: Instant, event: &Event) {
+        let node = node.to_string();
+        match event {
+            Event::GroupGenerationStarted {
+                group,
+                generation,
+                members,
+            } => self.push_generation(GenerationStarted {
+                time,
+                node,
+                group: group.clone(),
+                generation: *generation,
+                members: members.clone(),
+            }),
+            Event::GroupMemberRemoved {
+                group,
+                member,
+                reason,
+            } => self.push_member_removed(MemberRemoved {
+                time,
+                node,
+                group: group.clone(),
+                member: member.clone(),
+                reason: reason.to_string(),
+                replaced_by: None,
+            }),
+            Event::GroupStaticMemberReplaced {
+                group,
+                instance,
+                old,
+                new,
+                ..
+            } => self.push_member_removed(MemberRemoved {
+                time,
+                node,
+                group: group.clone(),
+                member: old.clone(),
+                reason: format!("replaced by {new}, back with group.instance.id {instance}"),
+                replaced_by: Some(new.clone()),
+            }),
+            Event::OffsetCommitAppended {
+                group,
+                member,
+                generation,
+                offsets,
+            } => self.push_commit_appended(CommitAppended {
+                time,
+                node,
+                group: group.clone(),
+                member: member.clone(),
+                generation: *generation,
+                offsets: offsets.clone(),
+            }),
+            Event::OffsetsCommitted { group, offsets } => self.push_committed(CommittedOffsets {
+                time,
+                node,
+                group: group.clone(),
+                offsets: offsets.clone(),
+                kind: CommittedKind::Committed,
+            }),
+            Event::GroupOffsetsLoaded { group, offsets } => self.push_committed(CommittedOffsets {
+                time,
+                node,
+                group: group.clone(),
+                offsets: offsets.clone(),
+                kind: CommittedKind::Loaded,
+            }),
+            _ => {}
+        }
+    }
+
+    /// Record a consumer's position reset, in consumer and group order.
+    pub fn push_reset(
+        &mut self,
+        consumer: &str,
+        partition: TopicPartition,
+        time: Instant,
+        offset: i64,
+    ) {
+        self.consumer_order
+            .push(ConsumerStep::Reset(self.resets.len()));
+        self.group_order.push(GroupStep::Reset(self.resets.len()));
+        self.resets
+            .push((consumer.to_string(), partition, time, offset));
+    }
+
+    /// Record a generation started, in group order.
+    pub fn push_generation(&mut self, g: GenerationStarted) {
+        self.group_order
+            .push(GroupStep::Generation(self.generations.len()));
+        self.generations.push(g);
+    }
+
+    /// Record a member removed from a group, in group order.
+    pub fn push_member_removed(&mut self, m: MemberRemoved) {
+        self.group_order
+            .push(GroupStep::MemberRemoved(self.members_removed.len()));
+        self.members_removed.push(m);
+    }
+
+    /// Record an appended offset commit, in group order.
+    pub fn push_commit_appended(&mut self, c: CommitAppended) {
+        self.group_order
+            .push(GroupStep::CommitAppended(self.commits_appended.len()));
+        self.commits_appended.push(c);
+    }
+
+    /// Record committed or loaded offsets, in group order.
+    pub fn push_committed(&mut self, c: CommittedOffsets) {
+        self.group_order
+            .push(GroupStep::Committed(self.committed_offsets.len()));
+        self.committed_offsets.push(c);
     }
 
     /// The value a record id was sent with.

@@ -153,38 +153,3 @@ pub fn nonmonotonic_send(h: &History) -> Vec<String> {
     }
     findings
 }
-
-/// `group-ownership`: within one generation of a group, no partition is assigned to two
-/// consumers. Owners are consumers, not member ids: a static member that restarts takes its
-/// old place under a new member id in the same generation (KIP-345), and the old id is fenced.
-pub fn group_ownership(h: &History) -> Vec<String> {
-    type Owners<'h> = BTreeMap<&'h str, BTreeSet<&'h str>>;
-    let mut owners: BTreeMap<(&str, i32, &TopicPartition), Owners<'_>> = BTreeMap::new();
-    for a in &h.assignments {
-        for tp in &a.partitions {
-            owners
-                .entry((a.group.as_str(), a.generation, tp))
-                .or_default()
-                .entry(a.consumer.as_str())
-                .or_default()
-                .insert(a.member_id.as_str());
-        }
-    }
-    owners
-        .into_iter()
-        .filter(|(_, consumers)| consumers.len() > 1)
-        .map(|((group, generation, tp), consumers)| {
-            let who: Vec<String> = consumers
-                .iter()
-                .map(|(c, ids)| {
-                    let ids: Vec<&str> = ids.iter().copied().collect();
-                    format!("{c} ({})", ids.join(", "))
-                })
-                .collect();
-            format!(
-                "{group} {tp} owned by {} in generation {generation}",
-                who.join(" and ")
-            )
-        })
-        .collect()
-}

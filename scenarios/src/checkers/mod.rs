@@ -1,7 +1,9 @@
 //! Checkers: named judgements over a run's history, each named after its source so users can
-//! look it up (Jepsen's Kafka workload; the durability promises of fsync and log recovery).
+//! look it up (Jepsen's Kafka workload; the durability promises of fsync and log recovery;
+//! the TLA+ specs of Kafka replication; the fencing of consumer groups).
 
 pub mod durability;
+pub mod groups;
 pub mod history;
 pub mod jepsen;
 pub mod replication;
@@ -53,7 +55,17 @@ pub const CHECKERS: &[Checker] = &[
     Checker {
         name: "group-ownership",
         about: "no partition is assigned to two members of a group in the same generation",
-        check: jepsen::group_ownership,
+        check: groups::group_ownership,
+    },
+    Checker {
+        name: "fenced-commit",
+        about: "no offset commit is accepted from a generation that is not the group's current one, or from a member not in it",
+        check: groups::fenced_commit,
+    },
+    Checker {
+        name: "commit-monotonic",
+        about: "a group's committed offset of a partition never moves backwards, except after an explicit position reset",
+        check: groups::commit_monotonic,
     },
     Checker {
         name: "fsynced-survives",
