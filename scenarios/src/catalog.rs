@@ -34,6 +34,7 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "zombie-consumer",
     "static-membership-bounce",
     "eager-vs-cooperative",
+    "auto-commit-redelivery",
 ];
 
 /// The text of the built-in scenario `name`.

@@ -170,15 +170,16 @@ pub fn timeline(events: &Events) -> Vec<String> {
                     "{at} {node} (coordinator of {group}) starts generation {generation} with {}",
                     members.join(", ")
                 )),
+                // Where the group would resume from if its members changed now.
+                Event::OffsetsCommitted { group, offsets } => lines.push(format!(
+                    "{at} {node} (coordinator of {group}) has committed {}",
+                    offsets_text(offsets)
+                )),
                 // After a coordinator failover, where the group resumes from.
-                Event::GroupOffsetsLoaded { group, offsets } => {
-                    let offsets: Vec<String> =
-                        offsets.iter().map(|(tp, o)| format!("{tp}@{o}")).collect();
-                    lines.push(format!(
-                        "{at} {node} (coordinator of {group}) loads its committed offsets from __consumer_offsets: {}",
-                        offsets.join(", ")
-                    ))
-                }
+                Event::GroupOffsetsLoaded { group, offsets } => lines.push(format!(
+                    "{at} {node} (coordinator of {group}) loads its committed offsets from __consumer_offsets: {}",
+                    offsets_text(offsets)
+                )),
                 Event::GroupMemberRemoved { group, member, reason } => {
                     lines.push(format!("{at} {node}: {member} leaves group {group} ({reason})"))
                 }
@@ -360,6 +361,12 @@ pub fn timeline(events: &Events) -> Vec<String> {
     lines
 }
 
+/// `orders-0@215, orders-1@179`.
+fn offsets_text(offsets: &[(TopicPartition, i64)]) -> String {
+    let list: Vec<String> = offsets.iter().map(|(tp, o)| format!("{tp}@{o}")).collect();
+    list.join(", ")
+}
+
 /// Who reads on behalf of whom: a consumer's group, or the consumer itself under `assign`.
 fn reader_of(scenario: &Scenario, consumer: &str) -> String {
     scenario
@@ -393,21 +400,25 @@ fn redeliveries(scenario: &Scenario, h: &History) -> Vec<String> {
             continue;
         };
         total += again.len();
+        // The consumers that read these offsets, in the order they first did.
         let mut by: Vec<&str> = Vec::new();
         for (_, consumers) in &again {
             for c in consumers.iter() {
-                if by.last() != Some(c) {
+                if !by.contains(c) {
                     by.push(c);
                 }
             }
         }
-        by.dedup();
+        let who = if by.len() == 1 {
+            format!("read again by {} (after a restart or a reset)", by[0])
+        } else {
+            format!("read by {}", by.join(", then again by "))
+        };
         lines.push(format!(
-            "  {reader} {tp}: offsets {}..={} ({} records) read by {}",
+            "  {reader} {tp}: offsets {}..={} ({} records) {who}",
             first.0,
             last.0,
             again.len(),
-            by.join(", then again by ")
         ));
     }
     if total > 0 {

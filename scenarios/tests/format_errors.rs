@@ -137,6 +137,18 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
             "brokers",
             "at least one [[brokers]]",
         ),
+        (
+            with("\n[[faults]]\nat_ms = 5\naction = \"close\"\nnode = \"b1\"\n"),
+            24,
+            "faults[0].node",
+            "acts on a consumer",
+        ),
+        (
+            with("\n[[faults]]\nat_ms = 5\naction = \"stall-poll\"\nnode = \"c1\"\n"),
+            23,
+            "faults[0].duration_ms",
+            "needs `duration_ms`",
+        ),
     ]
 }
 

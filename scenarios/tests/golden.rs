@@ -8,7 +8,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const CASES: &[(&str, u64)] = &[("wal-recovery", 7), ("leader-failover", 1)];
+const CASES: &[(&str, u64)] = &[
+    ("wal-recovery", 7),
+    ("leader-failover", 1),
+    ("eager-vs-cooperative", 1),
+    ("zombie-consumer", 1),
+];
 
 #[test]
 fn transcripts_match() {

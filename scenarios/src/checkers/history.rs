@@ -63,6 +63,24 @@ pub struct Assignment {
     pub partitions: Vec<TopicPartition>,
 }
 
+/// A consumer gave partitions up: revoked before a rebalance, lost with its membership, or
+/// on `close()`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// The consumer node.
+    pub consumer: String,
+    /// Its member id.
+    pub member_id: String,
+    /// The generation they were owned in.
+    pub generation: i32,
+    /// When.
+    pub time: Instant,
+    /// The partitions.
+    pub partitions: Vec<TopicPartition>,
+    /// Why, in Kafka's terms.
+    pub reason: String,
+}
+
 /// A replica became leader: when, who, of what, in which epoch, with how long a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Election {
@@ -218,6 +236,10 @@ pub struct History {
     pub assignments: Vec<Assignment>,
     /// Refused offset commits: (consumer, member id, error).
     pub commit_failures: Vec<(String, String, String)>,
+    /// Partitions consumers gave up (revoked, lost or closed), in order.
+    pub revocations: Vec<Revocation>,
+    /// Members that left their group (`LeaveGroup`): (consumer, member id, reason).
+    pub departures: Vec<(String, String, String)>,
     /// Polls and resets interleaved in trace order: `Poll(i)` indexes `polls`, `Reset(i)`
     /// indexes `resets`.
     pub consumer_order: Vec<ConsumerStep>,
@@ -365,7 +387,24 @@ impl History {
                 time,
                 partitions: partitions.clone(),
             }),
-            Reply::Revoked { .. } | Reply::LeftGroup { .. } => {}
+            Reply::Revoked {
+                member_id,
+                generation,
+                partitions,
+                reason,
+            } => self.revocations.push(Revocation {
+                consumer: node.to_string(),
+                member_id: member_id.clone(),
+                generation: *generation,
+                time,
+                partitions: partitions.clone(),
+                reason: reason.clone(),
+            }),
+            Reply::LeftGroup {
+                member_id, reason, ..
+            } => self
+                .departures
+                .push((node.to_string(), member_id.clone(), reason.clone())),
             Reply::CommitFailed { member_id, error } => {
                 self.commit_failures
                     .push((node.to_string(), member_id.clone(), error.to_string()))
