@@ -32,6 +32,7 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "consumer-crash-rebalance",
     "coordinator-failover",
     "zombie-consumer",
+    "zombie-consumer-partitioned",
     "static-membership-bounce",
     "eager-vs-cooperative",
     "auto-commit-redelivery",

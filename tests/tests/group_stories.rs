@@ -197,3 +197,32 @@ fn auto_commit_redelivers_from_the_last_commit() {
         assert!(report.verdicts.iter().all(|v| v.ok()), "seed {seed}");
     }
 }
+
+/// G3 by the network: cut off from its coordinator, a member goes on reading (a zombie) after
+/// the group moved on; once it can reach the coordinator again, its commit is refused there.
+#[test]
+fn a_partitioned_zombie_reads_on_and_its_commit_is_refused() {
+    for seed in SEEDS {
+        let report = run_builtin("zombie-consumer-partitioned", seed);
+        let h = &report.history;
+        let evicted = h
+            .members_removed
+            .iter()
+            .find(|m| m.reason.contains("session.timeout.ms"))
+            .expect("consumer-1's session expires")
+            .time;
+        assert!(
+            h.polls
+                .iter()
+                .any(|p| p.consumer == "consumer-1" && p.time > evicted && !p.records.is_empty()),
+            "seed {seed}: consumer-1 reads on after it was removed"
+        );
+        assert!(
+            h.commit_failures
+                .iter()
+                .any(|(c, _, e)| c == "consumer-1" && e == "UNKNOWN_MEMBER_ID"),
+            "seed {seed}: the coordinator refuses the zombie's commit"
+        );
+        assert!(report.verdicts.iter().all(|v| v.ok()), "seed {seed}");
+    }
+}

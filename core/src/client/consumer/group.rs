@@ -82,7 +82,10 @@ impl Consumer {
                 });
                 self.request(now, node, InFlight::FindCoordinator, message, out);
             }
-            return false;
+            // Like Kafka's poll(), a member that lost its coordinator goes on fetching what it
+            // was assigned: if the group has moved on meanwhile, it is a zombie until it
+            // learns so, and only its commits are refused.
+            return phase == Phase::Stable;
         }
         let coordinator = coordinator.expect("checked above");
         match phase {
