@@ -213,6 +213,20 @@ pub enum AutoOffsetReset {
     None,
 }
 
+/// How the application commits its positions (not a Kafka property: what its code does).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApplicationCommit {
+    /// It does not call commit itself; `enable.auto.commit` decides.
+    #[default]
+    Auto,
+    /// `commitSync()` after processing each poll: the loop waits for the answer.
+    Sync,
+    /// `commitAsync()` after processing each poll: the loop goes on; a failure is reported,
+    /// not retried (a retry could overwrite a later commit).
+    Async,
+}
+
 /// A consumer's configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsumerConfig {
@@ -249,6 +263,9 @@ pub struct ConsumerConfig {
     /// within `session.timeout.ms` gets its partitions back without a rebalance, and does not
     /// leave the group on `close()`. Default none (dynamic membership).
     pub group_instance_id: Option<String>,
+    /// How the application commits (`commit` in a scenario's `[[consumers]]`; not a Kafka
+    /// property). Default: it leaves it to `enable.auto.commit`.
+    pub application_commit: ApplicationCommit,
     /// `session.timeout.ms`: the coordinator drops a member silent this long. Default 45000.
     pub session_timeout_ms: u64,
     /// `heartbeat.interval.ms`. Default 3000.
@@ -281,6 +298,7 @@ impl Default for ConsumerConfig {
             legacy_pre_kip320: false,
             group_id: None,
             group_instance_id: None,
+            application_commit: ApplicationCommit::Auto,
             session_timeout_ms: 45_000,
             heartbeat_interval_ms: 3000,
             max_poll_interval_ms: 300_000,

@@ -13,7 +13,9 @@ use crate::model::{
     ProducerSpec, Scenario, ScheduledFault,
 };
 use crate::properties::{self, Role};
-use kafkasim_core::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicSpec};
+use kafkasim_core::config::{
+    ApplicationCommit, BrokerConfig, ConsumerConfig, ProducerConfig, TopicSpec,
+};
 use kafkasim_core::controller::ControllerConfig;
 use kafkasim_core::ids::NodeId;
 use kafkasim_core::quorum::QuorumConfig;
@@ -199,6 +201,8 @@ struct FileConsumer {
     name: Spanned<String>,
     topic: Spanned<String>,
     start_ms: Option<Spanned<u64>>,
+    /// How the application commits: "auto" (enable.auto.commit decides), "sync", "async".
+    commit: Option<Spanned<String>>,
     #[serde(default)]
     config: Properties,
 }
@@ -722,6 +726,20 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
             &mut config,
         )? {
             config.bootstrap_servers = bootstrap(value, span, &cfield)?;
+        }
+        if let Some(commit) = &c.commit {
+            config.application_commit = match commit.get_ref().as_str() {
+                "auto" => ApplicationCommit::Auto,
+                "sync" => ApplicationCommit::Sync,
+                "async" => ApplicationCommit::Async,
+                other => {
+                    return Err(ctx.err(
+                        commit.span(),
+                        format!("{field}.commit"),
+                        format!("unknown commit `{other}` (auto: enable.auto.commit decides; sync: commitSync() after each poll; async: commitAsync() after each poll)"),
+                    ));
+                }
+            };
         }
         consumers.push(ConsumerSpec {
             name: c.name.get_ref().clone(),

@@ -149,6 +149,12 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
             "faults[0].duration_ms",
             "needs `duration_ms`",
         ),
+        (
+            with("commit = \"sometimes\"\n"),
+            20,
+            "consumers[0].commit",
+            "unknown commit `sometimes`",
+        ),
     ]
 }
 

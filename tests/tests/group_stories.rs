@@ -226,3 +226,37 @@ fn a_partitioned_zombie_reads_on_and_its_commit_is_refused() {
         assert!(report.verdicts.iter().all(|v| v.ok()), "seed {seed}");
     }
 }
+
+/// G5's counterpart: an application that commits after processing each poll
+/// (`commitSync()` or `commitAsync()`) resumes after a crash exactly where it stopped.
+#[test]
+fn committing_after_each_poll_redelivers_nothing() {
+    use kafkasim_scenarios::harness::{RunOptions, run};
+    let text = kafkasim_scenarios::catalog::find("auto-commit-redelivery").expect("built in");
+    for mode in ["sync", "async"] {
+        let text = text
+            .replace("enable.auto.commit = true", "enable.auto.commit = false")
+            .replace(
+                "start_ms = 2000\n[consumers.config]",
+                &format!("start_ms = 2000\ncommit = \"{mode}\"\n[consumers.config]"),
+            );
+        let scenario = kafkasim_scenarios::format::parse(mode, &text).expect("parses");
+        for seed in SEEDS {
+            let report = run(&scenario, RunOptions { seed, trace: None }).expect("runs");
+            let h = &report.history;
+            let mut seen = BTreeSet::new();
+            let twice = h
+                .polls
+                .iter()
+                .flat_map(|p| p.records.iter().map(move |r| (&p.partition, r.offset)))
+                .filter(|key| !seen.insert(*key))
+                .count();
+            assert_eq!(twice, 0, "{mode} seed {seed}: nothing read twice");
+            assert!(
+                h.committed_offsets.len() > 10,
+                "{mode} seed {seed}: the application commits"
+            );
+            assert!(report.verdicts.iter().all(|v| v.ok()), "{mode} seed {seed}");
+        }
+    }
+}

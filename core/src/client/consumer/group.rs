@@ -460,7 +460,7 @@ impl Consumer {
         r: HeartbeatResponse,
         out: &mut Out,
     ) {
-        if matches!(kind, InFlight::Commit) {
+        if matches!(kind, InFlight::Commit | InFlight::SyncCommit) {
             // A refused commit is reported; membership is the heartbeat's business.
             if r.error != ErrorCode::None {
                 let member_id = self
@@ -517,8 +517,18 @@ impl Consumer {
         }
     }
 
-    /// Commit the current positions of the assigned partitions.
+    /// `commitSync()`: commit the current positions; the poll loop waits for the answer.
+    pub(super) fn commit_sync(&mut self, now: Instant, out: &mut Out) {
+        self.send_commit(now, InFlight::SyncCommit, out);
+    }
+
+    /// Commit the current positions of the assigned partitions (auto-commit, `commitAsync()`,
+    /// and before giving partitions up).
     pub(super) fn commit(&mut self, now: Instant, out: &mut Out) {
+        self.send_commit(now, InFlight::Commit, out);
+    }
+
+    fn send_commit(&mut self, now: Instant, kind: InFlight, out: &mut Out) {
         let Some(g) = &self.group else { return };
         let Some(coordinator) = g.coordinator else {
             return;
@@ -541,7 +551,7 @@ impl Consumer {
             member_id,
             offsets,
         });
-        self.request(now, coordinator, InFlight::Commit, message, out);
+        self.request(now, coordinator, kind, message, out);
     }
 
     pub(super) fn on_auto_commit_timer(&mut self, now: Instant, out: &mut Out) {

@@ -10,7 +10,7 @@
 
 use crate::actor::{Actor, ActorConfig, Command, Event, PolledRecord, Reply, Timer};
 use crate::client::metadata::ClusterView;
-use crate::config::{AutoOffsetReset, ConsumerConfig};
+use crate::config::{ApplicationCommit, AutoOffsetReset, ConsumerConfig};
 use crate::ids::{NodeId, TopicPartition};
 use crate::log::batch::RecordBatch;
 use crate::node::{Boot, Input, Outbox};
@@ -40,6 +40,8 @@ enum InFlight {
     Sync,
     Heartbeat,
     Commit,
+    /// A `commitSync()`: the poll loop waits for it.
+    SyncCommit,
     OffsetFetch,
     Leave,
 }
@@ -55,7 +57,7 @@ impl InFlight {
             InFlight::Join => "JoinGroupRequest",
             InFlight::Sync => "SyncGroupRequest",
             InFlight::Heartbeat => "HeartbeatRequest",
-            InFlight::Commit => "OffsetCommitRequest",
+            InFlight::Commit | InFlight::SyncCommit => "OffsetCommitRequest",
             InFlight::OffsetFetch => "OffsetFetchRequest",
             InFlight::Leave => "LeaveGroupRequest",
         }
@@ -295,6 +297,10 @@ impl Consumer {
         if !self.drive_group(now, &topic, out) {
             return;
         }
+        // commitSync() blocks the poll loop until the commit is answered.
+        if self.busy(|k| matches!(k, InFlight::SyncCommit)) {
+            return;
+        }
         self.reset_positions(now, out);
         self.validate_positions(now, out);
         self.fetch(now, out);
@@ -410,6 +416,20 @@ impl Consumer {
             // again once the application is back.
             return;
         }
+        let before = self.positions.clone();
+        self.deliver(now, response, out);
+        // The application has processed what this poll returned: its own commit, if any.
+        if self.positions != before && self.group.is_some() {
+            match self.config.application_commit {
+                ApplicationCommit::Auto => {}
+                ApplicationCommit::Sync => self.commit_sync(now, out),
+                ApplicationCommit::Async => self.commit(now, out),
+            }
+        }
+    }
+
+    /// Hand a fetch's records to the application, advancing the positions.
+    fn deliver(&mut self, now: Instant, response: FetchResponse, out: &mut Out) {
         for p in response.partitions {
             let tp = p.partition;
             let Some(position) = self.positions.get(&tp).copied() else {
