@@ -288,8 +288,11 @@ impl Broker {
                                 .log()
                                 .epoch_cache()
                                 .end_offset_for(*epoch, p.log_end_offset());
-                            // A consumer may only read below the high watermark.
-                            (tp.clone(), ErrorCode::None, e, end.min(p.high_watermark()))
+                            // Kafka answers the epoch's end in the leader's log, not capped at
+                            // the high watermark: a new leader's high watermark lags its log end
+                            // until its followers fetch, and a cap would make a consumer that
+                            // read up to the old high watermark see a truncation that is not.
+                            (tp.clone(), ErrorCode::None, e, end)
                         }
                         Some(_) => (tp.clone(), ErrorCode::NotLeaderOrFollower, -1, -1),
                         None => (tp.clone(), ErrorCode::UnknownTopicOrPartition, -1, -1),
