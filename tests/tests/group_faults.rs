@@ -122,7 +122,7 @@ proptest! {
     ) {
         let s = scenario(&starts, &faults, Members { cooperative, static_ids });
         let report = run(&s, RunOptions { seed, trace: None }).unwrap();
-        for checker in ["group-ownership", "fenced-commit", "commit-monotonic", "lost-write", "duplicate", "nonmonotonic-send"] {
+        for checker in ["group-ownership", "fenced-commit", "commit-monotonic", "poll-skip", "lost-write", "duplicate", "nonmonotonic-send"] {
             let found = report.verdicts.iter().find(|v| v.checker == checker).map(|v| v.findings.clone()).unwrap_or_default();
             prop_assert!(found.is_empty(), "{checker} with seed {seed}\\nstarts {starts:?}\\nfaults: {:?}\\n{:?}", s.faults, &found[..found.len().min(3)]);
         }
@@ -144,18 +144,18 @@ proptest! {
 #[ignore]
 fn debug_case() {
     let members = Members {
-        cooperative: true,
+        cooperative: false,
         static_ids: false,
     };
     let s = scenario(
-        &[1500, 1500, 1500],
-        &[(2701, 10, 3, 0), (0, 0, 4, 0)],
+        &[1500, 1518, 5273],
+        &[(5687, 24, 3, 2), (0, 189, 2, 0), (3392, 21, 4, 0)],
         members,
     );
     let report = run(
         &s,
         RunOptions {
-            seed: 0,
+            seed: 10632860193320610126,
             trace: None,
         },
     )

@@ -4,7 +4,7 @@
 //! values returned at offsets by consumers. Each function returns human-readable findings;
 //! an empty list means the anomaly did not occur.
 
-use super::history::History;
+use super::history::{ConsumerStep, History};
 use kafkasim_core::ids::TopicPartition;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -127,6 +127,48 @@ pub fn nonmonotonic_poll(h: &History) -> Vec<String> {
     findings
 }
 
+/// `poll-skip`: a consumer's successive polls of one partition jumped over offsets (Jepsen).
+/// Under `subscribe` a jump is allowed where the consumer resumed from the group's committed
+/// offset after a rebalance (its position was reset: another member may have read what lies
+/// between). Under `assign` never — not even across a position reset, for that is exactly how
+/// records get skipped (`auto.offset.reset=latest`, a truncation that went unnoticed).
+pub fn poll_skip(h: &History) -> Vec<String> {
+    let subscribed: BTreeSet<&str> = h.assignments.iter().map(|a| a.consumer.as_str()).collect();
+    let mut last: BTreeMap<(&str, &TopicPartition), i64> = BTreeMap::new();
+    let mut findings = Vec::new();
+    for step in &h.consumer_order {
+        match *step {
+            ConsumerStep::Reset(i) => {
+                let (consumer, tp, _, _) = &h.resets[i];
+                if subscribed.contains(consumer.as_str()) {
+                    last.remove(&(consumer.as_str(), tp));
+                }
+            }
+            ConsumerStep::Poll(i) => {
+                let poll = &h.polls[i];
+                for record in &poll.records {
+                    let key = (poll.consumer.as_str(), &poll.partition);
+                    if let Some(prev) = last.get(&key)
+                        && record.offset > prev + 1
+                    {
+                        findings.push(format!(
+                            "{} polled {}@{} after {}: offsets {}..={} skipped",
+                            poll.consumer,
+                            poll.partition,
+                            record.offset,
+                            prev,
+                            prev + 1,
+                            record.offset - 1
+                        ));
+                    }
+                    last.insert(key, record.offset);
+                }
+            }
+        }
+    }
+    findings
+}
+
 /// `nonmonotonic-send`: a producer's later send was acknowledged at a lower offset of the same
 /// partition than an earlier one (the batches were reordered on their way).
 pub fn nonmonotonic_send(h: &History) -> Vec<String> {
@@ -152,4 +194,81 @@ pub fn nonmonotonic_send(h: &History) -> Vec<String> {
         }
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::history::{Assignment, Poll};
+    use kafkasim_core::actor::PolledRecord;
+    use kafkasim_core::time::Instant;
+
+    fn tp() -> TopicPartition {
+        TopicPartition::new("orders", 0)
+    }
+
+    fn poll(h: &mut History, consumer: &str, offsets: &[i64]) {
+        h.consumer_order.push(ConsumerStep::Poll(h.polls.len()));
+        h.polls.push(Poll {
+            consumer: consumer.into(),
+            time: Instant::ZERO,
+            partition: tp(),
+            records: offsets
+                .iter()
+                .map(|o| PolledRecord {
+                    offset: *o,
+                    key: None,
+                    value: format!("v{o}"),
+                })
+                .collect(),
+            high_watermark: 100,
+        });
+    }
+
+    fn subscribe(h: &mut History, consumer: &str) {
+        h.assignments.push(Assignment {
+            group: "billing".into(),
+            consumer: consumer.into(),
+            member_id: "member-1-1".into(),
+            generation: 1,
+            time: Instant::ZERO,
+            partitions: vec![tp()],
+        });
+    }
+
+    /// Contiguous polls, one batch after another: nothing skipped.
+    #[test]
+    fn contiguous_polls_pass() {
+        let mut h = History::default();
+        poll(&mut h, "c1", &[0, 1, 2]);
+        poll(&mut h, "c1", &[3, 4]);
+        assert_eq!(poll_skip(&h), Vec::<String>::new());
+    }
+
+    /// Under assign, a jump is a skip, even across a position reset (to latest, say).
+    #[test]
+    fn assign_never_skips_not_even_across_a_reset() {
+        let mut h = History::default();
+        poll(&mut h, "c1", &[0, 1, 2]);
+        h.push_reset("c1", tp(), Instant::ZERO, 10);
+        poll(&mut h, "c1", &[10, 11]);
+        assert_eq!(
+            poll_skip(&h),
+            vec!["c1 polled orders-0@10 after 2: offsets 3..=9 skipped".to_string()]
+        );
+    }
+
+    /// Under subscribe, resuming from the committed offset after a rebalance may jump (another
+    /// member read what lies between); a jump without a reset is still a skip.
+    #[test]
+    fn subscribe_may_jump_only_across_a_rebalance() {
+        let mut h = History::default();
+        subscribe(&mut h, "c1");
+        poll(&mut h, "c1", &[0, 1, 2]);
+        h.push_reset("c1", tp(), Instant::ZERO, 10);
+        poll(&mut h, "c1", &[10, 11]);
+        assert_eq!(poll_skip(&h), Vec::<String>::new());
+        poll(&mut h, "c1", &[13]);
+        assert_eq!(poll_skip(&h).len(), 1);
+    }
 }

@@ -48,6 +48,11 @@ pub const CHECKERS: &[Checker] = &[
         check: jepsen::nonmonotonic_poll,
     },
     Checker {
+        name: "poll-skip",
+        about: "a consumer's successive polls of a partition jumped over offsets; allowed across rebalances under subscribe, never under assign (Jepsen)",
+        check: jepsen::poll_skip,
+    },
+    Checker {
         name: "nonmonotonic-send",
         about: "a producer's later send landed at a lower offset of the same partition (Jepsen)",
         check: jepsen::nonmonotonic_send,
