@@ -1,427 +1,124 @@
-//! The one node type the simulator runs for a Kafka cluster: a broker or a client.
+//! The one node type the simulator runs for a Kafka cluster: a broker, a controller or a
+//! client.
 //!
-//! Each role is its own state machine ([`Broker`], [`Producer`], [`Consumer`]); this enum
-//! dispatches to them and fixes the vocabulary they share with the simulator: timer names,
-//! scenario commands, replies and trace events.
+//! Each role is its own state machine ([`Broker`], [`Controller`], [`Producer`],
+//! [`Consumer`]) with its own vocabulary; this module fixes the node's vocabulary as the sum
+//! of theirs — `Timer::Broker(broker::Timer::Quorum(quorum::Timer::FetchTimeout))`,
+//! `Event::Replica(..)`, `Reply::Consumer(..)` — and narrows what arrives to the role it is
+//! for. No role ever sees another's words, and none needs to carve ids out of a shared range.
 
-use crate::broker::Broker;
-use crate::client::consumer::Consumer;
-use crate::client::producer::Producer;
+use crate::broker::{self, Broker, LogEvent, ReplicaEvent};
+use crate::client::consumer::{self, Consumer};
+use crate::client::producer::{self, Producer};
 use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
-use crate::controller::{Controller, ControllerConfig};
-use crate::ids::TopicPartition;
-use crate::log::RecoveryReport;
-use crate::node::{Boot, Input, Node, Outbox};
-use crate::protocol::{ErrorCode, Message};
+use crate::controller::{self, Controller, ControllerConfig};
+use crate::group;
+use crate::node::{Boot, Input, Never, Node, Out, Vocabulary};
+use crate::protocol::Message;
+use crate::quorum;
 use crate::time::Instant;
-use serde::Serialize;
+use crate::view::NodeView;
+use serde::{Deserialize, Serialize};
 
-/// Named deadlines. Setting one replaces the previous deadline with the same name.
+/// A node's named deadlines, by the role that set them.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Timer {
-    /// Broker: the log flusher's periodic check (`log.flush.scheduler.interval.ms`).
-    FlushScheduler,
-    /// Broker: a held Fetch reached `fetch.max.wait.ms`.
-    FetchExpiry(u64),
-    /// Producer: the batch for this partition has lingered `linger.ms`.
-    Linger(TopicPartition),
-    /// Client: no response to this correlation id within `request.timeout.ms`.
-    RequestTimeout(i32),
-    /// Client: `retry.backoff.ms` has passed; try again.
-    RetryBackoff,
-    /// Quorum: the election timeout, or a follower's fetch timeout, expired.
-    QuorumElection,
-    /// Quorum: retry a metadata fetch after an error.
-    QuorumFetchRetry,
-    /// Quorum leader: a held metadata Fetch reached its max wait.
-    QuorumFetchExpiry(u64),
-    /// Active controller: look for brokers whose session expired.
-    BrokerSessionCheck,
-    /// Broker: time to heartbeat to the controller.
-    BrokerHeartbeat,
-    /// Broker: look for followers that fell out of sync (`replica.lag.time.max.ms` / 2).
-    IsrCheck,
-    /// Broker: write the high watermarks to `replication-offset-checkpoint`.
-    HighWatermarkCheckpoint,
-    /// Broker: an `acks=all` produce waited its `timeout_ms`.
-    ProduceExpiry(u64),
-    /// Broker: fetch from partition leaders again after an error.
-    ReplicaFetchRetry,
-    /// Group coordinator: expire sessions, complete joins.
-    GroupTick,
-    /// Consumer: time to heartbeat to the group coordinator.
-    GroupHeartbeat,
-    /// Consumer: time to commit positions (`auto.commit.interval.ms`).
-    AutoCommit,
-    /// Consumer: `max.poll.interval.ms` has passed since the stalled poll loop last polled.
-    PollTimeout,
-    /// Consumer: the application's stall is over; it polls again.
-    StallEnd,
+    /// A broker's (its quorum observer's and group coordinator's included).
+    Broker(broker::Timer),
+    /// A controller's (its quorum member's included).
+    Controller(controller::Timer),
+    /// A producer's.
+    Producer(producer::Timer),
+    /// A consumer's.
+    Consumer(consumer::Timer),
 }
 
-/// What a scenario tells a client to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What the scenario tells a client to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
 pub enum Command {
-    /// Producer: `send()` a record. `record_id` identifies it in replies and checkers.
-    Send {
-        /// The scenario's id for this record.
-        record_id: u64,
-        /// The topic.
-        topic: String,
-        /// The key, if any.
-        key: Option<Vec<u8>>,
-        /// The value.
-        value: Vec<u8>,
-    },
-    /// Consumer: `assign()` every partition of `topic` and start polling.
-    Assign {
-        /// The topic.
-        topic: String,
-    },
-    /// Consumer: `subscribe()` to `topic` as a member of its `group.id`.
-    Subscribe {
-        /// The topic.
-        topic: String,
-    },
-    /// Consumer: the application spends `duration_ms` processing what `poll()` returned and
-    /// does not call `poll()` meanwhile (slow processing, a long pause in the poll loop). The
-    /// heartbeat thread runs on.
-    StallPoll {
-        /// How long the poll loop stalls.
-        duration_ms: u64,
-    },
-    /// Consumer: `close()`: commit (with auto-commit), leave the group, stop.
-    Close,
-}
-
-/// A record as a consumer's `poll()` returns it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PolledRecord {
-    /// Its offset.
-    pub offset: i64,
-    /// Its key, as text.
-    pub key: Option<String>,
-    /// Its value, as text.
-    pub value: String,
+    /// To a producer.
+    Producer(producer::Command),
+    /// To a consumer.
+    Consumer(consumer::Command),
 }
 
 /// What clients report to the scenario: delivery callbacks and polled records.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
 pub enum Reply {
-    /// Producer: the record was acknowledged (`offset` is `None` with `acks=0`).
-    Acked {
-        /// The scenario's id for the record.
-        record_id: u64,
-        /// Where it went.
-        partition: TopicPartition,
-        /// Its offset.
-        offset: Option<i64>,
-    },
-    /// Producer: the record failed for good.
-    Failed {
-        /// The scenario's id for the record.
-        record_id: u64,
-        /// Where it was going.
-        partition: TopicPartition,
-        /// Why.
-        error: ErrorCode,
-        /// For an expired record (`delivery.timeout.ms`): the last error a broker gave.
-        cause: Option<ErrorCode>,
-    },
-    /// Consumer: records returned by `poll()`.
-    Polled {
-        /// The partition.
-        partition: TopicPartition,
-        /// The records, in offset order.
-        records: Vec<PolledRecord>,
-        /// The high watermark the leader reported with them.
-        high_watermark: i64,
-    },
-    /// Consumer: the group gave this member its partitions for a generation.
-    Assigned {
-        /// The group.
-        group: String,
-        /// The member id.
-        member_id: String,
-        /// The generation.
-        generation: i32,
-        /// Its partitions.
-        partitions: Vec<TopicPartition>,
-    },
-    /// Consumer: partitions given up: before a rebalance (eager protocol: all of them), lost
-    /// with the membership, or on `close()`.
-    Revoked {
-        /// The member id.
-        member_id: String,
-        /// The generation they were assigned in.
-        generation: i32,
-        /// The partitions.
-        partitions: Vec<TopicPartition>,
-        /// Why, in Kafka's terms (revoked before rejoining, lost, closed).
-        reason: String,
-    },
-    /// Consumer: the member left its group (`LeaveGroup`).
-    LeftGroup {
-        /// The member id it had.
-        member_id: String,
-        /// The generation it had.
-        generation: i32,
-        /// Why, in Kafka's terms.
-        reason: String,
-    },
-    /// Consumer: an offset commit was refused (e.g. `ILLEGAL_GENERATION` for a zombie).
-    CommitFailed {
-        /// The member id.
-        member_id: String,
-        /// Why.
-        error: ErrorCode,
-    },
-    /// Consumer: a fetched batch failed its CRC check (`check.crcs=true`); nothing from it
-    /// was returned.
-    CorruptBatch {
-        /// The partition.
-        partition: TopicPartition,
-        /// The batch's base offset.
-        base_offset: i64,
-        /// What was wrong.
-        detail: String,
-    },
-    /// Consumer: the position was reset (`auto.offset.reset`).
-    PositionReset {
-        /// The partition.
-        partition: TopicPartition,
-        /// The new position.
-        offset: i64,
-        /// Why.
-        reason: String,
-    },
+    /// A producer's.
+    Producer(producer::Reply),
+    /// A consumer's.
+    Consumer(consumer::Reply),
 }
 
-/// State changes inside nodes, recorded in the trace.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+/// State changes inside nodes, recorded in the trace, by the subsystem they concern.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "scope", rename_all = "snake_case")]
 pub enum Event {
-    /// A consumer's application stalled in its poll loop (no `poll()` for a while).
-    PollStalled {
-        /// For how long.
-        duration_ms: u64,
-    },
-    /// A consumer's application called `close()`.
-    ConsumerClosed,
-    /// A broker recovered a partition's log from its disk at start-up.
-    LogRecovered {
-        /// The partition.
-        partition: TopicPartition,
-        /// What recovery found and did.
-        report: RecoveryReport,
-    },
-    /// A leader appended records to its log (in the page cache).
-    LogAppended {
-        /// The partition.
-        partition: TopicPartition,
-        /// First offset given.
-        base_offset: i64,
-        /// Last offset given.
-        last_offset: i64,
-        /// The new log end offset.
-        log_end_offset: i64,
-    },
-    /// A flush (fsync) of a partition's log started.
-    LogFlushStarted {
-        /// The partition.
-        partition: TopicPartition,
-        /// Everything below this offset will be durable.
-        up_to: i64,
-        /// Which setting triggered it.
-        trigger: &'static str,
-    },
-    /// A flush completed: everything below `recovery_point` is on durable storage.
-    LogFlushed {
-        /// The partition.
-        partition: TopicPartition,
-        /// The recovery point.
-        recovery_point: i64,
-    },
-    /// The high watermark moved.
-    HighWatermarkUpdated {
-        /// The partition.
-        partition: TopicPartition,
-        /// The new value.
-        high_watermark: i64,
-    },
-    /// A replica's view of its partition after a role change: role, epoch, LEO, HW, ISR.
-    ReplicaState {
-        /// The partition.
-        partition: TopicPartition,
-        /// `leader`, `follower` or `offline`.
-        role: &'static str,
-        /// The leader epoch.
-        leader_epoch: i32,
-        /// The replica's log end offset.
-        log_end_offset: i64,
-        /// The replica's high watermark.
-        high_watermark: i64,
-        /// The ISR as this replica knows it.
-        isr: Vec<i32>,
-    },
-    /// A replica cut its log.
-    ReplicaTruncated {
-        /// The partition.
-        partition: TopicPartition,
-        /// The log end offset before.
-        from: i64,
-        /// The log end offset after.
-        to: i64,
-        /// Why.
-        reason: &'static str,
-    },
-    /// A leader recognised a retried batch of an idempotent producer and answered with the
-    /// original offsets instead of writing it twice (KIP-98).
-    DuplicateBatchIgnored {
-        /// The partition.
-        partition: TopicPartition,
-        /// The producer id.
-        producer_id: i64,
-        /// The batch's first sequence number.
-        base_sequence: i32,
-        /// Where the original batch went.
-        base_offset: i64,
-    },
-    /// A consumer group started a new generation.
-    GroupGenerationStarted {
-        /// The group.
-        group: String,
-        /// The generation.
-        generation: i32,
-        /// Its members.
-        members: Vec<String>,
-    },
-    /// A static member restarted and took its old place under a new member id (KIP-345).
-    GroupStaticMemberReplaced {
-        /// The group.
-        group: String,
-        /// Its `group.instance.id`.
-        instance: String,
-        /// The member id it had.
-        old: String,
-        /// The member id it has now.
-        new: String,
-        /// Whether the group kept its generation (no rebalance).
-        kept_generation: bool,
-    },
-    /// A member left a group or was removed from it.
-    GroupMemberRemoved {
-        /// The group.
-        group: String,
-        /// The member.
-        member: String,
-        /// Why.
-        reason: &'static str,
-    },
-    /// A group coordinator validated an `OffsetCommit` (member and generation, as Kafka does
-    /// on arrival) and appended it to the group's `__consumer_offsets` partition. The offsets
-    /// are not committed yet: that waits for the high watermark ([`Event::OffsetsCommitted`]).
-    OffsetCommitAppended {
-        /// The group.
-        group: String,
-        /// The committing member's id (empty for a consumer outside any generation).
-        member: String,
-        /// The generation the member committed in (-1 outside any generation).
-        generation: i32,
-        /// The offsets, per partition.
-        offsets: Vec<(TopicPartition, i64)>,
-    },
-    /// An appended offset commit reached the high watermark: the coordinator now serves these
-    /// offsets to `OffsetFetch`.
-    OffsetsCommitted {
-        /// The group.
-        group: String,
-        /// The offsets, per partition.
-        offsets: Vec<(TopicPartition, i64)>,
-    },
-    /// A broker that became a group's coordinator loaded the group's committed offsets from
-    /// its copy of the `__consumer_offsets` partition (only groups with offsets are reported).
-    GroupOffsetsLoaded {
-        /// The group.
-        group: String,
-        /// The offsets found, per partition (the last record of each wins).
-        offsets: Vec<(TopicPartition, i64)>,
-    },
-    /// The ISR lost members.
-    IsrShrunk {
-        /// The partition.
-        partition: TopicPartition,
-        /// The new ISR.
-        isr: Vec<i32>,
-    },
-    /// The ISR gained members.
-    IsrExpanded {
-        /// The partition.
-        partition: TopicPartition,
-        /// The new ISR.
-        isr: Vec<i32>,
-    },
-    /// A client's request got no answer in time.
-    RequestTimedOut {
-        /// The request's correlation id.
-        correlation_id: i32,
-        /// Its Kafka name.
-        request: &'static str,
-    },
-    /// A quorum member's role or epoch changed.
-    QuorumStateChanged {
-        /// The epoch.
-        epoch: i32,
-        /// `unattached`, `voted`, `candidate`, `leader` or `follower`.
-        role: &'static str,
-        /// The known leader, or -1.
-        leader: i32,
-    },
-    /// The quorum leader's high watermark advanced: metadata below it is committed.
-    QuorumHighWatermark {
-        /// The new high watermark.
-        high_watermark: i64,
-    },
-    /// A quorum follower truncated its metadata log after a divergence.
-    QuorumTruncated {
-        /// The new log end offset.
-        to_offset: i64,
-        /// The epoch the leader named as diverging.
-        diverging_epoch: i32,
-    },
-    /// The active controller registered a broker (fenced until it catches up).
-    BrokerRegistered {
-        /// The broker's `node.id`.
-        broker_id: i32,
-        /// Its new broker epoch.
-        broker_epoch: i64,
-    },
-    /// The active controller unfenced a broker: it may lead and follow partitions.
-    BrokerUnfenced {
-        /// The broker's `node.id`.
-        broker_id: i32,
-    },
-    /// The active controller fenced a broker whose heartbeats stopped.
-    BrokerFenced {
-        /// The broker's `node.id`.
-        broker_id: i32,
-    },
-    /// This controller became the active controller (it leads the metadata quorum).
-    ControllerActivated {
-        /// The quorum epoch.
-        epoch: i32,
-    },
-    /// A producer put a batch back in the queue to send it again.
-    BatchRetried {
-        /// The partition.
-        partition: TopicPartition,
-        /// How many records.
-        records: usize,
-        /// Why.
-        error: ErrorCode,
-    },
+    /// A partition's log on disk: recovery and fsync.
+    Log(LogEvent),
+    /// Replication: appends, high watermarks, roles, truncations, the ISR.
+    Replica(ReplicaEvent),
+    /// The metadata quorum (KRaft's Raft).
+    Quorum(quorum::Event),
+    /// The active controller's decisions.
+    Controller(controller::Event),
+    /// A group coordinator.
+    Group(group::Event),
+    /// A producer.
+    Producer(producer::Event),
+    /// A consumer.
+    Consumer(consumer::Event),
 }
+
+macro_rules! wraps {
+    ($outer:ident :: $variant:ident ( $inner:ty )) => {
+        impl From<$inner> for $outer {
+            fn from(inner: $inner) -> Self {
+                $outer::$variant(inner)
+            }
+        }
+    };
+}
+
+wraps!(Timer::Broker(broker::Timer));
+wraps!(Timer::Controller(controller::Timer));
+wraps!(Timer::Producer(producer::Timer));
+wraps!(Timer::Consumer(consumer::Timer));
+wraps!(Command::Producer(producer::Command));
+wraps!(Command::Consumer(consumer::Command));
+wraps!(Reply::Producer(producer::Reply));
+wraps!(Reply::Consumer(consumer::Reply));
+wraps!(Event::Log(LogEvent));
+wraps!(Event::Replica(ReplicaEvent));
+wraps!(Event::Quorum(quorum::Event));
+wraps!(Event::Controller(controller::Event));
+wraps!(Event::Group(group::Event));
+wraps!(Event::Producer(producer::Event));
+wraps!(Event::Consumer(consumer::Event));
+
+/// A subsystem that never replies, or records nothing, writes `Never` in that slot.
+macro_rules! from_never {
+    ($($t:ty),*) => {
+        $(impl From<Never> for $t {
+            fn from(never: Never) -> Self {
+                match never {}
+            }
+        })*
+    };
+}
+
+from_never!(
+    Reply,
+    Event,
+    quorum::Event,
+    producer::Event,
+    producer::Reply,
+    consumer::Event,
+    consumer::Reply
+);
 
 /// The configuration of one node: which role, and its settings.
 #[derive(Clone, Debug)]
@@ -467,31 +164,106 @@ impl Actor {
     }
 }
 
-impl Node for Actor {
+impl Vocabulary for Actor {
     type Msg = Message;
     type Timer = Timer;
-    type Command = Command;
-    type Reply = Reply;
     type Event = Event;
-    type Config = ActorConfig;
+    type Reply = Reply;
+    type Command = Command;
+}
 
-    fn boot(boot: Boot<'_, ActorConfig>, out: &mut Outbox<Self>) -> Self {
+/// `input`, in the words of the role `V` it is for: a timer of another role, or a command
+/// to another role, is not for it (`None`).
+fn narrow<V: Vocabulary<Msg = Message>>(
+    input: Input<Actor>,
+    timer: impl FnOnce(Timer) -> Option<V::Timer>,
+    command: impl FnOnce(Command) -> Option<V::Command>,
+) -> Option<Input<V>> {
+    Some(match input {
+        Input::Recv { from, msg } => Input::Recv { from, msg },
+        Input::Timer(t) => Input::Timer(timer(t)?),
+        Input::DiskDone { file, token } => Input::DiskDone { file, token },
+        Input::Command(c) => Input::Command(command(c)?),
+        Input::Disconnected { peer } => Input::Disconnected { peer },
+    })
+}
+
+impl Node for Actor {
+    type Config = ActorConfig;
+    type View = NodeView;
+
+    fn boot(boot: Boot<'_, ActorConfig>, out: &mut dyn Out<Self>) -> Self {
         match boot.config {
-            ActorConfig::Broker(c) => Actor::Broker(Box::new(Broker::boot(&boot, c, out))),
-            ActorConfig::Producer(c) => Actor::Producer(Producer::boot(&boot, c, out)),
-            ActorConfig::Consumer(c) => Actor::Consumer(Consumer::boot(&boot, c, out)),
+            ActorConfig::Broker(c) => {
+                Actor::Broker(Box::new(Broker::boot(&boot, c, &mut out.scoped())))
+            }
+            ActorConfig::Producer(c) => {
+                Actor::Producer(Producer::boot(&boot, c, &mut out.scoped()))
+            }
+            ActorConfig::Consumer(c) => {
+                Actor::Consumer(Consumer::boot(&boot, c, &mut out.scoped()))
+            }
             ActorConfig::Controller(c) => {
-                Actor::Controller(Box::new(Controller::boot(&boot, c, out)))
+                Actor::Controller(Box::new(Controller::boot(&boot, c, &mut out.scoped())))
             }
         }
     }
 
-    fn step(&mut self, now: Instant, input: Input<Self>, out: &mut Outbox<Self>) {
+    fn step(&mut self, now: Instant, input: Input<Self>, out: &mut dyn Out<Self>) {
         match self {
-            Actor::Broker(b) => b.step(now, input, out),
-            Actor::Producer(p) => p.step(now, input, out),
-            Actor::Consumer(c) => c.step(now, input, out),
-            Actor::Controller(c) => c.step(now, input, out),
+            Actor::Broker(b) => {
+                let timer = |t| match t {
+                    Timer::Broker(t) => Some(t),
+                    _ => None,
+                };
+                if let Some(input) = narrow::<broker::Vocab>(input, timer, |_| None) {
+                    b.step(now, input, &mut out.scoped());
+                }
+            }
+            Actor::Controller(c) => {
+                let timer = |t| match t {
+                    Timer::Controller(t) => Some(t),
+                    _ => None,
+                };
+                if let Some(input) = narrow::<controller::Vocab>(input, timer, |_| None) {
+                    c.step(now, input, &mut out.scoped());
+                }
+            }
+            Actor::Producer(p) => {
+                let timer = |t| match t {
+                    Timer::Producer(t) => Some(t),
+                    _ => None,
+                };
+                let command = |c| match c {
+                    Command::Producer(c) => Some(c),
+                    Command::Consumer(_) => None,
+                };
+                if let Some(input) = narrow::<producer::Vocab>(input, timer, command) {
+                    p.step(now, input, &mut out.scoped());
+                }
+            }
+            Actor::Consumer(c) => {
+                let timer = |t| match t {
+                    Timer::Consumer(t) => Some(t),
+                    _ => None,
+                };
+                let command = |cmd| match cmd {
+                    Command::Consumer(cmd) => Some(cmd),
+                    Command::Producer(_) => None,
+                };
+                if let Some(input) = narrow::<consumer::Vocab>(input, timer, command) {
+                    c.step(now, input, &mut out.scoped());
+                }
+            }
+        }
+    }
+
+    fn view(&self) -> NodeView {
+        match self {
+            Actor::Broker(b) => NodeView::Broker(b.view()),
+            Actor::Controller(c) => NodeView::Controller(c.view()),
+            Actor::Producer(_) => NodeView::Producer,
+            Actor::Consumer(c) => NodeView::Consumer(c.view()),
         }
     }
 }

@@ -94,6 +94,12 @@ pub struct BrokerConfig {
     pub replica_lag_time_max_ms: u64,
     /// `replica.fetch.wait.max.ms`: how long a leader may hold a follower's Fetch. Default 500.
     pub replica_fetch_wait_max_ms: u64,
+    /// `replica.fetch.max.bytes`: the most bytes a follower asks for per partition (at least
+    /// one batch comes anyway). Default 1048576.
+    pub replica_fetch_max_bytes: u64,
+    /// `replica.fetch.response.max.bytes`: the most bytes a follower asks for per Fetch, over
+    /// all partitions. Default 10485760.
+    pub replica_fetch_response_max_bytes: u64,
     /// `replica.fetch.backoff.ms`: how long a follower waits before fetching again from a
     /// leader that failed the fetch (an error or a lost connection). Default 1000.
     pub replica_fetch_backoff_ms: u64,
@@ -130,6 +136,8 @@ impl Default for BrokerConfig {
             broker_heartbeat_interval_ms: 2000,
             replica_lag_time_max_ms: 30_000,
             replica_fetch_wait_max_ms: 500,
+            replica_fetch_max_bytes: 1_048_576,
+            replica_fetch_response_max_bytes: 10_485_760,
             replica_fetch_backoff_ms: 1000,
             replica_socket_timeout_ms: 30_000,
             replica_high_watermark_checkpoint_interval_ms: 5000,

@@ -21,3 +21,4 @@ pub mod prng;
 pub mod protocol;
 pub mod quorum;
 pub mod time;
+pub mod view;

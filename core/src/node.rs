@@ -16,8 +16,9 @@ use crate::disk::{DiskImage, DiskOp, DiskToken};
 use crate::ids::NodeId;
 use crate::prng::Prng;
 use crate::time::Instant;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
+use std::marker::PhantomData;
 
 /// A message type that can describe itself in the trace.
 pub trait Describe {
@@ -27,27 +28,58 @@ pub trait Describe {
     fn summary(&self) -> String;
 }
 
-/// A state machine the simulator can run.
-pub trait Node: Sized {
+/// The words a state machine — a whole node or a subsystem embedded in one — speaks: what it
+/// sends, the names of its timers, the trace events it records, what it reports to the
+/// scenario and what the scenario may tell it.
+///
+/// Each role and subsystem has its own vocabulary (the quorum's timers are
+/// `quorum::Timer`, the group coordinator's events `group::Event`, ...). An embedding role
+/// wraps its subsystems' words in its own (`Timer::Quorum(quorum::Timer::Election)`) through
+/// [`Scoped`], so two subsystems of one node never need to share, or carve up, one
+/// namespace of timers or ids.
+pub trait Vocabulary {
     /// What nodes send each other.
     type Msg: Describe + Debug;
-    /// The names of this node's timers; setting a timer with a key replaces the previous one.
+    /// The names of timers; setting a timer with a key replaces the previous one.
     type Timer: Ord + Clone + Debug;
-    /// Instructions from the scenario to this node (e.g. "send this record").
-    type Command: Debug;
-    /// What the node reports to the scenario (e.g. "record acknowledged at offset 7").
-    type Reply: Clone + Debug + Serialize;
-    /// State changes worth recording in the trace (e.g. `hw_advanced`).
+    /// State changes worth recording in the trace (e.g. a high watermark update).
     type Event: Debug + Serialize;
+    /// What is reported to the scenario (e.g. "record acknowledged at offset 7").
+    type Reply: Clone + Debug + Serialize;
+    /// Instructions from the scenario (e.g. "send this record"), recorded in the trace too.
+    type Command: Clone + Debug + Serialize;
+}
+
+/// A state machine the simulator can run.
+pub trait Node: Vocabulary + Sized {
     /// What the node knows before reading its disk: its configuration. It survives crashes.
     type Config: Clone + Debug;
+    /// What a snapshot of the trace shows of this node: its visible state, nothing private.
+    type View: Debug + Serialize;
 
     /// Build the node from its configuration and what it finds on disk; the first thing a node
     /// does when it starts or restarts. It may already emit outputs (timers, recovery events).
-    fn boot(boot: Boot<'_, Self::Config>, out: &mut Outbox<Self>) -> Self;
+    fn boot(boot: Boot<'_, Self::Config>, out: &mut dyn Out<Self>) -> Self;
 
     /// Handle one input at simulated time `now`.
-    fn step(&mut self, now: Instant, input: Input<Self>, out: &mut Outbox<Self>);
+    fn step(&mut self, now: Instant, input: Input<Self>, out: &mut dyn Out<Self>);
+
+    /// The node's visible state, for the trace's periodic snapshots.
+    fn view(&self) -> Self::View;
+}
+
+/// A vocabulary with nothing in one of its slots: a subsystem that never replies, or is never
+/// commanded, says so with `Never`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Never {}
+
+impl Describe for Never {
+    fn name(&self) -> &'static str {
+        match *self {}
+    }
+    fn summary(&self) -> String {
+        match *self {}
+    }
 }
 
 /// Everything a node receives when it (re)starts.
@@ -67,22 +99,28 @@ pub struct Boot<'a, C> {
     pub prng: Prng,
 }
 
-/// One thing that happens to a node.
+/// One thing that happens to a state machine.
 #[derive(Debug)]
-pub enum Input<N: Node> {
+pub enum Input<V: Vocabulary> {
     /// A message arrived from `from`.
     Recv {
         /// The sender.
         from: NodeId,
         /// The message.
-        msg: N::Msg,
+        msg: V::Msg,
     },
     /// A timer the node set has fired.
-    Timer(N::Timer),
-    /// A disk operation that carried this token has completed.
-    DiskDone(DiskToken),
+    Timer(V::Timer),
+    /// An fsync the node asked for has completed.
+    DiskDone {
+        /// The file that was synced: it says which subsystem asked (the metadata log's files
+        /// belong to the quorum, a partition's to its replica).
+        file: String,
+        /// The token the node gave the sync.
+        token: DiskToken,
+    },
     /// The scenario tells the node to do something.
-    Command(N::Command),
+    Command(V::Command),
     /// The connection to `peer` was reset: whatever was in flight on it is gone.
     Disconnected {
         /// The other end of the connection.
@@ -90,90 +128,155 @@ pub enum Input<N: Node> {
     },
 }
 
-/// One thing a node wants done.
+/// One thing a state machine wants done.
 #[derive(Debug)]
-pub enum Output<N: Node> {
+pub enum Output<V: Vocabulary> {
     /// Send `msg` to `to` over the (simulated, TCP-like) connection between them.
     Send {
         /// The receiver.
         to: NodeId,
         /// The message.
-        msg: N::Msg,
+        msg: V::Msg,
     },
     /// Fire `key` at `at`, replacing any earlier deadline with the same key.
     SetTimer {
         /// The timer's name.
-        key: N::Timer,
+        key: V::Timer,
         /// When it fires.
         at: Instant,
     },
     /// Forget the timer `key` if it is set.
-    CancelTimer(N::Timer),
+    CancelTimer(V::Timer),
     /// Do something to a file.
     Disk(DiskOp),
     /// Tell the scenario something (a delivery report, polled records).
-    Reply(N::Reply),
+    Reply(V::Reply),
     /// Record a state change in the trace.
-    Trace(N::Event),
+    Trace(V::Event),
+}
+
+/// Where a state machine writes what it wants done. The simulator's [`Outbox`] is one; a
+/// [`Scoped`] view of another is one too, so an embedded subsystem writes its own vocabulary
+/// and never learns what it is embedded in.
+pub trait Out<V: Vocabulary> {
+    /// Write one output.
+    fn push(&mut self, output: Output<V>);
+}
+
+impl<V: Vocabulary> dyn Out<V> + '_ {
+    /// Send `msg` to `to`.
+    pub fn send(&mut self, to: NodeId, msg: V::Msg) {
+        self.push(Output::Send { to, msg });
+    }
+    /// Fire `key` at `at`.
+    pub fn set_timer(&mut self, key: impl Into<V::Timer>, at: Instant) {
+        self.push(Output::SetTimer {
+            key: key.into(),
+            at,
+        });
+    }
+    /// Cancel the timer `key`.
+    pub fn cancel_timer(&mut self, key: impl Into<V::Timer>) {
+        self.push(Output::CancelTimer(key.into()));
+    }
+    /// Do a disk operation.
+    pub fn disk(&mut self, op: DiskOp) {
+        self.push(Output::Disk(op));
+    }
+    /// Do several disk operations, in order.
+    pub fn disk_all(&mut self, ops: impl IntoIterator<Item = DiskOp>) {
+        for op in ops {
+            self.push(Output::Disk(op));
+        }
+    }
+    /// Report to the scenario.
+    pub fn reply(&mut self, reply: impl Into<V::Reply>) {
+        self.push(Output::Reply(reply.into()));
+    }
+    /// Record a trace event.
+    pub fn trace(&mut self, event: impl Into<V::Event>) {
+        self.push(Output::Trace(event.into()));
+    }
+    /// A view of this outbox for an embedded subsystem speaking vocabulary `C`: what it
+    /// writes is wrapped into this vocabulary's words on the way in.
+    pub fn scoped<C>(&mut self) -> Scoped<'_, V, C>
+    where
+        C: Vocabulary<Msg = V::Msg>,
+        V::Timer: From<C::Timer>,
+        V::Event: From<C::Event>,
+        V::Reply: From<C::Reply>,
+    {
+        Scoped {
+            parent: self,
+            vocabulary: PhantomData,
+        }
+    }
+}
+
+/// An outbox seen by an embedded subsystem: it speaks vocabulary `C`, its embedder `P`.
+pub struct Scoped<'a, P: Vocabulary, C> {
+    parent: &'a mut dyn Out<P>,
+    vocabulary: PhantomData<fn(C)>,
+}
+
+impl<P, C> Out<C> for Scoped<'_, P, C>
+where
+    P: Vocabulary,
+    C: Vocabulary<Msg = P::Msg>,
+    P::Timer: From<C::Timer>,
+    P::Event: From<C::Event>,
+    P::Reply: From<C::Reply>,
+{
+    fn push(&mut self, output: Output<C>) {
+        self.parent.push(match output {
+            Output::Send { to, msg } => Output::Send { to, msg },
+            Output::SetTimer { key, at } => Output::SetTimer {
+                key: key.into(),
+                at,
+            },
+            Output::CancelTimer(key) => Output::CancelTimer(key.into()),
+            Output::Disk(op) => Output::Disk(op),
+            Output::Reply(reply) => Output::Reply(reply.into()),
+            Output::Trace(event) => Output::Trace(event.into()),
+        });
+    }
 }
 
 /// Where a node writes its outputs during one step; the simulator drains it after the step.
 /// Reusing one buffer across steps keeps the engine free of per-event allocation.
 #[derive(Debug)]
-pub struct Outbox<N: Node> {
-    items: Vec<Output<N>>,
+pub struct Outbox<V: Vocabulary> {
+    items: Vec<Output<V>>,
 }
 
-impl<N: Node> Default for Outbox<N> {
+impl<V: Vocabulary> Default for Outbox<V> {
     fn default() -> Self {
         Outbox { items: Vec::new() }
     }
 }
 
-impl<N: Node> Outbox<N> {
+impl<V: Vocabulary> Out<V> for Outbox<V> {
+    fn push(&mut self, output: Output<V>) {
+        self.items.push(output);
+    }
+}
+
+impl<V: Vocabulary> Outbox<V> {
     /// An empty outbox.
     pub fn new() -> Self {
         Self::default()
     }
-    /// Send `msg` to `to`.
-    pub fn send(&mut self, to: NodeId, msg: N::Msg) {
-        self.items.push(Output::Send { to, msg });
-    }
-    /// Fire `key` at `at`.
-    pub fn set_timer(&mut self, key: N::Timer, at: Instant) {
-        self.items.push(Output::SetTimer { key, at });
-    }
-    /// Cancel the timer `key`.
-    pub fn cancel_timer(&mut self, key: N::Timer) {
-        self.items.push(Output::CancelTimer(key));
-    }
-    /// Do a disk operation.
-    pub fn disk(&mut self, op: DiskOp) {
-        self.items.push(Output::Disk(op));
-    }
-    /// Do several disk operations, in order.
-    pub fn disk_all(&mut self, ops: impl IntoIterator<Item = DiskOp>) {
-        self.items.extend(ops.into_iter().map(Output::Disk));
-    }
-    /// Reply to the scenario.
-    pub fn reply(&mut self, reply: N::Reply) {
-        self.items.push(Output::Reply(reply));
-    }
-    /// Record a trace event.
-    pub fn trace(&mut self, event: N::Event) {
-        self.items.push(Output::Trace(event));
-    }
-    /// Push any output.
-    pub fn push(&mut self, output: Output<N>) {
-        self.items.push(output);
+    /// This outbox as a writer, to call the writing helpers of [`Out`] on it.
+    pub fn writer(&mut self) -> &mut dyn Out<V> {
+        self
     }
     /// Take every output written so far, in order, leaving the outbox empty but keeping its
     /// allocation.
-    pub fn drain(&mut self) -> std::vec::Drain<'_, Output<N>> {
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Output<V>> {
         self.items.drain(..)
     }
     /// The outputs written so far.
-    pub fn items(&self) -> &[Output<N>] {
+    pub fn items(&self) -> &[Output<V>] {
         &self.items
     }
     /// True when nothing has been written.

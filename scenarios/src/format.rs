@@ -553,7 +553,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
     let mut all_topics = topics.clone();
     if groups {
         all_topics.push(TopicSpec {
-            name: kafkasim_core::broker::groups::OFFSETS_TOPIC.to_string(),
+            name: kafkasim_core::group::records::OFFSETS_TOPIC.to_string(),
             partitions: 50,
             replication_factor: raw_brokers.get_ref().len().min(3) as i32,
         });

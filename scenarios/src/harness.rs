@@ -11,8 +11,9 @@ use crate::checkers::{self};
 use crate::model::{FaultAction, Scenario};
 use crate::narrate;
 use kafkasim_core::actor::{Actor, ActorConfig, Command};
+use kafkasim_core::client::{consumer, producer};
 use kafkasim_core::ids::{NodeId, TopicPartition};
-use kafkasim_core::log::batch::RecordBatch;
+use kafkasim_core::log::batch::batches;
 use kafkasim_core::time::Instant;
 use kafkasim_sim::World;
 use kafkasim_sim::faults::Fault;
@@ -126,7 +127,7 @@ pub fn build(
             while value.len() < w.value_bytes {
                 value.push('.');
             }
-            let key = w.keys.map(|k| format!("k{}", i % k.max(1)).into_bytes());
+            let key = w.keys.map(|k| format!("k{}", i % k.max(1)));
             sent.insert(
                 record_id,
                 Sent {
@@ -135,31 +136,25 @@ pub fn build(
                     time,
                 },
             );
-            world.schedule_command(
-                time,
-                node,
-                Command::Send {
-                    record_id,
-                    topic: w.topic.clone(),
-                    key,
-                    value: value.into_bytes(),
-                },
-            );
+            let command = producer::Command::Send {
+                record_id,
+                topic: w.topic.clone(),
+                key,
+                value,
+            };
+            world.schedule_command(time, node, Command::Producer(command));
             record_id += 1;
         }
     }
     for c in &scenario.consumers {
         let node = world.node_id(&c.name).expect("consumer added above");
         let command = || {
-            if c.config.group_id.is_some() {
-                Command::Subscribe {
-                    topic: c.topic.clone(),
-                }
+            let topic = c.topic.clone();
+            Command::Consumer(if c.config.group_id.is_some() {
+                consumer::Command::Subscribe { topic }
             } else {
-                Command::Assign {
-                    topic: c.topic.clone(),
-                }
-            }
+                consumer::Command::Assign { topic }
+            })
         };
         world.schedule_command(Instant::from_millis(c.start_ms), node, command());
         // An application restarted after a crash subscribes (or assigns) again.
@@ -203,14 +198,15 @@ pub fn build(
             FaultAction::Heal => Fault::HealAll,
             FaultAction::ResetConnection { a, b } => Fault::ResetConnection { a: id(a), b: id(b) },
             FaultAction::StallPoll { node, duration_ms } => {
-                let command = Command::StallPoll {
+                let command = Command::Consumer(consumer::Command::StallPoll {
                     duration_ms: *duration_ms,
-                };
+                });
                 world.schedule_command(Instant::from_millis(f.at_ms), id(node), command);
                 continue;
             }
             FaultAction::Close { node } => {
-                world.schedule_command(Instant::from_millis(f.at_ms), id(node), Command::Close);
+                let close = Command::Consumer(consumer::Command::Close);
+                world.schedule_command(Instant::from_millis(f.at_ms), id(node), close);
                 continue;
             }
         };
@@ -236,19 +232,14 @@ fn final_logs(world: &World<Actor>) -> BTreeMap<String, DecodedLogs> {
             let bytes = log
                 .read(log.log_start_offset(), usize::MAX)
                 .unwrap_or_default();
-            let mut rest = bytes.as_slice();
-            while let Ok((batch, used)) = RecordBatch::decode(rest) {
-                for (i, r) in batch.records.iter().enumerate() {
+            for batch in batches(&bytes) {
+                for (offset, r) in batch.records_with_offsets() {
                     let value = r
                         .value
                         .as_ref()
                         .map_or_else(String::new, |v| String::from_utf8_lossy(v).into_owned());
-                    records.insert(
-                        batch.base_offset + i as i64,
-                        (batch.partition_leader_epoch, value),
-                    );
+                    records.insert(offset, (batch.partition_leader_epoch, value));
                 }
-                rest = &rest[used..];
             }
             partitions.insert(tp.clone(), records);
         }

@@ -11,3 +11,4 @@ pub mod harness;
 pub mod model;
 pub mod narrate;
 pub mod properties;
+pub mod trace;

@@ -8,9 +8,8 @@
 use crate::trace::TraceMode;
 use crate::world::{World, WorldConfig};
 use kafkasim_core::ids::NodeId;
-use kafkasim_core::node::{Boot, Describe, Input, Node, Outbox};
+use kafkasim_core::node::{Boot, Describe, Input, Never, Node, Out, Vocabulary};
 use kafkasim_core::time::Instant;
-use serde::Serialize;
 
 /// A ball: which one and how many times it has been hit.
 #[derive(Clone, Copy, Debug)]
@@ -48,19 +47,19 @@ pub struct Player {
     returned: u64,
 }
 
-/// Nothing to report: the benchmark counts events.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub enum NoReply {}
-
-impl Node for Player {
+impl Vocabulary for Player {
     type Msg = Ball;
     type Timer = ();
-    type Command = ();
-    type Reply = NoReply;
-    type Event = NoReply;
-    type Config = PlayerConfig;
+    type Command = Never;
+    type Reply = Never;
+    type Event = Never;
+}
 
-    fn boot(boot: Boot<'_, PlayerConfig>, out: &mut Outbox<Self>) -> Self {
+impl Node for Player {
+    type Config = PlayerConfig;
+    type View = u64;
+
+    fn boot(boot: Boot<'_, PlayerConfig>, out: &mut dyn Out<Self>) -> Self {
         for id in 0..boot.config.serves {
             out.send(boot.config.peer, Ball { id, hits: 0 });
         }
@@ -70,7 +69,11 @@ impl Node for Player {
         }
     }
 
-    fn step(&mut self, _now: Instant, input: Input<Self>, out: &mut Outbox<Self>) {
+    fn view(&self) -> u64 {
+        self.returned
+    }
+
+    fn step(&mut self, _now: Instant, input: Input<Self>, out: &mut dyn Out<Self>) {
         if let Input::Recv { from, msg } = input
             && msg.hits < self.config.max_hits
         {

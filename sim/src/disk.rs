@@ -15,7 +15,7 @@
 use kafkasim_core::disk::{DiskImage, DiskOp};
 use kafkasim_core::prng::Prng;
 use kafkasim_core::time::Duration;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// How the disk behaves.
@@ -46,7 +46,7 @@ struct File {
 }
 
 /// What a power loss did to one file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileLoss {
     /// The file.
     pub file: String,

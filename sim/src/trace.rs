@@ -8,15 +8,17 @@
 
 use crate::disk::FileLoss;
 use kafkasim_core::time::Instant;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::io::Write;
 
 /// Version of the trace format; bump it whenever an event's encoding changes.
-pub const TRACE_VERSION: u32 = 1;
+/// 2: events scoped by subsystem, typed reasons and roles, commands, snapshots.
+pub const TRACE_VERSION: u32 = 2;
 
 /// Why a message never arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DropReason {
     /// A partition blocked the link.
@@ -28,7 +30,7 @@ pub enum DropReason {
 }
 
 /// How a node went down.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CrashKind {
     /// kill -9: memory gone, the page cache survives.
@@ -37,10 +39,63 @@ pub enum CrashKind {
     Power,
 }
 
+/// Whether a node is running, and if not, how it went down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    /// Running.
+    Up,
+    /// Its process was killed; the machine is up (connections are refused).
+    Killed,
+    /// Its machine has no power (silent).
+    PoweredOff,
+}
+
+/// One node in a snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeSnapshot<S> {
+    /// Its name.
+    pub node: String,
+    /// Up or down.
+    pub status: NodeStatus,
+    /// How many times it started before.
+    pub incarnation: u32,
+    /// What it lets the world see, while it is up.
+    pub view: Option<S>,
+}
+
+/// A message on its way, in a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    /// Identifies it across sent/delivered/dropped.
+    pub msg_id: u64,
+    /// The sender.
+    pub from: String,
+    /// The receiver.
+    pub to: String,
+    /// Kafka's name of the message.
+    pub name: Cow<'static, str>,
+    /// When it was sent.
+    pub sent: Instant,
+    /// When it will arrive if nothing breaks.
+    pub arrives: Instant,
+}
+
+/// The whole world's visible state at one moment: what a reader starts from to seek.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot<S> {
+    /// Every node, in the order they were added.
+    pub nodes: Vec<NodeSnapshot<S>>,
+    /// Directed links a partition blocks: (from, to).
+    pub cut: Vec<(String, String)>,
+    /// Messages sent and not yet delivered or dropped, by message id.
+    pub in_flight: Vec<InFlight>,
+}
+
 /// What happened.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum TraceKind<E, R> {
+pub enum TraceKind<E, R, C, S> {
     /// A node sent a message.
     MessageSent {
         /// Identifies the message across sent/delivered/dropped.
@@ -48,7 +103,7 @@ pub enum TraceKind<E, R> {
         /// The receiver.
         to: String,
         /// Kafka's name of the message.
-        name: &'static str,
+        name: Cow<'static, str>,
         /// A one-line summary.
         summary: String,
         /// When it will arrive if nothing breaks.
@@ -61,7 +116,7 @@ pub enum TraceKind<E, R> {
         /// The sender.
         from: String,
         /// Kafka's name of the message.
-        name: &'static str,
+        name: Cow<'static, str>,
     },
     /// A message was lost.
     MessageDropped {
@@ -72,7 +127,7 @@ pub enum TraceKind<E, R> {
         /// The receiver.
         to: String,
         /// Kafka's name of the message.
-        name: &'static str,
+        name: Cow<'static, str>,
         /// Why.
         reason: DropReason,
     },
@@ -90,8 +145,8 @@ pub enum TraceKind<E, R> {
     DiskWrite {
         /// The file.
         file: String,
-        /// `append`, `replace`, `truncate` or `delete`.
-        op: &'static str,
+        /// What was done to it.
+        op: DiskWriteOp,
         /// Bytes written, or the new length for a truncate.
         bytes: u64,
     },
@@ -148,6 +203,16 @@ pub enum TraceKind<E, R> {
         /// The report.
         reply: R,
     },
+    /// What the scenario told a node to do.
+    Command {
+        /// The instruction.
+        command: C,
+    },
+    /// The visible state of the whole world (periodically, and after every fault).
+    Snapshot {
+        /// The state.
+        snapshot: Snapshot<S>,
+    },
     /// A line of narration from the scenario.
     Note {
         /// The text.
@@ -155,9 +220,23 @@ pub enum TraceKind<E, R> {
     },
 }
 
+/// What a disk write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiskWriteOp {
+    /// Appended bytes.
+    Append,
+    /// Replaced the whole file.
+    Replace,
+    /// Cut the file.
+    Truncate,
+    /// Removed the file.
+    Delete,
+}
+
 /// One line of the trace.
-#[derive(Clone, Debug, Serialize)]
-pub struct TraceEvent<E, R> {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TraceEvent<E, R, C, S> {
     /// Simulated time, microseconds.
     pub time: Instant,
     /// Position in the trace.
@@ -166,7 +245,7 @@ pub struct TraceEvent<E, R> {
     pub node: String,
     /// What happened.
     #[serde(flatten)]
-    pub kind: TraceKind<E, R>,
+    pub kind: TraceKind<E, R, C, S>,
 }
 
 /// What the trace keeps.
@@ -181,17 +260,17 @@ pub enum TraceMode {
 }
 
 /// Collects events: hashes their canonical encoding, optionally keeps them and writes them.
-pub struct Trace<E, R> {
+pub struct Trace<E, R, C, S> {
     mode: TraceMode,
     hasher: Sha256,
     next_seq: u64,
-    events: Vec<TraceEvent<E, R>>,
+    events: Vec<TraceEvent<E, R, C, S>>,
     writer: Option<Box<dyn Write>>,
     line: Vec<u8>,
     write_error: Option<std::io::Error>,
 }
 
-impl<E, R> std::fmt::Debug for Trace<E, R> {
+impl<E, R, C, S> std::fmt::Debug for Trace<E, R, C, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Trace")
             .field("mode", &self.mode)
@@ -200,7 +279,7 @@ impl<E, R> std::fmt::Debug for Trace<E, R> {
     }
 }
 
-impl<E: Serialize, R: Serialize> Trace<E, R> {
+impl<E: Serialize, R: Serialize, C: Serialize, S: Serialize> Trace<E, R, C, S> {
     /// A trace in `mode`.
     pub fn new(mode: TraceMode) -> Self {
         Trace {
@@ -234,7 +313,7 @@ impl<E: Serialize, R: Serialize> Trace<E, R> {
     }
 
     /// Append an event.
-    pub fn push(&mut self, time: Instant, node: &str, kind: TraceKind<E, R>) {
+    pub fn push(&mut self, time: Instant, node: &str, kind: TraceKind<E, R, C, S>) {
         if !self.enabled() {
             return;
         }
@@ -265,7 +344,7 @@ impl<E: Serialize, R: Serialize> Trace<E, R> {
     }
 
     /// The events kept so far (empty unless the mode is `Record`).
-    pub fn events(&self) -> &[TraceEvent<E, R>] {
+    pub fn events(&self) -> &[TraceEvent<E, R, C, S>] {
         &self.events
     }
 

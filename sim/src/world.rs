@@ -12,12 +12,16 @@
 use crate::disk::{Disk, DiskConfig};
 use crate::faults::Fault;
 use crate::network::{Network, NetworkConfig, Route};
-use crate::trace::{CrashKind, DropReason, Trace, TraceKind, TraceMode};
+use crate::trace::{
+    CrashKind, DiskWriteOp, DropReason, InFlight, NodeSnapshot, NodeStatus, Snapshot, Trace,
+    TraceKind, TraceMode,
+};
 use kafkasim_core::disk::{DiskOp, DiskToken};
 use kafkasim_core::ids::NodeId;
 use kafkasim_core::node::{Boot, Describe, Input, Node, Outbox, Output};
 use kafkasim_core::prng::Prng;
-use kafkasim_core::time::Instant;
+use kafkasim_core::time::{Duration, Instant};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
 
@@ -30,12 +34,29 @@ pub struct WorldConfig {
     pub disk: DiskConfig,
 }
 
+/// The trace of a world of `N`s.
+pub type NodeTrace<N> = Trace<
+    <N as kafkasim_core::node::Vocabulary>::Event,
+    <N as kafkasim_core::node::Vocabulary>::Reply,
+    <N as kafkasim_core::node::Vocabulary>::Command,
+    <N as Node>::View,
+>;
+
+/// One kind of line of the trace of a world of `N`s.
+pub type NodeTraceKind<N> = TraceKind<
+    <N as kafkasim_core::node::Vocabulary>::Event,
+    <N as kafkasim_core::node::Vocabulary>::Reply,
+    <N as kafkasim_core::node::Vocabulary>::Command,
+    <N as Node>::View,
+>;
+
 enum Event<N: Node> {
     Deliver {
         from: NodeId,
         to: NodeId,
         connection: u32,
         msg_id: u64,
+        sent: Instant,
         msg: N::Msg,
     },
     Disconnect {
@@ -127,9 +148,13 @@ pub struct World<N: Node> {
     slots: Vec<Slot<N>>,
     network: Network,
     outbox: Outbox<N>,
-    trace: Trace<N::Event, N::Reply>,
+    trace: NodeTrace<N>,
     replies: Vec<Observed<N::Reply>>,
     events_processed: u64,
+    /// How often the trace gets a snapshot of the world, if at all.
+    snapshot_interval: Option<Duration>,
+    /// When the next periodic snapshot is due.
+    next_snapshot: Instant,
 }
 
 impl<N: Node> std::fmt::Debug for World<N> {
@@ -160,7 +185,17 @@ impl<N: Node> World<N> {
             trace: Trace::new(trace_mode),
             replies: Vec::new(),
             events_processed: 0,
+            snapshot_interval: None,
+            next_snapshot: Instant::ZERO,
         }
+    }
+
+    /// Record a snapshot of the world in the trace every `interval` of simulated time (from
+    /// time zero), and after every fault.
+    pub fn snapshot_every(&mut self, interval: Duration) {
+        debug_assert!(interval > Duration::ZERO, "a snapshot interval is positive");
+        self.snapshot_interval = Some(interval);
+        self.next_snapshot = self.now;
     }
 
     /// Add a node, down until [`World::start`] boots it. Names must be unique; they name the
@@ -207,7 +242,7 @@ impl<N: Node> World<N> {
             disk: &image,
             prng,
         };
-        let state = N::boot(boot, &mut self.outbox);
+        let state = N::boot(boot, self.outbox.writer());
         self.slots[node.index()].state = Some(state);
         if incarnation > 0 {
             let name = self.slots[node.index()].name.clone();
@@ -253,11 +288,11 @@ impl<N: Node> World<N> {
         &self.slots[node.index()].disk
     }
     /// The trace so far.
-    pub fn trace(&self) -> &Trace<N::Event, N::Reply> {
+    pub fn trace(&self) -> &NodeTrace<N> {
         &self.trace
     }
     /// The trace, to write its header or attach a writer.
-    pub fn trace_mut(&mut self) -> &mut Trace<N::Event, N::Reply> {
+    pub fn trace_mut(&mut self) -> &mut NodeTrace<N> {
         &mut self.trace
     }
     /// Every reply nodes gave so far, in order.
@@ -301,6 +336,7 @@ impl<N: Node> World<N> {
             return false;
         };
         debug_assert!(at >= self.now, "time went backwards");
+        self.snapshots_due(at);
         self.now = at;
         self.events_processed += 1;
         self.dispatch(event);
@@ -312,7 +348,84 @@ impl<N: Node> World<N> {
         while self.queue.peek().is_some_and(|s| s.at <= until) {
             self.step();
         }
+        self.snapshots_due(until);
         self.now = self.now.max(until);
+    }
+
+    /// Record the periodic snapshots due up to `until` (excluded: what happens at `until`
+    /// comes after them), each at its own time: the world has not changed since the last
+    /// event.
+    fn snapshots_due(&mut self, until: Instant) {
+        let Some(interval) = self.snapshot_interval else {
+            return;
+        };
+        while self.next_snapshot < until {
+            let at = self.next_snapshot.max(self.now);
+            self.push_snapshot(at);
+            self.next_snapshot += interval;
+        }
+    }
+
+    /// Record a snapshot of the world now.
+    pub fn snapshot(&mut self) {
+        self.push_snapshot(self.now);
+    }
+
+    fn push_snapshot(&mut self, at: Instant) {
+        if !self.trace.enabled() {
+            return;
+        }
+        let nodes = self
+            .slots
+            .iter()
+            .map(|slot| NodeSnapshot {
+                node: slot.name.clone(),
+                status: match (&slot.state, slot.powered) {
+                    (Some(_), _) => NodeStatus::Up,
+                    (None, true) => NodeStatus::Killed,
+                    (None, false) => NodeStatus::PoweredOff,
+                },
+                incarnation: slot.incarnation,
+                view: slot.state.as_ref().map(N::view),
+            })
+            .collect();
+        let mut cut = Vec::new();
+        for from in self.nodes() {
+            for to in self.nodes() {
+                if from != to && self.network.is_blocked(from, to) {
+                    cut.push((self.name(from).to_string(), self.name(to).to_string()));
+                }
+            }
+        }
+        let mut in_flight: Vec<InFlight> = self
+            .queue
+            .iter()
+            .filter_map(|s| match &s.event {
+                Event::Deliver {
+                    from,
+                    to,
+                    msg_id,
+                    sent,
+                    msg,
+                    ..
+                } => Some(InFlight {
+                    msg_id: *msg_id,
+                    from: self.name(*from).to_string(),
+                    to: self.name(*to).to_string(),
+                    name: Cow::Borrowed(msg.name()),
+                    sent: *sent,
+                    arrives: s.at,
+                }),
+                _ => None,
+            })
+            .collect();
+        in_flight.sort_by_key(|m| m.msg_id);
+        let snapshot = Snapshot {
+            nodes,
+            cut,
+            in_flight,
+        };
+        self.trace.push(at, "", TraceKind::Snapshot { snapshot });
     }
 
     /// Process events until none is left or `max_events` were processed; returns whether the
@@ -335,6 +448,7 @@ impl<N: Node> World<N> {
                 connection,
                 msg_id,
                 msg,
+                ..
             } => self.deliver(from, to, connection, msg_id, msg),
             Event::Disconnect {
                 node,
@@ -384,18 +498,28 @@ impl<N: Node> World<N> {
                 // The kernel finishes an fsync even if the process died meanwhile.
                 let durable_len = slot.disk.sync(&file);
                 if let Some(durable_len) = durable_len {
+                    let file = file.clone();
                     self.trace_node(node, TraceKind::DiskSynced { file, durable_len });
                 }
                 if self.is_up(node, incarnation) {
-                    self.step_node(node, Input::DiskDone(token));
+                    self.step_node(node, Input::DiskDone { file, token });
                 }
             }
             Event::Command { node, command } => {
                 if self.slots[node.index()].state.is_some() {
+                    if self.trace.enabled() {
+                        let command = command.clone();
+                        self.trace_node(node, TraceKind::Command { command });
+                    }
                     self.step_node(node, Input::Command(command));
                 }
             }
-            Event::Fault(fault) => self.apply_fault(fault),
+            Event::Fault(fault) => {
+                self.apply_fault(fault);
+                if self.snapshot_interval.is_some() {
+                    self.snapshot();
+                }
+            }
         }
     }
 
@@ -423,13 +547,13 @@ impl<N: Node> World<N> {
                     msg_id,
                     from: from_name,
                     to: self.slots[to.index()].name.clone(),
-                    name: msg.name(),
+                    name: Cow::Borrowed(msg.name()),
                     reason,
                 },
                 None => TraceKind::MessageDelivered {
                     msg_id,
                     from: from_name,
-                    name: msg.name(),
+                    name: Cow::Borrowed(msg.name()),
                 },
             };
             let node = if reason.is_some() { from } else { to };
@@ -452,11 +576,11 @@ impl<N: Node> World<N> {
         let Some(state) = self.slots[node.index()].state.as_mut() else {
             return;
         };
-        state.step(now, input, &mut self.outbox);
+        state.step(now, input, self.outbox.writer());
         self.flush_outbox(node);
     }
 
-    fn trace_node(&mut self, node: NodeId, kind: TraceKind<N::Event, N::Reply>) {
+    fn trace_node(&mut self, node: NodeId, kind: NodeTraceKind<N>) {
         if self.trace.enabled() {
             let now = self.now;
             self.trace.push(now, &self.slots[node.index()].name, kind);
@@ -517,7 +641,7 @@ impl<N: Node> World<N> {
                     let kind = TraceKind::MessageSent {
                         msg_id,
                         to: self.slots[to.index()].name.clone(),
-                        name: msg.name(),
+                        name: Cow::Borrowed(msg.name()),
                         summary: msg.summary(),
                         arrives: at,
                     };
@@ -530,6 +654,7 @@ impl<N: Node> World<N> {
                         to,
                         connection,
                         msg_id,
+                        sent: self.now,
                         msg,
                     },
                 );
@@ -540,7 +665,7 @@ impl<N: Node> World<N> {
                         msg_id,
                         from: self.slots[from.index()].name.clone(),
                         to: self.slots[to.index()].name.clone(),
-                        name: msg.name(),
+                        name: Cow::Borrowed(msg.name()),
                         reason: DropReason::Partitioned,
                     };
                     self.trace_node(from, kind);
@@ -571,22 +696,22 @@ impl<N: Node> World<N> {
             }
             DiskOp::Append { file, bytes } => TraceKind::DiskWrite {
                 file,
-                op: "append",
+                op: DiskWriteOp::Append,
                 bytes: bytes.len() as u64,
             },
             DiskOp::Replace { file, bytes } => TraceKind::DiskWrite {
                 file,
-                op: "replace",
+                op: DiskWriteOp::Replace,
                 bytes: bytes.len() as u64,
             },
             DiskOp::Truncate { file, len } => TraceKind::DiskWrite {
                 file,
-                op: "truncate",
+                op: DiskWriteOp::Truncate,
                 bytes: len,
             },
             DiskOp::Delete { file } => TraceKind::DiskWrite {
                 file,
-                op: "delete",
+                op: DiskWriteOp::Delete,
                 bytes: 0,
             },
         };

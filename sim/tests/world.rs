@@ -5,7 +5,7 @@
 
 use kafkasim_core::disk::{DiskImage, DiskOp, DiskToken};
 use kafkasim_core::ids::NodeId;
-use kafkasim_core::node::{Boot, Describe, Input, Node, Outbox};
+use kafkasim_core::node::{Boot, Describe, Input, Node, Out, Vocabulary};
 use kafkasim_core::time::{Duration, Instant};
 use kafkasim_sim::disk::DiskConfig;
 use kafkasim_sim::faults::Fault;
@@ -33,7 +33,7 @@ enum Seen {
     Disconnected(u32),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 enum Cmd {
     Write(&'static str),
     Sync(u64),
@@ -45,21 +45,27 @@ enum Cmd {
 #[derive(Debug)]
 struct Probe;
 
-impl Node for Probe {
+impl Vocabulary for Probe {
     type Msg = Note;
     type Timer = u8;
     type Command = Cmd;
     type Reply = Seen;
     type Event = ();
-    type Config = ();
+}
 
-    fn boot(boot: Boot<'_, ()>, out: &mut Outbox<Self>) -> Self {
+impl Node for Probe {
+    type Config = ();
+    type View = ();
+
+    fn view(&self) {}
+
+    fn boot(boot: Boot<'_, ()>, out: &mut dyn Out<Self>) -> Self {
         let files = files(boot.disk);
         out.reply(Seen::Booted { files });
         Probe
     }
 
-    fn step(&mut self, now: Instant, input: Input<Self>, out: &mut Outbox<Self>) {
+    fn step(&mut self, now: Instant, input: Input<Self>, out: &mut dyn Out<Self>) {
         match input {
             Input::Command(Cmd::Write(text)) => out.disk(DiskOp::Append {
                 file: "f".into(),
@@ -75,7 +81,10 @@ impl Node for Probe {
             Input::Command(Cmd::Cancel(key)) => out.cancel_timer(key),
             Input::Command(Cmd::Send(to, text)) => out.send(to, Note(text)),
             Input::Timer(key) => out.reply(Seen::Timer(key)),
-            Input::DiskDone(DiskToken(t)) => out.reply(Seen::Synced(t)),
+            Input::DiskDone {
+                token: DiskToken(t),
+                ..
+            } => out.reply(Seen::Synced(t)),
             Input::Recv { msg, .. } => out.reply(Seen::Got(msg.0)),
             Input::Disconnected { peer } => out.reply(Seen::Disconnected(peer.0)),
         }

@@ -6,7 +6,7 @@
 use kafkasim_core::actor::{Actor, ActorConfig, Event};
 use kafkasim_core::controller::ControllerConfig;
 use kafkasim_core::ids::NodeId;
-use kafkasim_core::quorum::QuorumConfig;
+use kafkasim_core::quorum::{self, QuorumConfig};
 use kafkasim_core::time::Instant;
 use kafkasim_sim::faults::Fault;
 use kafkasim_sim::trace::{TraceKind, TraceMode};
@@ -42,11 +42,11 @@ fn leaders_by_epoch(world: &World<Actor>) -> BTreeMap<i32, BTreeSet<String>> {
     for e in world.trace().events() {
         if let TraceKind::Node {
             event:
-                Event::QuorumStateChanged {
+                Event::Quorum(quorum::Event::StateChanged {
                     epoch,
-                    role: "leader",
+                    role: quorum::QuorumRole::Leader,
                     ..
-                },
+                }),
         } = &e.kind
         {
             leaders.entry(*epoch).or_default().insert(e.node.clone());

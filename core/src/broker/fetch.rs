@@ -6,8 +6,7 @@
 //! that disagrees with the leader's history, the answer names the divergence instead of
 //! records. A fetch with nothing to return waits up to its `max_wait_ms` (long polling).
 
-use super::{Broker, Out};
-use crate::actor::Timer;
+use super::{Broker, Out, Timer};
 use crate::ids::NodeId;
 use crate::protocol::{ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse, Message};
 use crate::time::{Duration, Instant};

@@ -1,33 +1,28 @@
 //! The follower side of replication: one Fetch at a time to each leader, for every partition
 //! this broker follows there, from each log's end offset.
 
-use super::{Broker, Out, Role};
-use crate::actor::Timer;
+use super::{Broker, FlushTrigger, Out, Request, Role, Timer};
 use crate::ids::NodeId;
 use crate::protocol::{ErrorCode, FetchPartition, FetchRequest, FetchResponse, Message};
 use crate::time::{Duration, Instant};
 use std::collections::BTreeMap;
 
-/// Fetches in flight, per leader broker.
+/// When each leader may be fetched from again (the fetches in flight are in the broker's
+/// network client).
 #[derive(Debug, Default)]
 pub(super) struct Fetcher {
-    in_flight: BTreeMap<i32, NodeId>,
     backoff_until: BTreeMap<NodeId, Instant>,
 }
 
 impl Fetcher {
-    /// The connection to `peer` dropped: its fetch is void, and the next one waits `backoff`
-    /// (without it a follower of a dead leader would redial in a tight loop).
-    pub(super) fn on_disconnected(&mut self, peer: NodeId, now: Instant, backoff: Duration) {
-        let had_fetch = self.in_flight.values().any(|to| *to == peer);
-        self.in_flight.retain(|_, to| *to != peer);
-        if had_fetch {
-            self.backoff_until.insert(peer, now + backoff);
-        }
+    /// A fetch to `leader` failed (an error, a lost connection): the next one waits until
+    /// `until` (without it a follower of a dead leader would redial in a tight loop).
+    pub(super) fn back_off(&mut self, leader: NodeId, until: Instant) {
+        self.backoff_until.insert(leader, until);
     }
 
-    pub(super) fn on_timeout(&mut self, correlation_id: i32) {
-        self.in_flight.remove(&correlation_id);
+    fn backing_off(&self, leader: NodeId, now: Instant) -> bool {
+        self.backoff_until.get(&leader).is_some_and(|t| *t > now)
     }
 }
 
@@ -49,19 +44,16 @@ impl Broker {
             let Some(address) = self.image.address(*leader) else {
                 continue;
             };
-            if self.fetcher.in_flight.values().any(|a| *a == address)
-                || self
-                    .fetcher
-                    .backoff_until
-                    .get(&address)
-                    .is_some_and(|t| *t > now)
-            {
+            let fetching = self
+                .network
+                .any(|r| r.to == address && matches!(r.kind, Request::ReplicaFetch));
+            if fetching || self.fetcher.backing_off(address, now) {
                 continue;
             }
             by_leader.entry(address).or_default().push(FetchPartition {
                 partition: tp.clone(),
                 fetch_offset: p.log_end_offset(),
-                partition_max_bytes: 1_048_576,
+                partition_max_bytes: self.config.replica_fetch_max_bytes,
                 current_leader_epoch: p.leader_epoch(),
                 // Before KIP-101 fetches carried no epoch: the leader could not spot a diverging
                 // log, only one running past its own end.
@@ -73,25 +65,28 @@ impl Broker {
             });
         }
         for (address, partitions) in by_leader {
-            let correlation_id = self.next_correlation_id();
-            out.send(
-                address,
+            let build = |correlation_id| {
                 Message::FetchRequest(FetchRequest {
                     correlation_id,
                     replica_id: self.config.node_id,
                     max_wait_ms: self.config.replica_fetch_wait_max_ms,
                     min_bytes: 1,
-                    max_bytes: 10 * 1_048_576,
+                    max_bytes: self.config.replica_fetch_response_max_bytes,
                     partitions,
-                }),
-            );
+                })
+            };
             let timeout =
                 self.config.replica_fetch_wait_max_ms + self.config.replica_socket_timeout_ms;
-            out.set_timer(
-                Timer::RequestTimeout(correlation_id),
-                now + Duration::from_millis(timeout),
+            let timeout = Duration::from_millis(timeout);
+            let request = build(self.network.next_correlation_id());
+            self.network.send_message(
+                now,
+                address,
+                request,
+                Request::ReplicaFetch,
+                timeout,
+                &mut out.scoped(),
             );
-            self.fetcher.in_flight.insert(correlation_id, address);
         }
     }
 
@@ -101,10 +96,13 @@ impl Broker {
         r: FetchResponse,
         out: &mut Out,
     ) {
-        let Some(address) = self.fetcher.in_flight.remove(&r.correlation_id) else {
+        let Some(address) = self
+            .network
+            .complete(r.correlation_id, &mut out.scoped())
+            .map(|r| r.to)
+        else {
             return;
         };
-        out.cancel_timer(Timer::RequestTimeout(r.correlation_id));
         let legacy = self.config.legacy_pre_kip279_truncation;
         let flush_every = self.config.log_flush_interval_messages;
         let mut errors = false;
@@ -142,11 +140,11 @@ impl Broker {
             }
         }
         for tp in flushes {
-            self.flush(&tp, "log.flush.interval.messages", now, out);
+            self.flush(&tp, FlushTrigger::Messages, now, out);
         }
         if errors {
             let until = now + Duration::from_millis(self.config.replica_fetch_backoff_ms);
-            self.fetcher.backoff_until.insert(address, until);
+            self.fetcher.back_off(address, until);
             out.set_timer(Timer::ReplicaFetchRetry, until);
         }
     }

@@ -3,8 +3,7 @@
 //! The controller unfences it once it has caught up with the metadata log, and fences it if
 //! its heartbeats stop for `broker.session.timeout.ms`.
 
-use super::{Broker, Out};
-use crate::actor::Timer;
+use super::{Broker, Out, Timer};
 use crate::ids::NodeId;
 use crate::protocol::{
     BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
@@ -64,7 +63,7 @@ impl Broker {
         };
         // Retry if nothing comes back within a heartbeat interval.
         out.set_timer(
-            Timer::BrokerHeartbeat,
+            Timer::Heartbeat,
             now + Duration::from_millis(self.config.broker_heartbeat_interval_ms),
         );
     }
@@ -97,10 +96,7 @@ impl Broker {
                     }
                     _ => self.config.broker_heartbeat_interval_ms,
                 };
-                out.set_timer(
-                    Timer::BrokerHeartbeat,
-                    now + Duration::from_millis(interval),
-                );
+                out.set_timer(Timer::Heartbeat, now + Duration::from_millis(interval));
             }
         }
     }
@@ -124,10 +120,10 @@ impl Broker {
                 fenced: true,
             };
             // Heartbeat soon: the first heartbeat after catching up gets us unfenced.
-            out.set_timer(Timer::BrokerHeartbeat, now + Duration::from_millis(50));
+            out.set_timer(Timer::Heartbeat, now + Duration::from_millis(50));
         } else {
             self.registration = Registration::Unregistered { in_flight: None };
-            out.set_timer(Timer::BrokerHeartbeat, now + Duration::from_millis(100));
+            out.set_timer(Timer::Heartbeat, now + Duration::from_millis(100));
         }
     }
 

@@ -16,30 +16,32 @@
 //!   `fetch.max.wait.ms`), and below the log end to followers.
 
 pub mod checkpoint;
+pub mod events;
 mod fetch;
 mod fetcher;
 pub mod flush;
 mod group_requests;
-pub mod groups;
 pub mod lifecycle;
 mod partition;
 mod produce;
 pub mod producer_state;
 
-use crate::actor::{Actor, ActorConfig, Event, Timer};
+use crate::client::network::{self, NetworkClient};
 use crate::config::BrokerConfig;
 use crate::disk::{DiskImage, DiskOp, DiskToken};
+use crate::group::{self, Coordinator};
 use crate::ids::{NodeId, TopicPartition};
 use crate::metadata::{BrokerState, MetadataImage, PartitionState};
-use crate::node::{Boot, Input, Outbox};
+use crate::node::{Boot, Input, Never, Vocabulary};
 use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerMetadata, ErrorCode,
     InitProducerIdResponse, ListOffsetsPartitionResponse, ListOffsetsRequest, ListOffsetsResponse,
     Message, MetadataRequest, MetadataResponse, OffsetForLeaderEpochResponse, OffsetSpec,
     PartitionMetadata, TopicMetadata,
 };
-use crate::quorum::{METADATA_DIR, Quorum, QuorumConfig};
+use crate::quorum::{self, METADATA_DIR, Quorum, QuorumConfig};
 use crate::time::{Duration, Instant};
+pub use events::{FlushTrigger, LogEvent, ReplicaEvent, ReplicaRole, TruncationCause};
 use fetch::DelayedFetch;
 use fetcher::Fetcher;
 use flush::{FlushInFlight, FlushWaiters};
@@ -48,7 +50,73 @@ pub use partition::{FollowerState, Partition, Role};
 use produce::DelayedProduce;
 use std::collections::{BTreeMap, BTreeSet};
 
-type Out = Outbox<Actor>;
+/// A broker's named deadlines, its own and its subsystems'.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Timer {
+    /// The log flusher's periodic check (`log.flush.scheduler.interval.ms`).
+    FlushScheduler,
+    /// A held Fetch reached `fetch.max.wait.ms`.
+    FetchExpiry(u64),
+    /// An `acks=all` produce waited its `timeout_ms`.
+    ProduceExpiry(u64),
+    /// Time to heartbeat to the controller (`broker.heartbeat.interval.ms`).
+    Heartbeat,
+    /// Look for followers that fell out of sync (`replica.lag.time.max.ms` / 2).
+    IsrCheck,
+    /// Write the high watermarks to `replication-offset-checkpoint`.
+    HighWatermarkCheckpoint,
+    /// Fetch from partition leaders again after `replica.fetch.backoff.ms`.
+    ReplicaFetchRetry,
+    /// A request to a leader (Fetch) or the controller (AlterPartition) got no answer in time.
+    Network(network::Timer),
+    /// The metadata quorum observer's deadlines.
+    Quorum(quorum::Timer),
+    /// The group coordinator's deadlines.
+    Group(group::Timer),
+}
+
+impl From<network::Timer> for Timer {
+    fn from(t: network::Timer) -> Self {
+        Timer::Network(t)
+    }
+}
+
+impl From<quorum::Timer> for Timer {
+    fn from(t: quorum::Timer) -> Self {
+        Timer::Quorum(t)
+    }
+}
+
+impl From<group::Timer> for Timer {
+    fn from(t: group::Timer) -> Self {
+        Timer::Group(t)
+    }
+}
+
+/// The words a broker speaks (its events are the node's: its logs', its replicas', its
+/// quorum observer's and its group coordinator's).
+#[derive(Debug)]
+pub enum Vocab {}
+
+impl Vocabulary for Vocab {
+    type Msg = Message;
+    type Timer = Timer;
+    type Event = crate::actor::Event;
+    type Reply = Never;
+    type Command = Never;
+}
+
+type Out<'a> = dyn crate::node::Out<Vocab> + 'a;
+
+/// What a broker's request in flight was for: it is a client too, of partition leaders and
+/// of the active controller.
+#[derive(Debug)]
+enum Request {
+    /// A replica Fetch to this leader.
+    ReplicaFetch,
+    /// An ISR change for this partition.
+    AlterPartition(TopicPartition),
+}
 
 /// A broker.
 #[derive(Debug)]
@@ -64,22 +132,27 @@ pub struct Broker {
     registration: Registration,
     next_controller: usize,
     flushes: FlushWaiters,
+    /// Disk tokens of the partitions' and checkpoints' syncs (the quorum observer has its
+    /// own, for the metadata log's files).
     next_token: u64,
     delayed_fetches: BTreeMap<u64, DelayedFetch>,
     delayed_produces: BTreeMap<u64, DelayedProduce>,
     next_delayed: u64,
+    /// Requests to leaders and to the controller, in flight.
+    network: NetworkClient<Request>,
     fetcher: Fetcher,
-    next_correlation_id: i32,
-    alter_in_flight: BTreeMap<i32, TopicPartition>,
     /// How many times this broker started before: part of the producer ids it hands out.
     incarnation: u32,
     next_producer_id: i64,
     /// The consumer groups this broker coordinates.
-    groups: groups::Coordinator,
-    pending_commits: Vec<group_requests::PendingCommit>,
-    /// Group generations written to the log, waiting to be committed.
-    pending_group_writes: Vec<group_requests::PendingGroupWrite>,
+    groups: Coordinator,
+    /// Writes of the group coordinator to `__consumer_offsets`, waiting to be committed.
+    group_writes: Vec<group_requests::PendingWrite>,
 }
+
+/// How long a leader waits for the controller's answer to an `AlterPartition` (Kafka's
+/// `AlterPartitionManager` uses the controller channel's request timeout).
+const ALTER_PARTITION_TIMEOUT_MS: u64 = 5000;
 
 /// Partition directories found on disk (every `<topic>-<n>/` but the metadata log's).
 fn partitions_on_disk(disk: &DiskImage) -> BTreeSet<TopicPartition> {
@@ -95,7 +168,7 @@ fn partitions_on_disk(disk: &DiskImage) -> BTreeSet<TopicPartition> {
 
 impl Broker {
     /// Start (or restart) the broker: recover every partition found on disk.
-    pub fn boot(boot: &Boot<'_, ActorConfig>, config: &BrokerConfig, out: &mut Out) -> Self {
+    pub fn boot<C>(boot: &Boot<'_, C>, config: &BrokerConfig, out: &mut Out) -> Self {
         let hws = boot
             .disk
             .get(checkpoint::FILE)
@@ -117,7 +190,14 @@ impl Broker {
             .collect();
         let quorum = (!config.controller_quorum_voters.is_empty()).then(|| {
             let q = QuorumConfig::new(config.node_id, config.controller_quorum_voters.clone());
-            Quorum::boot(q, false, boot.disk, boot.prng.clone(), boot.now, out)
+            Quorum::boot(
+                q,
+                false,
+                boot.disk,
+                boot.prng.clone(),
+                boot.now,
+                &mut out.scoped(),
+            )
         });
         let mut broker = Broker {
             id: boot.id,
@@ -133,14 +213,12 @@ impl Broker {
             delayed_fetches: BTreeMap::new(),
             delayed_produces: BTreeMap::new(),
             next_delayed: 0,
+            network: NetworkClient::default(),
             fetcher: Fetcher::default(),
-            next_correlation_id: 0,
-            alter_in_flight: BTreeMap::new(),
             incarnation: boot.incarnation,
             next_producer_id: 0,
-            groups: groups::Coordinator::default(),
-            pending_commits: Vec::new(),
-            pending_group_writes: Vec::new(),
+            groups: Coordinator::default(),
+            group_writes: Vec::new(),
         };
         if broker.quorum.is_some() {
             broker.send_registration(boot.now, out);
@@ -202,6 +280,14 @@ impl Broker {
     pub fn image(&self) -> &MetadataImage {
         &self.image
     }
+    /// What the broker lets the world see: its replicas and its groups.
+    pub fn view(&self) -> crate::view::BrokerView {
+        crate::view::BrokerView {
+            replicas: self.partitions.values().map(Partition::view).collect(),
+            groups: self.groups.views(),
+        }
+    }
+
     /// Whether the controller has registered and unfenced this broker (always in static mode).
     pub fn is_active(&self) -> bool {
         self.quorum.is_none()
@@ -212,9 +298,7 @@ impl Broker {
     }
 
     fn next_correlation_id(&mut self) -> i32 {
-        let id = self.next_correlation_id;
-        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
-        id
+        self.network.next_correlation_id()
     }
 
     fn isr_check_interval(&self) -> Duration {
@@ -230,11 +314,11 @@ impl Broker {
     }
 
     /// Handle one input.
-    pub fn step(&mut self, now: Instant, input: Input<Actor>, out: &mut Out) {
+    pub fn step(&mut self, now: Instant, input: Input<Vocab>, out: &mut Out) {
         match input {
             Input::Recv { from, msg } => {
                 let msg = match self.quorum.as_mut() {
-                    Some(q) => q.on_message(now, from, msg, out),
+                    Some(q) => q.on_message(now, from, msg, &mut out.scoped()),
                     None => Some(msg),
                 };
                 if let Some(msg) = msg {
@@ -242,19 +326,32 @@ impl Broker {
                 }
             }
             Input::Timer(timer) => self.on_timer(now, timer, out),
-            Input::DiskDone(token) => self.on_disk_done(now, token, out),
-            Input::Disconnected { peer } => {
-                if let Some(q) = self.quorum.as_mut() {
-                    q.on_disconnected(now, peer, out);
-                }
-                let backoff = Duration::from_millis(self.config.replica_fetch_backoff_ms);
-                self.fetcher.on_disconnected(peer, now, backoff);
-                out.set_timer(Timer::ReplicaFetchRetry, now + backoff);
-            }
-            Input::Command(_) => {}
+            Input::DiskDone { file, token } => self.on_disk_done(now, &file, token, out),
+            Input::Disconnected { peer } => self.on_disconnected(now, peer, out),
+            Input::Command(never) => match never {},
         }
         self.apply_metadata(now, out);
         self.fetch_from_leaders(now, out);
+    }
+
+    /// The connection to `peer` broke: the requests in flight on it are lost.
+    fn on_disconnected(&mut self, now: Instant, peer: NodeId, out: &mut Out) {
+        if let Some(q) = self.quorum.as_mut() {
+            q.on_disconnected(now, peer, &mut out.scoped());
+        }
+        let backoff = Duration::from_millis(self.config.replica_fetch_backoff_ms);
+        for (_, request) in self.network.on_disconnected(peer, &mut out.scoped()) {
+            match request.kind {
+                Request::ReplicaFetch => self.fetcher.back_off(peer, now + backoff),
+                // The metadata log will bring the truth; the ISR check proposes again.
+                Request::AlterPartition(tp) => {
+                    if let Some(p) = self.partitions.get_mut(&tp) {
+                        p.clear_pending_isr();
+                    }
+                }
+            }
+        }
+        out.set_timer(Timer::ReplicaFetchRetry, now + backoff);
     }
 
     fn on_message(&mut self, now: Instant, from: NodeId, msg: Message, out: &mut Out) {
@@ -332,7 +429,7 @@ impl Broker {
             Timer::FlushScheduler => self.on_flush_scheduler(now, out),
             Timer::FetchExpiry(id) => self.expire_delayed_fetch(id, out),
             Timer::ProduceExpiry(id) => self.expire_delayed_produce(id, out),
-            Timer::BrokerHeartbeat => self.on_heartbeat_timer(now, out),
+            Timer::Heartbeat => self.on_heartbeat_timer(now, out),
             Timer::IsrCheck => {
                 self.check_isr(now, out);
                 out.set_timer(Timer::IsrCheck, now + self.isr_check_interval());
@@ -347,31 +444,20 @@ impl Broker {
                 );
             }
             Timer::ReplicaFetchRetry => {}
-            Timer::GroupTick => self.on_group_tick(now, out),
-            Timer::RequestTimeout(id) => {
-                let quorum_owned = self
-                    .quorum
-                    .as_mut()
-                    .is_some_and(|q| q.on_request_timeout(now, id, out));
-                if !quorum_owned {
-                    self.fetcher.on_timeout(id);
-                    self.alter_in_flight
-                        .remove(&id)
-                        .and_then(|tp| self.partitions.get_mut(&tp))
-                        .map(Partition::clear_pending_isr);
+            Timer::Group(group::Timer::Tick) => self.on_group_tick(now, out),
+            Timer::Network(t) => match self.network.on_timer(t).map(|(_, r)| r.kind) {
+                Some(Request::ReplicaFetch) | None => {}
+                Some(Request::AlterPartition(tp)) => {
+                    if let Some(p) = self.partitions.get_mut(&tp) {
+                        p.clear_pending_isr();
+                    }
                 }
-            }
-            Timer::QuorumElection => {
+            },
+            Timer::Quorum(t) => {
                 if let Some(q) = self.quorum.as_mut() {
-                    q.on_election_timeout(now, out);
+                    q.on_timer(now, t, &mut out.scoped());
                 }
             }
-            Timer::QuorumFetchRetry => {
-                if let Some(q) = self.quorum.as_mut() {
-                    q.on_fetch_retry(now, out);
-                }
-            }
-            _ => {}
         }
     }
 
@@ -487,7 +573,7 @@ impl Broker {
     fn flush(
         &mut self,
         tp: &TopicPartition,
-        trigger: &'static str,
+        trigger: FlushTrigger,
         now: Instant,
         out: &mut Out,
     ) -> Option<u64> {
@@ -503,7 +589,7 @@ impl Broker {
                 _ => None,
             })
             .collect();
-        out.trace(Event::LogFlushStarted {
+        out.trace(LogEvent::FlushStarted {
             partition: tp.clone(),
             up_to,
             trigger,
@@ -530,7 +616,7 @@ impl Broker {
                 .map(|(tp, _)| tp.clone())
                 .collect();
             for tp in due {
-                self.flush(&tp, "log.flush.interval.ms", now, out);
+                self.flush(&tp, FlushTrigger::Interval, now, out);
             }
         }
         if let Some(interval) = self.flush_scheduler_interval() {
@@ -538,15 +624,18 @@ impl Broker {
         }
     }
 
-    fn on_disk_done(&mut self, now: Instant, token: DiskToken, out: &mut Out) {
-        if let Some(q) = self.quorum.as_mut() {
-            q.on_disk_done(now, token, out);
+    fn on_disk_done(&mut self, now: Instant, file: &str, token: DiskToken, out: &mut Out) {
+        if file.starts_with(METADATA_DIR) {
+            if let Some(q) = self.quorum.as_mut() {
+                q.on_disk_done(now, token, &mut out.scoped());
+            }
+            return;
         }
         let (finished, released) = self.flushes.complete(token);
         for flush in finished {
             if let Some(p) = self.partitions.get_mut(&flush.partition) {
                 p.flushed(flush.up_to);
-                out.trace(Event::LogFlushed {
+                out.trace(LogEvent::Flushed {
                     partition: flush.partition,
                     recovery_point: p.recovery_point(),
                 });
@@ -624,19 +713,16 @@ impl Broker {
             }
             return;
         };
-        let correlation_id = self.next_correlation_id();
-        out.send(
-            controller,
+        let build = |correlation_id| {
             Message::AlterPartitionRequest(AlterPartitionRequest {
                 correlation_id,
                 ..request
-            }),
-        );
-        out.set_timer(
-            Timer::RequestTimeout(correlation_id),
-            now + Duration::from_millis(5000),
-        );
-        self.alter_in_flight.insert(correlation_id, tp);
+            })
+        };
+        let timeout = Duration::from_millis(ALTER_PARTITION_TIMEOUT_MS);
+        let kind = Request::AlterPartition(tp);
+        self.network
+            .send(now, controller, build, kind, timeout, &mut out.scoped());
     }
 
     fn on_alter_partition_response(
@@ -645,10 +731,13 @@ impl Broker {
         r: AlterPartitionResponse,
         out: &mut Out,
     ) {
-        let Some(tp) = self.alter_in_flight.remove(&r.correlation_id) else {
+        let Some(Request::AlterPartition(tp)) = self
+            .network
+            .complete(r.correlation_id, &mut out.scoped())
+            .map(|r| r.kind)
+        else {
             return;
         };
-        out.cancel_timer(Timer::RequestTimeout(r.correlation_id));
         let Some(p) = self.partitions.get_mut(&tp) else {
             return;
         };

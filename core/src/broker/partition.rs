@@ -9,15 +9,15 @@
 //! `replica.lag.time.max.ms` leaves the ISR; one that catches up rejoins it. This is etcd's
 //! `quorum.CommittedIndex` idea with the ISR instead of a fixed majority.
 
+use super::Out;
+use super::events::{LogEvent, ReplicaEvent, ReplicaRole, TruncationCause};
 use super::producer_state::{ProducerStates, SequenceCheck};
-use crate::actor::{Actor, Event};
 use crate::config::BrokerConfig;
 use crate::disk::{DiskImage, DiskOp};
 use crate::ids::TopicPartition;
 use crate::log::batch::BatchHeader;
 use crate::log::{AppendInfo, Log, LogConfig, LogError};
 use crate::metadata::PartitionState;
-use crate::node::Outbox;
 use crate::protocol::ErrorCode;
 use crate::time::{Duration, Instant};
 use std::collections::BTreeMap;
@@ -56,6 +56,8 @@ pub struct Partition {
     tp: TopicPartition,
     log: Log,
     role: Role,
+    /// The leader's broker id as this replica knows it (-1: none).
+    leader: i32,
     leader_epoch: i32,
     partition_epoch: i32,
     replicas: Vec<i32>,
@@ -91,20 +93,28 @@ impl Partition {
         disk: &DiskImage,
         high_watermark: i64,
         now: Instant,
-        out: &mut Outbox<Actor>,
+        out: &mut Out,
     ) -> Self {
         let dir = log_dir(&tp);
         let prefix = format!("{dir}/");
         let has_files = disk.keys().any(|f| f.starts_with(&prefix));
         let (log, report, ops) = Log::recover(&dir, log_config(config), disk);
         out.disk_all(ops);
+        let high_watermark = high_watermark.min(log.log_end_offset());
         if has_files {
-            out.trace(Event::LogRecovered {
+            out.trace(LogEvent::Recovered {
                 partition: tp.clone(),
                 report,
+                log_start_offset: log.log_start_offset(),
+                epochs: log
+                    .epoch_cache()
+                    .entries()
+                    .iter()
+                    .map(|e| (e.epoch, e.start_offset))
+                    .collect(),
+                high_watermark,
             });
         }
-        let high_watermark = high_watermark.min(log.log_end_offset());
         // The broker cannot tell which of the bytes it found were ever fsynced (after a
         // process crash they may sit in the page cache only), so its recovery point starts at
         // zero and the next flush syncs everything. (Kafka keeps a recovery-point checkpoint
@@ -114,6 +124,7 @@ impl Partition {
             tp,
             log,
             role: Role::Offline,
+            leader: -1,
             leader_epoch: -1,
             partition_epoch: -1,
             replicas: Vec::new(),
@@ -187,29 +198,59 @@ impl Partition {
         self.unflushed_messages() > 0
     }
 
-    fn trace_state(&self, out: &mut Outbox<Actor>) {
-        out.trace(Event::ReplicaState {
+    /// The role, by name.
+    pub fn role_name(&self) -> ReplicaRole {
+        match self.role {
+            Role::Offline => ReplicaRole::Offline,
+            Role::Leader { .. } => ReplicaRole::Leader,
+            Role::Follower { .. } => ReplicaRole::Follower,
+        }
+    }
+
+    /// The leader's broker id as this replica knows it, or -1.
+    pub fn leader(&self) -> i32 {
+        self.leader
+    }
+
+    /// What the replica lets the world see.
+    pub fn view(&self) -> crate::view::ReplicaView {
+        crate::view::ReplicaView {
             partition: self.tp.clone(),
-            role: match self.role {
-                Role::Offline => "offline",
-                Role::Leader { .. } => "leader",
-                Role::Follower { .. } => "follower",
-            },
+            role: self.role_name(),
+            leader: self.leader,
             leader_epoch: self.leader_epoch,
+            partition_epoch: self.partition_epoch,
+            replicas: self.replicas.clone(),
+            isr: self.isr.clone(),
+            log_start_offset: self.log.log_start_offset(),
             log_end_offset: self.log.log_end_offset(),
             high_watermark: self.high_watermark,
+            epochs: self
+                .log
+                .epoch_cache()
+                .entries()
+                .iter()
+                .map(|e| (e.epoch, e.start_offset))
+                .collect(),
+        }
+    }
+
+    fn trace_state(&self, out: &mut Out) {
+        out.trace(ReplicaEvent::ReplicaState {
+            partition: self.tp.clone(),
+            role: self.role_name(),
+            leader_epoch: self.leader_epoch,
+            partition_epoch: self.partition_epoch,
+            leader: self.leader,
+            log_end_offset: self.log.log_end_offset(),
+            high_watermark: self.high_watermark,
+            replicas: self.replicas.clone(),
             isr: self.isr.clone(),
         });
     }
 
     /// Lead in `leader_epoch`: note where the epoch starts, and track every other replica.
-    pub fn become_leader(
-        &mut self,
-        now: Instant,
-        state: &PartitionState,
-        me: i32,
-        out: &mut Outbox<Actor>,
-    ) {
+    pub fn become_leader(&mut self, now: Instant, state: &PartitionState, me: i32, out: &mut Out) {
         let (leader_epoch, partition_epoch, replicas, isr) = (
             state.leader_epoch,
             state.partition_epoch,
@@ -217,8 +258,15 @@ impl Partition {
             &state.isr,
         );
         let mut ops = Vec::new();
-        self.log.assign_epoch(leader_epoch, &mut ops);
+        if self.log.assign_epoch(leader_epoch, &mut ops) {
+            out.trace(ReplicaEvent::EpochStarted {
+                partition: self.tp.clone(),
+                leader_epoch,
+                start_offset: self.log.log_end_offset(),
+            });
+        }
         out.disk_all(ops);
+        self.leader = me;
         self.leader_epoch = leader_epoch;
         self.partition_epoch = partition_epoch;
         self.replicas = replicas.to_vec();
@@ -254,7 +302,7 @@ impl Partition {
         &mut self,
         state: &PartitionState,
         legacy_truncate_to_hw: bool,
-        out: &mut Outbox<Actor>,
+        out: &mut Out,
     ) {
         let (leader, leader_epoch, partition_epoch, replicas, isr) = (
             state.leader,
@@ -268,42 +316,53 @@ impl Partition {
         self.replicas = replicas.to_vec();
         self.isr = isr.to_vec();
         self.role = Role::Follower { leader };
+        self.leader = leader;
         if legacy_truncate_to_hw {
-            let reason = "pre-KIP-101: truncate to the high watermark on becoming follower";
-            self.truncate(self.high_watermark, reason, out);
+            let cause = TruncationCause::HighWatermarkOnBecomingFollower;
+            self.truncate(self.high_watermark, cause, out);
         }
         self.trace_state(out);
     }
 
     /// No leader, or not a replica any more.
-    pub fn go_offline(&mut self, leader_epoch: i32, out: &mut Outbox<Actor>) {
+    pub fn go_offline(&mut self, leader_epoch: i32, out: &mut Out) {
         if self.role != Role::Offline {
             self.role = Role::Offline;
+            self.leader = -1;
             self.leader_epoch = leader_epoch;
             self.trace_state(out);
         }
     }
 
     /// The controller changed the ISR (without changing the leader).
-    pub fn update_isr(&mut self, isr: &[i32], partition_epoch: i32, out: &mut Outbox<Actor>) {
+    pub fn update_isr(&mut self, isr: &[i32], partition_epoch: i32, out: &mut Out) {
         if self.isr != isr || self.partition_epoch != partition_epoch {
-            let shrunk = isr.len() < self.isr.len();
+            let (before, after) = (self.isr.len(), isr.len());
+            let same_members = self.isr == isr;
             self.isr = isr.to_vec();
             self.partition_epoch = partition_epoch;
             if let Role::Leader { pending_isr, .. } = &mut self.role {
                 *pending_isr = None;
             }
-            out.trace(if shrunk {
-                Event::IsrShrunk {
-                    partition: self.tp.clone(),
-                    isr: self.isr.clone(),
-                }
+            let (partition, isr) = (self.tp.clone(), self.isr.clone());
+            if same_members {
+                out.trace(ReplicaEvent::PartitionEpochBumped {
+                    partition,
+                    partition_epoch,
+                });
+            } else if after < before {
+                out.trace(ReplicaEvent::IsrShrunk {
+                    partition,
+                    isr,
+                    partition_epoch,
+                });
             } else {
-                Event::IsrExpanded {
-                    partition: self.tp.clone(),
-                    isr: self.isr.clone(),
-                }
-            });
+                out.trace(ReplicaEvent::IsrExpanded {
+                    partition,
+                    isr,
+                    partition_epoch,
+                });
+            }
             self.maybe_advance_high_watermark(out);
         }
     }
@@ -312,7 +371,7 @@ impl Partition {
     pub fn append_as_leader(
         &mut self,
         records: &[u8],
-        out: &mut Outbox<Actor>,
+        out: &mut Out,
     ) -> Result<AppendInfo, ErrorCode> {
         if !self.is_leader() {
             return Err(ErrorCode::NotLeaderOrFollower);
@@ -334,7 +393,7 @@ impl Partition {
                     first_offset,
                     last_offset,
                 } => {
-                    out.trace(Event::DuplicateBatchIgnored {
+                    out.trace(ReplicaEvent::DuplicateBatchIgnored {
                         partition: self.tp.clone(),
                         producer_id: header.producer_id,
                         base_sequence: header.base_sequence,
@@ -344,7 +403,7 @@ impl Partition {
                         first_offset,
                         last_offset,
                         records: header.record_count.max(0) as u64,
-                        batches: 0,
+                        batches: Vec::new(),
                     });
                 }
                 SequenceCheck::Refuse(error) => return Err(error),
@@ -369,10 +428,9 @@ impl Partition {
                 info.last_offset,
             );
         }
-        out.trace(Event::LogAppended {
+        out.trace(ReplicaEvent::LogAppended {
             partition: self.tp.clone(),
-            base_offset: info.first_offset,
-            last_offset: info.last_offset,
+            batches: info.batches.clone(),
             log_end_offset: self.log.log_end_offset(),
         });
         self.maybe_advance_high_watermark(out);
@@ -385,24 +443,23 @@ impl Partition {
         &mut self,
         records: &[u8],
         leader_high_watermark: i64,
-        out: &mut Outbox<Actor>,
+        out: &mut Out,
     ) -> Result<(), ErrorCode> {
         if !records.is_empty() {
             let mut ops = Vec::new();
             let result = self.log.append_as_follower(records, &mut ops);
             out.disk_all(ops);
             let info = result.map_err(|_| ErrorCode::CorruptMessage)?;
-            out.trace(Event::LogAppended {
+            out.trace(ReplicaEvent::LogAppended {
                 partition: self.tp.clone(),
-                base_offset: info.first_offset,
-                last_offset: info.last_offset,
+                batches: info.batches,
                 log_end_offset: self.log.log_end_offset(),
             });
         }
         let hw = leader_high_watermark.min(self.log.log_end_offset());
         if hw != self.high_watermark {
             self.high_watermark = hw;
-            out.trace(Event::HighWatermarkUpdated {
+            out.trace(ReplicaEvent::HighWatermarkUpdated {
                 partition: self.tp.clone(),
                 high_watermark: hw,
             });
@@ -413,13 +470,7 @@ impl Partition {
     /// Truncate a follower's log after the leader named a divergence at `(epoch, end)`:
     /// to the smaller of the leader's end for that epoch and our own (KIP-279), or — before
     /// KIP-279 — to the leader's answer alone.
-    pub fn truncate_diverging(
-        &mut self,
-        epoch: i32,
-        end: i64,
-        legacy: bool,
-        out: &mut Outbox<Actor>,
-    ) {
+    pub fn truncate_diverging(&mut self, epoch: i32, end: i64, legacy: bool, out: &mut Out) {
         let own_end = self
             .log
             .epoch_cache()
@@ -430,36 +481,30 @@ impl Partition {
         } else {
             end.min(own_end)
         };
-        self.truncate(
-            target,
-            "diverging epoch: the leader's log differs from here on",
-            out,
-        );
+        self.truncate(target, TruncationCause::DivergingEpoch, out);
     }
 
     /// The leader's log ends below ours: cut back to `end`.
-    pub fn truncate_out_of_range(&mut self, end: i64, out: &mut Outbox<Actor>) {
-        self.truncate(
-            end,
-            "OFFSET_OUT_OF_RANGE: the leader's log ends below ours",
-            out,
-        );
+    pub fn truncate_out_of_range(&mut self, end: i64, out: &mut Out) {
+        self.truncate(end, TruncationCause::LeaderLogEndsBelow, out);
     }
 
     /// Cut the log to `target` (a batch boundary at or below it) if it is shorter than the
     /// log, and say why in the trace.
-    fn truncate(&mut self, target: i64, reason: &'static str, out: &mut Outbox<Actor>) {
+    fn truncate(&mut self, target: i64, cause: TruncationCause, out: &mut Out) {
         let from = self.log.log_end_offset();
         if target < from {
             let mut ops = Vec::new();
             let to = self.log.truncate_to(target, &mut ops);
             out.disk_all(ops);
             self.high_watermark = self.high_watermark.min(to);
-            out.trace(Event::ReplicaTruncated {
+            out.trace(ReplicaEvent::ReplicaTruncated {
                 partition: self.tp.clone(),
                 from,
                 to,
-                reason,
+                log_start_offset: self.log.log_start_offset(),
+                high_watermark: self.high_watermark,
+                cause,
             });
         }
     }
@@ -534,7 +579,7 @@ impl Partition {
         now: Instant,
         replica: i32,
         fetch_offset: i64,
-        out: &mut Outbox<Actor>,
+        out: &mut Out,
     ) -> Option<Vec<i32>> {
         let leo = self.log.log_end_offset();
         let hw = self.high_watermark;
@@ -617,7 +662,7 @@ impl Partition {
 
     /// Move the HW to the smallest LEO over the ISR (and any replica being added, Kafka's
     /// "maximal ISR"), never backwards. Returns whether it moved.
-    pub fn maybe_advance_high_watermark(&mut self, out: &mut Outbox<Actor>) -> bool {
+    pub fn maybe_advance_high_watermark(&mut self, out: &mut Out) -> bool {
         let Role::Leader {
             followers,
             pending_isr,
@@ -638,7 +683,7 @@ impl Partition {
             .min(leo);
         if candidate > self.high_watermark {
             self.high_watermark = candidate;
-            out.trace(Event::HighWatermarkUpdated {
+            out.trace(ReplicaEvent::HighWatermarkUpdated {
                 partition: self.tp.clone(),
                 high_watermark: candidate,
             });

@@ -7,8 +7,7 @@
 //! A request that waits longer than its `timeout_ms` gets `REQUEST_TIMED_OUT` (Kafka's
 //! "delayed produce" purgatory).
 
-use super::{Broker, Out};
-use crate::actor::Timer;
+use super::{Broker, FlushTrigger, Out, Timer};
 use crate::ids::{NodeId, TopicPartition};
 use crate::protocol::{
     ErrorCode, Message, ProducePartitionResponse, ProduceRequest, ProduceResponse,
@@ -88,7 +87,7 @@ impl Broker {
                     };
                     parts.push((response, acks_all.then_some(info.last_offset + 1)));
                     if due {
-                        flushes.extend(self.flush(&tp, "log.flush.interval.messages", now, out));
+                        flushes.extend(self.flush(&tp, FlushTrigger::Messages, now, out));
                     }
                 }
                 Err(e) => parts.push((error(tp, e, start), None)),
@@ -120,7 +119,7 @@ impl Broker {
 
     /// Answer every waiting produce whose partitions are all decided or committed.
     pub(super) fn complete_delayed_produces(&mut self, now: Instant, out: &mut Out) {
-        self.complete_pending_commits(now, out);
+        self.complete_group_writes(now, out);
         let min_isr = self.config.min_insync_replicas;
         let ready: Vec<u64> = self
             .delayed_produces

@@ -2,5 +2,6 @@
 
 pub mod consumer;
 pub mod metadata;
+pub mod network;
 pub mod partitioner;
 pub mod producer;

@@ -9,22 +9,118 @@
 //!   `send()`; without idempotence a retry can write a record twice, or after a later batch;
 //! - with `acks=0` nothing comes back: the callback fires at once, without an offset.
 
-use crate::actor::{Actor, ActorConfig, Command, Event, Reply, Timer};
 use crate::client::metadata::ClusterView;
+use crate::client::network::{self, NetworkClient};
 use crate::client::partitioner::partition_for_key;
 use crate::config::{Acks, ProducerConfig};
 use crate::ids::{NodeId, TopicPartition};
 use crate::log::batch::{Record, RecordBatch};
-use crate::node::{Boot, Input, Outbox};
+use crate::node::{Boot, Input, Vocabulary};
 use crate::prng::Prng;
 use crate::protocol::{
     ErrorCode, InitProducerIdRequest, Message, MetadataRequest, ProducePartitionData,
     ProduceRequest, ProduceResponse,
 };
 use crate::time::{Duration, Instant};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-type Out = Outbox<Actor>;
+/// The producer's named deadlines.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Timer {
+    /// The batch for this partition has lingered `linger.ms`.
+    Linger(TopicPartition),
+    /// `retry.backoff.ms` has passed; try again.
+    RetryBackoff,
+    /// A request's `request.timeout.ms`.
+    Network(network::Timer),
+}
+
+impl From<network::Timer> for Timer {
+    fn from(t: network::Timer) -> Self {
+        Timer::Network(t)
+    }
+}
+
+/// What a scenario (or an application) tells a producer to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// `send()` a record. `record_id` identifies it in replies and checkers.
+    Send {
+        /// The scenario's id for this record.
+        record_id: u64,
+        /// The topic.
+        topic: String,
+        /// The key, if any, as text.
+        key: Option<String>,
+        /// The value, as text.
+        value: String,
+    },
+}
+
+/// The producer's delivery callbacks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    /// The record was acknowledged (`offset` is `None` with `acks=0`).
+    Acked {
+        /// The scenario's id for the record.
+        record_id: u64,
+        /// Where it went.
+        partition: TopicPartition,
+        /// Its offset.
+        offset: Option<i64>,
+    },
+    /// The record failed for good.
+    Failed {
+        /// The scenario's id for the record.
+        record_id: u64,
+        /// Where it was going.
+        partition: TopicPartition,
+        /// Why.
+        error: ErrorCode,
+        /// For an expired record (`delivery.timeout.ms`): the last error a broker gave.
+        cause: Option<ErrorCode>,
+    },
+}
+
+/// What a producer records in the trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A batch went back in the queue to be sent again.
+    BatchRetried {
+        /// The partition.
+        partition: TopicPartition,
+        /// How many records.
+        records: usize,
+        /// Why.
+        error: ErrorCode,
+    },
+    /// A request got no answer within `request.timeout.ms`.
+    RequestTimedOut {
+        /// The request's correlation id.
+        correlation_id: i32,
+        /// Its Kafka name.
+        request: Cow<'static, str>,
+    },
+}
+
+/// The words a producer speaks.
+#[derive(Debug)]
+pub enum Vocab {}
+
+impl Vocabulary for Vocab {
+    type Msg = Message;
+    type Timer = Timer;
+    type Event = Event;
+    type Reply = Reply;
+    type Command = Command;
+}
+
+type Out<'a> = dyn crate::node::Out<Vocab> + 'a;
 
 /// A record handed to `send()` that has no partition yet (metadata unknown).
 #[derive(Debug)]
@@ -69,12 +165,12 @@ impl Batch {
     }
 }
 
-/// A request awaiting its response.
+/// What a request in flight was for.
 #[derive(Debug)]
-enum InFlight {
-    Produce { node: NodeId, batches: Vec<Batch> },
-    Metadata { node: NodeId },
-    InitProducerId { node: NodeId },
+enum Request {
+    Produce { batches: Vec<Batch> },
+    Metadata,
+    InitProducerId,
 }
 
 /// Fixed overhead of a v2 batch (its header), used to estimate batch sizes.
@@ -89,9 +185,8 @@ pub struct Producer {
     unrouted: VecDeque<Unrouted>,
     open: BTreeMap<TopicPartition, Batch>,
     ready: BTreeMap<TopicPartition, VecDeque<Batch>>,
-    in_flight: BTreeMap<i32, InFlight>,
+    network: NetworkClient<Request>,
     sticky: BTreeMap<String, i32>,
-    next_correlation_id: i32,
     next_bootstrap: usize,
     metadata_wanted: bool,
     metadata_retry_at: Instant,
@@ -105,7 +200,7 @@ pub struct Producer {
 
 impl Producer {
     /// Start the producer; it asks for metadata when the first record arrives.
-    pub fn boot(boot: &Boot<'_, ActorConfig>, config: &ProducerConfig, _out: &mut Out) -> Self {
+    pub fn boot<C>(boot: &Boot<'_, C>, config: &ProducerConfig, _out: &mut Out) -> Self {
         Producer {
             config: config.clone(),
             prng: boot.prng.clone(),
@@ -113,9 +208,8 @@ impl Producer {
             unrouted: VecDeque::new(),
             open: BTreeMap::new(),
             ready: BTreeMap::new(),
-            in_flight: BTreeMap::new(),
+            network: NetworkClient::default(),
             sticky: BTreeMap::new(),
-            next_correlation_id: 0,
             next_bootstrap: 0,
             metadata_wanted: false,
             metadata_retry_at: Instant::ZERO,
@@ -126,7 +220,7 @@ impl Producer {
     }
 
     /// Handle one input.
-    pub fn step(&mut self, now: Instant, input: Input<Actor>, out: &mut Out) {
+    pub fn step(&mut self, now: Instant, input: Input<Vocab>, out: &mut Out) {
         match input {
             Input::Command(Command::Send {
                 record_id,
@@ -137,76 +231,29 @@ impl Producer {
                 self.unrouted.push_back(Unrouted {
                     record_id,
                     topic,
-                    key,
-                    value,
+                    key: key.map(String::into_bytes),
+                    value: value.into_bytes(),
                     sent_at: now,
                 });
             }
-            Input::Command(
-                Command::Assign { .. }
-                | Command::Subscribe { .. }
-                | Command::StallPoll { .. }
-                | Command::Close,
-            ) => {}
-            Input::Recv { msg, .. } => match msg {
-                Message::MetadataResponse(r) => {
-                    if let Some(InFlight::Metadata { .. }) =
-                        self.in_flight.remove(&r.correlation_id)
-                    {
-                        out.cancel_timer(Timer::RequestTimeout(r.correlation_id));
-                        self.view.update(&r);
-                        self.metadata_wanted = false;
-                    }
-                }
-                Message::ProduceResponse(r) => self.on_produce_response(now, r, out),
-                Message::InitProducerIdResponse(r) => {
-                    if let Some(InFlight::InitProducerId { .. }) =
-                        self.in_flight.remove(&r.correlation_id)
-                    {
-                        out.cancel_timer(Timer::RequestTimeout(r.correlation_id));
-                        if r.error == ErrorCode::None {
-                            self.producer_id = Some((r.producer_id, r.producer_epoch));
-                            self.next_sequence.clear();
-                        }
-                    }
-                }
-                _ => {}
-            },
+            Input::Recv { msg, .. } => self.on_message(now, msg, out),
             Input::Timer(Timer::Linger(tp)) => self.close_batch(&tp),
-            Input::Timer(Timer::RequestTimeout(correlation_id)) => {
-                if let Some(request) = self.in_flight.remove(&correlation_id) {
-                    let name = match &request {
-                        InFlight::Produce { .. } => "ProduceRequest",
-                        InFlight::Metadata { .. } => "MetadataRequest",
-                        InFlight::InitProducerId { .. } => "InitProducerIdRequest",
-                    };
+            Input::Timer(Timer::Network(timer)) => {
+                if let Some((correlation_id, request)) = self.network.on_timer(timer) {
                     out.trace(Event::RequestTimedOut {
                         correlation_id,
-                        request: name,
+                        request: Cow::Borrowed(request.request),
                     });
-                    self.fail_request(now, request, ErrorCode::RequestTimedOut, out);
+                    self.fail_request(now, request.kind, ErrorCode::RequestTimedOut, out);
                 }
             }
-            Input::Timer(_) => {}
+            Input::Timer(Timer::RetryBackoff) => {}
             Input::Disconnected { peer } => {
-                let broken: Vec<i32> = self
-                    .in_flight
-                    .iter()
-                    .filter(|(_, r)| match r {
-                        InFlight::Produce { node, .. }
-                        | InFlight::Metadata { node }
-                        | InFlight::InitProducerId { node } => *node == peer,
-                    })
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in broken {
-                    out.cancel_timer(Timer::RequestTimeout(id));
-                    if let Some(request) = self.in_flight.remove(&id) {
-                        self.fail_request(now, request, ErrorCode::NetworkException, out);
-                    }
+                for (_, request) in self.network.on_disconnected(peer, &mut out.scoped()) {
+                    self.fail_request(now, request.kind, ErrorCode::NetworkException, out);
                 }
             }
-            Input::DiskDone(_) => {}
+            Input::DiskDone { .. } => {}
         }
         self.route_records(now, out);
         self.expire_batches(now, out);
@@ -215,41 +262,76 @@ impl Producer {
         self.drain(now, out);
     }
 
+    fn on_message(&mut self, now: Instant, msg: Message, out: &mut Out) {
+        match msg {
+            Message::MetadataResponse(r) => {
+                if let Some(Request::Metadata) = self.complete(r.correlation_id, out) {
+                    self.view.update(&r);
+                    self.metadata_wanted = false;
+                }
+            }
+            Message::ProduceResponse(r) => self.on_produce_response(now, r, out),
+            Message::InitProducerIdResponse(r) => {
+                if let Some(Request::InitProducerId) = self.complete(r.correlation_id, out)
+                    && r.error == ErrorCode::None
+                {
+                    self.producer_id = Some((r.producer_id, r.producer_epoch));
+                    self.next_sequence.clear();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The request a response answers, if it is still in flight.
+    fn complete(&mut self, correlation_id: i32, out: &mut Out) -> Option<Request> {
+        self.network
+            .complete(correlation_id, &mut out.scoped())
+            .map(|r| r.kind)
+    }
+
+    fn request(
+        &mut self,
+        now: Instant,
+        to: NodeId,
+        build: impl FnOnce(i32) -> Message,
+        kind: Request,
+        out: &mut Out,
+    ) {
+        let timeout = Duration::from_millis(self.config.request_timeout_ms);
+        self.network
+            .send(now, to, build, kind, timeout, &mut out.scoped());
+    }
+
+    /// The next bootstrap server to ask, in turn.
+    fn next_bootstrap_server(&mut self) -> Option<NodeId> {
+        let servers = &self.config.bootstrap_servers;
+        if servers.is_empty() {
+            return None;
+        }
+        let node = servers[self.next_bootstrap % servers.len()];
+        self.next_bootstrap += 1;
+        Some(node)
+    }
+
     /// An idempotent producer needs its id before sending anything.
     fn maybe_init_producer_id(&mut self, now: Instant, out: &mut Out) {
         if !self.config.idempotent() || self.producer_id.is_some() || self.ready.is_empty() {
             return;
         }
         if self
-            .in_flight
-            .values()
-            .any(|r| matches!(r, InFlight::InitProducerId { .. }))
+            .network
+            .any(|r| matches!(r.kind, Request::InitProducerId))
         {
             return;
         }
-        let servers = &self.config.bootstrap_servers;
-        if servers.is_empty() {
+        let Some(node) = self.next_bootstrap_server() else {
             return;
-        }
-        let node = servers[self.next_bootstrap % servers.len()];
-        self.next_bootstrap += 1;
-        let correlation_id = self.next_correlation_id();
-        out.send(
-            node,
-            Message::InitProducerIdRequest(InitProducerIdRequest { correlation_id }),
-        );
-        out.set_timer(
-            Timer::RequestTimeout(correlation_id),
-            now + Duration::from_millis(self.config.request_timeout_ms),
-        );
-        self.in_flight
-            .insert(correlation_id, InFlight::InitProducerId { node });
-    }
-
-    fn next_correlation_id(&mut self) -> i32 {
-        let id = self.next_correlation_id;
-        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
-        id
+        };
+        let build = |correlation_id| {
+            Message::InitProducerIdRequest(InitProducerIdRequest { correlation_id })
+        };
+        self.request(now, node, build, Request::InitProducerId, out);
     }
 
     /// Give every unrouted record a partition, if metadata allows.
@@ -322,43 +404,27 @@ impl Producer {
         if !(self.metadata_wanted || needs_leader) || now < self.metadata_retry_at {
             return;
         }
-        if self
-            .in_flight
-            .values()
-            .any(|r| matches!(r, InFlight::Metadata { .. }))
-        {
+        if self.network.any(|r| matches!(r.kind, Request::Metadata)) {
             return;
         }
-        let servers = &self.config.bootstrap_servers;
-        if servers.is_empty() {
+        let Some(node) = self.next_bootstrap_server() else {
             return;
-        }
-        let node = servers[self.next_bootstrap % servers.len()];
-        self.next_bootstrap += 1;
+        };
         let mut topics: BTreeSet<String> = self.unrouted.iter().map(|r| r.topic.clone()).collect();
         topics.extend(self.ready.keys().map(|tp| tp.topic.clone()));
         topics.extend(self.open.keys().map(|tp| tp.topic.clone()));
-        let correlation_id = self.next_correlation_id();
-        out.send(
-            node,
+        let build = |correlation_id| {
             Message::MetadataRequest(MetadataRequest {
                 correlation_id,
                 topics: topics.into_iter().collect(),
-            }),
-        );
-        out.set_timer(
-            Timer::RequestTimeout(correlation_id),
-            now + Duration::from_millis(self.config.request_timeout_ms),
-        );
-        self.in_flight
-            .insert(correlation_id, InFlight::Metadata { node });
+            })
+        };
+        self.request(now, node, build, Request::Metadata, out);
     }
 
     fn in_flight_to(&self, node: NodeId) -> u32 {
-        self.in_flight
-            .values()
-            .filter(|r| matches!(r, InFlight::Produce { node: n, .. } if *n == node))
-            .count() as u32
+        self.network
+            .count(|r| r.to == node && matches!(r.kind, Request::Produce { .. })) as u32
     }
 
     /// Send what is ready: at most one batch per partition per request, one request per broker
@@ -392,8 +458,7 @@ impl Producer {
         self.ready.retain(|_, q| !q.is_empty());
         self.arm_retry_timer(now, next_retry, out);
         for (node, mut batches) in by_node {
-            let correlation_id = self.next_correlation_id();
-            let partitions = batches
+            let partitions: Vec<ProducePartitionData> = batches
                 .iter_mut()
                 .map(|b| {
                     b.attempts += 1;
@@ -408,17 +473,19 @@ impl Producer {
                     }
                 })
                 .collect();
-            out.send(
-                node,
+            let (acks, timeout_ms) = (self.config.acks.wire(), self.config.request_timeout_ms);
+            let build = |correlation_id| {
                 Message::ProduceRequest(ProduceRequest {
                     correlation_id,
-                    acks: self.config.acks.wire(),
-                    timeout_ms: self.config.request_timeout_ms,
+                    acks,
+                    timeout_ms,
                     partitions,
-                }),
-            );
+                })
+            };
             if self.config.acks == Acks::Zero {
-                // Fire and forget: the callback fires now, without an offset.
+                // Fire and forget: no answer will come, and the callback fires now, without an
+                // offset.
+                self.network.send_one_way(node, build, &mut out.scoped());
                 for batch in batches {
                     for (record_id, _) in batch.records {
                         out.reply(Reply::Acked {
@@ -430,22 +497,14 @@ impl Producer {
                 }
                 continue;
             }
-            out.set_timer(
-                Timer::RequestTimeout(correlation_id),
-                now + Duration::from_millis(self.config.request_timeout_ms),
-            );
-            self.in_flight
-                .insert(correlation_id, InFlight::Produce { node, batches });
+            self.request(now, node, build, Request::Produce { batches }, out);
         }
     }
 
     fn on_produce_response(&mut self, now: Instant, response: ProduceResponse, out: &mut Out) {
-        let Some(InFlight::Produce { batches, .. }) =
-            self.in_flight.remove(&response.correlation_id)
-        else {
+        let Some(Request::Produce { batches }) = self.complete(response.correlation_id, out) else {
             return; // a late answer to a request we already gave up on
         };
-        out.cancel_timer(Timer::RequestTimeout(response.correlation_id));
         for batch in batches {
             let result = response.partitions.iter().find(|p| p.partition == batch.tp);
             match result {
@@ -477,19 +536,19 @@ impl Producer {
         }
     }
 
-    fn fail_request(&mut self, now: Instant, request: InFlight, error: ErrorCode, out: &mut Out) {
+    fn fail_request(&mut self, now: Instant, request: Request, error: ErrorCode, out: &mut Out) {
         match request {
-            InFlight::Produce { batches, .. } => {
+            Request::Produce { batches } => {
                 for batch in batches {
                     self.retry_or_fail(now, batch, error, out);
                 }
             }
-            InFlight::Metadata { .. } => {
+            Request::Metadata => {
                 self.metadata_wanted = true;
                 self.metadata_retry_at = now + Duration::from_millis(self.config.retry_backoff_ms);
             }
             // Asked again on the next step.
-            InFlight::InitProducerId { .. } => {}
+            Request::InitProducerId => {}
         }
     }
 

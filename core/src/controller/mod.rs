@@ -10,20 +10,75 @@
 
 pub mod placement;
 
-use crate::actor::{Actor, ActorConfig, Event, Timer};
 use crate::config::TopicSpec;
 use crate::ids::{NodeId, TopicPartition};
 use crate::metadata::{MetadataImage, MetadataRecord};
-use crate::node::{Boot, Input, Outbox};
+use crate::node::{Boot, Input, Never, Vocabulary};
 use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
     BrokerRegistrationRequest, BrokerRegistrationResponse, ErrorCode, Message,
 };
-use crate::quorum::{Quorum, QuorumConfig};
+use crate::quorum::{self, Quorum, QuorumConfig};
 use crate::time::{Duration, Instant};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-type Out = Outbox<Actor>;
+/// The controller's named deadlines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Timer {
+    /// The active controller looks for brokers whose session expired.
+    SessionCheck,
+    /// Its metadata quorum member's deadlines.
+    Quorum(quorum::Timer),
+}
+
+impl From<quorum::Timer> for Timer {
+    fn from(t: quorum::Timer) -> Self {
+        Timer::Quorum(t)
+    }
+}
+
+/// What the active controller records in the trace: its decisions about brokers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// This controller became the active controller (it leads the metadata quorum).
+    Activated {
+        /// The quorum epoch.
+        epoch: i32,
+    },
+    /// It registered a broker (fenced until it catches up).
+    BrokerRegistered {
+        /// The broker's `node.id`.
+        broker_id: i32,
+        /// Its new broker epoch.
+        broker_epoch: i64,
+    },
+    /// It unfenced a broker: the broker may lead and follow partitions.
+    BrokerUnfenced {
+        /// The broker's `node.id`.
+        broker_id: i32,
+    },
+    /// It fenced a broker whose heartbeats stopped.
+    BrokerFenced {
+        /// The broker's `node.id`.
+        broker_id: i32,
+    },
+}
+
+/// The words a controller speaks (its events are the node's: its own and its quorum's).
+#[derive(Debug)]
+pub enum Vocab {}
+
+impl Vocabulary for Vocab {
+    type Msg = Message;
+    type Timer = Timer;
+    type Event = crate::actor::Event;
+    type Reply = Never;
+    type Command = Never;
+}
+
+type Out<'a> = dyn crate::node::Out<Vocab> + 'a;
 
 /// A controller's configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,14 +114,14 @@ pub struct Controller {
 
 impl Controller {
     /// Start from the disk: recover the metadata log and replay it.
-    pub fn boot(boot: &Boot<'_, ActorConfig>, config: &ControllerConfig, out: &mut Out) -> Self {
+    pub fn boot<C>(boot: &Boot<'_, C>, config: &ControllerConfig, out: &mut Out) -> Self {
         let quorum = Quorum::boot(
             config.quorum.clone(),
             true,
             boot.disk,
             boot.prng.clone(),
             boot.now,
-            out,
+            &mut out.scoped(),
         );
         let mut controller = Controller {
             config: config.clone(),
@@ -86,16 +141,48 @@ impl Controller {
         &self.quorum
     }
 
+    /// What the controller lets the world see: its quorum membership and the committed
+    /// metadata.
+    pub fn view(&self) -> crate::view::ControllerView {
+        crate::view::ControllerView {
+            quorum: self.quorum.view(),
+            active: self.leading,
+            brokers: self
+                .committed
+                .brokers
+                .iter()
+                .map(|(id, b)| crate::view::RegisteredBroker {
+                    broker_id: *id,
+                    broker_epoch: b.broker_epoch,
+                    fenced: b.fenced,
+                })
+                .collect(),
+            partitions: self
+                .committed
+                .partitions
+                .iter()
+                .map(|(tp, p)| crate::view::PartitionAssignment {
+                    partition: tp.clone(),
+                    leader: p.leader,
+                    leader_epoch: p.leader_epoch,
+                    partition_epoch: p.partition_epoch,
+                    replicas: p.replicas.clone(),
+                    isr: p.isr.clone(),
+                })
+                .collect(),
+        }
+    }
+
     /// Committed metadata.
     pub fn image(&self) -> &MetadataImage {
         &self.committed
     }
 
     /// Handle one input.
-    pub fn step(&mut self, now: Instant, input: Input<Actor>, out: &mut Out) {
+    pub fn step(&mut self, now: Instant, input: Input<Vocab>, out: &mut Out) {
         match input {
             Input::Recv { from, msg } => {
-                if let Some(msg) = self.quorum.on_message(now, from, msg, out) {
+                if let Some(msg) = self.quorum.on_message(now, from, msg, &mut out.scoped()) {
                     match msg {
                         Message::BrokerRegistrationRequest(r) => {
                             self.on_registration(now, from, r, out)
@@ -108,18 +195,16 @@ impl Controller {
                     }
                 }
             }
-            Input::Timer(Timer::QuorumElection) => self.quorum.on_election_timeout(now, out),
-            Input::Timer(Timer::QuorumFetchRetry) => self.quorum.on_fetch_retry(now, out),
-            Input::Timer(Timer::QuorumFetchExpiry(id)) => {
-                self.quorum.on_fetch_expiry(id, out);
+            Input::Timer(Timer::Quorum(t)) => self.quorum.on_timer(now, t, &mut out.scoped()),
+            Input::Timer(Timer::SessionCheck) => self.on_session_check(now, out),
+            Input::Command(never) => match never {},
+            // Every file of a controller is its metadata log's.
+            Input::DiskDone { token, .. } => {
+                self.quorum.on_disk_done(now, token, &mut out.scoped())
             }
-            Input::Timer(Timer::RequestTimeout(id)) => {
-                self.quorum.on_request_timeout(now, id, out);
+            Input::Disconnected { peer } => {
+                self.quorum.on_disconnected(now, peer, &mut out.scoped())
             }
-            Input::Timer(Timer::BrokerSessionCheck) => self.on_session_check(now, out),
-            Input::Timer(_) | Input::Command(_) => {}
-            Input::DiskDone(token) => self.quorum.on_disk_done(now, token, out),
-            Input::Disconnected { peer } => self.quorum.on_disconnected(now, peer, out),
         }
         self.after_step(now, out);
     }
@@ -145,7 +230,7 @@ impl Controller {
             self.latest = self.committed.clone();
             self.awaiting_commit.clear();
             self.heartbeats.clear();
-            out.cancel_timer(Timer::BrokerSessionCheck);
+            out.cancel_timer(Timer::SessionCheck);
         }
         self.leading = leading;
         if leading {
@@ -160,11 +245,11 @@ impl Controller {
         }
         // Every broker gets a full session to reach the new active controller.
         self.heartbeats = self.latest.brokers.keys().map(|id| (*id, now)).collect();
-        out.trace(Event::ControllerActivated {
+        out.trace(Event::Activated {
             epoch: self.quorum.epoch(),
         });
         out.set_timer(
-            Timer::BrokerSessionCheck,
+            Timer::SessionCheck,
             now + Duration::from_millis(SESSION_CHECK_MS),
         );
     }
@@ -176,7 +261,7 @@ impl Controller {
         records: Vec<MetadataRecord>,
         out: &mut Out,
     ) -> Option<i64> {
-        let offset = self.quorum.propose(now, &records, out)?;
+        let offset = self.quorum.propose(now, &records, &mut out.scoped())?;
         for r in &records {
             self.latest.apply(r);
         }
@@ -325,7 +410,7 @@ impl Controller {
             self.propose(now, records, out);
         }
         out.set_timer(
-            Timer::BrokerSessionCheck,
+            Timer::SessionCheck,
             now + Duration::from_millis(SESSION_CHECK_MS),
         );
     }

@@ -242,7 +242,38 @@ pub fn set_partition_leader_epoch(bytes: &mut [u8], epoch: i32) {
     bytes[12..16].copy_from_slice(&epoch.to_be_bytes());
 }
 
+/// The intact batches at the start of `bytes`, in order, stopping at the first one that is
+/// damaged (CRC checked) or cut short: how every reader of a log — a consumer, a new group
+/// coordinator, the metadata log's replay — walks its bytes.
+pub fn batches(bytes: &[u8]) -> Batches<'_> {
+    Batches { rest: bytes }
+}
+
+/// The iterator of [`batches`].
+#[derive(Debug)]
+pub struct Batches<'a> {
+    rest: &'a [u8],
+}
+
+impl Iterator for Batches<'_> {
+    type Item = RecordBatch;
+
+    fn next(&mut self) -> Option<RecordBatch> {
+        let (batch, used) = RecordBatch::decode(self.rest).ok()?;
+        self.rest = &self.rest[used..];
+        Some(batch)
+    }
+}
+
 impl RecordBatch {
+    /// Each record with its offset.
+    pub fn records_with_offsets(&self) -> impl Iterator<Item = (i64, &Record)> {
+        self.records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (self.base_offset + i as i64, r))
+    }
+
     /// A batch as a producer without idempotence builds it: offsets from 0 (the leader assigns
     /// the real ones), no leader epoch yet, no producer id or sequence; timestamps taken from
     /// the records.

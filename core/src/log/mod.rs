@@ -19,7 +19,7 @@ pub mod segment;
 pub mod varint;
 
 use crate::disk::{DiskOp, DiskToken};
-use batch::{BatchError, BatchHeader, set_base_offset, set_partition_leader_epoch};
+use batch::{BatchError, BatchHeader, RecordBatch, set_base_offset, set_partition_leader_epoch};
 use epoch_cache::EpochCache;
 pub use recovery::{RecoveryReport, Truncation, TruncationReason};
 use segment::Segment;
@@ -67,7 +67,7 @@ pub enum LogError {
 }
 
 /// What an append did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppendInfo {
     /// Offset of the first record appended.
     pub first_offset: i64,
@@ -75,8 +75,47 @@ pub struct AppendInfo {
     pub last_offset: i64,
     /// How many records.
     pub records: u64,
-    /// How many batches.
-    pub batches: u64,
+    /// The batches written, in offset order.
+    pub batches: Vec<AppendedBatch>,
+}
+
+/// One record batch as it went into a log: where, in which leader epoch, holding what.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AppendedBatch {
+    /// Offset of its first record.
+    pub base_offset: i64,
+    /// Offset of its last record.
+    pub last_offset: i64,
+    /// The epoch of the leader that first appended it.
+    pub leader_epoch: i32,
+    /// Its records' values, as text (lossy UTF-8; empty for a tombstone), in offset order.
+    pub values: Vec<String>,
+}
+
+impl AppendedBatch {
+    /// Describe the batch at the start of `bytes` (whose CRC was verified), as written at
+    /// `base_offset` in `leader_epoch`.
+    fn of(bytes: &[u8], base_offset: i64, leader_epoch: i32) -> Self {
+        let values: Vec<String> = RecordBatch::decode_unchecked(bytes)
+            .map(|(b, _)| {
+                b.records
+                    .iter()
+                    .map(|r| {
+                        r.value
+                            .as_ref()
+                            .map_or_else(String::new, |v| String::from_utf8_lossy(v).into_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let count = (values.len() as i64).max(1);
+        AppendedBatch {
+            base_offset,
+            last_offset: base_offset + count - 1,
+            leader_epoch,
+            values,
+        }
+    }
 }
 
 /// A partition's log.
@@ -155,7 +194,7 @@ impl Log {
             first_offset,
             last_offset: first_offset - 1,
             records: 0,
-            batches: 0,
+            batches: Vec::new(),
         };
         if self
             .epoch_cache
@@ -172,10 +211,11 @@ impl Log {
             set_base_offset(&mut batch, base);
             set_partition_leader_epoch(&mut batch, leader_epoch);
             let last = base + i64::from(header.last_offset_delta);
+            info.batches
+                .push(AppendedBatch::of(&batch, base, leader_epoch));
             self.append_batch(&batch, last, ops);
             info.last_offset = last;
             info.records += header.record_count.max(0) as u64;
-            info.batches += 1;
         }
         Ok(info)
     }
@@ -192,7 +232,7 @@ impl Log {
             first_offset,
             last_offset: first_offset - 1,
             records: 0,
-            batches: 0,
+            batches: Vec::new(),
         };
         let mut expected = first_offset;
         for (header, _) in &batches {
@@ -211,10 +251,14 @@ impl Log {
             {
                 self.write_epoch_checkpoint(ops);
             }
+            info.batches.push(AppendedBatch::of(
+                &bytes[range.clone()],
+                header.base_offset,
+                header.partition_leader_epoch,
+            ));
             self.append_batch(&bytes[range], header.last_offset(), ops);
             info.last_offset = header.last_offset();
             info.records += header.record_count.max(0) as u64;
-            info.batches += 1;
         }
         Ok(info)
     }

@@ -18,11 +18,11 @@ use super::index::OffsetIndex;
 use super::segment::{self, Segment};
 use super::{Log, LogConfig};
 use crate::disk::{DiskImage, DiskOp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Why recovery cut the log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TruncationReason {
     /// The last batch is incomplete: its header or its body was cut short.
@@ -50,7 +50,7 @@ impl std::fmt::Display for TruncationReason {
 }
 
 /// Where and why recovery cut the log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Truncation {
     /// The segment file that was cut.
     pub segment: String,
@@ -65,7 +65,7 @@ pub struct Truncation {
 }
 
 /// What recovery found and did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryReport {
     /// Segments read.
     pub segments_scanned: u64,

@@ -114,7 +114,7 @@ pub struct HeartbeatRequest {
     pub member_id: String,
 }
 
-/// `HeartbeatResponse` (and `LeaveGroupResponse`, `OffsetCommitResponse` errors).
+/// `HeartbeatResponse`.
 #[derive(Clone, Debug)]
 pub struct HeartbeatResponse {
     /// Echoes the request's.
@@ -135,7 +135,7 @@ pub struct LeaveGroupRequest {
 }
 
 /// `OffsetCommitRequest`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OffsetCommitRequest {
     /// Matches the response to the request.
     pub correlation_id: i32,
@@ -147,6 +147,50 @@ pub struct OffsetCommitRequest {
     pub member_id: String,
     /// The positions to commit.
     pub offsets: Vec<(TopicPartition, i64)>,
+}
+
+/// `LeaveGroupResponse`.
+#[derive(Clone, Debug)]
+pub struct LeaveGroupResponse {
+    /// Echoes the request's.
+    pub correlation_id: i32,
+    /// `NONE`, `NOT_COORDINATOR`...: whether the request was handled at all.
+    pub error: ErrorCode,
+    /// Each leaving member and its own outcome (`UNKNOWN_MEMBER_ID` for a member the group
+    /// does not know), as the v3+ response reports them.
+    pub members: Vec<(String, ErrorCode)>,
+}
+
+/// `OffsetCommitResponse`: one outcome per partition, as Kafka answers it (a group-level
+/// refusal such as `ILLEGAL_GENERATION` is given for every partition).
+#[derive(Clone, Debug)]
+pub struct OffsetCommitResponse {
+    /// Echoes the request's.
+    pub correlation_id: i32,
+    /// Each partition of the request and its error.
+    pub partitions: Vec<(TopicPartition, ErrorCode)>,
+}
+
+impl OffsetCommitResponse {
+    /// The same `error` for every partition of `request`.
+    pub fn all(request: &OffsetCommitRequest, error: ErrorCode) -> Self {
+        OffsetCommitResponse {
+            correlation_id: request.correlation_id,
+            partitions: request
+                .offsets
+                .iter()
+                .map(|(tp, _)| (tp.clone(), error))
+                .collect(),
+        }
+    }
+
+    /// The first error, if any partition failed.
+    pub fn error(&self) -> Option<ErrorCode> {
+        self.partitions
+            .iter()
+            .map(|(_, e)| *e)
+            .find(|e| *e != ErrorCode::None)
+    }
 }
 
 /// `OffsetFetchRequest`.

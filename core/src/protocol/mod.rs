@@ -18,8 +18,9 @@ pub use controller::{
 pub use error::ErrorCode;
 pub use group::{
     FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse,
-    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, OffsetCommitRequest,
-    OffsetFetchRequest, OffsetFetchResponse, Subscription, SyncGroupRequest, SyncGroupResponse,
+    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse,
+    OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse,
+    Subscription, SyncGroupRequest, SyncGroupResponse,
 };
 pub use quorum::{
     BeginQuorumEpochRequest, QuorumFetchRequest, QuorumFetchResponse, VoteRequest, VoteResponse,
@@ -80,12 +81,16 @@ pub enum Message {
     SyncGroupResponse(SyncGroupResponse),
     /// Member → coordinator: still alive.
     HeartbeatRequest(HeartbeatRequest),
-    /// Coordinator → member (also answers LeaveGroup and OffsetCommit).
+    /// Coordinator → member.
     HeartbeatResponse(HeartbeatResponse),
     /// Member → coordinator: leaving.
     LeaveGroupRequest(LeaveGroupRequest),
+    /// Coordinator → member.
+    LeaveGroupResponse(LeaveGroupResponse),
     /// Consumer → coordinator: store these positions.
     OffsetCommitRequest(OffsetCommitRequest),
+    /// Coordinator → consumer: stored (replicated) or refused, per partition.
+    OffsetCommitResponse(OffsetCommitResponse),
     /// Consumer → coordinator: the committed positions, please.
     OffsetFetchRequest(OffsetFetchRequest),
     /// Coordinator → consumer.
@@ -362,7 +367,9 @@ impl Message {
             Message::HeartbeatRequest(m) => m.correlation_id,
             Message::HeartbeatResponse(m) => m.correlation_id,
             Message::LeaveGroupRequest(m) => m.correlation_id,
+            Message::LeaveGroupResponse(m) => m.correlation_id,
             Message::OffsetCommitRequest(m) => m.correlation_id,
+            Message::OffsetCommitResponse(m) => m.correlation_id,
             Message::OffsetFetchRequest(m) => m.correlation_id,
             Message::OffsetFetchResponse(m) => m.correlation_id,
             Message::OffsetForLeaderEpochRequest(m) => m.correlation_id,
@@ -413,7 +420,9 @@ impl Describe for Message {
             Message::HeartbeatRequest(_) => "HeartbeatRequest",
             Message::HeartbeatResponse(_) => "HeartbeatResponse",
             Message::LeaveGroupRequest(_) => "LeaveGroupRequest",
+            Message::LeaveGroupResponse(_) => "LeaveGroupResponse",
             Message::OffsetCommitRequest(_) => "OffsetCommitRequest",
+            Message::OffsetCommitResponse(_) => "OffsetCommitResponse",
             Message::OffsetFetchRequest(_) => "OffsetFetchRequest",
             Message::OffsetFetchResponse(_) => "OffsetFetchResponse",
             Message::OffsetForLeaderEpochRequest(_) => "OffsetForLeaderEpochRequest",
@@ -544,6 +553,12 @@ impl Describe for Message {
             }
             Message::HeartbeatResponse(m) => m.error.to_string(),
             Message::LeaveGroupRequest(m) => format!("group {} member {}", m.group_id, m.member_id),
+            Message::LeaveGroupResponse(m) => format!(
+                "{} {}",
+                m.error,
+                list(&m.members, |(member, e)| format!("{member}: {e}"))
+            ),
+            Message::OffsetCommitResponse(m) => list(&m.partitions, |(tp, e)| format!("{tp} {e}")),
             Message::OffsetCommitRequest(m) => format!(
                 "group {} generation {}: {}",
                 m.group_id,

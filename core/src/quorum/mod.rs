@@ -15,31 +15,130 @@
 //! Timeouts, with Kafka's names and defaults: a follower that cannot fetch for
 //! `controller.quorum.fetch.timeout.ms` (2000) starts an election; an election that is not won
 //! within `controller.quorum.election.timeout.ms` (1000, randomised up to twice that) starts
-//! over with a higher epoch.
+//! over with a higher epoch; a leader that has not heard from a majority for 1.5 fetch
+//! timeouts resigns (check-quorum).
+//!
+//! The module: [`election`] holds votes, candidacy and the timers that start them; [`fetch`]
+//! holds the leader's side and the follower's side of replication; this file the state, the
+//! log and what must be durable before it is said.
 
+mod election;
+mod fetch;
 pub mod state;
 
-use crate::actor::{Actor, Event, Timer};
+use crate::client::network::{self, NetworkClient};
 use crate::disk::{DiskImage, DiskOp, DiskToken};
 use crate::disk_barrier::SyncBarrier;
 use crate::ids::NodeId;
-use crate::log::batch::{Record, RecordBatch};
+use crate::log::batch::{Record, RecordBatch, batches};
 use crate::log::{Log, LogConfig};
 use crate::metadata::MetadataRecord;
-use crate::node::Outbox;
+use crate::node::{Never, Vocabulary};
 use crate::prng::Prng;
-use crate::protocol::{
-    BeginQuorumEpochRequest, ErrorCode, Message, QuorumFetchRequest, QuorumFetchResponse,
-    VoteRequest, VoteResponse,
-};
-use crate::time::{Duration, Instant};
+use crate::protocol::{Message, QuorumFetchRequest};
+use crate::time::Instant;
+use serde::{Deserialize, Serialize};
 use state::ElectionState;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The metadata log's directory.
 pub const METADATA_DIR: &str = "__cluster_metadata-0";
 
-type Out = Outbox<Actor>;
+/// The quorum's named deadlines: one name per purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Timer {
+    /// A voter without a leader (unattached, voted, or a candidate) waited
+    /// `controller.quorum.election.timeout.ms` (randomised): it stands for election.
+    ElectionTimeout,
+    /// A follower heard nothing from its leader for `controller.quorum.fetch.timeout.ms`
+    /// (randomised): it stands for election.
+    FetchTimeout,
+    /// The leader checks it still hears from a majority (check-quorum).
+    CheckQuorum,
+    /// An observer (a broker) lost its leader: it asks another voter.
+    ObserverTimeout,
+    /// Retry a fetch after an error.
+    FetchRetry,
+    /// The leader's held Fetch reached its max wait.
+    HeldFetchExpiry(u64),
+    /// The metadata Fetch in flight got no answer in time.
+    Network(network::Timer),
+}
+
+impl From<network::Timer> for Timer {
+    fn from(t: network::Timer) -> Self {
+        Timer::Network(t)
+    }
+}
+
+/// A quorum member's role, by name (see [`Role`] for what each holds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuorumRole {
+    /// No leader known, no vote cast.
+    Unattached,
+    /// Voted in this epoch.
+    Voted,
+    /// Asking for votes.
+    Candidate,
+    /// Leading the epoch.
+    Leader,
+    /// Following the epoch's leader.
+    Follower,
+}
+
+impl std::fmt::Display for QuorumRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            QuorumRole::Unattached => "unattached",
+            QuorumRole::Voted => "voted",
+            QuorumRole::Candidate => "candidate",
+            QuorumRole::Leader => "leader",
+            QuorumRole::Follower => "follower",
+        })
+    }
+}
+
+/// What a quorum member records in the trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The member's role or epoch changed.
+    StateChanged {
+        /// The epoch.
+        epoch: i32,
+        /// The role.
+        role: QuorumRole,
+        /// The known leader, or -1.
+        leader: i32,
+    },
+    /// The leader's high watermark advanced: metadata below it is committed.
+    HighWatermark {
+        /// The new high watermark.
+        high_watermark: i64,
+    },
+    /// A follower truncated its metadata log after a divergence.
+    Truncated {
+        /// The new log end offset.
+        to_offset: i64,
+        /// The epoch the leader named as diverging.
+        diverging_epoch: i32,
+    },
+}
+
+/// The words a quorum member speaks.
+#[derive(Debug)]
+pub enum Vocab {}
+
+impl Vocabulary for Vocab {
+    type Msg = Message;
+    type Timer = Timer;
+    type Event = Event;
+    type Reply = Never;
+    type Command = Never;
+}
+
+type Out<'a> = dyn crate::node::Out<Vocab> + 'a;
 
 /// Quorum settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +153,9 @@ pub struct QuorumConfig {
     pub fetch_timeout_ms: u64,
     /// How long the leader may hold a Fetch with nothing new (KRaft uses 500 ms).
     pub fetch_max_wait_ms: u64,
+    /// The most bytes of metadata log a leader returns to one Fetch (Kafka's `KafkaRaftClient`
+    /// fixes its own limit; here 1 MiB, a broker's default `replica.fetch.max.bytes`).
+    pub fetch_max_bytes: usize,
 }
 
 impl QuorumConfig {
@@ -65,6 +167,7 @@ impl QuorumConfig {
             election_timeout_ms: 1000,
             fetch_timeout_ms: 2000,
             fetch_max_wait_ms: 500,
+            fetch_max_bytes: 1 << 20,
         }
     }
 
@@ -105,14 +208,14 @@ pub enum Role {
 }
 
 impl Role {
-    /// A short name for traces.
-    pub fn name(&self) -> &'static str {
+    /// The role's name, for traces.
+    pub fn name(&self) -> QuorumRole {
         match self {
-            Role::Unattached => "unattached",
-            Role::Voted { .. } => "voted",
-            Role::Candidate { .. } => "candidate",
-            Role::Leader { .. } => "leader",
-            Role::Follower { .. } => "follower",
+            Role::Unattached => QuorumRole::Unattached,
+            Role::Voted { .. } => QuorumRole::Voted,
+            Role::Candidate { .. } => QuorumRole::Candidate,
+            Role::Leader { .. } => QuorumRole::Leader,
+            Role::Follower { .. } => QuorumRole::Follower,
         }
     }
 }
@@ -141,9 +244,11 @@ pub struct Quorum {
     barrier: SyncBarrier<Message>,
     /// Syncs in flight and the log end offset each one makes durable.
     log_syncs: BTreeMap<DiskToken, i64>,
+    /// Disk tokens of this member's syncs (the node routes completions of the metadata log's
+    /// files here, so no other subsystem shares this sequence).
     next_token: u64,
-    next_correlation_id: i32,
-    fetch_in_flight: Option<(i32, NodeId)>,
+    /// The metadata Fetch this member has in flight (at most one).
+    network: NetworkClient<()>,
     held_fetches: BTreeMap<u64, HeldFetch>,
     next_held: u64,
     /// For observers: which voter to try next when the leader is unknown.
@@ -193,9 +298,8 @@ impl Quorum {
             applied: 0,
             barrier: SyncBarrier::default(),
             log_syncs: BTreeMap::new(),
-            next_token: 1 << 32,
-            next_correlation_id: 1 << 20,
-            fetch_in_flight: None,
+            next_token: 0,
+            network: NetworkClient::default(),
             held_fetches: BTreeMap::new(),
             next_held: 0,
             next_voter: 0,
@@ -236,6 +340,17 @@ impl Quorum {
     pub fn high_watermark(&self) -> i64 {
         self.high_watermark
     }
+    /// What the member lets the world see.
+    pub fn view(&self) -> crate::view::QuorumView {
+        crate::view::QuorumView {
+            epoch: self.epoch(),
+            role: self.role.name(),
+            leader: self.leader_id().unwrap_or(-1),
+            high_watermark: self.high_watermark,
+            log_end_offset: self.log.log_end_offset(),
+        }
+    }
+
     /// The metadata log.
     pub fn log(&self) -> &Log {
         &self.log
@@ -243,12 +358,11 @@ impl Quorum {
 
     /// Every record in the local log, committed or not, with its offset.
     pub fn all_records(&self) -> Vec<(i64, MetadataRecord)> {
-        decode_records(
-            &self
-                .log
-                .read(self.log.log_start_offset(), usize::MAX)
-                .unwrap_or_default(),
-        )
+        let bytes = self
+            .log
+            .read(self.log.log_start_offset(), usize::MAX)
+            .unwrap_or_default();
+        decode_records(&bytes)
     }
 
     /// Records committed since the last call, in order.
@@ -353,238 +467,6 @@ impl Quorum {
         self.maybe_fetch(now, out);
     }
 
-    fn trace_role(&self, out: &mut Out) {
-        out.trace(Event::QuorumStateChanged {
-            epoch: self.epoch(),
-            role: self.role.name(),
-            leader: self.leader_id().unwrap_or(-1),
-        });
-    }
-
-    /// Move to `epoch` (higher than ours) with no leader and no vote.
-    fn become_unattached(&mut self, now: Instant, epoch: i32, out: &mut Out) {
-        self.election = ElectionState {
-            leader_epoch: epoch,
-            voted_id: -1,
-            leader_id: -1,
-        };
-        self.role = Role::Unattached;
-        self.persist_election(out);
-        self.held_fetches.clear();
-        self.trace_role(out);
-        self.arm_election_timer(now, out);
-    }
-
-    fn become_follower(&mut self, now: Instant, epoch: i32, leader: i32, out: &mut Out) {
-        let changed = self.epoch() != epoch || self.leader_id() != Some(leader);
-        self.election = ElectionState {
-            leader_epoch: epoch,
-            voted_id: if epoch == self.epoch() {
-                self.election.voted_id
-            } else {
-                -1
-            },
-            leader_id: leader,
-        };
-        self.role = Role::Follower { leader };
-        self.held_fetches.clear();
-        if changed {
-            self.persist_election(out);
-            self.trace_role(out);
-        }
-        self.arm_election_timer(now, out);
-        self.maybe_fetch(now, out);
-    }
-
-    fn become_candidate(&mut self, now: Instant, out: &mut Out) {
-        let epoch = self.epoch() + 1;
-        self.election = ElectionState {
-            leader_epoch: epoch,
-            voted_id: self.config.node_id,
-            leader_id: -1,
-        };
-        self.role = Role::Candidate {
-            granted: [self.config.node_id].into(),
-        };
-        self.persist_election(out);
-        self.trace_role(out);
-        self.arm_election_timer(now, out);
-        let (last_offset_epoch, last_offset) = self.last_entry();
-        let request = VoteRequest {
-            candidate_epoch: epoch,
-            candidate_id: self.config.node_id,
-            last_offset_epoch,
-            last_offset,
-        };
-        self.send_to_other_voters(Message::VoteRequest(request), out);
-        self.maybe_win(now, out);
-    }
-
-    fn maybe_win(&mut self, now: Instant, out: &mut Out) {
-        let Role::Candidate { granted } = &self.role else {
-            return;
-        };
-        if granted.len() < self.config.majority() {
-            return;
-        }
-        let epoch_start = self.log.log_end_offset();
-        self.role = Role::Leader {
-            fetched: BTreeMap::new(),
-            last_fetch: BTreeMap::new(),
-            epoch_start,
-        };
-        self.election.leader_id = self.config.node_id;
-        self.persist_election(out);
-        self.trace_role(out);
-        self.arm_election_timer(now, out);
-        let announce = BeginQuorumEpochRequest {
-            leader_epoch: self.epoch(),
-            leader_id: self.config.node_id,
-        };
-        self.send_to_other_voters(Message::BeginQuorumEpochRequest(announce), out);
-        let voters: Vec<i32> = self.config.voters.keys().copied().collect();
-        self.propose(
-            now,
-            &[MetadataRecord::LeaderChangeMessage {
-                leader_id: self.config.node_id,
-                voters,
-            }],
-            out,
-        );
-    }
-
-    /// The epoch and offset of our last entry, as Raft compares logs.
-    fn last_entry(&self) -> (i32, i64) {
-        (
-            self.log.epoch_cache().latest_epoch().unwrap_or(0),
-            self.log.log_end_offset(),
-        )
-    }
-
-    /// Election timer: a voter that hears nothing from a leader for the fetch timeout (or,
-    /// without a leader, for a randomised election timeout) stands for election.
-    fn arm_election_timer(&mut self, now: Instant, out: &mut Out) {
-        if !self.voter {
-            out.set_timer(
-                Timer::QuorumElection,
-                now + Duration::from_millis(self.config.fetch_timeout_ms),
-            );
-            return;
-        }
-        let base = match self.role {
-            Role::Leader { .. } => {
-                // Check-quorum: a leader that stops hearing from a majority resigns.
-                let check = self.config.fetch_timeout_ms * 3 / 2;
-                out.set_timer(Timer::QuorumElection, now + Duration::from_millis(check));
-                return;
-            }
-            Role::Follower { .. } => self.config.fetch_timeout_ms,
-            _ => self.config.election_timeout_ms,
-        };
-        let jitter = self.prng.below(self.config.election_timeout_ms + 1);
-        out.set_timer(
-            Timer::QuorumElection,
-            now + Duration::from_millis(base + jitter),
-        );
-    }
-
-    /// The election (or fetch) timeout fired.
-    pub fn on_election_timeout(&mut self, now: Instant, out: &mut Out) {
-        if !self.voter {
-            // An observer that lost its leader tries the next voter.
-            self.role = Role::Unattached;
-            self.fetch_in_flight = None;
-            self.arm_election_timer(now, out);
-            self.maybe_fetch(now, out);
-            return;
-        }
-        if let Role::Leader { last_fetch, .. } = &self.role {
-            let window = Duration::from_millis(self.config.fetch_timeout_ms * 3 / 2);
-            let heard = 1 + last_fetch
-                .values()
-                .filter(|t| now.saturating_since(**t) < window)
-                .count();
-            if heard >= self.config.majority() {
-                self.arm_election_timer(now, out);
-            } else {
-                // Probably partitioned away: stop accepting writes it could never commit.
-                self.role = Role::Unattached;
-                self.election.leader_id = -1;
-                self.persist_election(out);
-                self.held_fetches.clear();
-                self.trace_role(out);
-                self.arm_election_timer(now, out);
-            }
-            return;
-        }
-        self.become_candidate(now, out);
-    }
-
-    /// Retry a fetch after a backoff.
-    pub fn on_fetch_retry(&mut self, now: Instant, out: &mut Out) {
-        self.maybe_fetch(now, out);
-    }
-
-    /// The connection to `peer` broke.
-    pub fn on_disconnected(&mut self, now: Instant, peer: NodeId, out: &mut Out) {
-        if self.fetch_in_flight.is_some_and(|(_, to)| to == peer) {
-            self.fetch_in_flight = None;
-            out.set_timer(Timer::QuorumFetchRetry, now + Duration::from_millis(100));
-        }
-    }
-
-    /// Send a Fetch to the leader if we follow one and none is in flight.
-    fn maybe_fetch(&mut self, now: Instant, out: &mut Out) {
-        if self.fetch_in_flight.is_some() || self.barrier.is_busy() {
-            return;
-        }
-        let to = match self.role {
-            Role::Follower { leader } => self.config.voters.get(&leader).copied(),
-            Role::Unattached if !self.voter => {
-                // Observers find the leader by asking any voter.
-                let voters: Vec<NodeId> = self.config.voters.values().copied().collect();
-                if voters.is_empty() {
-                    None
-                } else {
-                    self.next_voter += 1;
-                    Some(voters[self.next_voter % voters.len()])
-                }
-            }
-            _ => None,
-        };
-        let Some(to) = to else { return };
-        let correlation_id = self.next_correlation_id;
-        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
-        let request = QuorumFetchRequest {
-            correlation_id,
-            replica_id: self.config.node_id,
-            current_leader_epoch: self.epoch(),
-            fetch_offset: self.log.log_end_offset(),
-            last_fetched_epoch: self.log.epoch_cache().latest_epoch().unwrap_or(0),
-            max_wait_ms: self.config.fetch_max_wait_ms,
-        };
-        self.fetch_in_flight = Some((correlation_id, to));
-        out.send(to, Message::QuorumFetchRequest(request));
-        let timeout = self.config.fetch_max_wait_ms + self.config.fetch_timeout_ms;
-        out.set_timer(
-            Timer::RequestTimeout(correlation_id),
-            now + Duration::from_millis(timeout),
-        );
-    }
-
-    /// A quorum fetch got no answer in time.
-    pub fn on_request_timeout(&mut self, now: Instant, correlation_id: i32, out: &mut Out) -> bool {
-        if self
-            .fetch_in_flight
-            .is_some_and(|(id, _)| id == correlation_id)
-        {
-            self.fetch_in_flight = None;
-            self.maybe_fetch(now, out);
-            return true;
-        }
-        false
-    }
-
     /// Handle a quorum message; a message that is not the quorum's is handed back.
     pub fn on_message(
         &mut self,
@@ -610,295 +492,31 @@ impl Quorum {
         None
     }
 
-    fn on_vote_request(&mut self, now: Instant, from: NodeId, r: VoteRequest, out: &mut Out) {
-        if r.candidate_epoch > self.epoch() {
-            self.become_unattached(now, r.candidate_epoch, out);
+    /// Handle a quorum timer.
+    pub fn on_timer(&mut self, now: Instant, timer: Timer, out: &mut Out) {
+        match timer {
+            Timer::ElectionTimeout
+            | Timer::FetchTimeout
+            | Timer::CheckQuorum
+            | Timer::ObserverTimeout => self.on_election_timeout(now, out),
+            Timer::FetchRetry => self.maybe_fetch(now, out),
+            Timer::HeldFetchExpiry(id) => self.on_fetch_expiry(id, out),
+            Timer::Network(t) => self.on_request_timeout(now, t, out),
         }
-        let (my_epoch, my_offset) = self.last_entry();
-        let up_to_date = (r.last_offset_epoch, r.last_offset) >= (my_epoch, my_offset);
-        let free = match self.role {
-            Role::Unattached => true,
-            Role::Voted { candidate } => candidate == r.candidate_id,
-            _ => false,
-        };
-        let granted = r.candidate_epoch == self.epoch() && free && up_to_date && self.voter;
-        if granted {
-            self.election.voted_id = r.candidate_id;
-            self.role = Role::Voted {
-                candidate: r.candidate_id,
-            };
-            self.persist_election(out);
-            self.arm_election_timer(now, out);
-        }
-        let response = VoteResponse {
-            error: if r.candidate_epoch < self.epoch() {
-                ErrorCode::FencedLeaderEpoch
-            } else {
-                ErrorCode::None
-            },
-            leader_epoch: self.epoch(),
-            leader_id: self.leader_id().unwrap_or(-1),
-            vote_granted: granted,
-        };
-        // A vote counts only once it is on disk.
-        self.send_durably(from, Message::VoteResponse(response), out);
-    }
-
-    fn on_vote_response(&mut self, now: Instant, from: NodeId, r: VoteResponse, out: &mut Out) {
-        let learns_leader =
-            r.leader_epoch == self.epoch() && r.leader_id >= 0 && self.leader_id().is_none();
-        if r.leader_epoch > self.epoch() || learns_leader {
-            if r.leader_id >= 0 {
-                self.become_follower(now, r.leader_epoch, r.leader_id, out);
-            } else {
-                self.become_unattached(now, r.leader_epoch, out);
-            }
-            return;
-        }
-        let voter = self
-            .config
-            .voters
-            .iter()
-            .find(|(_, a)| **a == from)
-            .map(|(id, _)| *id);
-        if let (Role::Candidate { granted }, Some(id)) = (&mut self.role, voter)
-            && r.vote_granted
-            && r.leader_epoch == self.election.leader_epoch
-        {
-            granted.insert(id);
-            self.maybe_win(now, out);
-        }
-    }
-
-    fn fetch_error(&self, request: &QuorumFetchRequest, error: ErrorCode) -> QuorumFetchResponse {
-        QuorumFetchResponse {
-            correlation_id: request.correlation_id,
-            error,
-            leader_epoch: self.epoch(),
-            leader_id: self.leader_id().unwrap_or(-1),
-            high_watermark: self.high_watermark,
-            diverging_epoch: None,
-            records: Vec::new(),
-        }
-    }
-
-    fn on_fetch_request(
-        &mut self,
-        now: Instant,
-        from: NodeId,
-        r: QuorumFetchRequest,
-        out: &mut Out,
-    ) {
-        if !self.is_leader() {
-            let error = ErrorCode::NotLeaderOrFollower;
-            out.send(
-                from,
-                Message::QuorumFetchResponse(self.fetch_error(&r, error)),
-            );
-            return;
-        }
-        if r.current_leader_epoch > self.epoch() {
-            let error = ErrorCode::UnknownLeaderEpoch;
-            out.send(
-                from,
-                Message::QuorumFetchResponse(self.fetch_error(&r, error)),
-            );
-            return;
-        }
-        if r.current_leader_epoch < self.epoch() {
-            // The fetcher's log may still be fine, but it must learn the new epoch first.
-            let error = ErrorCode::FencedLeaderEpoch;
-            out.send(
-                from,
-                Message::QuorumFetchResponse(self.fetch_error(&r, error)),
-            );
-            return;
-        }
-        // Does the fetcher's log agree with ours at its end? (KIP-595's diverging epoch.)
-        if r.fetch_offset > 0 {
-            let (epoch, end) = self
-                .log
-                .epoch_cache()
-                .end_offset_for(r.last_fetched_epoch, self.log.log_end_offset());
-            if epoch != r.last_fetched_epoch || end < r.fetch_offset {
-                let mut response = self.fetch_error(&r, ErrorCode::None);
-                response.diverging_epoch = Some((epoch, end.max(0)));
-                out.send(from, Message::QuorumFetchResponse(response));
-                return;
-            }
-        }
-        if r.fetch_offset > self.log.log_end_offset() {
-            let error = ErrorCode::OffsetOutOfRange;
-            out.send(
-                from,
-                Message::QuorumFetchResponse(self.fetch_error(&r, error)),
-            );
-            return;
-        }
-        if self.config.voters.contains_key(&r.replica_id)
-            && let Role::Leader {
-                fetched,
-                last_fetch,
-                ..
-            } = &mut self.role
-        {
-            let entry = fetched.entry(r.replica_id).or_insert(0);
-            *entry = (*entry).max(r.fetch_offset);
-            last_fetch.insert(r.replica_id, now);
-        }
-        self.advance_high_watermark(out);
-        // Hold a fetch with nothing new — unless the fetcher has not yet heard the current high
-        // watermark, which is news too.
-        let hw_known = self
-            .hw_sent
-            .get(&r.replica_id)
-            .is_some_and(|hw| *hw >= self.high_watermark);
-        if r.fetch_offset == self.log.log_end_offset() && r.max_wait_ms > 0 && hw_known {
-            let id = self.next_held;
-            self.next_held += 1;
-            out.set_timer(
-                Timer::QuorumFetchExpiry(id),
-                now + Duration::from_millis(r.max_wait_ms),
-            );
-            self.held_fetches.insert(id, HeldFetch { from, request: r });
-            return;
-        }
-        let response = self.read_for(&r);
-        out.send(from, Message::QuorumFetchResponse(response));
-    }
-
-    fn read_for(&mut self, r: &QuorumFetchRequest) -> QuorumFetchResponse {
-        self.hw_sent.insert(r.replica_id, self.high_watermark);
-        let records = self.log.read(r.fetch_offset, 1 << 20).unwrap_or_default();
-        QuorumFetchResponse {
-            records,
-            ..self.fetch_error(r, ErrorCode::None)
-        }
-    }
-
-    /// A held fetch reached its `max_wait_ms`; returns false if the id is not ours.
-    pub fn on_fetch_expiry(&mut self, id: u64, out: &mut Out) -> bool {
-        let Some(held) = self.held_fetches.remove(&id) else {
-            return false;
-        };
-        let response = self.read_for(&held.request);
-        out.send(held.from, Message::QuorumFetchResponse(response));
-        true
-    }
-
-    fn answer_held_fetches(&mut self, out: &mut Out) {
-        for (id, held) in std::mem::take(&mut self.held_fetches) {
-            out.cancel_timer(Timer::QuorumFetchExpiry(id));
-            let response = self.read_for(&held.request);
-            out.send(held.from, Message::QuorumFetchResponse(response));
-        }
-    }
-
-    /// The leader's high watermark: the largest offset a majority of voters has on disk, once
-    /// it covers an entry of the current epoch (Raft's rule against committing old entries by
-    /// counting replicas).
-    fn advance_high_watermark(&mut self, out: &mut Out) {
-        let Role::Leader {
-            fetched,
-            epoch_start,
-            ..
-        } = &self.role
-        else {
-            return;
-        };
-        let mut ends: Vec<i64> = self
-            .config
-            .voters
-            .keys()
-            .map(|id| {
-                if *id == self.config.node_id {
-                    self.durable_end
-                } else {
-                    fetched.get(id).copied().unwrap_or(0)
-                }
-            })
-            .collect();
-        ends.sort_unstable_by(|a, b| b.cmp(a));
-        let candidate = ends[self.config.majority() - 1];
-        if candidate > self.high_watermark && candidate > *epoch_start {
-            self.high_watermark = candidate;
-            out.trace(Event::QuorumHighWatermark {
-                high_watermark: candidate,
-            });
-            self.answer_held_fetches(out);
-        }
-    }
-
-    fn on_fetch_response(&mut self, now: Instant, r: QuorumFetchResponse, out: &mut Out) {
-        if self
-            .fetch_in_flight
-            .is_none_or(|(id, _)| id != r.correlation_id)
-        {
-            return;
-        }
-        out.cancel_timer(Timer::RequestTimeout(r.correlation_id));
-        self.fetch_in_flight = None;
-        if r.leader_epoch > self.epoch() || (r.leader_id >= 0 && self.leader_id().is_none()) {
-            if r.leader_id >= 0 {
-                self.become_follower(now, r.leader_epoch, r.leader_id, out);
-            } else if r.leader_epoch > self.epoch() {
-                self.become_unattached(now, r.leader_epoch, out);
-            }
-        }
-        match r.error {
-            ErrorCode::None => {}
-            _ => {
-                if !self.voter && r.leader_id < 0 {
-                    self.role = Role::Unattached;
-                }
-                out.set_timer(Timer::QuorumFetchRetry, now + Duration::from_millis(100));
-                return;
-            }
-        }
-        // A successful fetch from the leader: it is alive.
-        self.arm_election_timer(now, out);
-        if let Some((epoch, end)) = r.diverging_epoch {
-            let mut ops = Vec::new();
-            let target = end.min(self.log.log_end_offset());
-            let new_end = self.log.truncate_to(target, &mut ops);
-            out.disk_all(ops);
-            out.trace(Event::QuorumTruncated {
-                to_offset: new_end,
-                diverging_epoch: epoch,
-            });
-            self.applied = self.applied.min(new_end);
-            self.durable_end = self.durable_end.min(new_end);
-            self.maybe_fetch(now, out);
-            return;
-        }
-        if !r.records.is_empty() {
-            let mut ops = Vec::new();
-            if self.log.append_as_follower(&r.records, &mut ops).is_ok() {
-                out.disk_all(ops);
-                self.sync_log(out);
-            }
-        }
-        let hw = r.high_watermark.min(self.log.log_end_offset());
-        if hw > self.high_watermark {
-            self.high_watermark = hw;
-        }
-        self.maybe_fetch(now, out);
     }
 }
 
 /// The metadata records in `bytes`, with their offsets.
 fn decode_records(bytes: &[u8]) -> Vec<(i64, MetadataRecord)> {
     let mut out = Vec::new();
-    let mut rest = bytes;
-    while let Ok((batch, used)) = RecordBatch::decode(rest) {
-        for (i, record) in batch.records.iter().enumerate() {
+    for batch in batches(bytes) {
+        for (offset, record) in batch.records_with_offsets() {
             if let Some(value) = &record.value
                 && let Ok(r) = MetadataRecord::from_bytes(value)
             {
-                out.push((batch.base_offset + i as i64, r));
+                out.push((offset, r));
             }
         }
-        rest = &rest[used..];
     }
     out
 }

@@ -1,10 +1,16 @@
 //! A run's history, as checkers see it: what clients sent, what was acknowledged, what was
 //! polled, and what the brokers' logs and disks say — extracted once from the trace.
 
-use kafkasim_core::actor::{Event, PolledRecord, Reply};
+use kafkasim_core::actor::{Event, Reply};
+use kafkasim_core::broker::{LogEvent, ReplicaEvent, ReplicaRole};
+use kafkasim_core::client::consumer::{self, PolledRecord};
+use kafkasim_core::client::producer;
+use kafkasim_core::group;
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::time::Instant;
-use kafkasim_sim::trace::{CrashKind, TraceEvent, TraceKind};
+use kafkasim_sim::trace::{CrashKind, TraceKind};
+
+use crate::trace::Line;
 use std::collections::BTreeMap;
 
 /// A record the scenario asked a producer to send.
@@ -268,7 +274,7 @@ pub struct History {
 impl History {
     /// Fill in acks, polls, failures, resets, corrupt reads, crashes and the groups' steps
     /// from the trace.
-    pub fn absorb_trace(&mut self, events: &[TraceEvent<Event, Reply>]) {
+    pub fn absorb_trace(&mut self, events: &[Line]) {
         let mut recovery_points: BTreeMap<String, BTreeMap<TopicPartition, i64>> = BTreeMap::new();
         let mut committed: BTreeMap<TopicPartition, i64> = BTreeMap::new();
         for e in events {
@@ -276,10 +282,10 @@ impl History {
                 TraceKind::Reply { reply } => self.absorb_reply(&e.node, e.time, reply),
                 TraceKind::Node {
                     event:
-                        Event::LogFlushed {
+                        Event::Log(LogEvent::Flushed {
                             partition,
                             recovery_point,
-                        },
+                        }),
                 } => {
                     recovery_points
                         .entry(e.node.clone())
@@ -287,7 +293,10 @@ impl History {
                         .insert(partition.clone(), *recovery_point);
                 }
                 TraceKind::Node {
-                    event: Event::LogRecovered { partition, report },
+                    event:
+                        Event::Log(LogEvent::Recovered {
+                            partition, report, ..
+                        }),
                 } => {
                     // After a restart, the recovered log is the new durable starting point
                     // only as far as it was synced before; keep the lower of the two.
@@ -297,23 +306,23 @@ impl History {
                 }
                 TraceKind::Node {
                     event:
-                        Event::HighWatermarkUpdated {
+                        Event::Replica(ReplicaEvent::HighWatermarkUpdated {
                             partition,
                             high_watermark,
-                        },
+                        }),
                 } => {
                     let c = committed.entry(partition.clone()).or_insert(0);
                     *c = (*c).max(*high_watermark);
                 }
                 TraceKind::Node {
                     event:
-                        Event::ReplicaState {
+                        Event::Replica(ReplicaEvent::ReplicaState {
                             partition,
-                            role: "leader",
+                            role: ReplicaRole::Leader,
                             leader_epoch,
                             log_end_offset,
                             ..
-                        },
+                        }),
                 } => self.elections.push(Election {
                     time: e.time,
                     node: e.node.clone(),
@@ -322,7 +331,9 @@ impl History {
                     log_end_offset: *log_end_offset,
                     committed_before: committed.get(partition).copied().unwrap_or(0),
                 }),
-                TraceKind::Node { event } => self.absorb_group_event(&e.node, e.time, event),
+                TraceKind::Node {
+                    event: Event::Group(event),
+                } => self.absorb_group_event(&e.node, e.time, event),
                 TraceKind::Crashed { how } => self.crashes.push(Crash {
                     node: e.node.clone(),
                     time: e.time,
@@ -336,7 +347,14 @@ impl History {
 
     fn absorb_reply(&mut self, node: &str, time: Instant, reply: &Reply) {
         match reply {
-            Reply::Acked {
+            Reply::Producer(reply) => self.absorb_producer_reply(time, reply),
+            Reply::Consumer(reply) => self.absorb_consumer_reply(node, time, reply),
+        }
+    }
+
+    fn absorb_producer_reply(&mut self, time: Instant, reply: &producer::Reply) {
+        match reply {
+            producer::Reply::Acked {
                 record_id,
                 partition,
                 offset: Some(offset),
@@ -346,8 +364,8 @@ impl History {
                 offset: *offset,
                 time,
             }),
-            Reply::Acked { offset: None, .. } => {}
-            Reply::Failed {
+            producer::Reply::Acked { offset: None, .. } => {}
+            producer::Reply::Failed {
                 record_id,
                 error,
                 cause,
@@ -359,7 +377,13 @@ impl History {
                 };
                 self.failed.insert(*record_id, text);
             }
-            Reply::Polled {
+        }
+    }
+
+    fn absorb_consumer_reply(&mut self, node: &str, time: Instant, reply: &consumer::Reply) {
+        use consumer::Reply as R;
+        match reply {
+            R::Polled {
                 partition,
                 records,
                 high_watermark,
@@ -374,7 +398,7 @@ impl History {
                     high_watermark: *high_watermark,
                 });
             }
-            Reply::Assigned {
+            R::Assigned {
                 group,
                 member_id,
                 generation,
@@ -387,7 +411,7 @@ impl History {
                 time,
                 partitions: partitions.clone(),
             }),
-            Reply::Revoked {
+            R::Revoked {
                 member_id,
                 generation,
                 partitions,
@@ -398,18 +422,18 @@ impl History {
                 generation: *generation,
                 time,
                 partitions: partitions.clone(),
-                reason: reason.clone(),
+                reason: reason.to_string(),
             }),
-            Reply::LeftGroup {
+            R::LeftGroup {
                 member_id, reason, ..
             } => self
                 .departures
-                .push((node.to_string(), member_id.clone(), reason.clone())),
-            Reply::CommitFailed { member_id, error } => {
+                .push((node.to_string(), member_id.clone(), reason.to_string())),
+            R::CommitFailed { member_id, error } => {
                 self.commit_failures
                     .push((node.to_string(), member_id.clone(), error.to_string()))
             }
-            Reply::CorruptBatch {
+            R::CorruptBatch {
                 partition,
                 base_offset,
                 detail,
@@ -419,20 +443,21 @@ impl History {
                 *base_offset,
                 detail.clone(),
             )),
-            Reply::PositionReset {
+            R::PositionReset {
                 partition, offset, ..
             } => self.push_reset(node, partition.clone(), time, *offset),
         }
     }
 
     /// Record a group coordinator's event (other events are not for group checkers).
-    fn absorb_group_event(&mut self, node: &str, time: Instant, event: &Event) {
+    fn absorb_group_event(&mut self, node: &str, time: Instant, event: &group::Event) {
         let node = node.to_string();
         match event {
-            Event::GroupGenerationStarted {
+            group::Event::GenerationStarted {
                 group,
                 generation,
                 members,
+                ..
             } => self.push_generation(GenerationStarted {
                 time,
                 node,
@@ -440,7 +465,7 @@ impl History {
                 generation: *generation,
                 members: members.clone(),
             }),
-            Event::GroupMemberRemoved {
+            group::Event::MemberRemoved {
                 group,
                 member,
                 reason,
@@ -452,7 +477,7 @@ impl History {
                 reason: reason.to_string(),
                 replaced_by: None,
             }),
-            Event::GroupStaticMemberReplaced {
+            group::Event::StaticMemberReplaced {
                 group,
                 instance,
                 old,
@@ -466,7 +491,7 @@ impl History {
                 reason: format!("replaced by {new}, back with group.instance.id {instance}"),
                 replaced_by: Some(new.clone()),
             }),
-            Event::OffsetCommitAppended {
+            group::Event::OffsetCommitAppended {
                 group,
                 member,
                 generation,
@@ -479,20 +504,24 @@ impl History {
                 generation: *generation,
                 offsets: offsets.clone(),
             }),
-            Event::OffsetsCommitted { group, offsets } => self.push_committed(CommittedOffsets {
-                time,
-                node,
-                group: group.clone(),
-                offsets: offsets.clone(),
-                kind: CommittedKind::Committed,
-            }),
-            Event::GroupOffsetsLoaded { group, offsets } => self.push_committed(CommittedOffsets {
-                time,
-                node,
-                group: group.clone(),
-                offsets: offsets.clone(),
-                kind: CommittedKind::Loaded,
-            }),
+            group::Event::OffsetsCommitted { group, offsets } => {
+                self.push_committed(CommittedOffsets {
+                    time,
+                    node,
+                    group: group.clone(),
+                    offsets: offsets.clone(),
+                    kind: CommittedKind::Committed,
+                })
+            }
+            group::Event::OffsetsLoaded { group, offsets } => {
+                self.push_committed(CommittedOffsets {
+                    time,
+                    node,
+                    group: group.clone(),
+                    offsets: offsets.clone(),
+                    kind: CommittedKind::Loaded,
+                })
+            }
             _ => {}
         }
     }

@@ -200,7 +200,7 @@ pub fn nonmonotonic_send(h: &History) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::checkers::history::{Assignment, Poll};
-    use kafkasim_core::actor::PolledRecord;
+    use kafkasim_core::client::consumer::PolledRecord;
     use kafkasim_core::time::Instant;
 
     fn tp() -> TopicPartition {

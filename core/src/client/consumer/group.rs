@@ -6,14 +6,14 @@
 //! nothing is consumed while the group rebalances. The partitions of a new generation start
 //! from the group's committed offsets (`OffsetFetch`), or from `auto.offset.reset` if none.
 
-use super::{Consumer, InFlight, Out};
-use crate::actor::{Reply, Timer};
+use super::{Consumer, Out, Reply, Request, RevocationReason, Timer};
 use crate::group::assignor::{self, Member};
 use crate::ids::{NodeId, TopicPartition};
 use crate::protocol::{
     ErrorCode, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
     HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, Message, OffsetCommitRequest,
-    OffsetFetchRequest, OffsetFetchResponse, Subscription, SyncGroupRequest, SyncGroupResponse,
+    OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, Subscription, SyncGroupRequest,
+    SyncGroupResponse,
 };
 use crate::time::{Duration, Instant};
 use std::collections::BTreeMap;
@@ -68,7 +68,7 @@ impl Consumer {
         };
         let (phase, coordinator) = (group.phase, group.coordinator);
         if coordinator.is_none() {
-            if !self.busy(|k| matches!(k, InFlight::FindCoordinator))
+            if !self.busy(|k| matches!(k, Request::FindCoordinator))
                 && !self.config.bootstrap_servers.is_empty()
             {
                 let servers = &self.config.bootstrap_servers;
@@ -80,7 +80,7 @@ impl Consumer {
                     correlation_id,
                     key,
                 });
-                self.request(now, node, InFlight::FindCoordinator, message, out);
+                self.request(now, node, Request::FindCoordinator, message, out);
             }
             // Like Kafka's poll(), a member that lost its coordinator goes on fetching what it
             // was assigned: if the group has moved on meanwhile, it is a zombie until it
@@ -113,7 +113,7 @@ impl Consumer {
                 });
                 // A join may wait for the whole rebalance: give it the rebalance timeout.
                 let timeout = self.config.max_poll_interval_ms + 5000;
-                self.request_with_timeout(now, coordinator, InFlight::Join, message, timeout, out);
+                self.request_with_timeout(now, coordinator, Request::Join, message, timeout, out);
                 false
             }
             // KIP-429: a cooperative member goes on consuming what it owns while the group
@@ -170,7 +170,7 @@ impl Consumer {
         if let Some(g) = self.group.as_mut() {
             g.last_owned = self.assignment.clone();
         }
-        let reason = "revoked before rejoining";
+        let reason = RevocationReason::BeforeRejoining;
         self.give_up_partitions(member_id, generation, reason, out);
     }
 
@@ -180,7 +180,7 @@ impl Consumer {
         &mut self,
         member_id: String,
         generation: i32,
-        reason: &str,
+        reason: RevocationReason,
         out: &mut Out,
     ) {
         if self.assignment.is_empty() {
@@ -190,15 +190,15 @@ impl Consumer {
             member_id,
             generation,
             partitions: std::mem::take(&mut self.assignment),
-            reason: reason.to_string(),
+            reason,
         });
         self.positions.clear();
         self.last_epoch.clear();
         self.validated_epoch.clear();
         self.stuck.clear();
         // Fetches of the revoked partitions are void.
-        self.in_flight
-            .retain(|_, (_, k)| !matches!(k, InFlight::Fetch));
+        self.network
+            .abandon(|r| !matches!(r.kind, Request::Fetch), &mut out.scoped());
     }
 
     /// Rejoin from scratch (after the coordinator forgot us or a generation was fenced).
@@ -267,11 +267,11 @@ impl Consumer {
             member_id: r.member_id,
             assignments,
         });
-        self.request(now, coordinator, InFlight::Sync, message, out);
+        self.request(now, coordinator, Request::Sync, message, out);
         // A joined member heartbeats while it waits for its assignment, so that a leader
         // that never syncs is expired and the others are sent back to rejoin.
         out.set_timer(
-            Timer::GroupHeartbeat,
+            Timer::Heartbeat,
             now + Duration::from_millis(self.config.heartbeat_interval_ms),
         );
     }
@@ -295,7 +295,7 @@ impl Consumer {
             member_id,
             generation,
             partitions: partitions.to_vec(),
-            reason: "revoked: it moves to another member (cooperative)".to_string(),
+            reason: RevocationReason::MovesToAnotherMember,
         });
         self.assignment.retain(|tp| !partitions.contains(tp));
         for tp in partitions {
@@ -394,10 +394,10 @@ impl Consumer {
                 group_id,
                 partitions: added,
             });
-            self.request(now, coordinator, InFlight::OffsetFetch, message, out);
+            self.request(now, coordinator, Request::OffsetFetch, message, out);
         }
         out.set_timer(
-            Timer::GroupHeartbeat,
+            Timer::Heartbeat,
             now + Duration::from_millis(self.config.heartbeat_interval_ms),
         );
         if self.config.enable_auto_commit {
@@ -419,7 +419,7 @@ impl Consumer {
                 out.reply(Reply::PositionReset {
                     partition: tp,
                     offset,
-                    reason: "committed offset of the group".into(),
+                    reason: super::ResetReason::CommittedOffset,
                 });
             }
         }
@@ -444,40 +444,40 @@ impl Consumer {
                 generation_id,
                 member_id,
             });
-            self.request(now, coordinator, InFlight::Heartbeat, message, out);
+            self.request(now, coordinator, Request::Heartbeat, message, out);
         }
         out.set_timer(
-            Timer::GroupHeartbeat,
+            Timer::Heartbeat,
             now + Duration::from_millis(self.config.heartbeat_interval_ms),
         );
     }
 
-    /// A heartbeat's answer (also how LeaveGroup and OffsetCommit are answered).
-    pub(super) fn on_group_answer(
+    /// An `OffsetCommit`'s answer: a refused commit is reported; membership is the
+    /// heartbeat's business.
+    pub(super) fn on_commit_response(
+        &mut self,
+        _kind: Request,
+        r: OffsetCommitResponse,
+        out: &mut Out,
+    ) {
+        let Some(error) = r.error() else {
+            return;
+        };
+        let member_id = self
+            .group
+            .as_ref()
+            .map(|g| g.member_id.clone())
+            .unwrap_or_default();
+        out.reply(Reply::CommitFailed { member_id, error });
+    }
+
+    /// A heartbeat's answer.
+    pub(super) fn on_heartbeat_response(
         &mut self,
         now: Instant,
-        kind: InFlight,
         r: HeartbeatResponse,
         out: &mut Out,
     ) {
-        if matches!(kind, InFlight::Commit | InFlight::SyncCommit) {
-            // A refused commit is reported; membership is the heartbeat's business.
-            if r.error != ErrorCode::None {
-                let member_id = self
-                    .group
-                    .as_ref()
-                    .map(|g| g.member_id.clone())
-                    .unwrap_or_default();
-                out.reply(Reply::CommitFailed {
-                    member_id,
-                    error: r.error,
-                });
-            }
-            return;
-        }
-        if matches!(kind, InFlight::Leave) {
-            return; // the member has already forgotten its membership
-        }
         if self.is_stalled() {
             // The heartbeat thread: a rebalance waits for the application's next poll();
             // a fenced membership is gone, its partitions lost when the application is back.
@@ -519,16 +519,16 @@ impl Consumer {
 
     /// `commitSync()`: commit the current positions; the poll loop waits for the answer.
     pub(super) fn commit_sync(&mut self, now: Instant, out: &mut Out) {
-        self.send_commit(now, InFlight::SyncCommit, out);
+        self.send_commit(now, Request::SyncCommit, out);
     }
 
     /// Commit the current positions of the assigned partitions (auto-commit, `commitAsync()`,
     /// and before giving partitions up).
     pub(super) fn commit(&mut self, now: Instant, out: &mut Out) {
-        self.send_commit(now, InFlight::Commit, out);
+        self.send_commit(now, Request::Commit, out);
     }
 
-    fn send_commit(&mut self, now: Instant, kind: InFlight, out: &mut Out) {
+    fn send_commit(&mut self, now: Instant, kind: Request, out: &mut Out) {
         let Some(g) = &self.group else { return };
         let Some(coordinator) = g.coordinator else {
             return;

@@ -8,27 +8,34 @@
 //! `ListOffsets` for the earliest or latest offset, as `auto.offset.reset` says. Groups,
 //! commits and rebalancing come with the consumer-group work.
 
-use crate::actor::{Actor, ActorConfig, Command, Event, PolledRecord, Reply, Timer};
 use crate::client::metadata::ClusterView;
+use crate::client::network::NetworkClient;
 use crate::config::{ApplicationCommit, AutoOffsetReset, ConsumerConfig};
 use crate::ids::{NodeId, TopicPartition};
 use crate::log::batch::RecordBatch;
-use crate::node::{Boot, Input, Outbox};
+use crate::node::{Boot, Input};
 use crate::protocol::{
     ErrorCode, FetchPartition, FetchRequest, FetchResponse, ListOffsetsRequest,
     ListOffsetsResponse, Message, MetadataRequest, OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse, OffsetSpec,
 };
 use crate::time::{Duration, Instant};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 mod group;
 mod poll_loop;
+mod vocab;
 
-type Out = Outbox<Actor>;
+pub use vocab::{
+    Command, Event, LeaveReason, PolledRecord, Reply, ResetReason, RevocationReason, Timer, Vocab,
+};
 
+type Out<'a> = dyn crate::node::Out<Vocab> + 'a;
+
+/// What a request in flight was for.
 #[derive(Debug)]
-enum InFlight {
+enum Request {
     Metadata,
     ListOffsets,
     Fetch,
@@ -46,27 +53,11 @@ enum InFlight {
     Leave,
 }
 
-impl InFlight {
-    fn name(&self) -> &'static str {
-        match self {
-            InFlight::Metadata => "MetadataRequest",
-            InFlight::ListOffsets => "ListOffsetsRequest",
-            InFlight::Fetch => "FetchRequest",
-            InFlight::Validation => "OffsetForLeaderEpochRequest",
-            InFlight::FindCoordinator => "FindCoordinatorRequest",
-            InFlight::Join => "JoinGroupRequest",
-            InFlight::Sync => "SyncGroupRequest",
-            InFlight::Heartbeat => "HeartbeatRequest",
-            InFlight::Commit | InFlight::SyncCommit => "OffsetCommitRequest",
-            InFlight::OffsetFetch => "OffsetFetchRequest",
-            InFlight::Leave => "LeaveGroupRequest",
-        }
-    }
-
+impl Request {
     fn is_group(&self) -> bool {
         !matches!(
             self,
-            InFlight::Metadata | InFlight::ListOffsets | InFlight::Fetch | InFlight::Validation
+            Request::Metadata | Request::ListOffsets | Request::Fetch | Request::Validation
         )
     }
 }
@@ -79,9 +70,8 @@ pub struct Consumer {
     topic: Option<String>,
     assignment: Vec<TopicPartition>,
     positions: BTreeMap<TopicPartition, i64>,
-    /// Requests awaiting answers: correlation id → (broker, kind).
-    in_flight: BTreeMap<i32, (NodeId, InFlight)>,
-    next_correlation_id: i32,
+    /// Requests awaiting answers.
+    network: NetworkClient<Request>,
     next_bootstrap: usize,
     backoff_until: Instant,
     /// Partitions stuck for good (`auto.offset.reset=none` with no position).
@@ -102,15 +92,14 @@ pub struct Consumer {
 
 impl Consumer {
     /// Start the consumer; it does nothing until told to `assign`.
-    pub fn boot(_boot: &Boot<'_, ActorConfig>, config: &ConsumerConfig, _out: &mut Out) -> Self {
+    pub fn boot<C>(_boot: &Boot<'_, C>, config: &ConsumerConfig, _out: &mut Out) -> Self {
         Consumer {
             config: config.clone(),
             view: ClusterView::default(),
             topic: None,
             assignment: Vec::new(),
             positions: BTreeMap::new(),
-            in_flight: BTreeMap::new(),
-            next_correlation_id: 0,
+            network: NetworkClient::default(),
             next_bootstrap: 0,
             backoff_until: Instant::ZERO,
             stuck: BTreeSet::new(),
@@ -123,13 +112,29 @@ impl Consumer {
         }
     }
 
+    /// What the consumer lets the world see.
+    pub fn view(&self) -> crate::view::ConsumerView {
+        let group = self.group.as_ref();
+        crate::view::ConsumerView {
+            group: group.map(|g| g.group_id.clone()),
+            member_id: group.map(|g| g.member_id.clone()).unwrap_or_default(),
+            generation: group.map_or(-1, |g| g.generation),
+            assignment: self.assignment.clone(),
+            positions: self
+                .positions
+                .iter()
+                .map(|(tp, o)| (tp.clone(), *o))
+                .collect(),
+        }
+    }
+
     /// The current position of each assigned partition that has one.
     pub fn positions(&self) -> &BTreeMap<TopicPartition, i64> {
         &self.positions
     }
 
     /// Handle one input.
-    pub fn step(&mut self, now: Instant, input: Input<Actor>, out: &mut Out) {
+    pub fn step(&mut self, now: Instant, input: Input<Vocab>, out: &mut Out) {
         if self.closed {
             return;
         }
@@ -144,61 +149,28 @@ impl Consumer {
             Input::Command(Command::Subscribe { .. }) => {}
             Input::Command(Command::StallPoll { duration_ms }) => self.stall(now, duration_ms, out),
             Input::Command(Command::Close) => return self.close(now, out),
-            Input::Command(Command::Send { .. }) => {}
-            Input::Recv { msg, .. } => {
-                let id = msg.correlation_id();
-                if let Some((_, kind)) = self.in_flight.remove(&id) {
-                    out.cancel_timer(Timer::RequestTimeout(id));
-                    match msg {
-                        Message::FindCoordinatorResponse(r) => {
-                            self.on_find_coordinator(now, r, out)
-                        }
-                        Message::JoinGroupResponse(r) => self.on_join(now, r, out),
-                        Message::SyncGroupResponse(r) => self.on_sync(now, r, out),
-                        Message::OffsetFetchResponse(r) => self.on_offset_fetch(now, r, out),
-                        Message::HeartbeatResponse(r) => self.on_group_answer(now, kind, r, out),
-                        Message::MetadataResponse(r) => {
-                            self.view.update(&r);
-                            self.on_metadata(now);
-                        }
-                        Message::ListOffsetsResponse(r) => self.on_list_offsets(now, r, out),
-                        Message::FetchResponse(r) => self.on_fetch(now, r, out),
-                        Message::OffsetForLeaderEpochResponse(r) => self.on_validation(now, r, out),
-                        _ => {}
-                    }
-                }
-            }
-            Input::Timer(Timer::RequestTimeout(id)) => {
-                if let Some((_, kind)) = self.in_flight.remove(&id) {
+            Input::Recv { msg, .. } => self.on_message(now, msg, out),
+            Input::Timer(Timer::Network(timer)) => {
+                if let Some((correlation_id, request)) = self.network.on_timer(timer) {
                     out.trace(Event::RequestTimedOut {
-                        correlation_id: id,
-                        request: kind.name(),
+                        correlation_id,
+                        request: Cow::Borrowed(request.request),
                     });
-                    if kind.is_group() {
+                    if request.kind.is_group() {
                         self.on_group_request_lost();
                     }
                     self.back_off(now, out);
                 }
             }
-            Input::Timer(Timer::GroupHeartbeat) => self.on_group_heartbeat_timer(now, out),
+            Input::Timer(Timer::Heartbeat) => self.on_group_heartbeat_timer(now, out),
             Input::Timer(Timer::AutoCommit) => self.on_auto_commit_timer(now, out),
             Input::Timer(Timer::PollTimeout) => self.on_poll_timeout(now, out),
             Input::Timer(Timer::StallEnd) => self.on_stall_end(out),
-            Input::Timer(_) => {}
+            Input::Timer(Timer::RetryBackoff) => {}
             Input::Disconnected { peer } => {
-                let broken: Vec<i32> = self
-                    .in_flight
-                    .iter()
-                    .filter(|(_, (node, _))| *node == peer)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in broken {
-                    if let Some((_, kind)) = self.in_flight.remove(&id)
-                        && kind.is_group()
-                    {
-                        self.on_group_request_lost();
-                    }
-                    out.cancel_timer(Timer::RequestTimeout(id));
+                let lost = self.network.on_disconnected(peer, &mut out.scoped());
+                if lost.iter().any(|(_, r)| r.kind.is_group()) {
+                    self.on_group_request_lost();
                 }
                 if self
                     .group
@@ -209,11 +181,37 @@ impl Consumer {
                 }
                 self.back_off(now, out);
             }
-            Input::DiskDone(_) => {}
+            Input::DiskDone { .. } => {}
         }
         // A stalled application is not in poll(): no fetching, no joining.
         if now >= self.backoff_until && !self.is_stalled() {
             self.send_requests(now, out);
+        }
+    }
+
+    fn on_message(&mut self, now: Instant, msg: Message, out: &mut Out) {
+        let Some(request) = self
+            .network
+            .complete(msg.correlation_id(), &mut out.scoped())
+        else {
+            return;
+        };
+        match msg {
+            Message::FindCoordinatorResponse(r) => self.on_find_coordinator(now, r, out),
+            Message::JoinGroupResponse(r) => self.on_join(now, r, out),
+            Message::SyncGroupResponse(r) => self.on_sync(now, r, out),
+            Message::OffsetFetchResponse(r) => self.on_offset_fetch(now, r, out),
+            Message::HeartbeatResponse(r) => self.on_heartbeat_response(now, r, out),
+            Message::OffsetCommitResponse(r) => self.on_commit_response(request.kind, r, out),
+            Message::LeaveGroupResponse(_) => {} // the member has already forgotten it
+            Message::MetadataResponse(r) => {
+                self.view.update(&r);
+                self.on_metadata(now);
+            }
+            Message::ListOffsetsResponse(r) => self.on_list_offsets(now, r, out),
+            Message::FetchResponse(r) => self.on_fetch(now, r, out),
+            Message::OffsetForLeaderEpochResponse(r) => self.on_validation(now, r, out),
+            _ => {}
         }
     }
 
@@ -224,48 +222,37 @@ impl Consumer {
     }
 
     fn next_correlation_id(&mut self) -> i32 {
-        let id = self.next_correlation_id;
-        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
-        id
+        self.network.next_correlation_id()
     }
 
     fn request(
         &mut self,
         now: Instant,
         to: NodeId,
-        kind: InFlight,
+        kind: Request,
         message: Message,
         out: &mut Out,
     ) {
-        let id = message.correlation_id();
-        out.send(to, message);
-        out.set_timer(
-            Timer::RequestTimeout(id),
-            now + Duration::from_millis(self.config.request_timeout_ms),
-        );
-        self.in_flight.insert(id, (to, kind));
+        let timeout = self.config.request_timeout_ms;
+        self.request_with_timeout(now, to, kind, message, timeout, out);
     }
 
     fn request_with_timeout(
         &mut self,
         now: Instant,
         to: NodeId,
-        kind: InFlight,
+        kind: Request,
         message: Message,
         timeout_ms: u64,
         out: &mut Out,
     ) {
-        let id = message.correlation_id();
-        out.send(to, message);
-        out.set_timer(
-            Timer::RequestTimeout(id),
-            now + Duration::from_millis(timeout_ms),
-        );
-        self.in_flight.insert(id, (to, kind));
+        let timeout = Duration::from_millis(timeout_ms);
+        self.network
+            .send_message(now, to, message, kind, timeout, &mut out.scoped());
     }
 
-    fn busy(&self, pred: impl Fn(&InFlight) -> bool) -> bool {
-        self.in_flight.values().any(|(_, k)| pred(k))
+    fn busy(&self, pred: impl Fn(&Request) -> bool) -> bool {
+        self.network.any(|r| pred(&r.kind))
     }
 
     /// Send whatever the consumer needs next: metadata, offsets to start from, or fetches.
@@ -279,7 +266,7 @@ impl Consumer {
                 .iter()
                 .any(|tp| self.view.leader(tp).is_none());
         if needs_metadata {
-            if !self.busy(|k| matches!(k, InFlight::Metadata))
+            if !self.busy(|k| matches!(k, Request::Metadata))
                 && !self.config.bootstrap_servers.is_empty()
             {
                 let servers = &self.config.bootstrap_servers;
@@ -290,7 +277,7 @@ impl Consumer {
                     correlation_id,
                     topics: vec![topic],
                 });
-                self.request(now, node, InFlight::Metadata, message, out);
+                self.request(now, node, Request::Metadata, message, out);
             }
             return;
         }
@@ -298,7 +285,7 @@ impl Consumer {
             return;
         }
         // commitSync() blocks the poll loop until the commit is answered.
-        if self.busy(|k| matches!(k, InFlight::SyncCommit)) {
+        if self.busy(|k| matches!(k, Request::SyncCommit)) {
             return;
         }
         self.reset_positions(now, out);
@@ -318,7 +305,7 @@ impl Consumer {
 
     /// Ask each leader for a starting offset of the partitions that have no position.
     fn reset_positions(&mut self, now: Instant, out: &mut Out) {
-        if self.busy(|k| matches!(k, InFlight::ListOffsets)) {
+        if self.busy(|k| matches!(k, Request::ListOffsets)) {
             return;
         }
         let spec = match self.config.auto_offset_reset {
@@ -343,7 +330,7 @@ impl Consumer {
                 correlation_id,
                 partitions,
             });
-            self.request(now, leader, InFlight::ListOffsets, message, out);
+            self.request(now, leader, Request::ListOffsets, message, out);
         }
     }
 
@@ -354,8 +341,9 @@ impl Consumer {
                 out.reply(Reply::PositionReset {
                     partition: p.partition,
                     offset: p.offset,
-                    reason: format!("auto.offset.reset={:?}", self.config.auto_offset_reset)
-                        .to_lowercase(),
+                    reason: ResetReason::AutoOffsetReset {
+                        auto_offset_reset: self.config.auto_offset_reset,
+                    },
                 });
             } else {
                 self.view.forget_leader(&p.partition);
@@ -367,12 +355,12 @@ impl Consumer {
 
     /// One Fetch per leader that has no Fetch in flight, for its partitions with positions.
     fn fetch(&mut self, now: Instant, out: &mut Out) {
-        let busy_nodes: BTreeSet<NodeId> = self
-            .in_flight
-            .values()
-            .filter(|(_, k)| matches!(k, InFlight::Fetch))
-            .map(|(n, _)| *n)
-            .collect();
+        let mut busy_nodes: BTreeSet<NodeId> = BTreeSet::new();
+        for (_, r) in self.network.in_flight() {
+            if matches!(r.kind, Request::Fetch) {
+                busy_nodes.insert(r.to);
+            }
+        }
         let mut by_leader: BTreeMap<NodeId, Vec<FetchPartition>> = BTreeMap::new();
         for tp in &self.assignment {
             let (Some(position), Some(leader)) = (self.positions.get(tp), self.view.leader(tp))
@@ -406,7 +394,7 @@ impl Consumer {
                 max_bytes: self.config.fetch_max_bytes,
                 partitions,
             });
-            self.request(now, leader, InFlight::Fetch, message, out);
+            self.request(now, leader, Request::Fetch, message, out);
         }
     }
 
@@ -460,7 +448,7 @@ impl Consumer {
                         out.reply(Reply::PositionReset {
                             partition: tp,
                             offset: -1,
-                            reason: "OFFSET_OUT_OF_RANGE with auto.offset.reset=none".into(),
+                            reason: ResetReason::OutOfRangeWithoutReset,
                         });
                     }
                 }
@@ -494,7 +482,7 @@ impl Consumer {
                 self.validated_epoch.entry(tp.clone()).or_insert(current);
             }
         }
-        if self.busy(|k| matches!(k, InFlight::Validation)) {
+        if self.busy(|k| matches!(k, Request::Validation)) {
             return;
         }
         let mut by_leader: BTreeMap<NodeId, Vec<(TopicPartition, i32, i32)>> = BTreeMap::new();
@@ -518,7 +506,7 @@ impl Consumer {
                 correlation_id,
                 partitions,
             });
-            self.request(now, leader, InFlight::Validation, message, out);
+            self.request(now, leader, Request::Validation, message, out);
         }
     }
 
@@ -548,14 +536,14 @@ impl Consumer {
                     out.reply(Reply::PositionReset {
                         partition: tp,
                         offset: -1,
-                        reason: format!("log truncation detected below position {position} (KIP-320); auto.offset.reset=none"),
+                        reason: ResetReason::TruncationDetectedWithoutReset { position },
                     });
                 } else {
                     self.positions.insert(tp.clone(), end);
                     out.reply(Reply::PositionReset {
                         partition: tp,
                         offset: end,
-                        reason: format!("log truncation detected: position {position} is past the new leader's log (KIP-320)"),
+                        reason: ResetReason::TruncationDetected { position },
                     });
                 }
             }

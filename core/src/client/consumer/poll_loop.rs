@@ -9,8 +9,7 @@
 //! *zombie*: when it comes back, its commit cannot go through and its partitions are lost.
 
 use super::group::Phase;
-use super::{Consumer, InFlight, Out};
-use crate::actor::{Event, Reply, Timer};
+use super::{Consumer, Event, LeaveReason, Out, Reply, Request, RevocationReason, Timer};
 use crate::protocol::{ErrorCode, LeaveGroupRequest, Message};
 use crate::time::{Duration, Instant};
 
@@ -39,11 +38,10 @@ impl Consumer {
         if !self.is_stalled() {
             return;
         }
-        let reason = format!(
-            "poll timeout: no poll() for max.poll.interval.ms = {} ms",
-            self.config.max_poll_interval_ms
-        );
-        if let Some(identity) = self.leave_group(now, &reason, out) {
+        let reason = LeaveReason::PollTimeout {
+            max_poll_interval_ms: self.config.max_poll_interval_ms,
+        };
+        if let Some(identity) = self.leave_group(now, reason, out) {
             self.lost_membership = Some(identity);
         }
     }
@@ -78,8 +76,7 @@ impl Consumer {
                 error: ErrorCode::UnknownMemberId,
             });
         }
-        let reason = "lost: the member is no longer in the group, nothing committed";
-        self.give_up_partitions(member_id, generation, reason, out);
+        self.give_up_partitions(member_id, generation, RevocationReason::Lost, out);
     }
 
     /// `close()`: commit (with auto-commit), give the partitions up, leave the group (a static
@@ -95,12 +92,12 @@ impl Consumer {
         }
         if let Some(g) = &self.group {
             let (member_id, generation) = (g.member_id.clone(), g.generation);
-            self.give_up_partitions(member_id, generation, "revoked on close()", out);
+            self.give_up_partitions(member_id, generation, RevocationReason::Closed, out);
             if self.config.group_instance_id.is_none() {
-                self.leave_group(now, "the application closed the consumer", out);
+                self.leave_group(now, LeaveReason::Closed, out);
             }
         }
-        out.trace(Event::ConsumerClosed);
+        out.trace(Event::Closed);
         self.closed = true;
     }
 
@@ -109,19 +106,24 @@ impl Consumer {
     pub(super) fn fenced_instance(&mut self, out: &mut Out) {
         if let Some(g) = &self.group {
             let (member_id, generation) = (g.member_id.clone(), g.generation);
-            let reason = "FENCED_INSTANCE_ID: another consumer runs with its group.instance.id";
+            let reason = RevocationReason::FencedInstanceId;
             self.give_up_partitions(member_id.clone(), generation, reason, out);
             out.reply(Reply::LeftGroup {
                 member_id,
                 generation,
-                reason: reason.to_string(),
+                reason: LeaveReason::FencedInstanceId,
             });
         }
         self.closed = true;
     }
 
     /// Send `LeaveGroup` and forget the membership; returns the identity it had.
-    fn leave_group(&mut self, now: Instant, reason: &str, out: &mut Out) -> Option<(String, i32)> {
+    fn leave_group(
+        &mut self,
+        now: Instant,
+        reason: LeaveReason,
+        out: &mut Out,
+    ) -> Option<(String, i32)> {
         let g = self.group.as_mut()?;
         if g.member_id.is_empty() {
             return None;
@@ -133,7 +135,7 @@ impl Consumer {
         out.reply(Reply::LeftGroup {
             member_id: identity.0.clone(),
             generation: identity.1,
-            reason: reason.to_string(),
+            reason,
         });
         // A static member never sends LeaveGroup (KIP-345): only its session timeout, or a
         // new member with its group.instance.id, removes it.
@@ -144,7 +146,7 @@ impl Consumer {
                 group_id,
                 member_id: identity.0.clone(),
             });
-            self.request(now, coordinator, InFlight::Leave, message, out);
+            self.request(now, coordinator, Request::Leave, message, out);
         }
         Some(identity)
     }

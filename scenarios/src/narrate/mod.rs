@@ -2,17 +2,23 @@
 //! Kafka's terms. Everything here is derived from the trace and the history, never from
 //! inside the nodes, so the same text can be rebuilt from a saved trace.
 
+mod timeline;
+
 use crate::checkers::durability::log_at_crash;
 use crate::checkers::history::History;
 use crate::model::Scenario;
+use crate::trace::{Kind, Line};
 use kafkasim_core::actor::{Actor, Event, Reply};
+use kafkasim_core::broker::LogEvent;
+use kafkasim_core::client::consumer;
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::time::Instant;
 use kafkasim_sim::World;
-use kafkasim_sim::trace::{CrashKind, TraceEvent, TraceKind};
+use kafkasim_sim::trace::CrashKind;
 use std::collections::BTreeMap;
+pub use timeline::timeline;
 
-type Events = [TraceEvent<Event, Reply>];
+type Events = [Line];
 
 fn never(v: Option<u64>) -> String {
     v.map_or_else(|| "never (Kafka's default)".to_string(), |v| v.to_string())
@@ -78,293 +84,6 @@ pub fn parameters(scenario: &Scenario, world: &World<Actor>) -> Vec<String> {
         ));
     }
     lines
-}
-
-/// Whether `event` is about one of Kafka's internal topics.
-fn internal_topic(event: &Event) -> bool {
-    let partition = match event {
-        Event::ReplicaState { partition, .. }
-        | Event::IsrShrunk { partition, .. }
-        | Event::IsrExpanded { partition, .. }
-        | Event::ReplicaTruncated { partition, .. } => partition,
-        _ => return false,
-    };
-    partition.topic.starts_with("__")
-}
-
-/// The notable events, one line each, in time order.
-pub fn timeline(events: &Events) -> Vec<String> {
-    let mut lines = Vec::new();
-    // Flushes are frequent; only the last one before each crash tells the story.
-    let mut last_flush: BTreeMap<(String, TopicPartition), (String, i64)> = BTreeMap::new();
-    let mut first_poll_seen: BTreeMap<String, bool> = BTreeMap::new();
-    // Clients (they answer the scenario) keep nothing on disk: their restarts read differently.
-    let clients: std::collections::BTreeSet<&str> = events
-        .iter()
-        .filter(|e| matches!(e.kind, TraceKind::Reply { .. }))
-        .map(|e| e.node.as_str())
-        .collect();
-    let mut timeouts: Option<(String, Instant, Instant, usize)> = None;
-    for e in events {
-        if timeouts
-            .as_ref()
-            .is_some_and(|(_, _, last, _)| e.time.saturating_since(*last).as_millis() > 100)
-        {
-            flush_timeouts(&mut timeouts, &mut lines);
-        }
-        let at = e.time.to_string();
-        let node = &e.node;
-        match &e.kind {
-            // Kafka's internal topics (`__consumer_offsets`) would drown the story.
-            TraceKind::Node { event } if internal_topic(event) => {}
-            TraceKind::Node { event } => match event {
-                Event::LogFlushed {
-                    partition,
-                    recovery_point,
-                } => {
-                    last_flush.insert((node.clone(), partition.clone()), (at, *recovery_point));
-                }
-                Event::LogRecovered { partition, report } => {
-                    let mut line = format!(
-                        "{at} {node} recovers {partition}: {} valid batches ({} records) in {} segment(s), log end offset {}",
-                        report.valid_batches,
-                        report.valid_records,
-                        report.segments_scanned,
-                        report.log_end_offset
-                    );
-                    if let Some(t) = &report.truncation {
-                        line.push_str(&format!(
-                            "; truncated {} bytes at position {} of {} ({})",
-                            t.bytes_truncated, t.position, t.segment, t.reason
-                        ));
-                    } else {
-                        line.push_str("; nothing to truncate");
-                    }
-                    lines.push(line);
-                }
-                Event::GroupStaticMemberReplaced {
-                    group,
-                    instance,
-                    old,
-                    new,
-                    kept_generation,
-                } => lines.push(format!(
-                    "{at} {node}: static member {instance} of {group} is back as {new} (was {old}){}",
-                    if *kept_generation {
-                        ": it keeps its partitions, no rebalance"
-                    } else {
-                        ""
-                    }
-                )),
-                Event::PollStalled { duration_ms } => lines.push(format!(
-                    "{at} {node}'s application stalls for {duration_ms} ms without calling poll() (its heartbeat thread goes on)"
-                )),
-                Event::ConsumerClosed => {
-                    lines.push(format!("{at} {node}'s application calls close()"))
-                }
-                Event::GroupGenerationStarted {
-                    group,
-                    generation,
-                    members,
-                } => lines.push(format!(
-                    "{at} {node} (coordinator of {group}) starts generation {generation} with {}",
-                    members.join(", ")
-                )),
-                // Where the group would resume from if its members changed now.
-                Event::OffsetsCommitted { group, offsets } => lines.push(format!(
-                    "{at} {node} (coordinator of {group}) has committed {}",
-                    offsets_text(offsets)
-                )),
-                // After a coordinator failover, where the group resumes from.
-                Event::GroupOffsetsLoaded { group, offsets } => lines.push(format!(
-                    "{at} {node} (coordinator of {group}) loads its committed offsets from __consumer_offsets: {}",
-                    offsets_text(offsets)
-                )),
-                Event::GroupMemberRemoved { group, member, reason } => {
-                    lines.push(format!("{at} {node}: {member} leaves group {group} ({reason})"))
-                }
-                Event::ControllerActivated { epoch } => {
-                    lines.push(format!("{at} {node} becomes the active controller (metadata quorum epoch {epoch})"))
-                }
-                Event::BrokerUnfenced { broker_id } => lines.push(format!(
-                    "{at} {node} unfences broker {broker_id}: it has caught up with the metadata log"
-                )),
-                Event::BrokerFenced { broker_id } => lines.push(format!(
-                    "{at} {node} fences broker {broker_id}: no heartbeat for broker.session.timeout.ms"
-                )),
-                Event::ReplicaState {
-                    partition,
-                    role: "leader",
-                    leader_epoch,
-                    log_end_offset,
-                    high_watermark,
-                    isr,
-                } => lines.push(format!(
-                    "{at} {node} leads {partition} in leader epoch {leader_epoch} (ISR {isr:?}, log end {log_end_offset}, high watermark {high_watermark})"
-                )),
-                Event::ReplicaState {
-                    partition,
-                    role: "offline",
-                    ..
-                } => lines.push(format!("{at} {node}: {partition} is offline (no leader)")),
-                Event::IsrShrunk { partition, isr } => {
-                    lines.push(format!("{at} {node}: ISR of {partition} shrinks to {isr:?}"))
-                }
-                Event::IsrExpanded { partition, isr } => {
-                    lines.push(format!("{at} {node}: ISR of {partition} expands to {isr:?}"))
-                }
-                Event::ReplicaTruncated {
-                    partition,
-                    from,
-                    to,
-                    reason,
-                } => lines.push(format!(
-                    "{at} {node} truncates {partition} from offset {from} to {to} ({reason})"
-                )),
-                Event::RequestTimedOut { request, .. } => {
-                    // Timeouts come in bursts (every request in flight to a dead broker): one
-                    // line per burst.
-                    let key = format!("{node}: {request}");
-                    match timeouts.as_mut() {
-                        Some((k, _, last, n))
-                            if *k == key && e.time.saturating_since(*last).as_millis() <= 100 =>
-                        {
-                            *last = e.time;
-                            *n += 1;
-                        }
-                        _ => {
-                            flush_timeouts(&mut timeouts, &mut lines);
-                            timeouts = Some((key, e.time, e.time, 1));
-                        }
-                    }
-                }
-                _ => {}
-            },
-            TraceKind::Crashed { how } => {
-                let flushes: Vec<String> = last_flush
-                    .iter()
-                    .filter(|((n, _), _)| n == node)
-                    .map(|((_, tp), (t, rp))| format!("{tp} up to offset {rp} at {t}"))
-                    .collect();
-                if !flushes.is_empty() {
-                    lines.push(format!(
-                        "{at} {node}: last fsyncs before the crash: {}",
-                        flushes.join(", ")
-                    ));
-                }
-                lines.push(match how {
-                    CrashKind::Process if clients.contains(node.as_str()) => {
-                        format!("{at} {node} process killed (kill -9)")
-                    }
-                    CrashKind::Process => format!(
-                        "{at} {node} process killed (kill -9): memory lost, the OS keeps the page cache"
-                    ),
-                    CrashKind::Power => format!(
-                        "{at} {node} loses power: memory and page cache lost, only fsynced bytes remain"
-                    ),
-                });
-            }
-            TraceKind::PowerLost { files } => {
-                for f in files {
-                    if f.vanished {
-                        lines.push(format!(
-                            "{at} {node}:   {} was never fsynced and is gone",
-                            f.file
-                        ));
-                    } else {
-                        let unsynced = f.cached_len.saturating_sub(f.durable_len);
-                        let torn = if f.torn_bytes_kept > 0 {
-                            format!(
-                                "; a torn write left {} of them on disk{}",
-                                f.torn_bytes_kept,
-                                if f.garbage { ", ending in garbage" } else { "" }
-                            )
-                        } else {
-                            String::new()
-                        };
-                        lines.push(format!(
-                            "{at} {node}:   {}: {} bytes synced, {unsynced} unsynced bytes lost{torn}",
-                            f.file, f.durable_len
-                        ));
-                    }
-                }
-            }
-            TraceKind::Restarted { incarnation } if clients.contains(node.as_str()) => {
-                lines.push(format!(
-                    "{at} {node} restarts (start #{}): a new process, nothing kept but its config",
-                    incarnation + 1
-                ));
-            }
-            TraceKind::Restarted { incarnation } => {
-                lines.push(format!(
-                    "{at} {node} restarts (start #{}) and recovers its logs from disk",
-                    incarnation + 1
-                ));
-            }
-            TraceKind::PartitionStarted { from, to, two_way } => lines.push(format!(
-                "{at} network partition: {from} {} {to}",
-                if *two_way { "<-/->" } else { "-/->" }
-            )),
-            TraceKind::PartitionsHealed => lines.push(format!("{at} network partitions healed")),
-            TraceKind::ConnectionReset { peer } => {
-                lines.push(format!("{at} connection {node} <-> {peer} reset"))
-            }
-            TraceKind::Reply { reply } => match reply {
-                Reply::PositionReset {
-                    partition,
-                    offset,
-                    reason,
-                } => lines.push(format!(
-                    "{at} {node} starts {partition} at offset {offset} ({reason})"
-                )),
-                Reply::Assigned {
-                    member_id,
-                    generation,
-                    partitions,
-                    ..
-                } => lines.push(format!(
-                    "{at} {node} ({member_id}) is assigned {} in generation {generation}",
-                    if partitions.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        partitions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-                    }
-                )),
-                Reply::Revoked { partitions, generation, reason, .. } => lines.push(format!(
-                    "{at} {node} gives up {} (generation {generation}): {reason}",
-                    partitions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-                )),
-                Reply::LeftGroup { member_id, generation, reason } => lines.push(format!(
-                    "{at} {node} ({member_id}, generation {generation}) leaves the group: {reason}"
-                )),
-                Reply::CommitFailed { error, .. } => {
-                    lines.push(format!("{at} {node}: offset commit refused: {error}"))
-                }
-                Reply::CorruptBatch {
-                    partition,
-                    base_offset,
-                    detail,
-                } => lines.push(format!(
-                    "{at} {node} CORRUPT batch at {partition}@{base_offset}: {detail}"
-                )),
-                Reply::Polled { .. } if !first_poll_seen.contains_key(node) => {
-                    first_poll_seen.insert(node.clone(), true);
-                    lines.push(format!("{at} {node} polls its first records"));
-                }
-                _ => {}
-            },
-            TraceKind::Note { text } => lines.push(format!("{at} {text}")),
-            _ => {}
-        }
-    }
-    flush_timeouts(&mut timeouts, &mut lines);
-    lines
-}
-
-/// `orders-0@215, orders-1@179`.
-fn offsets_text(offsets: &[(TopicPartition, i64)]) -> String {
-    let list: Vec<String> = offsets.iter().map(|(tp, o)| format!("{tp}@{o}")).collect();
-    list.join(", ")
 }
 
 /// Who reads on behalf of whom: a consumer's group, or the consumer itself under `assign`.
@@ -440,17 +159,20 @@ fn rebalance_pauses(scenario: &Scenario, events: &Events) -> Vec<String> {
     let mut paused: BTreeMap<String, (u64, std::collections::BTreeSet<TopicPartition>)> =
         BTreeMap::new();
     for e in events {
-        let TraceKind::Reply { reply } = &e.kind else {
+        let Kind::Reply {
+            reply: Reply::Consumer(reply),
+        } = &e.kind
+        else {
             continue;
         };
         let group = reader_of(scenario, &e.node);
         match reply {
-            Reply::Revoked { partitions, .. } => {
+            consumer::Reply::Revoked { partitions, .. } => {
                 for tp in partitions {
                     given_up.insert((group.clone(), tp.clone()), e.time);
                 }
             }
-            Reply::Assigned { partitions, .. } => {
+            consumer::Reply::Assigned { partitions, .. } => {
                 for tp in partitions {
                     if let Some(since) = given_up.remove(&(group.clone(), tp.clone())) {
                         let entry = paused.entry(group.clone()).or_default();
@@ -477,22 +199,6 @@ fn rebalance_pauses(scenario: &Scenario, events: &Events) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// One line for a burst of request timeouts.
-fn flush_timeouts(burst: &mut Option<(String, Instant, Instant, usize)>, lines: &mut Vec<String>) {
-    if let Some((key, first, last, n)) = burst.take() {
-        let when = if first == last {
-            first.to_string()
-        } else {
-            format!("{first}..{last}")
-        };
-        let (node, request) = key.split_once(": ").unwrap_or((&key, "request"));
-        lines.push(format!(
-            "{when} {node}: {n} {request}{} got no answer within request.timeout.ms; retrying",
-            if n == 1 { "" } else { "s" }
-        ));
-    }
 }
 
 /// Each partition's replicas at the end of the run: leader, epoch, ISR, and every replica's
@@ -675,8 +381,11 @@ pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String>
         }
     }
     for e in events {
-        if let TraceKind::Node {
-            event: Event::LogRecovered { partition, report },
+        if let Kind::Node {
+            event:
+                Event::Log(LogEvent::Recovered {
+                    partition, report, ..
+                }),
         } = &e.kind
             && let Some(t) = &report.truncation
         {

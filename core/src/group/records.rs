@@ -1,0 +1,173 @@
+//! What a group coordinator writes to `__consumer_offsets`, and where a group lives.
+//!
+//! A group lives on one broker: the leader of partition
+//! `abs(hashCode(group.id)) % offsets.topic.num.partitions` of the internal topic
+//! `__consumer_offsets`. Committed offsets are records of that partition, keyed by
+//! (group, topic, partition) — the topic is compacted, so the last record per key is the
+//! committed offset —, and so is each group's generation. A broker that becomes the
+//! partition's leader reads them back: that is how offsets survive a coordinator failover.
+//! (Kafka's keys and values are versioned binary structs; here they are plain text.)
+
+use crate::ids::TopicPartition;
+use crate::log::Log;
+use crate::log::batch::{Record, RecordBatch, batches};
+use crate::time::Instant;
+use std::collections::BTreeMap;
+
+/// The internal topic of committed offsets.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// Java's `String.hashCode`, which Kafka uses to place groups.
+fn java_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// The `__consumer_offsets` partition of `group` (Kafka's `Utils.abs(hashCode) % n`).
+pub fn partition_for_group(group: &str, partitions: i32) -> i32 {
+    let h = java_hash(group);
+    let abs = if h == i32::MIN { 0 } else { h.abs() };
+    abs % partitions.max(1)
+}
+
+/// The record key of a committed offset.
+fn offset_key(group: &str, tp: &TopicPartition) -> Vec<u8> {
+    format!("offset\u{0}{group}\u{0}{}\u{0}{}", tp.topic, tp.partition).into_bytes()
+}
+
+/// The record key of a group's metadata (here: its generation).
+fn group_key(group: &str) -> Vec<u8> {
+    format!("group\u{0}{group}").into_bytes()
+}
+
+fn parse_offset_key(key: &[u8]) -> Option<(String, TopicPartition)> {
+    let text = std::str::from_utf8(key).ok()?;
+    let mut parts = text.split('\u{0}');
+    if parts.next()? != "offset" {
+        return None;
+    }
+    let group = parts.next()?.to_string();
+    let topic = parts.next()?;
+    let partition = parts.next()?.parse().ok()?;
+    Some((group, TopicPartition::new(topic, partition)))
+}
+
+/// The record batch storing `group`'s new generation, so that a coordinator elected after a
+/// failover continues the numbering (Kafka stores the whole group metadata this way).
+pub fn generation_batch(group: &str, generation: i32, now: Instant) -> Vec<u8> {
+    RecordBatch::from_records(vec![Record {
+        timestamp: now.as_millis() as i64,
+        key: Some(group_key(group)),
+        value: Some(generation.to_string().into_bytes()),
+        headers: Vec::new(),
+    }])
+    .encode()
+}
+
+/// The record batch committing `offsets` for `group`.
+pub fn commit_batch(group: &str, offsets: &[(TopicPartition, i64)], now: Instant) -> Vec<u8> {
+    RecordBatch::from_records(
+        offsets
+            .iter()
+            .map(|(tp, o)| Record {
+                timestamp: now.as_millis() as i64,
+                key: Some(offset_key(group, tp)),
+                value: Some(o.to_string().into_bytes()),
+                headers: Vec::new(),
+            })
+            .collect(),
+    )
+    .encode()
+}
+
+/// What one `__consumer_offsets` partition holds, read to its end.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// The last generation recorded per group.
+    pub generations: BTreeMap<String, i32>,
+    /// The last committed offset per (group, partition).
+    pub offsets: BTreeMap<(String, TopicPartition), i64>,
+}
+
+/// Read a `__consumer_offsets` partition's log to its end: the last record per key wins, as
+/// compaction keeps. Like Kafka, a new coordinator reads to the log end, not the high
+/// watermark: it leads the partition, so its whole log will be committed, and its high
+/// watermark may still lag the old leader's — reading less could miss the latest generation
+/// and hand out its number twice.
+pub fn read_stored(log: &Log) -> Stored {
+    let bytes = log
+        .read(log.log_start_offset(), usize::MAX)
+        .unwrap_or_default();
+    let mut stored = Stored::default();
+    for batch in batches(&bytes) {
+        for r in &batch.records {
+            let (Some(key), Some(value)) = (&r.key, &r.value) else {
+                continue;
+            };
+            if let Some(group) = key.strip_prefix(b"group\0".as_slice())
+                && let Ok(generation) = String::from_utf8_lossy(value).parse::<i32>()
+            {
+                let name = String::from_utf8_lossy(group).into_owned();
+                let g = stored.generations.entry(name).or_insert(generation);
+                *g = (*g).max(generation);
+                continue;
+            }
+            if let (Some(k), Some(offset)) = (
+                parse_offset_key(key),
+                std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
+            ) {
+                stored.offsets.insert(k, offset);
+            }
+        }
+    }
+    stored
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference: Java's `"".hashCode() == 0`, `"a".hashCode() == 97`, and Kafka's placement.
+    #[test]
+    fn groups_are_placed_like_kafka() {
+        assert_eq!(java_hash(""), 0);
+        assert_eq!(java_hash("a"), 97);
+        assert_eq!(java_hash("ab"), 97 * 31 + 98);
+        assert_eq!(partition_for_group("a", 50), 97 % 50);
+        assert!((0..50).contains(&partition_for_group("some-group-with-a-long-name-xyz", 50)));
+    }
+
+    #[test]
+    fn offset_keys_round_trip() {
+        let tp = TopicPartition::new("orders", 3);
+        assert_eq!(
+            parse_offset_key(&offset_key("g", &tp)),
+            Some(("g".to_string(), tp))
+        );
+        assert_eq!(parse_offset_key(b"other"), None);
+    }
+
+    /// The last record per key wins, and generations only go up.
+    #[test]
+    fn reading_back_keeps_the_last_offset_and_the_highest_generation() {
+        let mut log = Log::new("__consumer_offsets-0", crate::log::LogConfig::default());
+        let (a, b) = (
+            TopicPartition::new("orders", 0),
+            TopicPartition::new("orders", 1),
+        );
+        let mut ops = Vec::new();
+        for batch in [
+            commit_batch("billing", &[(a.clone(), 10), (b.clone(), 5)], Instant::ZERO),
+            generation_batch("billing", 3, Instant::ZERO),
+            commit_batch("billing", &[(a.clone(), 42)], Instant::ZERO),
+            generation_batch("audit", 1, Instant::ZERO),
+        ] {
+            log.append_as_leader(&batch, 0, &mut ops).unwrap();
+        }
+        let stored = read_stored(&log);
+        assert_eq!(stored.generations.get("billing"), Some(&3));
+        assert_eq!(stored.generations.get("audit"), Some(&1));
+        assert_eq!(stored.offsets.get(&("billing".to_string(), a)), Some(&42));
+        assert_eq!(stored.offsets.get(&("billing".to_string(), b)), Some(&5));
+    }
+}

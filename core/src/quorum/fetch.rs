@@ -1,0 +1,298 @@
+//! Replication of the metadata log: the follower's Fetch loop, and the leader's answers.
+//!
+//! A follower asks from its log end offset, naming the epoch of its last entry; the leader
+//! answers with records, or with the *diverging epoch* where the follower's log stops agreeing
+//! with its own (KIP-595), or holds the request up to `fetch_max_wait_ms` when there is
+//! nothing new. Each voter's fetch offset is its acknowledgement: the leader's high watermark
+//! is the largest offset a majority has, once it covers the current epoch.
+
+use super::{Out, Quorum, Role, Timer};
+use crate::client::network;
+use crate::ids::NodeId;
+use crate::protocol::{ErrorCode, Message, QuorumFetchRequest, QuorumFetchResponse};
+use crate::quorum::{Event, HeldFetch};
+use crate::time::{Duration, Instant};
+
+impl Quorum {
+    /// The connection to `peer` broke.
+    pub fn on_disconnected(&mut self, now: Instant, peer: NodeId, out: &mut Out) {
+        if !self
+            .network
+            .on_disconnected(peer, &mut out.scoped())
+            .is_empty()
+        {
+            out.set_timer(Timer::FetchRetry, now + Duration::from_millis(100));
+        }
+    }
+
+    /// Send a Fetch to the leader if we follow one and none is in flight.
+    pub(super) fn maybe_fetch(&mut self, now: Instant, out: &mut Out) {
+        if self.network.any(|_| true) || self.barrier.is_busy() {
+            return;
+        }
+        let to = match self.role {
+            Role::Follower { leader } => self.config.voters.get(&leader).copied(),
+            Role::Unattached if !self.voter => {
+                // Observers find the leader by asking any voter.
+                let voters: Vec<NodeId> = self.config.voters.values().copied().collect();
+                if voters.is_empty() {
+                    None
+                } else {
+                    self.next_voter += 1;
+                    Some(voters[self.next_voter % voters.len()])
+                }
+            }
+            _ => None,
+        };
+        let Some(to) = to else { return };
+        let request = QuorumFetchRequest {
+            correlation_id: self.network.next_correlation_id(),
+            replica_id: self.config.node_id,
+            current_leader_epoch: self.epoch(),
+            fetch_offset: self.log.log_end_offset(),
+            last_fetched_epoch: self.log.epoch_cache().latest_epoch().unwrap_or(0),
+            max_wait_ms: self.config.fetch_max_wait_ms,
+        };
+        let timeout = self.config.fetch_max_wait_ms + self.config.fetch_timeout_ms;
+        let timeout = Duration::from_millis(timeout);
+        let request = Message::QuorumFetchRequest(request);
+        self.network
+            .send_message(now, to, request, (), timeout, &mut out.scoped());
+    }
+
+    /// The metadata Fetch got no answer in time: ask again.
+    pub(super) fn on_request_timeout(
+        &mut self,
+        now: Instant,
+        timer: network::Timer,
+        out: &mut Out,
+    ) {
+        if self.network.on_timer(timer).is_some() {
+            self.maybe_fetch(now, out);
+        }
+    }
+
+    pub(super) fn fetch_error(
+        &self,
+        request: &QuorumFetchRequest,
+        error: ErrorCode,
+    ) -> QuorumFetchResponse {
+        QuorumFetchResponse {
+            correlation_id: request.correlation_id,
+            error,
+            leader_epoch: self.epoch(),
+            leader_id: self.leader_id().unwrap_or(-1),
+            high_watermark: self.high_watermark,
+            diverging_epoch: None,
+            records: Vec::new(),
+        }
+    }
+
+    pub(super) fn on_fetch_request(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        r: QuorumFetchRequest,
+        out: &mut Out,
+    ) {
+        if !self.is_leader() {
+            let error = ErrorCode::NotLeaderOrFollower;
+            out.send(
+                from,
+                Message::QuorumFetchResponse(self.fetch_error(&r, error)),
+            );
+            return;
+        }
+        if r.current_leader_epoch > self.epoch() {
+            let error = ErrorCode::UnknownLeaderEpoch;
+            out.send(
+                from,
+                Message::QuorumFetchResponse(self.fetch_error(&r, error)),
+            );
+            return;
+        }
+        if r.current_leader_epoch < self.epoch() {
+            // The fetcher's log may still be fine, but it must learn the new epoch first.
+            let error = ErrorCode::FencedLeaderEpoch;
+            out.send(
+                from,
+                Message::QuorumFetchResponse(self.fetch_error(&r, error)),
+            );
+            return;
+        }
+        // Does the fetcher's log agree with ours at its end? (KIP-595's diverging epoch.)
+        if r.fetch_offset > 0 {
+            let (epoch, end) = self
+                .log
+                .epoch_cache()
+                .end_offset_for(r.last_fetched_epoch, self.log.log_end_offset());
+            if epoch != r.last_fetched_epoch || end < r.fetch_offset {
+                let mut response = self.fetch_error(&r, ErrorCode::None);
+                response.diverging_epoch = Some((epoch, end.max(0)));
+                out.send(from, Message::QuorumFetchResponse(response));
+                return;
+            }
+        }
+        if r.fetch_offset > self.log.log_end_offset() {
+            let error = ErrorCode::OffsetOutOfRange;
+            out.send(
+                from,
+                Message::QuorumFetchResponse(self.fetch_error(&r, error)),
+            );
+            return;
+        }
+        if self.config.voters.contains_key(&r.replica_id)
+            && let Role::Leader {
+                fetched,
+                last_fetch,
+                ..
+            } = &mut self.role
+        {
+            let entry = fetched.entry(r.replica_id).or_insert(0);
+            *entry = (*entry).max(r.fetch_offset);
+            last_fetch.insert(r.replica_id, now);
+        }
+        self.advance_high_watermark(out);
+        // Hold a fetch with nothing new — unless the fetcher has not yet heard the current high
+        // watermark, which is news too.
+        let hw_known = self
+            .hw_sent
+            .get(&r.replica_id)
+            .is_some_and(|hw| *hw >= self.high_watermark);
+        if r.fetch_offset == self.log.log_end_offset() && r.max_wait_ms > 0 && hw_known {
+            let id = self.next_held;
+            self.next_held += 1;
+            out.set_timer(
+                Timer::HeldFetchExpiry(id),
+                now + Duration::from_millis(r.max_wait_ms),
+            );
+            self.held_fetches.insert(id, HeldFetch { from, request: r });
+            return;
+        }
+        let response = self.read_for(&r);
+        out.send(from, Message::QuorumFetchResponse(response));
+    }
+
+    pub(super) fn read_for(&mut self, r: &QuorumFetchRequest) -> QuorumFetchResponse {
+        self.hw_sent.insert(r.replica_id, self.high_watermark);
+        let records = self
+            .log
+            .read(r.fetch_offset, self.config.fetch_max_bytes)
+            .unwrap_or_default();
+        QuorumFetchResponse {
+            records,
+            ..self.fetch_error(r, ErrorCode::None)
+        }
+    }
+
+    /// A held fetch reached its `max_wait_ms`.
+    pub(super) fn on_fetch_expiry(&mut self, id: u64, out: &mut Out) {
+        if let Some(held) = self.held_fetches.remove(&id) {
+            let response = self.read_for(&held.request);
+            out.send(held.from, Message::QuorumFetchResponse(response));
+        }
+    }
+
+    pub(super) fn answer_held_fetches(&mut self, out: &mut Out) {
+        for (id, held) in std::mem::take(&mut self.held_fetches) {
+            out.cancel_timer(Timer::HeldFetchExpiry(id));
+            let response = self.read_for(&held.request);
+            out.send(held.from, Message::QuorumFetchResponse(response));
+        }
+    }
+
+    /// The leader's high watermark: the largest offset a majority of voters has on disk, once
+    /// it covers an entry of the current epoch (Raft's rule against committing old entries by
+    /// counting replicas).
+    pub(super) fn advance_high_watermark(&mut self, out: &mut Out) {
+        let Role::Leader {
+            fetched,
+            epoch_start,
+            ..
+        } = &self.role
+        else {
+            return;
+        };
+        let mut ends: Vec<i64> = self
+            .config
+            .voters
+            .keys()
+            .map(|id| {
+                if *id == self.config.node_id {
+                    self.durable_end
+                } else {
+                    fetched.get(id).copied().unwrap_or(0)
+                }
+            })
+            .collect();
+        ends.sort_unstable_by(|a, b| b.cmp(a));
+        let candidate = ends[self.config.majority() - 1];
+        if candidate > self.high_watermark && candidate > *epoch_start {
+            self.high_watermark = candidate;
+            out.trace(Event::HighWatermark {
+                high_watermark: candidate,
+            });
+            self.answer_held_fetches(out);
+        }
+    }
+
+    pub(super) fn on_fetch_response(
+        &mut self,
+        now: Instant,
+        r: QuorumFetchResponse,
+        out: &mut Out,
+    ) {
+        if self
+            .network
+            .complete(r.correlation_id, &mut out.scoped())
+            .is_none()
+        {
+            return;
+        }
+        if r.leader_epoch > self.epoch() || (r.leader_id >= 0 && self.leader_id().is_none()) {
+            if r.leader_id >= 0 {
+                self.become_follower(now, r.leader_epoch, r.leader_id, out);
+            } else if r.leader_epoch > self.epoch() {
+                self.become_unattached(now, r.leader_epoch, out);
+            }
+        }
+        match r.error {
+            ErrorCode::None => {}
+            _ => {
+                if !self.voter && r.leader_id < 0 {
+                    self.role = Role::Unattached;
+                }
+                out.set_timer(Timer::FetchRetry, now + Duration::from_millis(100));
+                return;
+            }
+        }
+        // A successful fetch from the leader: it is alive.
+        self.arm_election_timer(now, out);
+        if let Some((epoch, end)) = r.diverging_epoch {
+            let mut ops = Vec::new();
+            let target = end.min(self.log.log_end_offset());
+            let new_end = self.log.truncate_to(target, &mut ops);
+            out.disk_all(ops);
+            out.trace(Event::Truncated {
+                to_offset: new_end,
+                diverging_epoch: epoch,
+            });
+            self.applied = self.applied.min(new_end);
+            self.durable_end = self.durable_end.min(new_end);
+            self.maybe_fetch(now, out);
+            return;
+        }
+        if !r.records.is_empty() {
+            let mut ops = Vec::new();
+            if self.log.append_as_follower(&r.records, &mut ops).is_ok() {
+                out.disk_all(ops);
+                self.sync_log(out);
+            }
+        }
+        let hw = r.high_watermark.min(self.log.log_end_offset());
+        if hw > self.high_watermark {
+            self.high_watermark = hw;
+        }
+        self.maybe_fetch(now, out);
+    }
+}

@@ -1,0 +1,436 @@
+//! The timeline: one line per event that tells the story, in time order.
+//!
+//! Each kind of event has its own small function below; what they share is the
+//! [`Timeline`] being written: flushes remembered until a crash makes them matter, bursts of
+//! request timeouts folded into one line, the first poll of each consumer.
+
+use crate::trace::{Kind, Line};
+use kafkasim_core::actor::{Event, Reply};
+use kafkasim_core::broker::{LogEvent, ReplicaEvent, ReplicaRole};
+use kafkasim_core::client::{consumer, producer};
+use kafkasim_core::controller;
+use kafkasim_core::group;
+use kafkasim_core::ids::TopicPartition;
+use kafkasim_core::log::RecoveryReport;
+use kafkasim_core::time::Instant;
+use kafkasim_sim::disk::FileLoss;
+use kafkasim_sim::trace::CrashKind;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The notable events, one line each, in time order.
+pub fn timeline(events: &[Line]) -> Vec<String> {
+    let mut t = Timeline::new(events);
+    for e in events {
+        t.event(e);
+    }
+    t.flush_timeouts();
+    t.lines
+}
+
+/// Timeouts closer together than this are one burst.
+const BURST_MS: u64 = 100;
+
+/// A burst of request timeouts on one node, for one request type.
+struct Burst {
+    node: String,
+    request: String,
+    first: Instant,
+    last: Instant,
+    count: usize,
+}
+
+/// The timeline being written.
+struct Timeline<'a> {
+    lines: Vec<String>,
+    /// Flushes are frequent; only the last one before each crash tells the story.
+    last_flush: BTreeMap<(&'a str, &'a TopicPartition), (Instant, i64)>,
+    first_poll_seen: BTreeSet<&'a str>,
+    /// Clients keep nothing on disk: their crashes and restarts read differently.
+    clients: BTreeSet<&'a str>,
+    timeouts: Option<Burst>,
+}
+
+/// `orders-0@215, orders-1@179`.
+pub(super) fn offsets_text(offsets: &[(TopicPartition, i64)]) -> String {
+    let list: Vec<String> = offsets.iter().map(|(tp, o)| format!("{tp}@{o}")).collect();
+    list.join(", ")
+}
+
+fn partitions_text(partitions: &[TopicPartition]) -> String {
+    let list: Vec<String> = partitions.iter().map(ToString::to_string).collect();
+    list.join(", ")
+}
+
+impl<'a> Timeline<'a> {
+    fn new(events: &'a [Line]) -> Self {
+        let clients = events
+            .iter()
+            .filter(|e| matches!(e.kind, Kind::Reply { .. } | Kind::Command { .. }))
+            .map(|e| e.node.as_str())
+            .collect();
+        Timeline {
+            lines: Vec::new(),
+            last_flush: BTreeMap::new(),
+            first_poll_seen: BTreeSet::new(),
+            clients,
+            timeouts: None,
+        }
+    }
+
+    fn push(&mut self, at: Instant, text: String) {
+        self.lines.push(format!("{at} {text}"));
+    }
+
+    fn event(&mut self, e: &'a Line) {
+        if self
+            .timeouts
+            .as_ref()
+            .is_some_and(|b| e.time.saturating_since(b.last).as_millis() > BURST_MS)
+        {
+            self.flush_timeouts();
+        }
+        let (at, node) = (e.time, e.node.as_str());
+        match &e.kind {
+            Kind::Node { event } => self.node_event(at, node, event),
+            Kind::Crashed { how } => self.crashed(at, node, *how),
+            Kind::PowerLost { files } => self.power_lost(at, node, files),
+            Kind::Restarted { incarnation } => self.restarted(at, node, *incarnation),
+            Kind::PartitionStarted { from, to, two_way } => {
+                let arrow = if *two_way { "<-/->" } else { "-/->" };
+                self.push(at, format!("network partition: {from} {arrow} {to}"));
+            }
+            Kind::PartitionsHealed => self.push(at, "network partitions healed".into()),
+            Kind::ConnectionReset { peer } => {
+                self.push(at, format!("connection {node} <-> {peer} reset"))
+            }
+            Kind::Reply {
+                reply: Reply::Consumer(reply),
+            } => self.consumer_reply(at, node, reply),
+            Kind::Note { text } => self.push(at, text.clone()),
+            _ => {}
+        }
+    }
+
+    fn node_event(&mut self, at: Instant, node: &'a str, event: &'a Event) {
+        match event {
+            Event::Log(e) => self.log_event(at, node, e),
+            // Kafka's internal topics (`__consumer_offsets`) would drown the story.
+            Event::Replica(e) if e.partition().topic.starts_with("__") => {}
+            Event::Replica(e) => self.replica_event(at, node, e),
+            Event::Group(e) => self.group_event(at, node, e),
+            Event::Controller(e) => self.controller_event(at, node, e),
+            Event::Consumer(e) => self.consumer_event(at, node, e),
+            Event::Producer(producer::Event::RequestTimedOut { request, .. }) => {
+                self.timed_out(at, node, request)
+            }
+            Event::Producer(producer::Event::BatchRetried { .. }) | Event::Quorum(_) => {}
+        }
+    }
+
+    fn log_event(&mut self, at: Instant, node: &'a str, event: &'a LogEvent) {
+        match event {
+            LogEvent::Flushed {
+                partition,
+                recovery_point,
+            } => {
+                self.last_flush
+                    .insert((node, partition), (at, *recovery_point));
+            }
+            LogEvent::Recovered {
+                partition, report, ..
+            } => self.recovered(at, node, partition, report),
+            LogEvent::FlushStarted { .. } => {}
+        }
+    }
+
+    fn recovered(&mut self, at: Instant, node: &str, tp: &TopicPartition, r: &RecoveryReport) {
+        let mut line = format!(
+            "{node} recovers {tp}: {} valid batches ({} records) in {} segment(s), log end offset {}",
+            r.valid_batches, r.valid_records, r.segments_scanned, r.log_end_offset
+        );
+        match &r.truncation {
+            Some(t) => line.push_str(&format!(
+                "; truncated {} bytes at position {} of {} ({})",
+                t.bytes_truncated, t.position, t.segment, t.reason
+            )),
+            None => line.push_str("; nothing to truncate"),
+        }
+        self.push(at, line);
+    }
+
+    fn replica_event(&mut self, at: Instant, node: &str, event: &ReplicaEvent) {
+        let line = match event {
+            ReplicaEvent::ReplicaState {
+                partition,
+                role: ReplicaRole::Leader,
+                leader_epoch,
+                log_end_offset,
+                high_watermark,
+                isr,
+                ..
+            } => format!(
+                "{node} leads {partition} in leader epoch {leader_epoch} (ISR {isr:?}, log end {log_end_offset}, high watermark {high_watermark})"
+            ),
+            ReplicaEvent::ReplicaState {
+                partition,
+                role: ReplicaRole::Offline,
+                ..
+            } => format!("{node}: {partition} is offline (no leader)"),
+            ReplicaEvent::IsrShrunk { partition, isr, .. } => {
+                format!("{node}: ISR of {partition} shrinks to {isr:?}")
+            }
+            ReplicaEvent::IsrExpanded { partition, isr, .. } => {
+                format!("{node}: ISR of {partition} expands to {isr:?}")
+            }
+            ReplicaEvent::ReplicaTruncated {
+                partition,
+                from,
+                to,
+                cause,
+                ..
+            } => format!("{node} truncates {partition} from offset {from} to {to} ({cause})"),
+            _ => return,
+        };
+        self.push(at, line);
+    }
+
+    fn group_event(&mut self, at: Instant, node: &str, event: &group::Event) {
+        use group::Event as G;
+        let line = match event {
+            G::StaticMemberReplaced {
+                group,
+                instance,
+                old,
+                new,
+                kept_generation,
+            } => format!(
+                "{node}: static member {instance} of {group} is back as {new} (was {old}){}",
+                if *kept_generation {
+                    ": it keeps its partitions, no rebalance"
+                } else {
+                    ""
+                }
+            ),
+            G::GenerationStarted {
+                group,
+                generation,
+                members,
+                ..
+            } => format!(
+                "{node} (coordinator of {group}) starts generation {generation} with {}",
+                members.join(", ")
+            ),
+            // Where the group would resume from if its members changed now.
+            G::OffsetsCommitted { group, offsets } => format!(
+                "{node} (coordinator of {group}) has committed {}",
+                offsets_text(offsets)
+            ),
+            // After a coordinator failover, where the group resumes from.
+            G::OffsetsLoaded { group, offsets } => format!(
+                "{node} (coordinator of {group}) loads its committed offsets from __consumer_offsets: {}",
+                offsets_text(offsets)
+            ),
+            G::MemberRemoved {
+                group,
+                member,
+                reason,
+            } => format!("{node}: {member} leaves group {group} ({reason})"),
+            _ => return,
+        };
+        self.push(at, line);
+    }
+
+    fn controller_event(&mut self, at: Instant, node: &str, event: &controller::Event) {
+        use controller::Event as C;
+        let line = match event {
+            C::Activated { epoch } => {
+                format!("{node} becomes the active controller (metadata quorum epoch {epoch})")
+            }
+            C::BrokerUnfenced { broker_id } => format!(
+                "{node} unfences broker {broker_id}: it has caught up with the metadata log"
+            ),
+            C::BrokerFenced { broker_id } => format!(
+                "{node} fences broker {broker_id}: no heartbeat for broker.session.timeout.ms"
+            ),
+            C::BrokerRegistered { .. } => return,
+        };
+        self.push(at, line);
+    }
+
+    fn consumer_event(&mut self, at: Instant, node: &str, event: &consumer::Event) {
+        match event {
+            consumer::Event::PollStalled { duration_ms } => self.push(
+                at,
+                format!(
+                    "{node}'s application stalls for {duration_ms} ms without calling poll() (its heartbeat thread goes on)"
+                ),
+            ),
+            consumer::Event::Closed => {
+                self.push(at, format!("{node}'s application calls close()"))
+            }
+            consumer::Event::RequestTimedOut { request, .. } => self.timed_out(at, node, request),
+        }
+    }
+
+    /// Timeouts come in bursts (every request in flight to a dead broker): one line per
+    /// burst of one request type on one node.
+    fn timed_out(&mut self, at: Instant, node: &str, request: &str) {
+        match self.timeouts.as_mut() {
+            Some(b)
+                if b.node == node
+                    && b.request == request
+                    && at.saturating_since(b.last).as_millis() <= BURST_MS =>
+            {
+                b.last = at;
+                b.count += 1;
+            }
+            _ => {
+                self.flush_timeouts();
+                self.timeouts = Some(Burst {
+                    node: node.to_string(),
+                    request: request.to_string(),
+                    first: at,
+                    last: at,
+                    count: 1,
+                });
+            }
+        }
+    }
+
+    /// One line for the burst of request timeouts under way.
+    fn flush_timeouts(&mut self) {
+        let Some(b) = self.timeouts.take() else {
+            return;
+        };
+        let when = if b.first == b.last {
+            b.first.to_string()
+        } else {
+            format!("{}..{}", b.first, b.last)
+        };
+        self.lines.push(format!(
+            "{when} {}: {} {}{} got no answer within request.timeout.ms; retrying",
+            b.node,
+            b.count,
+            b.request,
+            if b.count == 1 { "" } else { "s" }
+        ));
+    }
+
+    fn crashed(&mut self, at: Instant, node: &str, how: CrashKind) {
+        let flushes: Vec<String> = self
+            .last_flush
+            .iter()
+            .filter(|((n, _), _)| *n == node)
+            .map(|((_, tp), (t, rp))| format!("{tp} up to offset {rp} at {t}"))
+            .collect();
+        if !flushes.is_empty() {
+            let text = format!(
+                "{node}: last fsyncs before the crash: {}",
+                flushes.join(", ")
+            );
+            self.push(at, text);
+        }
+        let text = match how {
+            CrashKind::Process if self.clients.contains(node) => {
+                format!("{node} process killed (kill -9)")
+            }
+            CrashKind::Process => {
+                format!("{node} process killed (kill -9): memory lost, the OS keeps the page cache")
+            }
+            CrashKind::Power => {
+                format!("{node} loses power: memory and page cache lost, only fsynced bytes remain")
+            }
+        };
+        self.push(at, text);
+    }
+
+    fn power_lost(&mut self, at: Instant, node: &str, files: &[FileLoss]) {
+        for f in files {
+            let text = if f.vanished {
+                format!("{node}:   {} was never fsynced and is gone", f.file)
+            } else {
+                let unsynced = f.cached_len.saturating_sub(f.durable_len);
+                let torn = if f.torn_bytes_kept > 0 {
+                    format!(
+                        "; a torn write left {} of them on disk{}",
+                        f.torn_bytes_kept,
+                        if f.garbage { ", ending in garbage" } else { "" }
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{node}:   {}: {} bytes synced, {unsynced} unsynced bytes lost{torn}",
+                    f.file, f.durable_len
+                )
+            };
+            self.push(at, text);
+        }
+    }
+
+    fn restarted(&mut self, at: Instant, node: &str, incarnation: u32) {
+        let text = if self.clients.contains(node) {
+            format!(
+                "{node} restarts (start #{}): a new process, nothing kept but its config",
+                incarnation + 1
+            )
+        } else {
+            format!(
+                "{node} restarts (start #{}) and recovers its logs from disk",
+                incarnation + 1
+            )
+        };
+        self.push(at, text);
+    }
+
+    fn consumer_reply(&mut self, at: Instant, node: &'a str, reply: &consumer::Reply) {
+        use consumer::Reply as R;
+        let text = match reply {
+            R::PositionReset {
+                partition,
+                offset,
+                reason,
+            } => format!("{node} starts {partition} at offset {offset} ({reason})"),
+            R::Assigned {
+                member_id,
+                generation,
+                partitions,
+                ..
+            } => format!(
+                "{node} ({member_id}) is assigned {} in generation {generation}",
+                if partitions.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    partitions_text(partitions)
+                }
+            ),
+            R::Revoked {
+                partitions,
+                generation,
+                reason,
+                ..
+            } => format!(
+                "{node} gives up {} (generation {generation}): {reason}",
+                partitions_text(partitions)
+            ),
+            R::LeftGroup {
+                member_id,
+                generation,
+                reason,
+            } => {
+                format!("{node} ({member_id}, generation {generation}) leaves the group: {reason}")
+            }
+            R::CommitFailed { error, .. } => format!("{node}: offset commit refused: {error}"),
+            R::CorruptBatch {
+                partition,
+                base_offset,
+                detail,
+            } => format!("{node} CORRUPT batch at {partition}@{base_offset}: {detail}"),
+            R::Polled { .. } if self.first_poll_seen.insert(node) => {
+                format!("{node} polls its first records")
+            }
+            R::Polled { .. } => return,
+        };
+        self.push(at, text);
+    }
+}
