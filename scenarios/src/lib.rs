@@ -10,4 +10,3 @@ pub mod format;
 pub mod harness;
 pub mod model;
 pub mod narrate;
-pub mod properties;
