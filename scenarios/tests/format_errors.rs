@@ -155,6 +155,95 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
             "consumers[0].commit",
             "unknown commit `sometimes`",
         ),
+        (
+            BASE.replace("name = \"t\"", "name = \"my scenario\""),
+            1,
+            "name",
+            "letters, digits, '-' and '_'",
+        ),
+        (
+            BASE.replace("duration_ms = 1000", "duration_ms = 0"),
+            2,
+            "duration_ms",
+            "more than 0",
+        ),
+        (
+            with("\n[network]\nlatency_min_us = 500\nlatency_max_us = 100\n"),
+            23,
+            "network.latency_max_us",
+            "must not be below latency_min_us",
+        ),
+        (
+            BASE.replace(
+                "partitions = 2",
+                "partitions = 2\n\n[[topics]]\nname = \"orders\"\npartitions = 1",
+            ),
+            9,
+            "topics[1].name",
+            "defined twice",
+        ),
+        (
+            BASE.replace("name = \"orders\"", "name = \"__orders\""),
+            5,
+            "topics[0].name",
+            "not start with `__`",
+        ),
+        (
+            BASE.replace("partitions = 2", "partitions = 2\nreplication_factor = 2"),
+            7,
+            "topics[0].replication_factor",
+            "between 1 and the number of brokers (1)",
+        ),
+        (
+            with("\n[[brokers]]\nname = \"b2\"\n")
+                .replace("partitions = 2", "partitions = 2\nreplication_factor = 2"),
+            7,
+            "topics[0].replication_factor",
+            "need a controller",
+        ),
+        (
+            with("\n[[brokers]]\nname = \"b2\"\n[brokers.config]\nnode.id = 1\n"),
+            // The place of the [[brokers]] section: the id may be a default, written nowhere.
+            8,
+            "brokers[1].config.node.id",
+            "node.id 1 is used twice",
+        ),
+        (
+            with("\n[brokers.config]\nunclean.leader.election.enable = true\n"),
+            22,
+            "brokers[0].config.unclean.leader.election.enable",
+            "is read by the controller: set it in the [[controllers]] config",
+        ),
+        (
+            with("\n[brokers.config]\nbootstrap.servers = \"b1\"\n"),
+            22,
+            "brokers[0].config.bootstrap.servers",
+            "unknown property `bootstrap.servers`",
+        ),
+        (
+            BASE.replace("records = 10", "records = 10\nkeys = 0"),
+            15,
+            "producers[0].keys",
+            "at least 1",
+        ),
+        (
+            with("start_ms = 1000\n"),
+            20,
+            "consumers[0].start_ms",
+            "at or after the end of the run (1000 ms)",
+        ),
+        (
+            with("\n[expect]\nhold = [\"lost-write\"]\nanomalies = [\"lost-write\"]\n"),
+            22,
+            "expect",
+            "cannot both hold and appear",
+        ),
+        (
+            with("\n[producers.config]\nretries = 0\nenable.idempotence = true\n"),
+            12,
+            "producers[0].config.enable.idempotence",
+            "retries to a non-zero value",
+        ),
     ]
 }
 

@@ -1,5 +1,5 @@
 //! The heart of the product: same scenario, same seed, same trace — byte for byte.
-//! (The two-process version of this test runs the CLI binary, in `scenarios/tests/`.)
+//! (The two-process version of this test runs the CLI binary, in `cli/tests/`.)
 
 use kafkasim_tests::run_builtin;
 

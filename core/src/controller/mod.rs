@@ -93,6 +93,19 @@ pub struct ControllerConfig {
     pub topics: Vec<TopicSpec>,
 }
 
+impl ControllerConfig {
+    /// Kafka's defaults for the controller `node_id`, which creates `topics`. The quorum's
+    /// voters are empty: they are known once every controller is.
+    pub fn new(node_id: i32, topics: Vec<TopicSpec>) -> Self {
+        ControllerConfig {
+            quorum: QuorumConfig::new(node_id, BTreeMap::new()),
+            broker_session_timeout_ms: 9000,
+            unclean_leader_election_enable: false,
+            topics,
+        }
+    }
+}
+
 /// How often the active controller looks for brokers whose session expired.
 const SESSION_CHECK_MS: u64 = 500;
 

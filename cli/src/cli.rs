@@ -4,9 +4,10 @@
 //! failed, 2 for bad input (unknown scenario, unreadable or invalid file, bad flag). Errors go
 //! to stderr as `error: ...`; nothing panics on user input.
 
-use crate::harness::{self, RunOptions, RunReport};
-use crate::{catalog, format};
 use clap::{Parser, Subcommand};
+use kafkasim_scenarios::harness::{self, RunOptions, RunReport};
+use kafkasim_scenarios::model::Scenario;
+use kafkasim_scenarios::{catalog, format};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -168,7 +169,7 @@ fn looks_like_path(s: &str) -> bool {
 }
 
 /// Find and parse a scenario by built-in name or path.
-fn load(name: &str) -> Result<crate::model::Scenario, UserError> {
+fn load(name: &str) -> Result<Scenario, UserError> {
     let (source, text) = match catalog::find(name) {
         Some(text) if !Path::new(name).is_file() => (format!("builtin:{name}"), text.to_string()),
         _ if looks_like_path(name) => {

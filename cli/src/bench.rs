@@ -2,6 +2,8 @@
 //! kafkasim-sim`. Reading the wall clock is the point here; simulated code never does.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+use kafkasim_scenarios::harness::{self, RunOptions};
+use kafkasim_scenarios::{catalog, format};
 use kafkasim_sim::bench::ping_pong;
 use kafkasim_sim::trace::TraceMode;
 use std::io::Write;
@@ -57,18 +59,16 @@ pub fn scenarios(out: &mut dyn Write) {
         "\nwhole scenarios (trace recorded and hashed, checkers run), best of 3:"
     );
     for name in ["wal-recovery", "leader-failover", "controller-failover"] {
-        let Some(text) = crate::catalog::find(name) else {
+        let Some(text) = catalog::find(name) else {
             continue;
         };
-        let Ok(scenario) = crate::format::parse(name, text) else {
+        let Ok(scenario) = format::parse(name, text) else {
             continue;
         };
         let mut best: Option<(f64, u64)> = None;
         for seed in 0..3 {
             let start = Instant::now();
-            let Ok(report) =
-                crate::harness::run(&scenario, crate::harness::RunOptions { seed, trace: None })
-            else {
+            let Ok(report) = harness::run(&scenario, RunOptions { seed, trace: None }) else {
                 continue;
             };
             let secs = start.elapsed().as_secs_f64().max(1e-9);

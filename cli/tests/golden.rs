@@ -2,7 +2,7 @@
 //! the files in `tests/golden/`. A change in the simulation shows up here as a readable diff
 //! of the story, not just a different hash.
 //!
-//! Regenerate with `KAFKASIM_BLESS=1 cargo test -p kafkasim-scenarios --test golden` — and
+//! Regenerate with `KAFKASIM_BLESS=1 cargo test -p kafkasim-cli --test golden` — and
 //! commit the new transcripts only if you understand what caused the change.
 
 use std::path::PathBuf;

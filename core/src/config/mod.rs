@@ -1,8 +1,21 @@
 //! Kafka's configuration, with Kafka's names and Kafka's defaults.
 //!
-//! Each field documents the Kafka property it stands for. Scenario files set them by those
-//! names (`log.flush.interval.messages = 1`), so what a learner tries here works the same way
-//! on a real cluster. Kafka's "never" (`Long.MAX_VALUE`) is `None`.
+//! Each field documents the Kafka property it stands for, and each `Default` is Kafka's
+//! default. Scenario files set them by those names (`log.flush.interval.messages = 1`), so what
+//! a learner tries here works the same way on a real cluster. Kafka's "never"
+//! (`Long.MAX_VALUE`) is `None`.
+//!
+//! The rules that go with the types live beside them, so anything that configures a node — the
+//! scenario format, the browser, a connector — follows the same ones:
+//! - [`properties`]: each role's table of property names, and how a value is read;
+//! - [`validate`]: checks across properties, such as what an idempotent producer needs;
+//! - [`internal_topics`]: `__consumer_offsets` and its defaults;
+//! - [`node_ids`]: how servers are numbered when no `node.id` is given, and that none repeats.
+
+pub mod internal_topics;
+pub mod node_ids;
+pub mod properties;
+pub mod validate;
 
 use crate::ids::NodeId;
 use crate::time::Duration;
@@ -184,7 +197,8 @@ impl ProducerConfig {
         self.enable_idempotence.unwrap_or(
             self.acks == Acks::All
                 && self.retries > 0
-                && self.max_in_flight_requests_per_connection <= 5,
+                && self.max_in_flight_requests_per_connection
+                    <= validate::MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION_FOR_IDEMPOTENCE,
         )
     }
 }
