@@ -20,4 +20,5 @@ pub mod node;
 pub mod prng;
 pub mod protocol;
 pub mod quorum;
+pub mod replication;
 pub mod time;

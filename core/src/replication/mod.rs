@@ -1,0 +1,5 @@
+//! The rules of replication, each as one small pure function with the table of cases that
+//! pins it down. (Being filled in: see the commits that follow.)
+
+pub mod committed;
+pub mod majority;
