@@ -2,4 +2,5 @@
 //! pins it down. (Being filled in: see the commits that follow.)
 
 pub mod committed;
+pub mod high_watermark;
 pub mod majority;
