@@ -3,4 +3,5 @@
 
 pub mod committed;
 pub mod high_watermark;
+pub mod isr_lag;
 pub mod majority;
