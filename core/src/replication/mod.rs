@@ -3,5 +3,6 @@
 
 pub mod committed;
 pub mod high_watermark;
+pub mod isr_join;
 pub mod isr_lag;
 pub mod majority;
