@@ -2,6 +2,7 @@
 //! pins it down. (Being filled in: see the commits that follow.)
 
 pub mod committed;
+pub mod epoch_end;
 pub mod high_watermark;
 pub mod isr_join;
 pub mod isr_lag;
