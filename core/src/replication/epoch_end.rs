@@ -117,6 +117,7 @@ pub fn kraft_epoch_end_offset(
     requested_epoch: i32,
     log_end_offset: i64,
 ) -> EpochEndOffset {
+    debug_assert!(requested_epoch >= 0, "KRaft epochs start at 0");
     let answer = leader_epoch_end_offset(history, requested_epoch, log_end_offset);
     if answer.end_offset == UNDEFINED_EPOCH_OFFSET {
         EpochEndOffset::new(history.latest_epoch().unwrap_or(0), log_end_offset)

@@ -33,6 +33,17 @@ use super::majority::majority;
 /// Example: committed `[1, 2]`, adding 3 (proposed `[1, 2, 3]`) → `[1, 2, 3]`; committed
 /// `[1, 2, 3]`, removing 3 (proposed `[1, 2]`) → `[1, 2, 3]`: 3 still counts.
 pub fn maximal_isr(committed_isr: &[i32], proposed_isr: Option<&[i32]>) -> Vec<i32> {
+    debug_assert!(
+        !committed_isr.is_empty(),
+        "a partition with a leader has an ISR"
+    );
+    debug_assert!(
+        committed_isr
+            .iter()
+            .chain(proposed_isr.unwrap_or(&[]))
+            .all(|b| *b >= 0),
+        "broker ids are >= 0"
+    );
     let mut members: Vec<i32> = committed_isr
         .iter()
         .chain(proposed_isr.unwrap_or(&[]))

@@ -104,6 +104,7 @@ pub fn on_become_leader(
     is_new_leader: bool,
     in_isr: bool,
 ) -> FollowerFetchState {
+    debug_assert!(leader_log_end_offset >= 0);
     let last_caught_up_time = if in_isr { now } else { Instant::ZERO };
     if is_new_leader {
         FollowerFetchState {
@@ -133,6 +134,7 @@ pub fn is_caught_up(
     now: Instant,
     replica_lag_time_max: Duration,
 ) -> bool {
+    debug_assert!(leader_log_end_offset >= 0);
     state.log_end_offset == leader_log_end_offset
         || now.saturating_since(state.last_caught_up_time) <= replica_lag_time_max
 }
@@ -151,6 +153,10 @@ pub fn out_of_sync_replicas(
     now: Instant,
     replica_lag_time_max: Duration,
 ) -> Vec<i32> {
+    debug_assert!(
+        isr.contains(&leader),
+        "the leader {leader} is in its ISR {isr:?}"
+    );
     isr.iter()
         .copied()
         .filter(|b| *b != leader)
