@@ -20,5 +20,6 @@ pub mod node;
 pub mod prng;
 pub mod protocol;
 pub mod quorum;
+pub mod replication;
 pub mod time;
 pub mod view;
