@@ -12,7 +12,7 @@
 //! Each case is one function `fn(repaired: bool) -> History`: read it as "the story, and the
 //! one thing that goes wrong in it".
 
-use kafkasim_core::actor::PolledRecord;
+use kafkasim_core::client::consumer::PolledRecord;
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::time::Instant;
 use kafkasim_scenarios::checkers::CHECKERS;
