@@ -162,15 +162,15 @@ pub enum ReplicaEvent {
         /// The ISR as this replica knows it.
         isr: Vec<i32>,
     },
-    /// A new leader noted where its epoch starts in its log (before its first append), so
-    /// that followers asking where an older epoch ended get the right answer.
-    EpochStarted {
+    /// The replica's leader-epoch cache changed: a new leader noted where its epoch starts
+    /// (before its first append, so that followers asking where an older epoch ended get the
+    /// right answer), a follower copied batches of a new epoch, or a truncation dropped
+    /// epochs. Each offset from one start to the next belongs to that epoch.
+    LeaderEpochsChanged {
         /// The partition.
         partition: TopicPartition,
-        /// The epoch.
-        leader_epoch: i32,
-        /// Its first offset.
-        start_offset: i64,
+        /// Every epoch and where it starts, oldest first.
+        epochs: Vec<(i32, i64)>,
     },
     /// A replica cut its log.
     ReplicaTruncated {
@@ -233,7 +233,7 @@ impl ReplicaEvent {
             ReplicaEvent::LogAppended { partition, .. }
             | ReplicaEvent::HighWatermarkUpdated { partition, .. }
             | ReplicaEvent::ReplicaState { partition, .. }
-            | ReplicaEvent::EpochStarted { partition, .. }
+            | ReplicaEvent::LeaderEpochsChanged { partition, .. }
             | ReplicaEvent::ReplicaTruncated { partition, .. }
             | ReplicaEvent::DuplicateBatchIgnored { partition, .. }
             | ReplicaEvent::PartitionEpochBumped { partition, .. }

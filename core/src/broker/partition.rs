@@ -225,14 +225,25 @@ impl Partition {
             log_start_offset: self.log.log_start_offset(),
             log_end_offset: self.log.log_end_offset(),
             high_watermark: self.high_watermark,
-            epochs: self
-                .log
-                .epoch_cache()
-                .entries()
-                .iter()
-                .map(|e| (e.epoch, e.start_offset))
-                .collect(),
+            epochs: self.epochs(),
         }
+    }
+
+    /// The leader-epoch cache, as the trace and the views show it.
+    fn epochs(&self) -> Vec<(i32, i64)> {
+        self.log
+            .epoch_cache()
+            .entries()
+            .iter()
+            .map(|e| (e.epoch, e.start_offset))
+            .collect()
+    }
+
+    fn trace_epochs(&self, out: &mut Out) {
+        out.trace(ReplicaEvent::LeaderEpochsChanged {
+            partition: self.tp.clone(),
+            epochs: self.epochs(),
+        });
     }
 
     fn trace_state(&self, out: &mut Out) {
@@ -259,11 +270,7 @@ impl Partition {
         );
         let mut ops = Vec::new();
         if self.log.assign_epoch(leader_epoch, &mut ops) {
-            out.trace(ReplicaEvent::EpochStarted {
-                partition: self.tp.clone(),
-                leader_epoch,
-                start_offset: self.log.log_end_offset(),
-            });
+            self.trace_epochs(out);
         }
         out.disk_all(ops);
         self.leader = me;
@@ -410,10 +417,14 @@ impl Partition {
             }
         }
         let mut ops = Vec::new();
+        let epochs_before = self.epochs();
         let result = self
             .log
             .append_as_leader(records, self.leader_epoch, &mut ops);
         out.disk_all(ops);
+        if self.epochs() != epochs_before {
+            self.trace_epochs(out);
+        }
         let info = result.map_err(|e| match e {
             LogError::CorruptMessage(_) => ErrorCode::CorruptMessage,
             _ => ErrorCode::KafkaStorageError,
@@ -447,6 +458,7 @@ impl Partition {
     ) -> Result<(), ErrorCode> {
         if !records.is_empty() {
             let mut ops = Vec::new();
+            let epochs_before = self.epochs();
             let result = self.log.append_as_follower(records, &mut ops);
             out.disk_all(ops);
             let info = result.map_err(|_| ErrorCode::CorruptMessage)?;
@@ -455,6 +467,9 @@ impl Partition {
                 batches: info.batches,
                 log_end_offset: self.log.log_end_offset(),
             });
+            if self.epochs() != epochs_before {
+                self.trace_epochs(out);
+            }
         }
         let hw = leader_high_watermark.min(self.log.log_end_offset());
         if hw != self.high_watermark {
@@ -495,6 +510,7 @@ impl Partition {
         let from = self.log.log_end_offset();
         if target < from {
             let mut ops = Vec::new();
+            let epochs_before = self.epochs();
             let to = self.log.truncate_to(target, &mut ops);
             out.disk_all(ops);
             self.high_watermark = self.high_watermark.min(to);
@@ -506,6 +522,9 @@ impl Partition {
                 high_watermark: self.high_watermark,
                 cause,
             });
+            if self.epochs() != epochs_before {
+                self.trace_epochs(out);
+            }
         }
     }
 

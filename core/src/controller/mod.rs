@@ -64,6 +64,14 @@ pub enum Event {
         /// The broker's `node.id`.
         broker_id: i32,
     },
+    /// A controller applied a committed metadata record to its image of the cluster (every
+    /// controller does, the active one and the standbys).
+    RecordApplied {
+        /// The record's offset in the metadata log.
+        offset: i64,
+        /// The record.
+        record: crate::metadata::MetadataRecord,
+    },
 }
 
 /// The words a controller speaks (its events are the node's: its own and its quorum's).
@@ -224,8 +232,9 @@ impl Controller {
 
     /// Apply what was committed, release answers, and notice leadership changes.
     fn after_step(&mut self, now: Instant, out: &mut Out) {
-        for (_, record) in self.quorum.take_committed() {
+        for (offset, record) in self.quorum.take_committed() {
             self.committed.apply(&record);
+            out.trace(Event::RecordApplied { offset, record });
         }
         let hw = self.quorum.high_watermark();
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaiting_commit)

@@ -131,11 +131,14 @@ impl Coordinator {
     pub fn load(&mut self, partition: i32, log: &Log, out: &mut Out) {
         let stored = records::read_stored(log);
         for (name, generation) in stored.generations {
-            let g = self
-                .groups
-                .entry(name.clone())
-                .or_insert_with(|| Group::empty(&name, Instant::ZERO));
-            g.generation = g.generation.max(generation);
+            let g = Self::group_entry(&mut self.groups, &name, Instant::ZERO, out);
+            if generation > g.generation {
+                g.generation = generation;
+                out.trace(Event::GenerationLoaded {
+                    group: name.clone(),
+                    generation,
+                });
+            }
         }
         let mut by_group: BTreeMap<String, Vec<(TopicPartition, i64)>> = BTreeMap::new();
         for ((group, tp), offset) in stored.offsets {
@@ -307,10 +310,7 @@ impl Coordinator {
         broker_id: i32,
         out: &mut Out,
     ) {
-        let group = self
-            .groups
-            .entry(r.group_id.clone())
-            .or_insert_with(|| Group::empty(&r.group_id, now));
+        let group = Self::group_entry(&mut self.groups, &r.group_id, now, out);
         let rejoined_static = match Self::rejoin_static(
             group,
             &mut self.next_member,
@@ -373,6 +373,21 @@ impl Coordinator {
             }
             GroupState::PreparingRebalance => {}
         }
+    }
+
+    /// The group called `name`, created Empty if it does not exist yet.
+    fn group_entry<'g>(
+        groups: &'g mut BTreeMap<String, Group>,
+        name: &str,
+        now: Instant,
+        out: &mut Out,
+    ) -> &'g mut Group {
+        groups.entry(name.to_string()).or_insert_with(|| {
+            out.trace(Event::Created {
+                group: name.to_string(),
+            });
+            Group::empty(name, now)
+        })
     }
 
     /// A join carrying a `group.instance.id` (KIP-345) that the group already knows.

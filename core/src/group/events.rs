@@ -52,6 +52,19 @@ impl fmt::Display for GroupState {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// A group came into being, Empty (on its first join, or read back from
+    /// `__consumer_offsets` by a new coordinator).
+    Created {
+        /// The group.
+        group: String,
+    },
+    /// A new coordinator read a group's last generation back from `__consumer_offsets`.
+    GenerationLoaded {
+        /// The group.
+        group: String,
+        /// The generation it continues from.
+        generation: i32,
+    },
     /// A group moved to another state.
     StateChanged {
         /// The group.
@@ -152,7 +165,9 @@ impl Event {
     /// The group the event is about, if it is about one.
     pub fn group(&self) -> Option<&str> {
         match self {
-            Event::StateChanged { group, .. }
+            Event::Created { group }
+            | Event::GenerationLoaded { group, .. }
+            | Event::StateChanged { group, .. }
             | Event::MemberJoined { group, .. }
             | Event::GenerationStarted { group, .. }
             | Event::AssignmentReceived { group, .. }

@@ -164,7 +164,10 @@ impl Quorum {
     pub fn on_election_timeout(&mut self, now: Instant, out: &mut Out) {
         if !self.voter {
             // An observer that lost its leader tries the next voter.
-            self.role = Role::Unattached;
+            if self.role != Role::Unattached {
+                self.role = Role::Unattached;
+                self.trace_role(out);
+            }
             self.network.abandon(|_| false, &mut out.scoped());
             self.arm_election_timer(now, out);
             self.maybe_fetch(now, out);
@@ -215,6 +218,7 @@ impl Quorum {
             self.role = Role::Voted {
                 candidate: r.candidate_id,
             };
+            self.trace_role(out);
             self.persist_election(out);
             self.arm_election_timer(now, out);
         }

@@ -259,8 +259,9 @@ impl Quorum {
         match r.error {
             ErrorCode::None => {}
             _ => {
-                if !self.voter && r.leader_id < 0 {
+                if !self.voter && r.leader_id < 0 && self.role != Role::Unattached {
                     self.role = Role::Unattached;
+                    self.trace_role(out);
                 }
                 out.set_timer(Timer::FetchRetry, now + Duration::from_millis(100));
                 return;
@@ -286,12 +287,16 @@ impl Quorum {
             let mut ops = Vec::new();
             if self.log.append_as_follower(&r.records, &mut ops).is_ok() {
                 out.disk_all(ops);
+                out.trace(Event::LogAppended {
+                    log_end_offset: self.log.log_end_offset(),
+                });
                 self.sync_log(out);
             }
         }
         let hw = r.high_watermark.min(self.log.log_end_offset());
         if hw > self.high_watermark {
             self.high_watermark = hw;
+            out.trace(Event::HighWatermark { high_watermark: hw });
         }
         self.maybe_fetch(now, out);
     }

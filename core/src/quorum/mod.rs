@@ -112,7 +112,24 @@ pub enum Event {
         /// The known leader, or -1.
         leader: i32,
     },
-    /// The leader's high watermark advanced: metadata below it is committed.
+    /// The member started from its disk: its election state and its metadata log's end.
+    Started {
+        /// The epoch it last knew.
+        epoch: i32,
+        /// The role it resumes in (never leader: a restarted leader waits to hear from the
+        /// quorum).
+        role: QuorumRole,
+        /// The leader it knew, or -1.
+        leader: i32,
+        /// Its metadata log's end offset.
+        log_end_offset: i64,
+    },
+    /// The member appended to its metadata log (the leader proposing, a follower copying).
+    LogAppended {
+        /// The new log end offset.
+        log_end_offset: i64,
+    },
+    /// The member's high watermark advanced: metadata below it is committed.
     HighWatermark {
         /// The new high watermark.
         high_watermark: i64,
@@ -310,6 +327,12 @@ impl Quorum {
                 leader: election.leader_id,
             };
         }
+        out.trace(Event::Started {
+            epoch: quorum.epoch(),
+            role: quorum.role.name(),
+            leader: quorum.leader_id().unwrap_or(-1),
+            log_end_offset: leo,
+        });
         // A restarted leader does not resume leading: it waits to hear from the quorum.
         quorum.arm_election_timer(now, out);
         quorum.maybe_fetch(now, out);
@@ -406,6 +429,9 @@ impl Quorum {
             .append_as_leader(&batch.encode(), self.epoch(), &mut ops)
             .ok()?;
         out.disk_all(ops);
+        out.trace(Event::LogAppended {
+            log_end_offset: self.log.log_end_offset(),
+        });
         self.sync_log(out);
         self.answer_held_fetches(out);
         Some(info.last_offset)

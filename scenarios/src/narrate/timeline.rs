@@ -252,7 +252,7 @@ impl<'a> Timeline<'a> {
             C::BrokerFenced { broker_id } => format!(
                 "{node} fences broker {broker_id}: no heartbeat for broker.session.timeout.ms"
             ),
-            C::BrokerRegistered { .. } => return,
+            C::BrokerRegistered { .. } | C::RecordApplied { .. } => return,
         };
         self.push(at, line);
     }
@@ -269,6 +269,11 @@ impl<'a> Timeline<'a> {
                 self.push(at, format!("{node}'s application calls close()"))
             }
             consumer::Event::RequestTimedOut { request, .. } => self.timed_out(at, node, request),
+            consumer::Event::Subscribed { .. }
+            | consumer::Event::PartitionsAssigned { .. }
+            | consumer::Event::Joined { .. }
+            | consumer::Event::MembershipReset
+            | consumer::Event::PositionInvalid { .. } => {}
         }
     }
 

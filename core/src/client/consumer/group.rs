@@ -6,7 +6,7 @@
 //! nothing is consumed while the group rebalances. The partitions of a new generation start
 //! from the group's committed offsets (`OffsetFetch`), or from `auto.offset.reset` if none.
 
-use super::{Consumer, Out, Reply, Request, RevocationReason, Timer};
+use super::{Consumer, Event, Out, Reply, Request, RevocationReason, Timer};
 use crate::group::assignor::{self, Member};
 use crate::ids::{NodeId, TopicPartition};
 use crate::protocol::{
@@ -215,6 +215,7 @@ impl Consumer {
             g.member_id.clear();
             g.generation = -1;
             g.phase = Phase::Unjoined;
+            out.trace(Event::MembershipReset);
         }
     }
 
@@ -255,6 +256,10 @@ impl Consumer {
         g.member_id = r.member_id.clone();
         g.generation = r.generation_id;
         g.phase = Phase::Syncing;
+        out.trace(Event::Joined {
+            member_id: r.member_id.clone(),
+            generation: r.generation_id,
+        });
         let correlation_id = self.next_correlation_id();
         let message = Message::SyncGroupRequest(SyncGroupRequest {
             correlation_id,
@@ -485,7 +490,7 @@ impl Consumer {
                 r.error,
                 ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration
             ) {
-                self.fenced_while_stalled();
+                self.fenced_while_stalled(out);
             }
             return;
         }

@@ -144,6 +144,9 @@ impl Consumer {
             Input::Command(Command::Subscribe { topic }) if self.group.is_none() => {
                 self.topic = Some(topic);
                 let group_id = self.config.group_id.clone().unwrap_or_default();
+                out.trace(Event::Subscribed {
+                    group: group_id.clone(),
+                });
                 self.group = Some(group::Membership::new(group_id));
             }
             Input::Command(Command::Subscribe { .. }) => {}
@@ -206,7 +209,7 @@ impl Consumer {
             Message::LeaveGroupResponse(_) => {} // the member has already forgotten it
             Message::MetadataResponse(r) => {
                 self.view.update(&r);
-                self.on_metadata(now);
+                self.on_metadata(out);
             }
             Message::ListOffsetsResponse(r) => self.on_list_offsets(now, r, out),
             Message::FetchResponse(r) => self.on_fetch(now, r, out),
@@ -293,13 +296,16 @@ impl Consumer {
         self.fetch(now, out);
     }
 
-    fn on_metadata(&mut self, _now: Instant) {
+    fn on_metadata(&mut self, out: &mut Out) {
         if let Some(topic) = &self.topic
             && self.group.is_none()
             && let Some(count) = self.view.partition_count(topic)
             && self.assignment.is_empty()
         {
             self.assignment = (0..count).map(|p| TopicPartition::new(topic, p)).collect();
+            out.trace(Event::PartitionsAssigned {
+                partitions: self.assignment.clone(),
+            });
         }
     }
 
@@ -443,6 +449,9 @@ impl Consumer {
                 ErrorCode::OffsetOutOfRange => {
                     // The position is no longer valid (e.g. the log was truncated below it).
                     self.positions.remove(&tp);
+                    out.trace(Event::PositionInvalid {
+                        partition: tp.clone(),
+                    });
                     if self.config.auto_offset_reset == AutoOffsetReset::None {
                         self.stuck.insert(tp.clone());
                         out.reply(Reply::PositionReset {

@@ -48,7 +48,7 @@ impl Consumer {
 
     /// The heartbeat thread learnt the member was fenced while the loop is stalled: the
     /// membership is gone, the partitions are lost once the application polls again.
-    pub(super) fn fenced_while_stalled(&mut self) {
+    pub(super) fn fenced_while_stalled(&mut self, out: &mut Out) {
         if let Some(g) = self.group.as_mut() {
             if self.lost_membership.is_none() && !g.member_id.is_empty() {
                 self.lost_membership = Some((g.member_id.clone(), g.generation));
@@ -56,6 +56,7 @@ impl Consumer {
             g.member_id.clear();
             g.generation = -1;
             g.phase = Phase::Unjoined;
+            out.trace(Event::MembershipReset);
         }
     }
 

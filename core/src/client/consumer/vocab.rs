@@ -267,6 +267,32 @@ pub enum Event {
     },
     /// The application called `close()`.
     Closed,
+    /// The application subscribed: the consumer is a member of `group` from now on.
+    Subscribed {
+        /// Its `group.id`.
+        group: String,
+    },
+    /// `assign()`: the consumer reads these partitions (all of its topic's).
+    PartitionsAssigned {
+        /// The partitions.
+        partitions: Vec<TopicPartition>,
+    },
+    /// The member joined a generation (its SyncGroup is on its way).
+    Joined {
+        /// Its member id.
+        member_id: String,
+        /// The generation.
+        generation: i32,
+    },
+    /// The member forgot its membership (fenced, or unknown to the coordinator): it rejoins
+    /// with an empty member id.
+    MembershipReset,
+    /// A partition's position is no longer valid (`OFFSET_OUT_OF_RANGE`): it is looked up
+    /// again as `auto.offset.reset` says.
+    PositionInvalid {
+        /// The partition.
+        partition: TopicPartition,
+    },
     /// A request got no answer within `request.timeout.ms`.
     RequestTimedOut {
         /// The request's correlation id.
