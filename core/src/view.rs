@@ -125,13 +125,12 @@ pub struct PartitionAssignment {
     pub isr: Vec<i32>,
 }
 
-/// A controller: its quorum membership and the committed metadata it has applied.
+/// A controller: its quorum membership (it is the active controller while it leads) and the
+/// committed metadata it has applied.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControllerView {
     /// Its place in the quorum.
     pub quorum: QuorumView,
-    /// Whether it is the active controller.
-    pub active: bool,
     /// The brokers the committed metadata knows.
     pub brokers: Vec<RegisteredBroker>,
     /// The partitions the committed metadata knows.
@@ -139,7 +138,7 @@ pub struct ControllerView {
 }
 
 /// A consumer: what it reads and where it stands.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsumerView {
     /// Its group, with `subscribe`.
     pub group: Option<String>,
@@ -151,4 +150,17 @@ pub struct ConsumerView {
     pub assignment: Vec<TopicPartition>,
     /// Its position in each partition that has one.
     pub positions: Vec<(TopicPartition, i64)>,
+}
+
+impl ConsumerView {
+    /// A consumer that has just started: no group, no partitions.
+    pub fn started() -> Self {
+        ConsumerView {
+            group: None,
+            member_id: String::new(),
+            generation: -1,
+            assignment: Vec::new(),
+            positions: Vec::new(),
+        }
+    }
 }

@@ -1,24 +1,24 @@
 //! Runs a [`Scenario`] on the simulated world and judges it.
 //!
-//! The harness builds the cluster (brokers first, then producers, then consumers: node ids
+//! The harness builds the cluster (controllers, brokers, producers, then consumers: node ids
 //! follow that order, which the parser relies on for `bootstrap.servers`), turns the workload
 //! into client commands and the fault list into scheduled faults, runs the world to the
-//! scenario's end, then reads the trace back into a [`History`] for the checkers and the
-//! narrated report.
+//! scenario's end with snapshots along the way, then judges the run from its trace alone
+//! ([`judge`]): a saved trace read back gives the same history, verdicts and summary.
 
-use crate::checkers::history::{History, Sent};
+use crate::checkers::history::History;
 use crate::checkers::{self};
-use crate::model::{FaultAction, Scenario};
+use crate::model::{Expectations, FaultAction, Scenario};
 use crate::narrate;
+use crate::trace::{Header, Line};
+use crate::view::Reducer;
 use kafkasim_core::actor::{Actor, ActorConfig, Command};
 use kafkasim_core::client::{consumer, producer};
-use kafkasim_core::ids::{NodeId, TopicPartition};
-use kafkasim_core::log::batch::batches;
-use kafkasim_core::time::Instant;
+use kafkasim_core::ids::NodeId;
+use kafkasim_core::time::{Duration, Instant};
 use kafkasim_sim::World;
 use kafkasim_sim::faults::Fault;
-use kafkasim_sim::trace::{TRACE_VERSION, TraceMode};
-use serde::Serialize;
+use kafkasim_sim::trace::TraceMode;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -79,27 +79,13 @@ impl RunReport {
     }
 }
 
-/// The first line of every trace.
-#[derive(Serialize)]
-struct Header<'a> {
-    trace_version: u32,
-    engine: &'a str,
-    scenario: &'a str,
-    seed: u64,
-    nodes: Vec<&'a str>,
-}
+pub use crate::trace::ENGINE;
 
-/// The engine's name and version, part of every trace header (and so of every hash).
-pub const ENGINE: &str = concat!("kafkasim ", env!("CARGO_PKG_VERSION"));
-
-/// Build the world for `scenario` with `seed`, with every node started and every command and
-/// fault scheduled; also returns the history's send table.
-pub fn build(
-    scenario: &Scenario,
-    seed: u64,
-    mode: TraceMode,
-) -> (World<Actor>, BTreeMap<u64, Sent>) {
+/// Build the world for `scenario` with `seed`, with every node started, every command and
+/// fault scheduled, and a snapshot every [`SNAPSHOT_INTERVAL_MS`].
+pub fn build(scenario: &Scenario, seed: u64, mode: TraceMode) -> World<Actor> {
     let mut world: World<Actor> = World::new(seed, scenario.world, mode);
+    world.snapshot_every(Duration::from_millis(SNAPSHOT_INTERVAL_MS));
     for c in &scenario.controllers {
         world.add_node(&c.name, ActorConfig::Controller(c.config.clone()));
     }
@@ -116,7 +102,6 @@ pub fn build(
     for id in ids {
         world.start(id);
     }
-    let mut sent = BTreeMap::new();
     let mut record_id = 0u64;
     for p in &scenario.producers {
         let node = world.node_id(&p.name).expect("producer added above");
@@ -128,14 +113,6 @@ pub fn build(
                 value.push('.');
             }
             let key = w.keys.map(|k| format!("k{}", i % k.max(1)));
-            sent.insert(
-                record_id,
-                Sent {
-                    producer: p.name.clone(),
-                    value: value.clone(),
-                    time,
-                },
-            );
             let command = producer::Command::Send {
                 record_id,
                 topic: w.topic.clone(),
@@ -212,156 +189,83 @@ pub fn build(
         };
         world.schedule_fault(Instant::from_millis(f.at_ms), fault);
     }
-    (world, sent)
+    world
 }
 
-/// A broker's logs, decoded: partition → offset → (leader epoch, value).
-type DecodedLogs = BTreeMap<TopicPartition, BTreeMap<i64, (i32, String)>>;
-
-/// Every broker's logs at the end of the run, by node name.
-fn final_logs(world: &World<Actor>) -> BTreeMap<String, DecodedLogs> {
-    let mut logs = BTreeMap::new();
-    for id in world.nodes() {
-        let Some(broker) = world.node(id).and_then(Actor::as_broker) else {
-            continue;
-        };
-        let mut partitions = BTreeMap::new();
-        for (tp, partition) in broker.partitions() {
-            let log = partition.log();
-            let mut records = BTreeMap::new();
-            let bytes = log
-                .read(log.log_start_offset(), usize::MAX)
-                .unwrap_or_default();
-            for batch in batches(&bytes) {
-                for (offset, r) in batch.records_with_offsets() {
-                    let value = r
-                        .value
-                        .as_ref()
-                        .map_or_else(String::new, |v| String::from_utf8_lossy(v).into_owned());
-                    records.insert(offset, (batch.partition_leader_epoch, value));
-                }
-            }
-            partitions.insert(tp.clone(), records);
-        }
-        logs.insert(world.name(id).to_string(), partitions);
-    }
-    logs
-}
+/// How often the trace gets a snapshot of the whole world (and after every fault): seeking
+/// replays at most this much simulated time.
+pub const SNAPSHOT_INTERVAL_MS: u64 = 1000;
 
 /// Run `scenario`. Errors are IO errors writing the trace.
 pub fn run(scenario: &Scenario, options: RunOptions) -> std::io::Result<RunReport> {
-    let (mut world, sent) = build(scenario, options.seed, TraceMode::Record);
+    let mut world = build(scenario, options.seed, TraceMode::Record);
     if let Some(writer) = options.trace {
         world.trace_mut().write_to(writer);
     }
-    let names: Vec<String> = world.nodes().map(|n| world.name(n).to_string()).collect();
-    let header = Header {
-        trace_version: TRACE_VERSION,
-        engine: ENGINE,
-        scenario: &scenario.name,
-        seed: options.seed,
-        nodes: names.iter().map(String::as_str).collect(),
-    };
+    let header = Header::of(scenario, options.seed);
     world.trace_mut().header(&header);
+    world.snapshot();
     world.run_until(Instant::from_millis(scenario.duration_ms));
+    world.snapshot();
     world.trace_mut().finish()?;
-
-    let mut history = History {
-        sent,
-        ..History::default()
-    };
-    history.absorb_trace(world.trace().events());
-    let logs = final_logs(&world);
-    history.final_logs = logs
-        .iter()
-        .map(|(node, parts)| {
-            let values = parts
-                .iter()
-                .map(|(tp, records)| {
-                    (
-                        tp.clone(),
-                        records.iter().map(|(o, (_, v))| (*o, v.clone())).collect(),
-                    )
-                })
-                .collect();
-            (node.clone(), values)
-        })
-        .collect();
-    history.final_epochs = logs
-        .iter()
-        .map(|(node, parts)| {
-            let epochs = parts
-                .iter()
-                .map(|(tp, records)| {
-                    (
-                        tp.clone(),
-                        records.iter().map(|(o, (e, _))| (*o, *e)).collect(),
-                    )
-                })
-                .collect();
-            (node.clone(), epochs)
-        })
-        .collect();
-    for id in world.nodes() {
-        let Some(broker) = world.node(id).and_then(Actor::as_broker) else {
-            continue;
-        };
-        let name = world.name(id).to_string();
-        for (tp, p) in broker.partitions() {
-            history
-                .final_high_watermarks
-                .entry(name.clone())
-                .or_default()
-                .insert(tp.clone(), p.high_watermark());
-            if p.is_leader() {
-                history.final_leaders.insert(tp.clone(), name.clone());
-            }
-        }
-    }
-    let acks_all: Vec<&str> = scenario
-        .producers
-        .iter()
-        .filter(|p| p.config.acks == kafkasim_core::config::Acks::All)
-        .map(|p| p.name.as_str())
-        .collect();
-    history.acks_all = history
-        .sent
-        .iter()
-        .filter(|(_, s)| acks_all.contains(&s.producer.as_str()))
-        .map(|(id, _)| *id)
-        .collect();
-
-    let verdicts = checkers::CHECKERS
-        .iter()
-        .map(|c| {
-            let expectation = if scenario.expect.anomalies.iter().any(|a| a == c.name) {
-                Some(true)
-            } else if scenario.expect.hold.iter().any(|a| a == c.name) {
-                Some(false)
-            } else {
-                None
-            };
-            Verdict {
-                checker: c.name.to_string(),
-                expectation,
-                findings: (c.check)(&history),
-            }
-        })
-        .collect();
-
+    let lines = world.trace().events();
+    let judged = judge(&header, lines);
     Ok(RunReport {
         parameters: narrate::parameters(scenario, &world),
-        timeline: narrate::timeline(world.trace().events()),
-        summary: {
-            let mut lines = narrate::summary(scenario, &history, world.trace().events());
-            if !scenario.controllers.is_empty() {
-                lines.extend(narrate::replicas(&world));
-            }
-            lines
-        },
-        verdicts,
+        timeline: narrate::timeline(lines),
+        summary: judged.summary,
+        verdicts: judged.verdicts,
         events: world.events_processed(),
         trace_hash: world.trace().hash_hex(),
-        history,
+        history: judged.history,
     })
+}
+
+/// What a run's trace says of it: the history, each checker's verdict, the summary.
+#[derive(Clone, Debug)]
+pub struct Judgement {
+    /// The history the checkers judged.
+    pub history: History,
+    /// Verdicts of every checker.
+    pub verdicts: Vec<Verdict>,
+    /// The summary, in Kafka's terms.
+    pub summary: Vec<String>,
+}
+
+/// Judge a run from its trace alone — the run just made, or a trace saved by
+/// `kafkasim run --trace` and read back (`kafkasim check`): the same lines give the same
+/// verdicts.
+pub fn judge(header: &Header, lines: &[Line]) -> Judgement {
+    let history = History::from_trace(header, lines);
+    let verdicts = checkers::CHECKERS
+        .iter()
+        .map(|c| Verdict {
+            checker: c.name.to_string(),
+            expectation: expectation(&header.expect, c.name),
+            findings: (c.check)(&history),
+        })
+        .collect();
+    let mut summary = narrate::summary(header, &history, lines);
+    if header.replicated()
+        && let Some(end) = Reducer::new(header, lines).at_end()
+    {
+        summary.extend(narrate::replicas(&end));
+    }
+    Judgement {
+        history,
+        verdicts,
+        summary,
+    }
+}
+
+/// What `expect` says of `checker`: `Some(true)` its anomaly must appear, `Some(false)` it
+/// must not, `None` it is not judged.
+fn expectation(expect: &Expectations, checker: &str) -> Option<bool> {
+    if expect.anomalies.iter().any(|a| a == checker) {
+        Some(true)
+    } else if expect.hold.iter().any(|a| a == checker) {
+        Some(false)
+    } else {
+        None
+    }
 }

@@ -11,6 +11,8 @@ pub mod checkers;
 pub mod error;
 pub mod format;
 pub mod harness;
+pub mod logs;
 pub mod model;
 pub mod narrate;
 pub mod trace;
+pub mod view;

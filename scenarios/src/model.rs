@@ -161,7 +161,7 @@ pub enum FaultAction {
 }
 
 /// The checks a run is judged by.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Expectations {
     /// Checkers that must find nothing.
     pub hold: Vec<String>,

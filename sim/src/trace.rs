@@ -86,7 +86,7 @@ pub struct InFlight {
 pub struct Snapshot<S> {
     /// Every node, in the order they were added.
     pub nodes: Vec<NodeSnapshot<S>>,
-    /// Directed links a partition blocks: (from, to).
+    /// Directed links a partition blocks: (from, to), in name order.
     pub cut: Vec<(String, String)>,
     /// Messages sent and not yet delivered or dropped, by message id.
     pub in_flight: Vec<InFlight>,

@@ -195,7 +195,7 @@ impl<N: Node> World<N> {
     pub fn snapshot_every(&mut self, interval: Duration) {
         debug_assert!(interval > Duration::ZERO, "a snapshot interval is positive");
         self.snapshot_interval = Some(interval);
-        self.next_snapshot = self.now;
+        self.next_snapshot = self.now + interval;
     }
 
     /// Add a node, down until [`World::start`] boots it. Names must be unique; they name the
@@ -332,11 +332,15 @@ impl<N: Node> World<N> {
 
     /// Process the earliest event. Returns false when the queue is empty.
     pub fn step(&mut self) -> bool {
+        // Snapshots due before the next event see it still queued (a message in flight).
+        let Some(next) = self.next_event_time() else {
+            return false;
+        };
+        self.snapshots_due(next);
         let Some(Scheduled { at, event, .. }) = self.queue.pop() else {
             return false;
         };
         debug_assert!(at >= self.now, "time went backwards");
-        self.snapshots_due(at);
         self.now = at;
         self.events_processed += 1;
         self.dispatch(event);
@@ -397,6 +401,7 @@ impl<N: Node> World<N> {
                 }
             }
         }
+        cut.sort();
         let mut in_flight: Vec<InFlight> = self
             .queue
             .iter()

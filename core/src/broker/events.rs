@@ -124,6 +124,11 @@ pub enum LogEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ReplicaEvent {
+    /// A broker started hosting a partition with an empty log (nothing of it on its disk).
+    ReplicaCreated {
+        /// The partition.
+        partition: TopicPartition,
+    },
     /// A replica appended record batches to its log (in the page cache): a leader from a
     /// producer (or the group coordinator), a follower copying its leader.
     LogAppended {
@@ -230,7 +235,8 @@ impl ReplicaEvent {
     /// The partition the event is about.
     pub fn partition(&self) -> &TopicPartition {
         match self {
-            ReplicaEvent::LogAppended { partition, .. }
+            ReplicaEvent::ReplicaCreated { partition }
+            | ReplicaEvent::LogAppended { partition, .. }
             | ReplicaEvent::HighWatermarkUpdated { partition, .. }
             | ReplicaEvent::ReplicaState { partition, .. }
             | ReplicaEvent::LeaderEpochsChanged { partition, .. }

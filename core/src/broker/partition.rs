@@ -114,6 +114,10 @@ impl Partition {
                     .collect(),
                 high_watermark,
             });
+        } else {
+            out.trace(ReplicaEvent::ReplicaCreated {
+                partition: tp.clone(),
+            });
         }
         // The broker cannot tell which of the bytes it found were ever fsynced (after a
         // process crash they may sit in the page cache only), so its recovery point starts at

@@ -167,30 +167,8 @@ impl Controller {
     pub fn view(&self) -> crate::view::ControllerView {
         crate::view::ControllerView {
             quorum: self.quorum.view(),
-            active: self.leading,
-            brokers: self
-                .committed
-                .brokers
-                .iter()
-                .map(|(id, b)| crate::view::RegisteredBroker {
-                    broker_id: *id,
-                    broker_epoch: b.broker_epoch,
-                    fenced: b.fenced,
-                })
-                .collect(),
-            partitions: self
-                .committed
-                .partitions
-                .iter()
-                .map(|(tp, p)| crate::view::PartitionAssignment {
-                    partition: tp.clone(),
-                    leader: p.leader,
-                    leader_epoch: p.leader_epoch,
-                    partition_epoch: p.partition_epoch,
-                    replicas: p.replicas.clone(),
-                    isr: p.isr.clone(),
-                })
-                .collect(),
+            brokers: self.committed.registered_brokers(),
+            partitions: self.committed.partition_assignments(),
         }
     }
 

@@ -710,25 +710,34 @@ impl Coordinator {
     }
 
     /// What the coordinator lets the world see of each group.
+    /// (A group known only by committed offsets shows as Empty in generation 0.)
     pub fn views(&self) -> Vec<crate::view::GroupView> {
-        self.groups
-            .values()
-            .map(|g| crate::view::GroupView {
-                group: g.name.clone(),
-                state: g.state,
-                generation: g.generation,
-                leader: g.leader.clone(),
-                members: g
-                    .members
-                    .iter()
-                    .map(|(id, m)| (id.clone(), m.assignment.clone()))
-                    .collect(),
-                committed: self
-                    .offsets
-                    .iter()
-                    .filter(|((group, _), _)| *group == g.name)
-                    .map(|((_, tp), o)| (tp.clone(), *o))
-                    .collect(),
+        let names: BTreeSet<&String> = self
+            .groups
+            .keys()
+            .chain(self.offsets.keys().map(|(g, _)| g))
+            .collect();
+        names
+            .into_iter()
+            .map(|name| {
+                let g = self.groups.get(name);
+                crate::view::GroupView {
+                    group: name.clone(),
+                    state: g.map_or(GroupState::Empty, |g| g.state),
+                    generation: g.map_or(0, |g| g.generation),
+                    leader: g.map(|g| g.leader.clone()).unwrap_or_default(),
+                    members: g
+                        .iter()
+                        .flat_map(|g| g.members.iter())
+                        .map(|(id, m)| (id.clone(), m.assignment.clone()))
+                        .collect(),
+                    committed: self
+                        .offsets
+                        .iter()
+                        .filter(|((group, _), _)| group == name)
+                        .map(|((_, tp), o)| (tp.clone(), *o))
+                        .collect(),
+                }
             })
             .collect()
     }

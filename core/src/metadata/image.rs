@@ -2,6 +2,7 @@
 
 use super::MetadataRecord;
 use crate::ids::{NodeId, TopicPartition};
+use crate::view::{PartitionAssignment, RegisteredBroker};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -133,6 +134,61 @@ impl MetadataImage {
                 self.quorum_leader = Some(*leader_id);
             }
         }
+    }
+
+    /// The brokers, as a view shows them.
+    pub fn registered_brokers(&self) -> Vec<RegisteredBroker> {
+        self.brokers
+            .iter()
+            .map(|(id, b)| RegisteredBroker {
+                broker_id: *id,
+                broker_epoch: b.broker_epoch,
+                fenced: b.fenced,
+            })
+            .collect()
+    }
+
+    /// The partitions, as a view shows them.
+    pub fn partition_assignments(&self) -> Vec<PartitionAssignment> {
+        self.partitions
+            .iter()
+            .map(|(tp, p)| PartitionAssignment {
+                partition: tp.clone(),
+                leader: p.leader,
+                leader_epoch: p.leader_epoch,
+                partition_epoch: p.partition_epoch,
+                replicas: p.replicas.clone(),
+                isr: p.isr.clone(),
+            })
+            .collect()
+    }
+
+    /// An image holding what a view shows: where a reader of a trace resumes applying
+    /// records. What views do not show — brokers' addresses, the quorum leader — is unknown
+    /// (and changes nothing a view shows).
+    pub fn from_visible(brokers: &[RegisteredBroker], partitions: &[PartitionAssignment]) -> Self {
+        let mut image = MetadataImage::default();
+        for b in brokers {
+            let state = BrokerState {
+                address: NodeId(u32::MAX),
+                broker_epoch: b.broker_epoch,
+                fenced: b.fenced,
+            };
+            image.brokers.insert(b.broker_id, state);
+        }
+        for p in partitions {
+            let count = image.topics.entry(p.partition.topic.clone()).or_insert(0);
+            *count = (*count).max(p.partition.partition + 1);
+            let state = PartitionState {
+                replicas: p.replicas.clone(),
+                isr: p.isr.clone(),
+                leader: p.leader,
+                leader_epoch: p.leader_epoch,
+                partition_epoch: p.partition_epoch,
+            };
+            image.partitions.insert(p.partition.clone(), state);
+        }
+        image
     }
 
     /// Whether broker `id` is registered and unfenced.

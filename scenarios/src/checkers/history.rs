@@ -10,8 +10,14 @@ use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::time::Instant;
 use kafkasim_sim::trace::{CrashKind, TraceKind};
 
-use crate::trace::Line;
+use crate::logs::Logs;
+use crate::trace::{Header, Line};
+use crate::view::{Reducer, WorldView};
+use kafkasim_core::actor::Command;
+use kafkasim_core::config::Acks;
+use kafkasim_core::view::NodeView;
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 /// A record the scenario asked a producer to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -272,6 +278,82 @@ pub struct History {
 }
 
 impl History {
+    /// The history of a run, from its trace alone: what the producers were told to send,
+    /// what came back, what consumers polled, what the coordinators did, and — replaying the
+    /// replicas' logs and the last snapshot — what every broker holds at the end.
+    pub fn from_trace(header: &Header, lines: &[Line]) -> Self {
+        let mut history = History::default();
+        for line in lines {
+            if let TraceKind::Command {
+                command:
+                    Command::Producer(producer::Command::Send {
+                        record_id, value, ..
+                    }),
+            } = &line.kind
+            {
+                let sent = Sent {
+                    producer: line.node.clone(),
+                    value: value.clone(),
+                    time: line.time,
+                };
+                history.sent.insert(*record_id, sent);
+            }
+        }
+        history.absorb_trace(lines);
+        history.absorb_final_logs(&Logs::replay(lines));
+        if let Some(end) = Reducer::new(header, lines).at_end() {
+            history.absorb_final_view(&end);
+        }
+        let acks_all: BTreeSet<&str> = header
+            .producers()
+            .filter(|(_, acks)| *acks == Acks::All)
+            .map(|(name, _)| name)
+            .collect();
+        history.acks_all = history
+            .sent
+            .iter()
+            .filter(|(_, s)| acks_all.contains(s.producer.as_str()))
+            .map(|(id, _)| *id)
+            .collect();
+        history
+    }
+
+    fn absorb_final_logs(&mut self, logs: &Logs) {
+        for (node, partitions) in logs.final_logs() {
+            for (tp, log) in partitions {
+                let values = log.iter().map(|(o, r)| (*o, r.value.clone())).collect();
+                let epochs = log.iter().map(|(o, r)| (*o, r.leader_epoch)).collect();
+                self.final_logs
+                    .entry(node.clone())
+                    .or_default()
+                    .insert(tp.clone(), values);
+                self.final_epochs
+                    .entry(node.clone())
+                    .or_default()
+                    .insert(tp, epochs);
+            }
+        }
+    }
+
+    /// Each up broker's high watermarks, and each partition's leader, at the end.
+    fn absorb_final_view(&mut self, end: &WorldView) {
+        for node in &end.nodes {
+            let Some(NodeView::Broker(broker)) = &node.view else {
+                continue;
+            };
+            for r in &broker.replicas {
+                self.final_high_watermarks
+                    .entry(node.node.clone())
+                    .or_default()
+                    .insert(r.partition.clone(), r.high_watermark);
+                if r.role == ReplicaRole::Leader {
+                    self.final_leaders
+                        .insert(r.partition.clone(), node.node.clone());
+                }
+            }
+        }
+    }
+
     /// Fill in acks, polls, failures, resets, corrupt reads, crashes and the groups' steps
     /// from the trace.
     pub fn absorb_trace(&mut self, events: &[Line]) {

@@ -7,12 +7,14 @@ mod timeline;
 use crate::checkers::durability::log_at_crash;
 use crate::checkers::history::History;
 use crate::model::Scenario;
-use crate::trace::{Kind, Line};
+use crate::trace::{Header, Kind, Line};
+use crate::view::WorldView;
 use kafkasim_core::actor::{Actor, Event, Reply};
-use kafkasim_core::broker::LogEvent;
+use kafkasim_core::broker::{LogEvent, ReplicaRole};
 use kafkasim_core::client::consumer;
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::time::Instant;
+use kafkasim_core::view::NodeView;
 use kafkasim_sim::World;
 use kafkasim_sim::trace::CrashKind;
 use std::collections::BTreeMap;
@@ -86,23 +88,13 @@ pub fn parameters(scenario: &Scenario, world: &World<Actor>) -> Vec<String> {
     lines
 }
 
-/// Who reads on behalf of whom: a consumer's group, or the consumer itself under `assign`.
-fn reader_of(scenario: &Scenario, consumer: &str) -> String {
-    scenario
-        .consumers
-        .iter()
-        .find(|c| c.name == consumer)
-        .and_then(|c| c.config.group_id.clone())
-        .unwrap_or_else(|| consumer.to_string())
-}
-
 /// Records one group (or one `assign` consumer) polled more than once, per partition: what
 /// was reprocessed, and by whom.
-fn redeliveries(scenario: &Scenario, h: &History) -> Vec<String> {
+fn redeliveries(header: &Header, h: &History) -> Vec<String> {
     // (reader, partition) → offset → consumers that polled it, in order.
     let mut seen: BTreeMap<(String, &TopicPartition), BTreeMap<i64, Vec<&str>>> = BTreeMap::new();
     for p in &h.polls {
-        let reader = reader_of(scenario, &p.consumer);
+        let reader = header.reader_of(&p.consumer);
         let offsets = seen.entry((reader, &p.partition)).or_default();
         for r in &p.records {
             offsets
@@ -153,7 +145,7 @@ fn redeliveries(scenario: &Scenario, h: &History) -> Vec<String> {
 
 /// How long partitions stood still in rebalances, per group: from the moment a member gave
 /// a partition up to the moment a member of the same group was assigned it again.
-fn rebalance_pauses(scenario: &Scenario, events: &Events) -> Vec<String> {
+fn rebalance_pauses(header: &Header, events: &Events) -> Vec<String> {
     let mut given_up: BTreeMap<(String, TopicPartition), Instant> = BTreeMap::new();
     // group → (partition-seconds stood still, partitions that stood still).
     let mut paused: BTreeMap<String, (u64, std::collections::BTreeSet<TopicPartition>)> =
@@ -165,7 +157,7 @@ fn rebalance_pauses(scenario: &Scenario, events: &Events) -> Vec<String> {
         else {
             continue;
         };
-        let group = reader_of(scenario, &e.node);
+        let group = header.reader_of(&e.node);
         match reply {
             consumer::Reply::Revoked { partitions, .. } => {
                 for tp in partitions {
@@ -202,39 +194,28 @@ fn rebalance_pauses(scenario: &Scenario, events: &Events) -> Vec<String> {
 }
 
 /// Each partition's replicas at the end of the run: leader, epoch, ISR, and every replica's
-/// log end offset and high watermark.
-pub fn replicas(world: &World<Actor>) -> Vec<String> {
-    let mut by_partition: BTreeMap<TopicPartition, Vec<String>> = BTreeMap::new();
-    let mut leaders: BTreeMap<TopicPartition, String> = BTreeMap::new();
-    for id in world.nodes() {
-        let Some(broker) = world.node(id).and_then(Actor::as_broker) else {
+/// log end offset and high watermark — read from the world's state at the end of the trace.
+pub fn replicas(end: &WorldView) -> Vec<String> {
+    let mut by_partition: BTreeMap<&TopicPartition, Vec<String>> = BTreeMap::new();
+    let mut leaders: BTreeMap<&TopicPartition, String> = BTreeMap::new();
+    for node in &end.nodes {
+        let Some(NodeView::Broker(broker)) = &node.view else {
             continue;
         };
-        for (tp, p) in broker.partitions() {
-            if tp.topic.starts_with("__") {
+        for r in &broker.replicas {
+            if r.partition.topic.starts_with("__") {
                 continue; // internal topics would drown the summary
             }
-            let role = match p.role() {
-                kafkasim_core::broker::Role::Leader { .. } => {
-                    leaders.insert(
-                        tp.clone(),
-                        format!(
-                            "leader {} in epoch {}, ISR {:?}",
-                            world.name(id),
-                            p.leader_epoch(),
-                            p.isr()
-                        ),
-                    );
-                    "leader"
-                }
-                kafkasim_core::broker::Role::Follower { .. } => "follower",
-                kafkasim_core::broker::Role::Offline => "offline",
-            };
-            by_partition.entry(tp.clone()).or_default().push(format!(
-                "{} {role} LEO {} HW {}",
-                world.name(id),
-                p.log_end_offset(),
-                p.high_watermark()
+            if r.role == ReplicaRole::Leader {
+                let text = format!(
+                    "leader {} in epoch {}, ISR {:?}",
+                    node.node, r.leader_epoch, r.isr
+                );
+                leaders.insert(&r.partition, text);
+            }
+            by_partition.entry(&r.partition).or_default().push(format!(
+                "{} {} LEO {} HW {}",
+                node.node, r.role, r.log_end_offset, r.high_watermark
             ));
         }
     }
@@ -242,7 +223,7 @@ pub fn replicas(world: &World<Actor>) -> Vec<String> {
         .into_iter()
         .map(|(tp, replicas)| {
             let leader = leaders
-                .get(&tp)
+                .get(tp)
                 .cloned()
                 .unwrap_or_else(|| "no leader".into());
             format!("{tp}: {leader}; {}", replicas.join(", "))
@@ -251,13 +232,13 @@ pub fn replicas(world: &World<Actor>) -> Vec<String> {
 }
 
 /// The summary: what was sent, acknowledged, lost and why, what recovery did.
-pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String> {
+pub fn summary(header: &Header, h: &History, events: &Events) -> Vec<String> {
     let mut lines = Vec::new();
-    for p in &scenario.producers {
+    for (producer, acks) in header.producers() {
         let ids: Vec<u64> = h
             .sent
             .iter()
-            .filter(|(_, s)| s.producer == p.name)
+            .filter(|(_, s)| s.producer == producer)
             .map(|(id, _)| *id)
             .collect();
         let acked = h
@@ -279,22 +260,14 @@ pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String>
             format!(" ({})", list.join(", "))
         };
         lines.push(format!(
-            "{}: {} records sent, {acked} acknowledged (acks={}), {failed} failed{why}, {} without an answer by the end",
-            p.name,
+            "{producer}: {} records sent, {acked} acknowledged (acks={acks}), {failed} failed{why}, {} without an answer by the end",
             ids.len(),
-            p.config.acks,
             ids.len().saturating_sub(acked + failed)
         ));
     }
-    let replicated = !scenario.controllers.is_empty();
-    let clients: Vec<&str> = scenario
-        .producers
-        .iter()
-        .map(|p| p.name.as_str())
-        .chain(scenario.consumers.iter().map(|c| c.name.as_str()))
-        .collect();
+    let replicated = header.replicated();
     for crash in &h.crashes {
-        if clients.contains(&crash.node.as_str()) {
+        if header.is_client(&crash.node) {
             lines.push(format!("{} was killed at {}", crash.node, crash.time));
             continue;
         }
@@ -395,16 +368,16 @@ pub fn summary(scenario: &Scenario, h: &History, events: &Events) -> Vec<String>
             ));
         }
     }
-    lines.extend(redeliveries(scenario, h));
-    lines.extend(rebalance_pauses(scenario, events));
-    for c in &scenario.consumers {
+    lines.extend(redeliveries(header, h));
+    lines.extend(rebalance_pauses(header, events));
+    for consumer in header.consumers() {
         let polled: usize = h
             .polls
             .iter()
-            .filter(|p| p.consumer == c.name)
+            .filter(|p| p.consumer == consumer)
             .map(|p| p.records.len())
             .sum();
-        lines.push(format!("{}: polled {polled} records", c.name));
+        lines.push(format!("{consumer}: polled {polled} records"));
     }
     lines
 }

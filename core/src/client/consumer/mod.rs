@@ -342,6 +342,9 @@ impl Consumer {
 
     fn on_list_offsets(&mut self, now: Instant, response: ListOffsetsResponse, out: &mut Out) {
         for p in response.partitions {
+            if !self.assignment.contains(&p.partition) {
+                continue; // given up while the request was on its way: Kafka ignores it too
+            }
             if p.error == ErrorCode::None {
                 self.positions.insert(p.partition.clone(), p.offset);
                 out.reply(Reply::PositionReset {

@@ -1,0 +1,134 @@
+//! Every replica's log as the trace tells it: which record is at which offset, in which
+//! leader epoch.
+//!
+//! A replica's log grows by [`ReplicaEvent::LogAppended`] (a leader's append, a follower's
+//! copy) and shrinks by [`ReplicaEvent::ReplicaTruncated`]; a crash and restart keeps what
+//! recovery found ([`LogEvent::Recovered`] says where the recovered log ends), and a partition
+//! whose files did not survive starts empty. Replaying those events gives, at the end of a
+//! run, the same logs as reading the brokers' disks — which is what the replication and
+//! durability checkers judge, now from a saved trace alone.
+
+use crate::trace::{Kind, Line};
+use kafkasim_core::actor::Event;
+use kafkasim_core::broker::{LogEvent, ReplicaEvent};
+use kafkasim_core::ids::TopicPartition;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One record in a replica's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedRecord {
+    /// The epoch of the leader that appended it.
+    pub leader_epoch: i32,
+    /// Its value, as text.
+    pub value: String,
+}
+
+/// One replica's log: offset → record.
+pub type ReplicaLog = BTreeMap<i64, LoggedRecord>;
+
+/// Each up broker's logs, per partition.
+pub type FinalLogs = BTreeMap<String, BTreeMap<TopicPartition, ReplicaLog>>;
+
+/// Every replica's log, replayed from the trace.
+#[derive(Clone, Debug, Default)]
+pub struct Logs {
+    logs: BTreeMap<String, BTreeMap<TopicPartition, ReplicaLog>>,
+    /// What a restarting node had before its crash, until recovery says what survived.
+    before_restart: BTreeMap<String, BTreeMap<TopicPartition, ReplicaLog>>,
+    down: BTreeSet<String>,
+}
+
+impl Logs {
+    /// Replay every line of a trace.
+    pub fn replay(lines: &[Line]) -> Self {
+        let mut logs = Logs::default();
+        for line in lines {
+            logs.apply(line);
+        }
+        logs
+    }
+
+    /// Take one line into account.
+    pub fn apply(&mut self, line: &Line) {
+        let node = &line.node;
+        match &line.kind {
+            Kind::Node {
+                event: Event::Replica(e),
+            } => self.replica_event(node, e),
+            Kind::Node {
+                event:
+                    Event::Log(LogEvent::Recovered {
+                        partition,
+                        report,
+                        log_start_offset,
+                        ..
+                    }),
+            } => {
+                let mut log = self
+                    .before_restart
+                    .get_mut(node)
+                    .and_then(|logs| logs.remove(partition))
+                    .unwrap_or_default();
+                log.retain(|o, _| *o >= *log_start_offset && *o < report.log_end_offset);
+                self.log_mut(node, partition).clone_from(&log);
+            }
+            Kind::Crashed { .. } => {
+                self.down.insert(node.clone());
+            }
+            Kind::Restarted { .. } => {
+                self.down.remove(node);
+                // A restarted broker has only what recovery finds on its disk.
+                let before = self.logs.remove(node).unwrap_or_default();
+                self.before_restart.insert(node.clone(), before);
+            }
+            _ => {}
+        }
+    }
+
+    fn log_mut(&mut self, node: &str, tp: &TopicPartition) -> &mut ReplicaLog {
+        self.logs
+            .entry(node.to_string())
+            .or_default()
+            .entry(tp.clone())
+            .or_default()
+    }
+
+    fn replica_event(&mut self, node: &str, event: &ReplicaEvent) {
+        match event {
+            ReplicaEvent::LogAppended {
+                partition, batches, ..
+            } => {
+                let log = self.log_mut(node, partition);
+                for b in batches {
+                    for (i, value) in b.values.iter().enumerate() {
+                        let record = LoggedRecord {
+                            leader_epoch: b.leader_epoch,
+                            value: value.clone(),
+                        };
+                        log.insert(b.base_offset + i as i64, record);
+                    }
+                }
+            }
+            ReplicaEvent::ReplicaTruncated {
+                partition,
+                to,
+                log_start_offset,
+                ..
+            } => {
+                let log = self.log_mut(node, partition);
+                log.split_off(to);
+                log.retain(|o, _| o >= log_start_offset);
+            }
+            _ => {}
+        }
+    }
+
+    /// The logs of every broker that is up, per partition.
+    pub fn final_logs(&self) -> FinalLogs {
+        self.logs
+            .iter()
+            .filter(|(node, _)| !self.down.contains(*node))
+            .map(|(node, logs)| (node.clone(), logs.clone()))
+            .collect()
+    }
+}
