@@ -1,13 +1,17 @@
-//! The `kafkasim` command line: list, show, run and bench scenarios.
+//! The `kafkasim` command line: list, show, run, check, sweep and bench scenarios.
 //!
 //! Exit codes: 0 when the run met its scenario's expectations, 1 when a checker verdict
 //! failed, 2 for bad input (unknown scenario, unreadable or invalid file, bad flag). Errors go
 //! to stderr as `error: ...`; nothing panics on user input.
 
 use clap::{Parser, Subcommand};
-use kafkasim_scenarios::harness::{self, RunOptions, RunReport};
+use kafkasim_core::time::Instant;
+use kafkasim_scenarios::harness::{self, RunOptions, RunReport, Verdict};
 use kafkasim_scenarios::model::Scenario;
-use kafkasim_scenarios::{catalog, format};
+use kafkasim_scenarios::trace::Header;
+use kafkasim_scenarios::view::{Reducer, WorldView};
+use kafkasim_scenarios::{catalog, format, narrate, trace};
+use kafkasim_sim::trace::hash_hex;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -43,9 +47,15 @@ pub enum Cmd {
     /// one-line repro command. The seed drives every random choice: network jitter, how a
     /// power loss tears the last write. Same scenario + same seed = same trace hash.
     ///
+    /// With --at, prints instead the timeline up to that moment and the state of the world
+    /// then: every node, the cut links, the messages in flight, each partition's replicas
+    /// (role, leader epoch, log start, log end, high watermark, ISR, offsets by epoch), the
+    /// groups, the controllers and the consumers.
+    ///
     /// Examples:
     ///   kafkasim run wal-recovery --seed 7
     ///   kafkasim run my.toml --seed 3 --trace run.jsonl
+    ///   kafkasim run leader-failover --seed 1 --at 6s
     #[command(verbatim_doc_comment)]
     Run {
         /// A built-in scenario name, or the path of a scenario file (.toml).
@@ -59,6 +69,28 @@ pub enum Cmd {
         /// Print only the verdicts, the trace hash and the repro line.
         #[arg(long)]
         quiet: bool,
+        /// Print the state of the world at this moment of the run (e.g. 6s, 6.2s, 6200ms).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+    /// Judge a saved trace again: the same verdicts as the run that wrote it.
+    ///
+    /// Reads a trace written by `kafkasim run --trace FILE` and judges it from its lines
+    /// alone — no scenario file, no simulation: what was sent, acknowledged, polled,
+    /// written and elected is all in the trace. Prints the verdicts and the trace hash (the
+    /// run's, if the file is unchanged). With --at, prints the state of the world at that
+    /// moment, as `kafkasim run --at` does.
+    ///
+    /// Examples:
+    ///   kafkasim run leader-failover --seed 1 --trace t.jsonl && kafkasim check t.jsonl
+    ///   kafkasim check t.jsonl --at 6s
+    #[command(verbatim_doc_comment)]
+    Check {
+        /// The trace file (JSON Lines).
+        trace: PathBuf,
+        /// Print the state of the world at this moment of the run instead of the verdicts.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
     },
     /// Run a scenario over many seeds and report every seed whose expectations failed.
     ///
@@ -143,7 +175,15 @@ fn execute(command: Cmd, out: &mut dyn Write) -> Result<i32, UserError> {
             seed,
             trace,
             quiet,
-        } => run(&scenario, seed, trace.as_deref(), quiet, out),
+            at,
+        } => {
+            let at = at.as_deref().map(parse_moment).transpose()?;
+            run(&scenario, seed, trace.as_deref(), quiet, at, out)
+        }
+        Cmd::Check { trace, at } => {
+            let at = at.as_deref().map(parse_moment).transpose()?;
+            check(&trace, at, out)
+        }
         Cmd::Sweep {
             scenario,
             seeds,
@@ -224,11 +264,17 @@ fn sweep(name: &str, from: u64, count: u64, out: &mut dyn Write) -> Result<i32, 
     Ok(if failures.is_empty() { 0 } else { 1 })
 }
 
+fn parse_moment(text: &str) -> Result<Instant, UserError> {
+    text.parse::<Instant>()
+        .map_err(|e| UserError(format!("--at: {e}")))
+}
+
 fn run(
     name: &str,
     seed: u64,
     trace: Option<&Path>,
     quiet: bool,
+    at: Option<Instant>,
     out: &mut dyn Write,
 ) -> Result<i32, UserError> {
     let scenario = load(name)?;
@@ -241,20 +287,100 @@ fn run(
         }
         None => None,
     };
-    let report = harness::run(
-        &scenario,
-        RunOptions {
-            seed,
-            trace: writer,
-        },
-    )
-    .map_err(|e| UserError(format!("writing the trace failed: {e}")))?;
+    let options = RunOptions {
+        seed,
+        trace: writer,
+    };
+    let simulation = harness::simulate(&scenario, options)
+        .map_err(|e| UserError(format!("writing the trace failed: {e}")))?;
+    if let Some(at) = at {
+        let end = Instant::from_millis(scenario.duration_ms);
+        if at > end {
+            return Err(UserError(format!(
+                "--at {at} is after the end of the run ({end}, the scenario's duration)"
+            )));
+        }
+        let timeline = narrate::timeline(simulation.lines());
+        print_moment(&simulation.header, &timeline, simulation.at(at), at, out);
+        let hash = simulation.world.trace().hash_hex();
+        let _ = writeln!(out, "\ntrace hash: {}", &hash[..16]);
+        let _ = writeln!(out, "repro: kafkasim run {name} --seed {seed} --at {at}");
+        return Ok(0);
+    }
+    let report = simulation.report();
     print_report(&report, quiet, out);
     if let Some(path) = trace {
         let _ = writeln!(out, "trace written to {}", path.display());
     }
     let _ = writeln!(out, "repro: kafkasim run {name} --seed {seed}");
     Ok(if report.passed() { 0 } else { 1 })
+}
+
+/// The timeline up to `at`, then the world's state at `at`.
+fn print_moment(
+    header: &Header,
+    timeline: &[String],
+    view: Option<WorldView>,
+    at: Instant,
+    out: &mut dyn Write,
+) {
+    let _ = writeln!(out, "== timeline up to {at}");
+    for line in timeline {
+        // Each line starts with its time, or a time range (`1.000s..1.200s`).
+        let when = line.split(' ').next().unwrap_or_default();
+        let first = when.split("..").next().unwrap_or(when);
+        if first.parse::<Instant>().is_ok_and(|t| t > at) {
+            break;
+        }
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = writeln!(out, "\n== the world at {at}");
+    match view {
+        Some(view) => {
+            for line in narrate::moment(header, &view) {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "  (the trace has no snapshot before this moment)");
+        }
+    }
+}
+
+/// `kafkasim check`: judge a saved trace again, or print a moment of it.
+fn check(path: &Path, at: Option<Instant>, out: &mut dyn Write) -> Result<i32, UserError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| UserError(format!("cannot read {}: {e}", path.display())))?;
+    let saved = trace::read(std::io::BufReader::new(file))
+        .map_err(|e| UserError(format!("{}: {e}", path.display())))?;
+    let h = &saved.header;
+    if let Some(at) = at {
+        let timeline = narrate::timeline(&saved.lines);
+        print_moment(
+            h,
+            &timeline,
+            Reducer::new(h, &saved.lines).at_time(at),
+            at,
+            out,
+        );
+        return Ok(0);
+    }
+    let _ = writeln!(
+        out,
+        "trace of {} (seed {}), written by {}: {} lines",
+        h.scenario,
+        h.seed,
+        h.engine,
+        saved.lines.len() + 1
+    );
+    let judged = harness::judge(h, &saved.lines);
+    let passed = judged.verdicts.iter().all(|v| v.ok());
+    print_verdicts(&judged.verdicts, false, out);
+    let _ = writeln!(out, "\nresult: {}", if passed { "PASS" } else { "FAIL" });
+    let bytes = std::fs::read(path)
+        .map_err(|e| UserError(format!("cannot read {}: {e}", path.display())))?;
+    let _ = writeln!(out, "trace hash: {}", &hash_hex(&bytes)[..16]);
+    Ok(if passed { 0 } else { 1 })
 }
 
 fn print_report(report: &RunReport, quiet: bool, out: &mut dyn Write) {
@@ -273,8 +399,19 @@ fn print_report(report: &RunReport, quiet: bool, out: &mut dyn Write) {
         }
         let _ = writeln!(out);
     }
+    print_verdicts(&report.verdicts, quiet, out);
+    let _ = writeln!(
+        out,
+        "\nresult: {}",
+        if report.passed() { "PASS" } else { "FAIL" }
+    );
+    let _ = writeln!(out, "events: {}", report.events);
+    let _ = writeln!(out, "trace hash: {}", &report.trace_hash[..16]);
+}
+
+fn print_verdicts(verdicts: &[Verdict], quiet: bool, out: &mut dyn Write) {
     let _ = writeln!(out, "== checkers");
-    for v in &report.verdicts {
+    for v in verdicts {
         let verdict = match (v.expectation, v.ok()) {
             (Some(true), true) => "ok (anomaly expected, found)",
             (Some(true), false) => "FAILED (anomaly expected, not found)",
@@ -297,13 +434,6 @@ fn print_report(report: &RunReport, quiet: bool, out: &mut dyn Write) {
             let _ = writeln!(out, "      ... and {} more", v.findings.len() - limit);
         }
     }
-    let _ = writeln!(
-        out,
-        "\nresult: {}",
-        if report.passed() { "PASS" } else { "FAIL" }
-    );
-    let _ = writeln!(out, "events: {}", report.events);
-    let _ = writeln!(out, "trace hash: {}", &report.trace_hash[..16]);
 }
 
 fn count(n: usize) -> String {

@@ -140,3 +140,156 @@ fn a_sweep_lists_every_failing_seed_with_its_repro() {
     assert_eq!(ok.status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A scratch directory of this test process.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("kafkasim-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The `== checkers` block of a report, and its verdict line.
+fn verdicts(text: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| *l != "== checkers")
+        .take_while(|l| !l.starts_with("trace hash"))
+        .filter(|l| !l.is_empty() && !l.starts_with("events:"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn check_judges_a_saved_trace_as_the_run_did() {
+    let dir = scratch("check");
+    let trace = dir.join("t.jsonl");
+    let t = trace.to_str().unwrap();
+    let run = kafkasim(&["run", "leader-failover", "--seed", "1", "--trace", t]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let check = kafkasim(&["check", t]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    let (run, check) = (stdout(&run), stdout(&check));
+    assert!(!verdicts(&run).is_empty());
+    assert_eq!(verdicts(&check), verdicts(&run));
+    let hash = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("trace hash:"))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        hash(&check),
+        hash(&run),
+        "the file is the run's whole trace"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_damaged_trace_is_refused_with_its_line() {
+    let dir = scratch("damaged");
+    let trace = dir.join("t.jsonl");
+    let t = trace.to_str().unwrap();
+    let run = kafkasim(&[
+        "run",
+        "wal-recovery",
+        "--seed",
+        "7",
+        "--trace",
+        t,
+        "--quiet",
+    ]);
+    assert_eq!(run.status.code(), Some(0));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[3] = "{\"time\":1,\"seq\":2,\"node\":\"x\",\"kind\":\"no_such_kind\"}";
+    std::fs::write(&trace, lines.join("\n")).unwrap();
+    let o = kafkasim(&["check", t]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("t.jsonl: line 4:"), "{}", stderr(&o));
+    std::fs::write(&trace, "not json\n").unwrap();
+    let o = kafkasim(&["check", t]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("line 1: not a kafkasim trace header"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kafkasim(&["check", "/nonexistent/t.jsonl"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot read /nonexistent/t.jsonl"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn at_prints_every_replica_at_that_moment() {
+    let o = kafkasim(&["run", "leader-failover", "--seed", "1", "--at", "6s"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("== the world at 6.000s"), "{out}");
+    // broker-1 led orders-0 and lost power at 4 s; at 6 s the controller has not fenced it.
+    assert!(out.contains("broker-1 powered off"), "{out}");
+    assert!(
+        out.contains("orders-0: no leader up: the followers follow broker 1"),
+        "{out}"
+    );
+    for replica in [
+        "broker-2   follower",
+        "broker-3   follower",
+        "broker-2   leader",
+    ] {
+        assert!(out.contains(replica), "{replica} in {out}");
+    }
+    assert!(
+        out.contains("LEO ") && out.contains("HW ") && out.contains("ISR ["),
+        "{out}"
+    );
+    assert!(out.contains("repro: kafkasim run leader-failover --seed 1 --at 6.000s"));
+    // The same moment from the saved trace.
+    let dir = scratch("at");
+    let trace = dir.join("t.jsonl");
+    let t = trace.to_str().unwrap();
+    kafkasim(&[
+        "run",
+        "leader-failover",
+        "--seed",
+        "1",
+        "--trace",
+        t,
+        "--quiet",
+    ]);
+    let from_file = stdout(&kafkasim(&["check", t, "--at", "6s"]));
+    let moment = |s: &str| {
+        s[s.find("== the world").unwrap()..]
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(moment(&from_file), moment(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn at_refuses_a_moment_it_cannot_read_or_after_the_run() {
+    let o = kafkasim(&["run", "leader-failover", "--at", "6"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("write it with a unit, e.g. 6s"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kafkasim(&["run", "leader-failover", "--at", "999s"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("after the end of the run"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -107,6 +107,47 @@ impl Add for Duration {
 }
 
 /// Prints as seconds with millisecond precision, the way the narrated timeline shows time.
+impl std::str::FromStr for Instant {
+    type Err = String;
+
+    /// A moment of a run as a person writes it: `6s`, `6.2s`, `6200ms` or `250us`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let help = || {
+            format!(
+                "`{text}` is not a time of the run: write it with a unit, e.g. 6s, 6.2s or 6200ms"
+            )
+        };
+        let (number, per_unit) = if let Some(n) = text.strip_suffix("ms") {
+            (n, 1_000u64)
+        } else if let Some(n) = text.strip_suffix("us") {
+            (n, 1)
+        } else if let Some(n) = text.strip_suffix('s') {
+            (n, 1_000_000)
+        } else {
+            return Err(help());
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let (whole, fraction) = match number.split_once('.') {
+            Some((whole, fraction)) if digits(fraction) => (whole, fraction),
+            Some(_) => return Err(help()),
+            None => (number, ""),
+        };
+        if !digits(whole) {
+            return Err(help());
+        }
+        let whole: u64 = whole.parse().map_err(|_| help())?;
+        let mut micros = whole.checked_mul(per_unit).ok_or_else(help)?;
+        // Fractional digits finer than a microsecond are dropped.
+        let mut scale = per_unit;
+        for digit in fraction.bytes() {
+            scale /= 10;
+            micros = micros.saturating_add(u64::from(digit - b'0') * scale);
+        }
+        Ok(Instant(micros))
+    }
+}
+
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{:03}s", self.0 / 1_000_000, (self.0 / 1000) % 1000)
@@ -134,6 +175,24 @@ mod tests {
         assert_eq!(
             Instant::from_millis(1) - Instant::from_millis(5),
             Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn moments_parse_as_people_write_them() {
+        let at = |s: &str| s.parse::<Instant>();
+        assert_eq!(at("6s"), Ok(Instant::from_millis(6000)));
+        assert_eq!(at("6.2s"), Ok(Instant::from_millis(6200)));
+        assert_eq!(at("6200ms"), Ok(Instant::from_millis(6200)));
+        assert_eq!(at(" 0.0005s "), Ok(Instant::from_micros(500)));
+        assert_eq!(at("250us"), Ok(Instant::from_micros(250)));
+        for bad in ["6", "s", "6.s", "-1s", "6 s", "1e3ms", "six s"] {
+            assert!(at(bad).is_err(), "{bad} is refused");
+        }
+        // What the timeline prints reads back as the same moment.
+        assert_eq!(
+            at(&Instant::from_millis(2345).to_string()),
+            Ok(Instant::from_millis(2345))
         );
     }
 

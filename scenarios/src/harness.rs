@@ -11,7 +11,7 @@ use crate::checkers::{self};
 use crate::model::{Expectations, FaultAction, Scenario};
 use crate::narrate;
 use crate::trace::{Header, Line};
-use crate::view::Reducer;
+use crate::view::{Reducer, WorldView};
 use kafkasim_core::actor::{Actor, ActorConfig, Command};
 use kafkasim_core::client::{consumer, producer};
 use kafkasim_core::ids::NodeId;
@@ -81,10 +81,20 @@ impl RunReport {
 
 pub use crate::trace::ENGINE;
 
-/// Build the world for `scenario` with `seed`, with every node started, every command and
-/// fault scheduled, and a snapshot every [`SNAPSHOT_INTERVAL_MS`].
-pub fn build(scenario: &Scenario, seed: u64, mode: TraceMode) -> World<Actor> {
+/// Build the world for `scenario` with `seed`: the trace's header first (written to `trace`
+/// too, if given), then every node started, a first snapshot, every command and fault
+/// scheduled, and a snapshot every [`SNAPSHOT_INTERVAL_MS`] from then on.
+pub fn build(
+    scenario: &Scenario,
+    seed: u64,
+    mode: TraceMode,
+    trace: Option<Box<dyn Write>>,
+) -> World<Actor> {
     let mut world: World<Actor> = World::new(seed, scenario.world, mode);
+    if let Some(writer) = trace {
+        world.trace_mut().write_to(writer);
+    }
+    world.trace_mut().header(&Header::of(scenario, seed));
     world.snapshot_every(Duration::from_millis(SNAPSHOT_INTERVAL_MS));
     for c in &scenario.controllers {
         world.add_node(&c.name, ActorConfig::Controller(c.config.clone()));
@@ -102,6 +112,7 @@ pub fn build(scenario: &Scenario, seed: u64, mode: TraceMode) -> World<Actor> {
     for id in ids {
         world.start(id);
     }
+    world.snapshot();
     let mut record_id = 0u64;
     for p in &scenario.producers {
         let node = world.node_id(&p.name).expect("producer added above");
@@ -196,29 +207,60 @@ pub fn build(scenario: &Scenario, seed: u64, mode: TraceMode) -> World<Actor> {
 /// replays at most this much simulated time.
 pub const SNAPSHOT_INTERVAL_MS: u64 = 1000;
 
-/// Run `scenario`. Errors are IO errors writing the trace.
-pub fn run(scenario: &Scenario, options: RunOptions) -> std::io::Result<RunReport> {
-    let mut world = build(scenario, options.seed, TraceMode::Record);
-    if let Some(writer) = options.trace {
-        world.trace_mut().write_to(writer);
+/// A finished run: what was run, and the world as the run left it, trace included.
+pub struct Simulation {
+    /// The trace's header.
+    pub header: Header,
+    /// The world, stopped at the scenario's end.
+    pub world: World<Actor>,
+    /// Parameters of the run, some derived from the seed.
+    pub parameters: Vec<String>,
+}
+
+impl Simulation {
+    /// The run's trace lines.
+    pub fn lines(&self) -> &[Line] {
+        self.world.trace().events()
     }
+
+    /// The world's visible state at the end of simulated time `time`.
+    pub fn at(&self, time: Instant) -> Option<WorldView> {
+        Reducer::new(&self.header, self.lines()).at_time(time)
+    }
+
+    /// Judge the run and narrate it.
+    pub fn report(&self) -> RunReport {
+        let lines = self.lines();
+        let judged = judge(&self.header, lines);
+        RunReport {
+            parameters: self.parameters.clone(),
+            timeline: narrate::timeline(lines),
+            summary: judged.summary,
+            verdicts: judged.verdicts,
+            events: self.world.events_processed(),
+            trace_hash: self.world.trace().hash_hex(),
+            history: judged.history,
+        }
+    }
+}
+
+/// Run `scenario` to its end, keeping the trace. Errors are IO errors writing the trace.
+pub fn simulate(scenario: &Scenario, options: RunOptions) -> std::io::Result<Simulation> {
+    let mut world = build(scenario, options.seed, TraceMode::Record, options.trace);
     let header = Header::of(scenario, options.seed);
-    world.trace_mut().header(&header);
-    world.snapshot();
     world.run_until(Instant::from_millis(scenario.duration_ms));
     world.snapshot();
     world.trace_mut().finish()?;
-    let lines = world.trace().events();
-    let judged = judge(&header, lines);
-    Ok(RunReport {
+    Ok(Simulation {
         parameters: narrate::parameters(scenario, &world),
-        timeline: narrate::timeline(lines),
-        summary: judged.summary,
-        verdicts: judged.verdicts,
-        events: world.events_processed(),
-        trace_hash: world.trace().hash_hex(),
-        history: judged.history,
+        header,
+        world,
     })
+}
+
+/// Run `scenario` and judge it. Errors are IO errors writing the trace.
+pub fn run(scenario: &Scenario, options: RunOptions) -> std::io::Result<RunReport> {
+    Ok(simulate(scenario, options)?.report())
 }
 
 /// What a run's trace says of it: the history, each checker's verdict, the summary.

@@ -34,10 +34,8 @@ fn builtins() -> Vec<Scenario> {
 
 /// Run `scenario` as the harness does, keeping the world to look inside it afterwards.
 fn run_world(scenario: &Scenario, seed: u64) -> (Header, World<Actor>) {
-    let mut world = harness::build(scenario, seed, TraceMode::Record);
+    let mut world = harness::build(scenario, seed, TraceMode::Record, None);
     let header = Header::of(scenario, seed);
-    world.trace_mut().header(&header);
-    world.snapshot();
     world.run_until(Instant::from_millis(scenario.duration_ms));
     world.snapshot();
     (header, world)
@@ -208,6 +206,12 @@ fn a_saved_trace_is_judged_as_the_run_was() {
             assert_eq!(
                 judged.summary, report.summary,
                 "{} seed {seed}: summary from the saved trace",
+                scenario.name
+            );
+            assert_eq!(
+                kafkasim_sim::trace::hash_hex(&bytes),
+                report.trace_hash,
+                "{} seed {seed}: the file is the whole trace the run hashed",
                 scenario.name
             );
         }

@@ -259,6 +259,13 @@ pub enum TraceMode {
     Record,
 }
 
+/// The trace hash of a trace's bytes (a file written by the trace's writer): SHA-256, as 64
+/// hex digits. Equal to the run's own hash when the file is the whole, unchanged trace.
+pub fn hash_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Collects events: hashes their canonical encoding, optionally keeps them and writes them.
 pub struct Trace<E, R, C, S> {
     mode: TraceMode,

@@ -2,6 +2,7 @@
 //! Kafka's terms. Everything here is derived from the trace and the history, never from
 //! inside the nodes, so the same text can be rebuilt from a saved trace.
 
+mod moment;
 mod timeline;
 
 use crate::checkers::durability::log_at_crash;
@@ -17,6 +18,7 @@ use kafkasim_core::time::Instant;
 use kafkasim_core::view::NodeView;
 use kafkasim_sim::World;
 use kafkasim_sim::trace::CrashKind;
+pub use moment::moment;
 use std::collections::BTreeMap;
 pub use timeline::timeline;
 
