@@ -7,7 +7,11 @@
 //! - a request without answer after `request.timeout.ms`, a dropped connection, or a retriable
 //!   error sends the batch again after `retry.backoff.ms`, until `delivery.timeout.ms` after
 //!   `send()`; without idempotence a retry can write a record twice, or after a later batch;
-//! - with `acks=0` nothing comes back: the callback fires at once, without an offset.
+//! - with `acks=0` nothing comes back: the callback fires at once, without an offset;
+//! - with `enable.idempotence` (Kafka's default with `acks=all`, KIP-98) the producer first
+//!   asks for a producer id (`InitProducerId`) and numbers each partition's batches, so the
+//!   leader can recognise a retry and keep the order; a batch that fails for good starts the
+//!   numbering again under a new producer id.
 
 use crate::client::metadata::ClusterView;
 use crate::client::network::{self, NetworkClient};

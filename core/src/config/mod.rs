@@ -58,8 +58,9 @@ impl fmt::Display for Acks {
     }
 }
 
-/// A topic a broker hosts from the start. (Until the controller exists, topics are created
-/// statically by the scenario rather than by a `CreateTopics` request.)
+/// A topic that exists from the start of a run: the active controller creates it once enough
+/// brokers are up (or, with no controller, each broker hosts it alone). Topics are created by
+/// the scenario, not by a `CreateTopics` request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicSpec {
     /// The topic name.

@@ -785,7 +785,6 @@ mod tests {
         let mut c = Coordinator::default();
         let mut out: Outbox<Vocab> = Outbox::new();
         c.load(0, &log, &mut out);
-        // `audit` has a generation but no offsets: nothing to report for it.
         let traced: Vec<&Event> = out
             .items()
             .iter()
@@ -794,12 +793,29 @@ mod tests {
                 _ => None,
             })
             .collect();
+        // Both groups come back with their generations; only `billing` has offsets.
         assert_eq!(
             traced,
-            vec![&Event::OffsetsLoaded {
-                group: "billing".into(),
-                offsets: vec![(a.clone(), 42), (b, 5)],
-            }]
+            vec![
+                &Event::Created {
+                    group: "audit".into()
+                },
+                &Event::GenerationLoaded {
+                    group: "audit".into(),
+                    generation: 1
+                },
+                &Event::Created {
+                    group: "billing".into()
+                },
+                &Event::GenerationLoaded {
+                    group: "billing".into(),
+                    generation: 3
+                },
+                &Event::OffsetsLoaded {
+                    group: "billing".into(),
+                    offsets: vec![(a.clone(), 42), (b, 5)],
+                },
+            ]
         );
         assert!(c.is_loaded(0));
         assert_eq!(c.offsets.get(&("billing".to_string(), a)), Some(&42));

@@ -1,12 +1,19 @@
-//! The Kafka consumer, `assign()` mode: positions, fetches, CRC checks, offset resets.
+//! The Kafka consumer: positions, fetches, CRC checks, offset resets, and — with
+//! `subscribe()` — membership of a consumer group.
 //!
 //! The consumer keeps one *position* per partition — the offset of the next record it will
 //! return. It fetches from each partition's leader, at most one Fetch per broker at a time
 //! (the broker holds it up to `fetch.max.wait.ms` if there is nothing new: long polling),
 //! verifies each batch's CRC (`check.crcs`), hands the records at or above its position to the
 //! application in chunks of `max.poll.records`, and advances. With no valid position it asks
-//! `ListOffsets` for the earliest or latest offset, as `auto.offset.reset` says. Groups,
-//! commits and rebalancing come with the consumer-group work.
+//! `ListOffsets` for the earliest or latest offset, as `auto.offset.reset` says. After a leader
+//! change it checks its positions against the new leader's history first (KIP-320,
+//! `OffsetForLeaderEpoch`).
+//!
+//! With `assign()` it reads every partition of its topic; with `subscribe()` the group decides
+//! (`group.rs`: join, sync, heartbeat, commits, eager and cooperative rebalancing, static
+//! membership), and the application's poll loop can stall or close (`poll_loop.rs`). Its
+//! words — commands, replies, timers, trace events — are in `vocab.rs`.
 
 use crate::client::metadata::ClusterView;
 use crate::client::network::NetworkClient;
