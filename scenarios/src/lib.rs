@@ -13,4 +13,5 @@ pub mod format;
 pub mod harness;
 pub mod model;
 pub mod narrate;
+pub mod nemesis;
 pub mod trace;
