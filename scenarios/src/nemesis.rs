@@ -23,7 +23,7 @@
 //! how long), each read as a fraction of its range; [`decode`] turns them into faults over
 //! the spec's named nodes. [`schedule`] takes the numbers from the project's own
 //! [`Prng`] (stream `"nemesis"` of the seed), so the CLI and the browser can draw schedules
-//! without proptest and a seed names a schedule everywhere. [`strategy`] (cargo feature
+//! without proptest and a seed names a schedule everywhere. `strategy` (cargo feature
 //! `proptest`) takes them from proptest, which can then *shrink* a failing schedule: fewer
 //! faults, earlier, of the first kinds on the menu, on the first nodes of each list.
 //!
@@ -207,7 +207,7 @@ impl NemesisSpec {
     }
 
     /// Whether the spec can be drawn from; the error says what is wrong. [`schedule`] and
-    /// [`strategy`] panic on an invalid spec, so a spec a user wrote is checked here first.
+    /// `strategy` panic on an invalid spec, so a spec a user wrote is checked here first.
     pub fn validate(&self) -> Result<(), String> {
         if self.window_ms.is_empty() {
             return Err(format!("the window {:?} ms is empty", self.window_ms));
@@ -317,7 +317,7 @@ fn within(fraction: u32, range: &RangeInclusive<u64>) -> u64 {
 }
 
 /// Turn raw draws into a schedule over the spec's nodes, sorted by time, the heal phase last.
-/// This is the whole meaning of a schedule; [`schedule`] and [`strategy`] only differ in
+/// This is the whole meaning of a schedule; [`schedule`] and `strategy` only differ in
 /// where the draws come from. Panics if the spec is invalid ([`NemesisSpec::validate`]).
 pub fn decode(spec: &NemesisSpec, draws: &[FaultDraw]) -> Vec<ScheduledFault> {
     if let Err(e) = spec.validate() {
