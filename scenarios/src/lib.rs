@@ -14,5 +14,6 @@ pub mod harness;
 pub mod logs;
 pub mod model;
 pub mod narrate;
+pub mod nemesis;
 pub mod trace;
 pub mod view;

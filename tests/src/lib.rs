@@ -1,5 +1,7 @@
 //! End-to-end tests live in `tests/tests/`; this library only holds shared helpers.
 
+pub mod property;
+
 use kafkasim_scenarios::harness::{self, RunOptions, RunReport};
 use kafkasim_scenarios::{catalog, format};
 

@@ -4,12 +4,19 @@
 //! changes") runs two brokers with unclean election on, `min.insync.replicas=1`, `acks=1`,
 //! alternates shutdowns, and then requires the replicas' logs to be identical. This is that
 //! test over random schedules, with the fix on and off.
+//!
+//! The schedules come from the nemesis ([`kafkasim_scenarios::nemesis`]; [`alternating_bounces`]
+//! says what may break). The property runs a fixed, recorded set of cases (see
+//! [`kafkasim_tests::property`]): first the `REGRESSIONS` below — `(seed, "schedule")` lines, cases
+//! that once failed, replayed exactly — then 200 cases that proptest draws from the recorded seed.
+//! `./scripts/explore` runs it on fresh cases and prints any failure as such a line.
 
 use kafkasim_scenarios::format::parse;
 use kafkasim_scenarios::harness::{RunOptions, run};
-use kafkasim_scenarios::model::{FaultAction, Scenario, ScheduledFault};
+use kafkasim_scenarios::model::{Scenario, ScheduledFault};
+use kafkasim_scenarios::nemesis::{self, Choice, FaultKind, NemesisSpec, Timing, Victims, names};
+use kafkasim_tests::property::{self, Case, Property};
 use proptest::prelude::*;
-use proptest::strategy::ValueTree;
 
 const SCENARIO: &str = r#"
 name = "fast-leader-changes"
@@ -42,32 +49,35 @@ acks = 1
 request.timeout.ms = 500
 "#;
 
-fn scenario(legacy: bool, gaps: &[(u64, u64)]) -> Scenario {
+/// Two to six bounces that alternate between the brokers, as Kafka's test does: from 2.5 s,
+/// kill one broker, restart it 100 ms to 1.5 s later, pause up to 1 s, kill the other, ...
+/// (The last restart comes by 16.5 s at the latest, well inside the window.) Every bounce
+/// ends with a restart, so no heal phase is needed.
+fn alternating_bounces() -> NemesisSpec {
+    NemesisSpec {
+        window_ms: 2500..20_000,
+        faults: 2..=6,
+        timing: Timing::Sequential { pause_ms: 0..=999 },
+        victims: Victims::InTurn,
+        menu: vec![Choice {
+            weight: 1,
+            kind: FaultKind::Bounce {
+                nodes: names(&["broker-1", "broker-2"]),
+                down_ms: 100..=1499,
+            },
+        }],
+        heal: None,
+    }
+}
+
+fn scenario(legacy: bool, faults: &[ScheduledFault]) -> Scenario {
     let mut s = parse("fast-leader-changes", SCENARIO).expect("parses");
     for b in &mut s.brokers {
         b.config.legacy_pre_kip279_truncation = legacy;
         b.config.replica_socket_timeout_ms = 1000;
     }
-    // Alternate: kill one broker, bring it back, kill the other, ...
-    let mut t = 2500;
-    for (i, (down, up)) in gaps.iter().enumerate() {
-        let node = format!("broker-{}", i % 2 + 1);
-        s.faults.push(ScheduledFault {
-            at_ms: t,
-            action: FaultAction::ProcessCrash { node: node.clone() },
-        });
-        t += down;
-        s.faults.push(ScheduledFault {
-            at_ms: t,
-            action: FaultAction::Restart { node },
-        });
-        t += up;
-    }
+    s.faults = faults.to_vec();
     s
-}
-
-fn gaps() -> impl Strategy<Value = Vec<(u64, u64)>> {
-    proptest::collection::vec((100u64..1500, 0u64..1000), 2..7)
 }
 
 /// The two replicas' logs at the end: identical records, epochs included?
@@ -105,22 +115,41 @@ fn converged(s: &Scenario, seed: u64) -> Result<(), String> {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
-
-    #[test]
-    fn with_kip_279_logs_converge_after_fast_leader_changes(seed in any::<u64>(), gaps in gaps()) {
-        let s = scenario(false, &gaps);
-        prop_assert!(converged(&s, seed).is_ok(), "seed {seed}, faults {:?}: {:?}", s.faults, converged(&s, seed));
-    }
-}
+/// Cases of [`with_kip_279_logs_converge_after_fast_leader_changes`] that once failed.
+const REGRESSIONS: &[(u64, &str)] = &[];
 
 #[test]
+fn with_kip_279_logs_converge_after_fast_leader_changes() {
+    let property = Property {
+        file: file!(),
+        name: "with_kip_279_logs_converge_after_fast_leader_changes",
+        cases: 200,
+    };
+    let regressions = property::regressions(REGRESSIONS);
+    property::check(
+        property,
+        property::cases(&alternating_bounces()),
+        &regressions,
+        |case| {
+            let Case { seed, faults } = case;
+            let verdict = converged(&scenario(false, faults), *seed);
+            prop_assert!(
+                verdict.is_ok(),
+                "seed {seed}, faults {}: {verdict:?}",
+                nemesis::format_schedule(faults)
+            );
+            Ok(())
+        },
+    );
+}
+
+/// Without the fix, the same generator finds a schedule whose logs diverge. Schedule `n` is the
+/// nemesis's schedule of seed `n`, run with simulation seed `n`.
+#[test]
 fn without_kip_279_some_schedule_leaves_the_logs_diverged() {
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let spec = alternating_bounces();
     for case in 0..500u64 {
-        let g = gaps().new_tree(&mut runner).expect("strategy").current();
-        if let Err(e) = converged(&scenario(true, &g), case) {
+        if let Err(e) = converged(&scenario(true, &nemesis::schedule(&spec, case)), case) {
             eprintln!("diverged after {} schedules (seed {case}): {e}", case + 1);
             return;
         }

@@ -8,16 +8,28 @@
 //! record (`LeaderCompleteness`), and — the producer being idempotent, Kafka's default with
 //! acks=all (KIP-98) — no record is written twice (`duplicate`) or out of order
 //! (`nonmonotonic-send`).
-//! With the KIP-101 fix switched off, the same property finds a loss.
+//! With the KIP-101 fix switched off, the same generator finds a loss.
+//!
+//! The schedules come from the nemesis ([`kafkasim_scenarios::nemesis`]):
+//! [`crashes_and_partitions`] and [`power_losses`] say what may break. The properties run a fixed,
+//! recorded set of cases (see [`kafkasim_tests::property`]): first the `REGRESSIONS` below —
+//! `(seed, "schedule")` lines, cases that once failed, replayed exactly — then 1000 cases proptest
+//! draws from the recorded seed. `./scripts/explore` runs them on fresh cases and prints any
+//! failure as such a line.
 
 use kafkasim_scenarios::catalog;
 use kafkasim_scenarios::format::parse;
 use kafkasim_scenarios::harness::{RunOptions, RunReport, run};
 use kafkasim_scenarios::model::{FaultAction, Scenario, ScheduledFault};
+use kafkasim_scenarios::nemesis::{
+    self, Choice, FaultKind, HealPhase, NemesisSpec, Timing, Victims, names,
+};
+use kafkasim_tests::property::{self, Case, Property};
 use proptest::prelude::*;
-use proptest::strategy::ValueTree;
 
-const NODES: [&str; 4] = ["broker-1", "broker-2", "broker-3", "controller-1"];
+const BROKERS: [&str; 3] = ["broker-1", "broker-2", "broker-3"];
+/// The brokers and the controller: the other end of a partition or a reset.
+const SERVERS: [&str; 4] = ["broker-1", "broker-2", "broker-3", "controller-1"];
 
 fn base(legacy_kip101: bool) -> Scenario {
     let text = catalog::find("leader-failover").expect("built in");
@@ -31,51 +43,106 @@ fn base(legacy_kip101: bool) -> Scenario {
     scenario
 }
 
-fn fault(kind: u8, a: usize, b: usize) -> FaultAction {
-    let (a, b) = (NODES[a % 3].to_string(), NODES[b % 4].to_string());
-    match kind % 6 {
-        0 | 1 => FaultAction::ProcessCrash { node: a },
-        2 => FaultAction::Restart { node: a },
-        3 => FaultAction::Partition {
-            from: a,
-            to: b,
-            two_way: true,
-        },
-        4 => FaultAction::Partition {
-            from: a,
-            to: b,
-            two_way: false,
-        },
-        _ => FaultAction::ResetConnection { a, b },
+/// One to seven faults between 2 s and 14 s: brokers crash (twice as often as anything else)
+/// and restart, a broker is cut off from another broker or the controller (both ways or one
+/// way) or has its connection reset. The controller itself never crashes. At 15 s everything
+/// heals and every broker restarts, 15 s before the end: the consumer (from 25 s) must then
+/// read every acknowledged record.
+fn crashes_and_partitions() -> NemesisSpec {
+    let (brokers, servers) = (names(&BROKERS), names(&SERVERS));
+    let partition = |two_way| FaultKind::Partition {
+        from: brokers.clone(),
+        to: servers.clone(),
+        two_way,
+    };
+    NemesisSpec {
+        window_ms: 2000..14_000,
+        faults: 1..=7,
+        timing: Timing::Scattered,
+        victims: Victims::AtRandom,
+        menu: vec![
+            Choice {
+                weight: 2,
+                kind: FaultKind::ProcessCrash {
+                    nodes: brokers.clone(),
+                },
+            },
+            Choice {
+                weight: 1,
+                kind: FaultKind::Restart {
+                    nodes: brokers.clone(),
+                },
+            },
+            Choice {
+                weight: 1,
+                kind: partition(true),
+            },
+            Choice {
+                weight: 1,
+                kind: partition(false),
+            },
+            Choice {
+                weight: 1,
+                kind: FaultKind::ResetConnection {
+                    a: brokers.clone(),
+                    b: servers.clone(),
+                },
+            },
+        ],
+        heal: Some(HealPhase {
+            at_ms: 15_000,
+            restart: brokers,
+        }),
     }
 }
 
-/// Random faults between 2 s and 14 s; at 15 s everything heals and every broker restarts.
-fn with_faults(mut scenario: Scenario, faults: &[(u64, u8, usize, usize)]) -> Scenario {
-    for (at, kind, a, b) in faults {
-        let action = fault(*kind, *a, *b);
-        if matches!(&action, FaultAction::Partition { from, to, .. } | FaultAction::ResetConnection { a: from, b: to } if from == to)
-        {
-            continue;
-        }
-        scenario.faults.push(ScheduledFault {
-            at_ms: 2000 + at,
-            action,
-        });
-    }
-    scenario.faults.push(ScheduledFault {
-        at_ms: 15_000,
-        action: FaultAction::Heal,
-    });
-    for node in &NODES[..3] {
-        scenario.faults.push(ScheduledFault {
-            at_ms: 15_000,
-            action: FaultAction::Restart {
-                node: node.to_string(),
+/// Like [`crashes_and_partitions`], with machine power losses of brokers: a third of the
+/// faults are power losses; the rest are crashes, restarts, one-way partitions and resets in
+/// equal parts (the kinds and weights the hand-written generator this replaces drew).
+fn power_losses() -> NemesisSpec {
+    let (brokers, servers) = (names(&BROKERS), names(&SERVERS));
+    NemesisSpec {
+        menu: vec![
+            Choice {
+                weight: 2,
+                kind: FaultKind::PowerLoss {
+                    nodes: brokers.clone(),
+                },
             },
-        });
+            Choice {
+                weight: 1,
+                kind: FaultKind::ProcessCrash {
+                    nodes: brokers.clone(),
+                },
+            },
+            Choice {
+                weight: 1,
+                kind: FaultKind::Restart {
+                    nodes: brokers.clone(),
+                },
+            },
+            Choice {
+                weight: 1,
+                kind: FaultKind::Partition {
+                    from: brokers.clone(),
+                    to: servers.clone(),
+                    two_way: false,
+                },
+            },
+            Choice {
+                weight: 1,
+                kind: FaultKind::ResetConnection {
+                    a: brokers,
+                    b: servers,
+                },
+            },
+        ],
+        ..crashes_and_partitions()
     }
-    scenario.faults.sort_by_key(|f| f.at_ms);
+}
+
+fn with_faults(mut scenario: Scenario, faults: &[ScheduledFault]) -> Scenario {
+    scenario.faults = faults.to_vec();
     scenario
 }
 
@@ -88,42 +155,66 @@ fn findings(report: &RunReport, checker: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn schedule() -> impl Strategy<Value = Vec<(u64, u8, usize, usize)>> {
-    proptest::collection::vec((0u64..12_000, any::<u8>(), 0usize..4, 0usize..4), 1..8)
-}
+/// Cases of [`acks_all_with_min_isr_2_never_loses_a_committed_record`] that once failed.
+const REGRESSIONS: &[(u64, &str)] = &[];
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
-
-    #[test]
-    fn acks_all_with_min_isr_2_never_loses_a_committed_record(seed in any::<u64>(), faults in schedule()) {
-        let scenario = with_faults(base(false), &faults);
-        prop_assert!(scenario.producers[0].config.idempotent(), "acks=all producers are idempotent by default");
-        let report = run(&scenario, RunOptions { seed, trace: None }).unwrap();
-        // With idempotence (Kafka's default for acks=all), retries neither duplicate nor reorder.
-        for checker in ["NoCommittedRecordLost", "LogMatching", "LeaderCompleteness", "duplicate", "nonmonotonic-send"] {
-            let found = findings(&report, checker);
+#[test]
+fn acks_all_with_min_isr_2_never_loses_a_committed_record() {
+    let property = Property {
+        file: file!(),
+        name: "acks_all_with_min_isr_2_never_loses_a_committed_record",
+        cases: 1000,
+    };
+    let regressions = property::regressions(REGRESSIONS);
+    property::check(
+        property,
+        property::cases(&crashes_and_partitions()),
+        &regressions,
+        |case| {
+            let Case { seed, faults } = case;
+            let scenario = with_faults(base(false), faults);
             prop_assert!(
-                found.is_empty(),
-                "{checker} violated with seed {seed}\nfaults: {:?}\nfirst findings: {:?}",
-                scenario.faults,
-                &found[..found.len().min(3)]
+                scenario.producers[0].config.idempotent(),
+                "acks=all producers are idempotent by default"
             );
-        }
-    }
+            let report = run(
+                &scenario,
+                RunOptions {
+                    seed: *seed,
+                    trace: None,
+                },
+            )
+            .unwrap();
+            // With idempotence (Kafka's default for acks=all), retries neither duplicate nor
+            // reorder.
+            for checker in [
+                "NoCommittedRecordLost",
+                "LogMatching",
+                "LeaderCompleteness",
+                "duplicate",
+                "nonmonotonic-send",
+            ] {
+                let found = findings(&report, checker);
+                prop_assert!(
+                    found.is_empty(),
+                    "{checker} violated with seed {seed}\nfaults: {}\nfirst findings: {:?}",
+                    nemesis::format_schedule(faults),
+                    &found[..found.len().min(3)]
+                );
+            }
+            Ok(())
+        },
+    );
 }
 
-/// The same sweep with truncation to the high watermark (pre-KIP-101) finds a lost record:
-/// proof that the checker can fail.
+/// The same generator with truncation to the high watermark (pre-KIP-101) finds a lost
+/// record: proof that the checker can fail. Schedule `n` is the nemesis's schedule of seed `n`,
+/// run with simulation seed `n`.
 #[test]
 fn without_kip_101_the_sweep_finds_a_loss() {
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let spec = crashes_and_partitions();
     for case in 0..1000u64 {
-        let faults = schedule()
-            .new_tree(&mut runner)
-            .expect("strategy")
-            .current();
-        let scenario = with_faults(base(true), &faults);
+        let scenario = with_faults(base(true), &nemesis::schedule(&spec, case));
         let report = run(
             &scenario,
             RunOptions {
@@ -148,15 +239,11 @@ fn without_kip_101_the_sweep_finds_a_loss() {
 /// sample of schedules really elects new leaders.
 #[test]
 fn the_fault_schedules_do_cause_failovers() {
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let spec = crashes_and_partitions();
     let mut failovers = 0;
     for case in 0..40u64 {
-        let faults = schedule()
-            .new_tree(&mut runner)
-            .expect("strategy")
-            .current();
         let report = run(
-            &with_faults(base(false), &faults),
+            &with_faults(base(false), &nemesis::schedule(&spec, case)),
             RunOptions {
                 seed: case,
                 trace: None,
@@ -177,90 +264,115 @@ fn the_fault_schedules_do_cause_failovers() {
     );
 }
 
-/// Faults including machine power losses of brokers.
+/// The scenario with `faults` and the flush policy: fsync after every message, or Kafka's
+/// default (never: rely on replication).
 fn with_power_losses(
-    mut scenario: Scenario,
-    faults: &[(u64, u8, usize, usize)],
+    scenario: Scenario,
+    faults: &[ScheduledFault],
     flush_every_message: bool,
 ) -> Scenario {
+    let mut scenario = with_faults(scenario, faults);
     for b in &mut scenario.brokers {
         b.config.log_flush_interval_messages = flush_every_message.then_some(1);
     }
-    let mut plain = Vec::new();
-    for (at, kind, a, b) in faults {
-        if kind % 3 == 0 {
-            scenario.faults.push(ScheduledFault {
-                at_ms: 2000 + at,
-                action: FaultAction::PowerLoss {
-                    node: NODES[a % 3].to_string(),
-                },
-            });
-        } else {
-            plain.push((*at, *kind, *a, *b));
-        }
-    }
-    with_faults(scenario, &plain)
+    scenario
 }
 
-/// Whether, at some moment of the schedule, two brokers were down together and at least one
-/// of them had lost power (its unsynced log gone): a correlated failure.
+/// Whether, at some moment of the schedule, two brokers were out together — down, or fenced
+/// because a partition cuts them off from the controller — and at least one of them had lost
+/// power (its unsynced log gone): a correlated failure. A fenced broker counts: for the
+/// controller it is as gone as a crashed one, and if the last replica it leaves in the ISR
+/// then loses power, that replica comes back as the only one eligible to lead, with its log
+/// cut short.
 fn correlated_failure(scenario: &Scenario) -> bool {
-    let mut down: std::collections::BTreeMap<String, bool> = Default::default(); // name -> power lost
+    // Broker name -> whether it lost power.
+    let mut down: std::collections::BTreeMap<&str, bool> = Default::default();
+    let mut fenced: std::collections::BTreeSet<&str> = Default::default();
     for f in &scenario.faults {
         match &f.action {
             FaultAction::ProcessCrash { node } => {
-                down.entry(node.clone()).or_insert(false);
+                down.entry(node).or_insert(false);
             }
             FaultAction::PowerLoss { node } => {
-                down.insert(node.clone(), true);
+                down.insert(node, true);
             }
             FaultAction::Restart { node } => {
-                down.remove(node);
+                down.remove(node.as_str());
             }
+            FaultAction::Partition { from, to, .. } if to == "controller-1" => {
+                fenced.insert(from);
+            }
+            FaultAction::Heal => fenced.clear(),
             _ => {}
         }
-        if down.len() >= 2 && down.values().any(|power| *power) {
+        let out = down
+            .keys()
+            .chain(fenced.iter())
+            .collect::<std::collections::BTreeSet<_>>();
+        if out.len() >= 2 && down.values().any(|power| *power) {
             return true;
         }
     }
     false
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+/// Cases of [`power_losses_with_fsync_per_message_lose_nothing_committed`] that once failed.
+const POWER_LOSS_REGRESSIONS: &[(u64, &str)] = &[];
 
-    /// With `log.flush.interval.messages=1`, leaders and followers fsync before acknowledging
-    /// (a follower's acknowledgement is its next fetch), so even power losses lose nothing
-    /// committed.
-    #[test]
-    fn power_losses_with_fsync_per_message_lose_nothing_committed(seed in any::<u64>(), faults in schedule()) {
-        let scenario = with_power_losses(base(false), &faults, true);
-        let report = run(&scenario, RunOptions { seed, trace: None }).unwrap();
-        for checker in ["NoCommittedRecordLost", "LogMatching", "LeaderCompleteness"] {
-            let found = findings(&report, checker);
-            prop_assert!(found.is_empty(), "{checker} violated with seed {seed}\nfaults: {:?}\n{:?}", scenario.faults, &found[..found.len().min(3)]);
-        }
-    }
+/// With `log.flush.interval.messages=1`, leaders and followers fsync before acknowledging
+/// (a follower's acknowledgement is its next fetch), so even power losses lose nothing
+/// committed.
+#[test]
+fn power_losses_with_fsync_per_message_lose_nothing_committed() {
+    let property = Property {
+        file: file!(),
+        name: "power_losses_with_fsync_per_message_lose_nothing_committed",
+        cases: 1000,
+    };
+    let regressions = property::regressions(POWER_LOSS_REGRESSIONS);
+    property::check(
+        property,
+        property::cases(&power_losses()),
+        &regressions,
+        |case| {
+            let Case { seed, faults } = case;
+            let scenario = with_power_losses(base(false), faults, true);
+            let report = run(
+                &scenario,
+                RunOptions {
+                    seed: *seed,
+                    trace: None,
+                },
+            )
+            .unwrap();
+            for checker in ["NoCommittedRecordLost", "LogMatching", "LeaderCompleteness"] {
+                let found = findings(&report, checker);
+                prop_assert!(
+                    found.is_empty(),
+                    "{checker} violated with seed {seed}\nfaults: {}\n{:?}",
+                    nemesis::format_schedule(faults),
+                    &found[..found.len().min(3)]
+                );
+            }
+            Ok(())
+        },
+    );
 }
 
 /// With Kafka's default flush policy (never fsync), a committed record lives in page caches
 /// only: it survives a power loss while another ISR member is up, but not a power loss while
 /// the other ISR members are down too — then the controller may elect a replica whose log
 /// vanished, and the others truncate to it (KIP-966's "unclean recovery" addresses this). The
-/// sweep finds such losses, and every one involves two brokers down together, one by power
-/// loss: the correlated failure Kafka's design bets against. (Printed: how many of the 300
-/// schedules lost records.)
+/// sweep finds such losses, and every one involves two brokers out together (down, or fenced
+/// by a partition from the controller), one by power loss: the correlated failure Kafka's
+/// design bets against. (Printed: how many of the 300 schedules lost records.)
 #[test]
 fn power_losses_with_kafkas_default_flush_lose_records_only_when_replicas_fail_together() {
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let spec = power_losses();
     let mut losing = 0;
     let mut with_correlated_power_loss = 0;
     for case in 0..300u64 {
-        let faults = schedule()
-            .new_tree(&mut runner)
-            .expect("strategy")
-            .current();
-        let scenario = with_power_losses(base(false), &faults, false);
+        let scenario = with_power_losses(base(false), &nemesis::schedule(&spec, case), false);
         let correlated = correlated_failure(&scenario);
         if correlated {
             with_correlated_power_loss += 1;
@@ -281,14 +393,15 @@ fn power_losses_with_kafkas_default_flush_lose_records_only_when_replicas_fail_t
             losing += 1;
             assert!(
                 correlated,
-                "seed {case}: a committed record was lost without two brokers down together\nfaults: {:?}",
-                scenario.faults
+                "seed {case}: a committed record was lost without two brokers out together\n\
+                 faults: {}",
+                nemesis::format_schedule(&scenario.faults)
             );
         }
     }
     eprintln!(
         "Kafka's default flush policy: {losing} of 300 schedules lost committed records; \
-         {with_correlated_power_loss} schedules had two brokers down at once, one by power loss"
+         {with_correlated_power_loss} schedules had two brokers out at once, one by power loss"
     );
     assert!(
         losing > 0,
@@ -297,21 +410,19 @@ fn power_losses_with_kafkas_default_flush_lose_records_only_when_replicas_fail_t
 }
 
 /// Not a check: a debugging aid that prints the timeline of one schedule of the power-loss
-/// sweep. `CASE=199 cargo test -p kafkasim-tests --test replication_faults debug_case -- --ignored --nocapture`
+/// sweep (schedule and simulation seed `CASE`), or of `SCHEDULE` (a schedule in the nemesis's
+/// one-line form) with `CASE` as the simulation seed.
+/// `CASE=199 cargo test -p kafkasim-tests --test replication_faults debug_case -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn debug_case() {
     let case: u64 = std::env::var("CASE").unwrap().parse().unwrap();
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let mut faults = Vec::new();
-    for _ in 0..=case {
-        faults = schedule()
-            .new_tree(&mut runner)
-            .expect("strategy")
-            .current();
-    }
+    let faults = match std::env::var("SCHEDULE") {
+        Ok(text) => property::parse(&text),
+        Err(_) => nemesis::schedule(&power_losses(), case),
+    };
     let scenario = with_power_losses(base(false), &faults, false);
-    eprintln!("{:?}", scenario.faults);
+    eprintln!("{}", nemesis::format_schedule(&scenario.faults));
     let report = run(
         &scenario,
         RunOptions {
