@@ -12,6 +12,7 @@ use crate::trace::{Kind, Line};
 use kafkasim_core::actor::Event;
 use kafkasim_core::broker::{LogEvent, ReplicaEvent};
 use kafkasim_core::ids::TopicPartition;
+use kafkasim_sim::trace::Name;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One record in a replica's log.
@@ -32,10 +33,13 @@ pub type FinalLogs = BTreeMap<String, BTreeMap<TopicPartition, ReplicaLog>>;
 /// Every replica's log, replayed from the trace.
 #[derive(Clone, Debug, Default)]
 pub struct Logs {
-    logs: BTreeMap<String, BTreeMap<TopicPartition, ReplicaLog>>,
+    logs: BTreeMap<Name, BTreeMap<TopicPartition, ReplicaLog>>,
     /// What a restarting node had before its crash, until recovery says what survived.
-    before_restart: BTreeMap<String, BTreeMap<TopicPartition, ReplicaLog>>,
-    down: BTreeSet<String>,
+    before_restart: BTreeMap<Name, BTreeMap<TopicPartition, ReplicaLog>>,
+    down: BTreeSet<Name>,
+    /// Each batch's records as its leader appended them, by (base offset, epoch, CRC): what
+    /// a follower's copy of the batch holds.
+    originals: BTreeMap<(i64, i32, u32), Vec<String>>,
 }
 
 impl Logs {
@@ -85,27 +89,38 @@ impl Logs {
         }
     }
 
-    fn log_mut(&mut self, node: &str, tp: &TopicPartition) -> &mut ReplicaLog {
+    fn log_mut(&mut self, node: &Name, tp: &TopicPartition) -> &mut ReplicaLog {
         self.logs
-            .entry(node.to_string())
+            .entry(node.clone())
             .or_default()
             .entry(tp.clone())
             .or_default()
     }
 
-    fn replica_event(&mut self, node: &str, event: &ReplicaEvent) {
+    fn replica_event(&mut self, node: &Name, event: &ReplicaEvent) {
         match event {
             ReplicaEvent::LogAppended {
                 partition, batches, ..
             } => {
-                let log = self.log_mut(node, partition);
                 for b in batches {
-                    for (i, value) in b.values.iter().enumerate() {
+                    let key = (b.base_offset, b.leader_epoch, b.crc);
+                    if !b.values.is_empty() {
+                        self.originals.insert(key, b.values.clone());
+                    }
+                    let values = self.originals.get(&key).cloned();
+                    let log = self.log_mut(node, partition);
+                    for offset in b.base_offset..=b.last_offset {
+                        let i = (offset - b.base_offset) as usize;
+                        // A copy of a batch no leader appended in this trace: say so, and
+                        // let the checkers see it differ.
+                        let value = values.as_ref().and_then(|v| v.get(i)).cloned();
+                        let value =
+                            value.unwrap_or_else(|| format!("<unknown batch crc {}>", b.crc));
                         let record = LoggedRecord {
                             leader_epoch: b.leader_epoch,
-                            value: value.clone(),
+                            value,
                         };
-                        log.insert(b.base_offset + i as i64, record);
+                        log.insert(offset, record);
                     }
                 }
             }
@@ -128,7 +143,7 @@ impl Logs {
         self.logs
             .iter()
             .filter(|(node, _)| !self.down.contains(*node))
-            .map(|(node, logs)| (node.clone(), logs.clone()))
+            .map(|(node, logs)| (node.to_string(), logs.clone()))
             .collect()
     }
 }

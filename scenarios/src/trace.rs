@@ -228,10 +228,11 @@ pub fn read(reader: impl BufRead) -> Result<SavedTrace, TraceError> {
         if line.trim().is_empty() {
             continue;
         }
-        let event: Line = serde_json::from_str(&line).map_err(|e| TraceError {
+        let mut event: Line = serde_json::from_str(&line).map_err(|e| TraceError {
             line: i + 2,
             message: format!("not a trace event of this engine: {e}"),
         })?;
+        event.seq = events.len() as u64;
         events.push(event);
     }
     Ok(SavedTrace {

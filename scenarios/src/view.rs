@@ -24,7 +24,7 @@ use kafkasim_core::time::Instant;
 use kafkasim_core::view::{
     BrokerView, ConsumerView, ControllerView, GroupView, NodeView, QuorumView, ReplicaView,
 };
-use kafkasim_sim::trace::{CrashKind, InFlight, NodeSnapshot, NodeStatus};
+use kafkasim_sim::trace::{CrashKind, InFlight, Name, NodeSnapshot, NodeStatus};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The world's visible state at one line of a trace.
@@ -35,13 +35,13 @@ pub struct WorldView {
     /// Every node, in the order they were added to the world.
     pub nodes: Vec<NodeSnapshot<NodeView>>,
     /// Directed links a partition blocks: (from, to).
-    pub cut: BTreeSet<(String, String)>,
+    pub cut: BTreeSet<(Name, Name)>,
     /// Messages sent and not yet delivered or dropped, by message id.
     pub in_flight: BTreeMap<u64, InFlight>,
     /// What each node is, to give a restarted node the view of a fresh one.
-    roles: BTreeMap<String, NodeRole>,
+    roles: BTreeMap<Name, NodeRole>,
     /// Each controller's metadata image: records apply to it by the image's own rules.
-    images: BTreeMap<String, MetadataImage>,
+    images: BTreeMap<Name, MetadataImage>,
 }
 
 /// The view of a node that has just started, before it reads its disk.
@@ -75,7 +75,7 @@ impl WorldView {
             roles: header
                 .nodes
                 .iter()
-                .map(|n| (n.name.clone(), n.role.clone()))
+                .map(|n| (Name::from(n.name.as_str()), n.role.clone()))
                 .collect(),
             images: BTreeMap::new(),
         };
@@ -116,17 +116,17 @@ impl WorldView {
 
     /// The node called `name`.
     pub fn node(&self, name: &str) -> Option<&NodeSnapshot<NodeView>> {
-        self.nodes.iter().find(|n| n.node == name)
+        self.nodes.iter().find(|n| &*n.node == name)
     }
 
     fn node_mut(&mut self, name: &str) -> Option<&mut NodeSnapshot<NodeView>> {
-        self.nodes.iter_mut().find(|n| n.node == name)
+        self.nodes.iter_mut().find(|n| &*n.node == name)
     }
 
     /// Take one line into account.
     pub fn apply(&mut self, line: &Line) {
         self.time = line.time;
-        let node = line.node.as_str();
+        let node = &*line.node;
         match &line.kind {
             Kind::Snapshot { snapshot } => self.reset_to(line.time, snapshot),
             Kind::MessageSent {
@@ -138,7 +138,7 @@ impl WorldView {
             } => {
                 let message = InFlight {
                     msg_id: *msg_id,
-                    from: node.to_string(),
+                    from: line.node.clone(),
                     to: to.clone(),
                     name: name.clone(),
                     sent: line.time,
@@ -193,7 +193,7 @@ impl WorldView {
         let fresh = self.roles.get(node).map(started);
         if matches!(fresh, Some(NodeView::Controller(_))) {
             self.images
-                .insert(node.to_string(), MetadataImage::default());
+                .insert(Name::from(node), MetadataImage::default());
         }
         if let Some(n) = self.node_mut(node) {
             n.status = NodeStatus::Up;

@@ -1,9 +1,10 @@
 //! The trace: the record of a run, and the contract between the simulator, the CLI, the
 //! visualizer and the book.
 //!
-//! Every event has a time, a sequence number, the node it concerns, and a kind. The canonical
-//! encoding is JSON Lines — one header line, then one line per event, fields in a fixed order —
-//! and the **trace hash** is SHA-256 over those lines. Same scenario, same seed, same engine:
+//! Every event has a time, a sequence number (its place in the trace: implicit in the file),
+//! the node it concerns, and a kind. The canonical encoding is JSON Lines — one header line,
+//! then one line per event, fields in a fixed order — and the **trace hash** is SHA-256 over
+//! those lines. Same scenario, same seed, same engine:
 //! same bytes, same hash, in the CLI, in a sweep and in the browser.
 
 use crate::disk::FileLoss;
@@ -12,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::io::Write;
+use std::sync::Arc;
+
+/// A node's name in the trace, shared rather than copied into every line.
+pub type Name = Arc<str>;
 
 /// Version of the trace format; bump it whenever an event's encoding changes.
 /// 2: events scoped by subsystem, typed reasons and roles, commands, snapshots.
@@ -55,7 +60,7 @@ pub enum NodeStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeSnapshot<S> {
     /// Its name.
-    pub node: String,
+    pub node: Name,
     /// Up or down.
     pub status: NodeStatus,
     /// How many times it started before.
@@ -70,9 +75,9 @@ pub struct InFlight {
     /// Identifies it across sent/delivered/dropped.
     pub msg_id: u64,
     /// The sender.
-    pub from: String,
+    pub from: Name,
     /// The receiver.
-    pub to: String,
+    pub to: Name,
     /// Kafka's name of the message.
     pub name: Cow<'static, str>,
     /// When it was sent.
@@ -87,7 +92,7 @@ pub struct Snapshot<S> {
     /// Every node, in the order they were added.
     pub nodes: Vec<NodeSnapshot<S>>,
     /// Directed links a partition blocks: (from, to), in name order.
-    pub cut: Vec<(String, String)>,
+    pub cut: Vec<(Name, Name)>,
     /// Messages sent and not yet delivered or dropped, by message id.
     pub in_flight: Vec<InFlight>,
 }
@@ -101,7 +106,7 @@ pub enum TraceKind<E, R, C, S> {
         /// Identifies the message across sent/delivered/dropped.
         msg_id: u64,
         /// The receiver.
-        to: String,
+        to: Name,
         /// Kafka's name of the message.
         name: Cow<'static, str>,
         /// A one-line summary.
@@ -109,23 +114,20 @@ pub enum TraceKind<E, R, C, S> {
         /// When it will arrive if nothing breaks.
         arrives: Instant,
     },
-    /// A message arrived and was handed to its receiver.
+    /// A message arrived and was handed to its receiver (its sender and name are on the
+    /// line that sent it, with the same `msg_id`).
     MessageDelivered {
         /// The message.
         msg_id: u64,
-        /// The sender.
-        from: String,
-        /// Kafka's name of the message.
-        name: Cow<'static, str>,
     },
     /// A message was lost.
     MessageDropped {
         /// The message.
         msg_id: u64,
         /// The sender.
-        from: String,
+        from: Name,
         /// The receiver.
-        to: String,
+        to: Name,
         /// Kafka's name of the message.
         name: Cow<'static, str>,
         /// Why.
@@ -134,7 +136,7 @@ pub enum TraceKind<E, R, C, S> {
     /// A connection reset was noticed by this node.
     Disconnected {
         /// The other end.
-        peer: String,
+        peer: Name,
     },
     /// A timer fired.
     TimerFired {
@@ -180,9 +182,9 @@ pub enum TraceKind<E, R, C, S> {
     /// A partition started blocking `from → to` (and back if `two_way`).
     PartitionStarted {
         /// One side.
-        from: String,
+        from: Name,
         /// The other side.
-        to: String,
+        to: Name,
         /// Both directions.
         two_way: bool,
     },
@@ -191,7 +193,7 @@ pub enum TraceKind<E, R, C, S> {
     /// The connection between the node and `peer` was reset.
     ConnectionReset {
         /// The other end.
-        peer: String,
+        peer: Name,
     },
     /// A state change inside a node.
     Node {
@@ -239,10 +241,12 @@ pub enum DiskWriteOp {
 pub struct TraceEvent<E, R, C, S> {
     /// Simulated time, microseconds.
     pub time: Instant,
-    /// Position in the trace.
+    /// Position in the trace: 0 for the line after the header. Not written out — a line's
+    /// place in the file says it — and set again when a trace is read back.
+    #[serde(skip)]
     pub seq: u64,
     /// The node concerned, by name ("" for the world itself).
-    pub node: String,
+    pub node: Name,
     /// What happened.
     #[serde(flatten)]
     pub kind: TraceKind<E, R, C, S>,
@@ -320,14 +324,14 @@ impl<E: Serialize, R: Serialize, C: Serialize, S: Serialize> Trace<E, R, C, S> {
     }
 
     /// Append an event.
-    pub fn push(&mut self, time: Instant, node: &str, kind: TraceKind<E, R, C, S>) {
+    pub fn push(&mut self, time: Instant, node: &Name, kind: TraceKind<E, R, C, S>) {
         if !self.enabled() {
             return;
         }
         let event = TraceEvent {
             time,
             seq: self.next_seq,
-            node: node.to_string(),
+            node: node.clone(),
             kind,
         };
         self.next_seq += 1;

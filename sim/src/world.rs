@@ -13,7 +13,7 @@ use crate::disk::{Disk, DiskConfig};
 use crate::faults::Fault;
 use crate::network::{Network, NetworkConfig, Route};
 use crate::trace::{
-    CrashKind, DiskWriteOp, DropReason, InFlight, NodeSnapshot, NodeStatus, Snapshot, Trace,
+    CrashKind, DiskWriteOp, DropReason, InFlight, Name, NodeSnapshot, NodeStatus, Snapshot, Trace,
     TraceKind, TraceMode,
 };
 use kafkasim_core::disk::{DiskOp, DiskToken};
@@ -110,7 +110,7 @@ impl<N: Node> Ord for Scheduled<N> {
 
 /// Everything the world keeps about one node.
 struct Slot<N: Node> {
-    name: String,
+    name: Name,
     config: N::Config,
     /// `None` while the node is down.
     state: Option<N>,
@@ -155,6 +155,8 @@ pub struct World<N: Node> {
     snapshot_interval: Option<Duration>,
     /// When the next periodic snapshot is due.
     next_snapshot: Instant,
+    /// The trace's name for the world itself: empty.
+    world_name: Name,
 }
 
 impl<N: Node> std::fmt::Debug for World<N> {
@@ -187,6 +189,7 @@ impl<N: Node> World<N> {
             events_processed: 0,
             snapshot_interval: None,
             next_snapshot: Instant::ZERO,
+            world_name: Name::from(""),
         }
     }
 
@@ -202,13 +205,13 @@ impl<N: Node> World<N> {
     /// node's random streams, so adding a node never changes another node's draws.
     pub fn add_node(&mut self, name: &str, config: N::Config) -> NodeId {
         assert!(
-            self.slots.iter().all(|s| s.name != name),
+            self.slots.iter().all(|s| &*s.name != name),
             "node name {name} used twice"
         );
         let id = NodeId(self.slots.len() as u32);
         self.network.add_node(name);
         self.slots.push(Slot {
-            name: name.to_string(),
+            name: Name::from(name),
             config,
             state: None,
             incarnation: 0,
@@ -268,11 +271,15 @@ impl<N: Node> World<N> {
     pub fn name(&self, node: NodeId) -> &str {
         &self.slots[node.index()].name
     }
+
+    fn slot_name(&self, node: NodeId) -> Name {
+        self.slots[node.index()].name.clone()
+    }
     /// The node called `name`.
     pub fn node_id(&self, name: &str) -> Option<NodeId> {
         self.slots
             .iter()
-            .position(|s| s.name == name)
+            .position(|s| &*s.name == name)
             .map(|i| NodeId(i as u32))
     }
     /// Every node, in the order they were added.
@@ -310,8 +317,11 @@ impl<N: Node> World<N> {
 
     /// Write a line of narration into the trace.
     pub fn note(&mut self, text: impl Into<String>) {
-        self.trace
-            .push(self.now, "", TraceKind::Note { text: text.into() });
+        self.trace.push(
+            self.now,
+            &self.world_name.clone(),
+            TraceKind::Note { text: text.into() },
+        );
     }
 
     fn schedule(&mut self, at: Instant, event: Event<N>) {
@@ -397,7 +407,7 @@ impl<N: Node> World<N> {
         for from in self.nodes() {
             for to in self.nodes() {
                 if from != to && self.network.is_blocked(from, to) {
-                    cut.push((self.name(from).to_string(), self.name(to).to_string()));
+                    cut.push((self.slot_name(from), self.slot_name(to)));
                 }
             }
         }
@@ -415,8 +425,8 @@ impl<N: Node> World<N> {
                     ..
                 } => Some(InFlight {
                     msg_id: *msg_id,
-                    from: self.name(*from).to_string(),
-                    to: self.name(*to).to_string(),
+                    from: self.slot_name(*from),
+                    to: self.slot_name(*to),
                     name: Cow::Borrowed(msg.name()),
                     sent: *sent,
                     arrives: s.at,
@@ -430,7 +440,9 @@ impl<N: Node> World<N> {
             cut,
             in_flight,
         };
-        self.trace.push(at, "", TraceKind::Snapshot { snapshot });
+        let world = self.world_name.clone();
+        self.trace
+            .push(at, &world, TraceKind::Snapshot { snapshot });
     }
 
     /// Process events until none is left or `max_events` were processed; returns whether the
@@ -555,11 +567,7 @@ impl<N: Node> World<N> {
                     name: Cow::Borrowed(msg.name()),
                     reason,
                 },
-                None => TraceKind::MessageDelivered {
-                    msg_id,
-                    from: from_name,
-                    name: Cow::Borrowed(msg.name()),
-                },
+                None => TraceKind::MessageDelivered { msg_id },
             };
             let node = if reason.is_some() { from } else { to };
             self.trace_node(node, kind);
@@ -588,7 +596,8 @@ impl<N: Node> World<N> {
     fn trace_node(&mut self, node: NodeId, kind: NodeTraceKind<N>) {
         if self.trace.enabled() {
             let now = self.now;
-            self.trace.push(now, &self.slots[node.index()].name, kind);
+            let name = self.slots[node.index()].name.clone();
+            self.trace.push(now, &name, kind);
         }
     }
 
@@ -757,7 +766,9 @@ impl<N: Node> World<N> {
             }
             Fault::HealAll => {
                 self.network.heal_all();
-                self.trace.push(self.now, "", TraceKind::PartitionsHealed);
+                let world = self.world_name.clone();
+                self.trace
+                    .push(self.now, &world, TraceKind::PartitionsHealed);
             }
             Fault::ResetConnection { a, b } => {
                 self.network.reset(a, b);

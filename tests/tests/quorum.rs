@@ -71,7 +71,10 @@ fn leaders_by_epoch(world: &World<Actor>) -> BTreeMap<i32, BTreeSet<String>> {
                 }),
         } = &e.kind
         {
-            leaders.entry(*epoch).or_default().insert(e.node.clone());
+            leaders
+                .entry(*epoch)
+                .or_default()
+                .insert(e.node.to_string());
         }
     }
     leaders

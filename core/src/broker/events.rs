@@ -92,8 +92,8 @@ pub enum LogEvent {
     Recovered {
         /// The partition.
         partition: TopicPartition,
-        /// What recovery found and did.
-        report: RecoveryReport,
+        /// What recovery found and did (boxed: it is large, and rare).
+        report: Box<RecoveryReport>,
         /// The log start offset after recovery.
         log_start_offset: i64,
         /// Every leader epoch the recovered log holds and where it starts, oldest first.

@@ -104,7 +104,7 @@ impl Partition {
         if has_files {
             out.trace(LogEvent::Recovered {
                 partition: tp.clone(),
-                report,
+                report: Box::new(report),
                 log_start_offset: log.log_start_offset(),
                 epochs: log
                     .epoch_cache()

@@ -80,6 +80,11 @@ pub struct AppendInfo {
 }
 
 /// One record batch as it went into a log: where, in which leader epoch, holding what.
+///
+/// A batch's records are told once, where it was first written: by the leader that appended
+/// it. A follower copies batches byte for byte, so its append names each batch by its CRC
+/// (with its base offset and epoch, which the copy keeps too) instead of repeating the
+/// records — as Kafka's replication copies bytes instead of re-encoding records.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AppendedBatch {
     /// Offset of its first record.
@@ -88,15 +93,19 @@ pub struct AppendedBatch {
     pub last_offset: i64,
     /// The epoch of the leader that first appended it.
     pub leader_epoch: i32,
-    /// Its records' values, as text (lossy UTF-8; empty for a tombstone), in offset order.
+    /// Its CRC-32C, which identifies its content.
+    pub crc: u32,
+    /// Its records' values, as text (lossy UTF-8; empty for a tombstone), in offset order —
+    /// given by the leader's append, empty in a follower's copy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
 }
 
 impl AppendedBatch {
-    /// Describe the batch at the start of `bytes` (whose CRC was verified), as written at
-    /// `base_offset` in `leader_epoch`.
-    fn of(bytes: &[u8], base_offset: i64, leader_epoch: i32) -> Self {
-        let values: Vec<String> = RecordBatch::decode_unchecked(bytes)
+    /// The batch at the start of `bytes` (whose CRC was verified), as a leader writes it at
+    /// `base_offset` in `leader_epoch`: with its records' values.
+    fn original(bytes: &[u8], header: &BatchHeader, base_offset: i64, leader_epoch: i32) -> Self {
+        let values = RecordBatch::decode_unchecked(bytes)
             .map(|(b, _)| {
                 b.records
                     .iter()
@@ -108,12 +117,20 @@ impl AppendedBatch {
                     .collect()
             })
             .unwrap_or_default();
-        let count = (values.len() as i64).max(1);
+        AppendedBatch {
+            values,
+            ..Self::copy(header, base_offset, leader_epoch)
+        }
+    }
+
+    /// A follower's copy of a batch: where it sits and which batch it is.
+    fn copy(header: &BatchHeader, base_offset: i64, leader_epoch: i32) -> Self {
         AppendedBatch {
             base_offset,
-            last_offset: base_offset + count - 1,
+            last_offset: base_offset + i64::from(header.last_offset_delta),
             leader_epoch,
-            values,
+            crc: header.crc,
+            values: Vec::new(),
         }
     }
 }
@@ -211,8 +228,8 @@ impl Log {
             set_base_offset(&mut batch, base);
             set_partition_leader_epoch(&mut batch, leader_epoch);
             let last = base + i64::from(header.last_offset_delta);
-            info.batches
-                .push(AppendedBatch::of(&batch, base, leader_epoch));
+            let appended = AppendedBatch::original(&batch, &header, base, leader_epoch);
+            info.batches.push(appended);
             self.append_batch(&batch, last, ops);
             info.last_offset = last;
             info.records += header.record_count.max(0) as u64;
@@ -251,8 +268,8 @@ impl Log {
             {
                 self.write_epoch_checkpoint(ops);
             }
-            info.batches.push(AppendedBatch::of(
-                &bytes[range.clone()],
+            info.batches.push(AppendedBatch::copy(
+                &header,
                 header.base_offset,
                 header.partition_leader_epoch,
             ));

@@ -292,7 +292,7 @@ impl History {
             } = &line.kind
             {
                 let sent = Sent {
-                    producer: line.node.clone(),
+                    producer: line.node.to_string(),
                     value: value.clone(),
                     time: line.time,
                 };
@@ -343,12 +343,12 @@ impl History {
             };
             for r in &broker.replicas {
                 self.final_high_watermarks
-                    .entry(node.node.clone())
+                    .entry(node.node.to_string())
                     .or_default()
                     .insert(r.partition.clone(), r.high_watermark);
                 if r.role == ReplicaRole::Leader {
                     self.final_leaders
-                        .insert(r.partition.clone(), node.node.clone());
+                        .insert(r.partition.clone(), node.node.to_string());
                 }
             }
         }
@@ -370,7 +370,7 @@ impl History {
                         }),
                 } => {
                     recovery_points
-                        .entry(e.node.clone())
+                        .entry(e.node.to_string())
                         .or_default()
                         .insert(partition.clone(), *recovery_point);
                 }
@@ -382,7 +382,7 @@ impl History {
                 } => {
                     // After a restart, the recovered log is the new durable starting point
                     // only as far as it was synced before; keep the lower of the two.
-                    let points = recovery_points.entry(e.node.clone()).or_default();
+                    let points = recovery_points.entry(e.node.to_string()).or_default();
                     let point = points.entry(partition.clone()).or_insert(0);
                     *point = (*point).min(report.log_end_offset);
                 }
@@ -407,7 +407,7 @@ impl History {
                         }),
                 } => self.elections.push(Election {
                     time: e.time,
-                    node: e.node.clone(),
+                    node: e.node.to_string(),
                     partition: partition.clone(),
                     leader_epoch: *leader_epoch,
                     log_end_offset: *log_end_offset,
@@ -417,10 +417,10 @@ impl History {
                     event: Event::Group(event),
                 } => self.absorb_group_event(&e.node, e.time, event),
                 TraceKind::Crashed { how } => self.crashes.push(Crash {
-                    node: e.node.clone(),
+                    node: e.node.to_string(),
                     time: e.time,
                     how: *how,
-                    recovery_points: recovery_points.get(&e.node).cloned().unwrap_or_default(),
+                    recovery_points: recovery_points.get(&*e.node).cloned().unwrap_or_default(),
                 }),
                 _ => {}
             }

@@ -66,7 +66,7 @@ impl<'a> Timeline<'a> {
         let clients = events
             .iter()
             .filter(|e| matches!(e.kind, Kind::Reply { .. } | Kind::Command { .. }))
-            .map(|e| e.node.as_str())
+            .map(|e| &*e.node)
             .collect();
         Timeline {
             lines: Vec::new(),
@@ -89,7 +89,7 @@ impl<'a> Timeline<'a> {
         {
             self.flush_timeouts();
         }
-        let (at, node) = (e.time, e.node.as_str());
+        let (at, node) = (e.time, &*e.node);
         match &e.kind {
             Kind::Node { event } => self.node_event(at, node, event),
             Kind::Crashed { how } => self.crashed(at, node, *how),
