@@ -138,6 +138,16 @@ impl Logs {
         }
     }
 
+    /// The logs `node` holds now (while it is up, or as it left them when it went down).
+    pub fn node(&self, node: &str) -> Option<&BTreeMap<TopicPartition, ReplicaLog>> {
+        self.logs.get(node)
+    }
+
+    /// Every node's logs now, up or not.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &BTreeMap<TopicPartition, ReplicaLog>)> {
+        self.logs.iter().map(|(n, l)| (&**n, l))
+    }
+
     /// The logs of every broker that is up, per partition.
     pub fn final_logs(&self) -> FinalLogs {
         self.logs

@@ -2,6 +2,7 @@
 //! Kafka's terms. Everything here is derived from the trace and the history, never from
 //! inside the nodes, so the same text can be rebuilt from a saved trace.
 
+mod crashes;
 mod moment;
 mod timeline;
 
@@ -274,16 +275,7 @@ pub fn summary(header: &Header, h: &History, events: &Events) -> Vec<String> {
             continue;
         }
         if replicated {
-            lines.push(format!(
-                "{} {} at {}: what it alone held is gone; what the ISR held lives on in the other replicas",
-                crash.node,
-                match crash.how {
-                    CrashKind::Power => "lost power",
-                    CrashKind::Process => "was killed",
-                },
-                crash.time
-            ));
-            continue;
+            continue; // told below, from the replicas' logs
         }
         let Some(logs) = h.final_logs.get(&crash.node) else {
             continue;
@@ -369,6 +361,9 @@ pub fn summary(header: &Header, h: &History, events: &Events) -> Vec<String> {
                 e.time, e.node, t.reason, t.bytes_truncated, t.position, t.segment, report.log_end_offset
             ));
         }
+    }
+    if replicated {
+        lines.extend(crashes::crash_outcomes(header, events));
     }
     lines.extend(redeliveries(header, h));
     lines.extend(rebalance_pauses(header, events));
