@@ -21,5 +21,7 @@ pub mod prng;
 pub mod protocol;
 pub mod quorum;
 pub mod replication;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod time;
 pub mod view;

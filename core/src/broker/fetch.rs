@@ -9,6 +9,7 @@
 use super::{Broker, Out, Timer};
 use crate::ids::NodeId;
 use crate::protocol::{ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse, Message};
+use crate::replication::epoch_end::FetchCheck;
 use crate::time::{Duration, Instant};
 
 /// A Fetch held until data arrives or `max_wait_ms` passes.
@@ -63,8 +64,8 @@ impl Broker {
             };
             if !p.is_leader()
                 || fp.current_leader_epoch != p.leader_epoch()
-                || p.divergence(fp.last_fetched_epoch, fp.fetch_offset, legacy)
-                    .is_some()
+                || p.check_follower_fetch(fp.last_fetched_epoch, fp.fetch_offset, legacy)
+                    != FetchCheck::Consistent
             {
                 continue;
             }
@@ -145,11 +146,21 @@ impl Broker {
                     response.error = ErrorCode::UnknownLeaderEpoch;
                     return response;
                 }
-                if follower
-                    && let Some(d) = p.divergence(fp.last_fetched_epoch, fp.fetch_offset, legacy)
-                {
-                    response.diverging_epoch = Some(d);
-                    return response;
+                if follower {
+                    match p.check_follower_fetch(fp.last_fetched_epoch, fp.fetch_offset, legacy) {
+                        FetchCheck::Consistent => {}
+                        FetchCheck::Diverging(d) => {
+                            response.diverging_epoch = Some((d.epoch, d.end_offset));
+                            return response;
+                        }
+                        // Kafka cannot place the fetch at all (`PartitionTest`
+                        // testLastFetchedOffsetValidation): the follower resets, it does not
+                        // truncate to an answer that was never given.
+                        FetchCheck::OffsetOutOfRange => {
+                            response.error = ErrorCode::OffsetOutOfRange;
+                            return response;
+                        }
+                    }
                 }
                 let limit = if follower {
                     p.log_end_offset()

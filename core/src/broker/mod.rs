@@ -40,6 +40,7 @@ use crate::protocol::{
     PartitionMetadata, TopicMetadata,
 };
 use crate::quorum::{self, METADATA_DIR, Quorum, QuorumConfig};
+use crate::replication::epoch_end::leader_epoch_end_offset;
 use crate::time::{Duration, Instant};
 pub use events::{FlushTrigger, LogEvent, ReplicaEvent, ReplicaRole, TruncationCause};
 use fetch::DelayedFetch;
@@ -381,15 +382,16 @@ impl Broker {
                             (tp.clone(), ErrorCode::FencedLeaderEpoch, -1, -1)
                         }
                         Some(p) if p.is_leader() => {
-                            let (e, end) = p
-                                .log()
-                                .epoch_cache()
-                                .end_offset_for(*epoch, p.log_end_offset());
+                            let answer = leader_epoch_end_offset(
+                                p.log().epoch_cache(),
+                                *epoch,
+                                p.log_end_offset(),
+                            );
                             // Kafka answers the epoch's end in the leader's log, not capped at
                             // the high watermark: a new leader's high watermark lags its log end
                             // until its followers fetch, and a cap would make a consumer that
                             // read up to the old high watermark see a truncation that is not.
-                            (tp.clone(), ErrorCode::None, e, end)
+                            (tp.clone(), ErrorCode::None, answer.epoch, answer.end_offset)
                         }
                         Some(_) => (tp.clone(), ErrorCode::NotLeaderOrFollower, -1, -1),
                         None => (tp.clone(), ErrorCode::UnknownTopicOrPartition, -1, -1),

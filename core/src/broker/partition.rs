@@ -16,9 +16,12 @@ use crate::config::BrokerConfig;
 use crate::disk::{DiskImage, DiskOp};
 use crate::ids::TopicPartition;
 use crate::log::batch::BatchHeader;
+use crate::log::epoch_cache::UNDEFINED_EPOCH_OFFSET;
 use crate::log::{AppendInfo, Log, LogConfig, LogError};
 use crate::metadata::PartitionState;
 use crate::protocol::ErrorCode;
+use crate::replication::epoch_end::{self, EpochEndOffset, FetchCheck};
+use crate::replication::{committed, high_watermark, isr_join, truncation};
 use crate::time::{Duration, Instant};
 use std::collections::BTreeMap;
 
@@ -482,19 +485,25 @@ impl Partition {
         Ok(())
     }
 
-    /// Truncate a follower's log after the leader named a divergence at `(epoch, end)`:
-    /// to the smaller of the leader's end for that epoch and our own (KIP-279), or — before
-    /// KIP-279 — to the leader's answer alone.
+    /// Truncate a follower's log after the leader named a divergence at `(epoch, end)`: where
+    /// to is the kernel's answer ([`truncation::follower_truncation`], Kafka's
+    /// `getOffsetTruncationState`: the smaller of the leader's end for that epoch and our own,
+    /// KIP-279) or — before KIP-279 — the leader's answer alone
+    /// ([`truncation::legacy_follower_truncation`]; an undefined answer sends us back to our
+    /// high watermark, as Kafka 0.11–1.1 did).
     pub fn truncate_diverging(&mut self, epoch: i32, end: i64, legacy: bool, out: &mut Out) {
-        let own_end = self
-            .log
-            .epoch_cache()
-            .end_offset_for(epoch, self.log.log_end_offset())
-            .1;
-        let target = if legacy || own_end < 0 {
-            end
+        let leo = self.log.log_end_offset();
+        let target = if legacy {
+            truncation::legacy_follower_truncation(end, leo, self.high_watermark)
         } else {
-            end.min(own_end)
+            let leader = EpochEndOffset::new(epoch, end);
+            truncation::follower_truncation(
+                leader,
+                self.log.epoch_cache(),
+                leo,
+                self.high_watermark,
+            )
+            .offset
         };
         self.truncate(target, TruncationCause::DivergingEpoch, out);
     }
@@ -560,35 +569,47 @@ impl Partition {
         Ok(bytes)
     }
 
-    /// The leader's answer to where a follower's `epoch` ends: `None` if the follower's log
-    /// agrees with ours up to `fetch_offset`, else the (epoch, end offset) to truncate to.
-    pub fn divergence(
+    /// The leader's check of a follower's fetch at `fetch_offset` whose log ends in
+    /// `last_fetched_epoch` (-1: the fetch names no epoch, as before KIP-101): consistent (serve
+    /// records), diverging (answer with the epoch and end offset to truncate to), or
+    /// OFFSET_OUT_OF_RANGE when the leader cannot place the fetch — Kafka's
+    /// `Partition.readRecords`, here [`epoch_end::check_fetch`].
+    ///
+    /// Before KIP-279 (`legacy`) the answer was only an offset, the start of the first epoch
+    /// above the asked one ([`epoch_end::legacy_epoch_end_offset`]); an undefined one is
+    /// passed on as undefined and the follower falls back to its high watermark.
+    pub fn check_follower_fetch(
         &self,
         last_fetched_epoch: i32,
         fetch_offset: i64,
         legacy: bool,
-    ) -> Option<(i32, i64)> {
-        if last_fetched_epoch < 0 {
-            return None;
-        }
+    ) -> FetchCheck {
         let cache = self.log.epoch_cache();
         let leo = self.log.log_end_offset();
-        let (epoch, end) = if legacy {
-            // Before KIP-279 the answer was the start of the first epoch above the asked one
-            // (or the LEO), with no regard for whether the leader ever had the asked epoch.
-            let next = cache
-                .entries()
-                .iter()
-                .find(|e| e.epoch > last_fetched_epoch);
-            (last_fetched_epoch, next.map_or(leo, |e| e.start_offset))
-        } else {
-            cache.end_offset_for(last_fetched_epoch, leo)
-        };
-        if epoch != last_fetched_epoch || end < fetch_offset {
-            Some((epoch, end.max(0)))
-        } else {
-            None
+        let last_fetched_epoch = (last_fetched_epoch >= 0).then_some(last_fetched_epoch);
+        if !legacy {
+            let start = self.log.log_start_offset();
+            return epoch_end::check_fetch(cache, start, leo, fetch_offset, last_fetched_epoch);
         }
+        let Some(epoch) = last_fetched_epoch else {
+            return FetchCheck::Consistent;
+        };
+        match epoch_end::legacy_epoch_end_offset(cache, epoch, leo) {
+            UNDEFINED_EPOCH_OFFSET => FetchCheck::Diverging(EpochEndOffset::UNDEFINED),
+            end if end < fetch_offset => FetchCheck::Diverging(EpochEndOffset::new(epoch, end)),
+            _ => FetchCheck::Consistent,
+        }
+    }
+
+    /// The offset where the leader's current epoch starts in its log (Kafka's
+    /// `leaderEpochStartOffsetOpt`).
+    fn epoch_start_offset(&self) -> i64 {
+        self.log
+            .epoch_cache()
+            .entries()
+            .iter()
+            .find(|e| e.epoch == self.leader_epoch)
+            .map_or(0, |e| e.start_offset)
     }
 
     /// A follower fetched at `fetch_offset`: note its progress. Returns the ISR to ask for if
@@ -602,13 +623,7 @@ impl Partition {
     ) -> Option<Vec<i32>> {
         let leo = self.log.log_end_offset();
         let hw = self.high_watermark;
-        let epoch_start = self
-            .log
-            .epoch_cache()
-            .entries()
-            .iter()
-            .find(|e| e.epoch == self.leader_epoch)
-            .map_or(0, |e| e.start_offset);
+        let epoch_start = self.epoch_start_offset();
         let Role::Leader {
             followers,
             pending_isr,
@@ -621,10 +636,10 @@ impl Partition {
         if fetch_offset >= leo {
             f.last_caught_up = now;
         }
+        // One ISR change at a time; the join rule itself is Kafka's `isFollowerInSync`.
         let expand = !self.isr.contains(&replica)
             && pending_isr.is_none()
-            && fetch_offset >= hw
-            && fetch_offset >= epoch_start;
+            && isr_join::may_join_isr(fetch_offset, hw, Some(epoch_start));
         let request = expand.then(|| {
             let mut isr = self.isr.clone();
             isr.push(replica);
@@ -679,8 +694,14 @@ impl Partition {
         }
     }
 
-    /// Move the HW to the smallest LEO over the ISR (and any replica being added, Kafka's
-    /// "maximal ISR"), never backwards. Returns whether it moved.
+    /// Move the HW to the smallest LEO over the ISR and any replica being added or removed
+    /// (Kafka's "maximal ISR", [`high_watermark::maximal_isr`]), never backwards
+    /// ([`committed::high_watermark_advances`]). Returns whether it moved.
+    ///
+    /// Kafka 3.7+ also waits for a caught-up follower outside the ISR and stops below
+    /// `min.insync.replicas` ([`high_watermark::counts_toward_high_watermark`],
+    /// [`high_watermark::is_under_min_isr`]); this broker does not yet (a named
+    /// simplification, see [`crate::replication`]).
     pub fn maybe_advance_high_watermark(&mut self, out: &mut Out) -> bool {
         let Role::Leader {
             followers,
@@ -690,17 +711,15 @@ impl Partition {
             return false;
         };
         let leo = self.log.log_end_offset();
-        let mut members: Vec<i32> = self.isr.clone();
-        if let Some(p) = pending_isr {
-            members.extend(p.iter().copied().filter(|b| !self.isr.contains(b)));
-        }
-        let candidate = members
+        let members = high_watermark::maximal_isr(&self.isr, pending_isr.as_deref());
+        // The leader counts with its own log end; a follower not heard from yet with
+        // UNKNOWN_OFFSET, which holds the high watermark where it is.
+        let follower_ends: Vec<i64> = members
             .iter()
-            .map(|b| followers.get(b).map_or(leo, |f| f.log_end_offset.max(0)))
-            .min()
-            .unwrap_or(leo)
-            .min(leo);
-        if candidate > self.high_watermark {
+            .filter_map(|b| followers.get(b).map(|f| f.log_end_offset))
+            .collect();
+        let candidate = high_watermark::isr_high_watermark(leo, &follower_ends);
+        if committed::high_watermark_advances(self.high_watermark, candidate) {
             self.high_watermark = candidate;
             out.trace(ReplicaEvent::HighWatermarkUpdated {
                 partition: self.tp.clone(),
@@ -736,3 +755,6 @@ impl Partition {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -25,6 +25,8 @@
 mod election;
 mod fetch;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 use crate::client::network::{self, NetworkClient};
 use crate::disk::{DiskImage, DiskOp, DiskToken};
@@ -186,10 +188,6 @@ impl QuorumConfig {
             fetch_max_wait_ms: 500,
             fetch_max_bytes: 1 << 20,
         }
-    }
-
-    fn majority(&self) -> usize {
-        self.voters.len() / 2 + 1
     }
 }
 
