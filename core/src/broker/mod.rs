@@ -47,7 +47,7 @@ use fetch::DelayedFetch;
 use fetcher::Fetcher;
 use flush::{FlushInFlight, FlushWaiters};
 use lifecycle::Registration;
-pub use partition::{FollowerState, Partition, Role};
+pub use partition::{Partition, Role};
 use produce::DelayedProduce;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -5,9 +5,13 @@
 //! offset (LEO, the offset of its next fetch) and moves the *high watermark* (HW) to the
 //! smallest LEO in the in-sync replica set (ISR). Records below the HW are on every ISR
 //! member: they are *committed*, consumers may read them, `acks=all` producers hear back. A
-//! follower learns the HW one fetch late. A follower that has not caught up for
+//! follower learns the HW one fetch late. A follower that has not been caught up for
 //! `replica.lag.time.max.ms` leaves the ISR; one that catches up rejoins it. This is etcd's
 //! `quorum.CommittedIndex` idea with the ISR instead of a fixed majority.
+//!
+//! Every rule here — the high watermark, whether a follower's log diverges, where it
+//! truncates, when it is caught up and when it may rejoin — is one pure function of
+//! [`crate::replication`]; this file keeps the state and says what happened in the trace.
 
 use super::Out;
 use super::events::{LogEvent, ReplicaEvent, ReplicaRole, TruncationCause};
@@ -21,18 +25,10 @@ use crate::log::{AppendInfo, Log, LogConfig, LogError};
 use crate::metadata::PartitionState;
 use crate::protocol::ErrorCode;
 use crate::replication::epoch_end::{self, EpochEndOffset, FetchCheck};
+use crate::replication::isr_lag::{self, FollowerFetchState};
 use crate::replication::{committed, high_watermark, isr_join, truncation};
 use crate::time::{Duration, Instant};
 use std::collections::BTreeMap;
-
-/// What the leader knows of one follower.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FollowerState {
-    /// The follower's log end offset, as its last fetch said (-1: not heard from).
-    pub log_end_offset: i64,
-    /// The last time the follower was caught up with the leader's log end offset.
-    pub last_caught_up: Instant,
-}
 
 /// A replica's role for this partition.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,8 +37,8 @@ pub enum Role {
     Offline,
     /// Leading: accepts produce, tracks followers.
     Leader {
-        /// Followers by broker id.
-        followers: BTreeMap<i32, FollowerState>,
+        /// What the leader knows of each follower's fetches, by broker id.
+        followers: BTreeMap<i32, FollowerFetchState>,
         /// The ISR asked for in an `AlterPartition` not answered yet.
         pending_isr: Option<Vec<i32>>,
     },
@@ -281,17 +277,24 @@ impl Partition {
         self.partition_epoch = partition_epoch;
         self.replicas = replicas.to_vec();
         self.isr = isr.to_vec();
+        // Every follower starts afresh (Kafka's `resetReplicaState`): an ISR member gets a full
+        // `replica.lag.time.max.ms` to prove itself; a leader that led before keeps what it
+        // knew of the followers' offsets.
+        let previous = match &self.role {
+            Role::Leader { followers, .. } => Some(followers),
+            _ => None,
+        };
+        let leo = self.log.log_end_offset();
         let followers = replicas
             .iter()
             .filter(|b| **b != me)
             .map(|b| {
-                (
-                    *b,
-                    FollowerState {
-                        log_end_offset: -1,
-                        last_caught_up: now,
-                    },
-                )
+                let known = previous
+                    .and_then(|f| f.get(b))
+                    .unwrap_or(&FollowerFetchState::UNKNOWN);
+                let state =
+                    isr_lag::on_become_leader(known, now, leo, previous.is_none(), isr.contains(b));
+                (*b, state)
             })
             .collect();
         self.producers = ProducerStates::rebuild(&self.log);
@@ -632,10 +635,7 @@ impl Partition {
             return None;
         };
         let f = followers.get_mut(&replica)?;
-        f.log_end_offset = fetch_offset;
-        if fetch_offset >= leo {
-            f.last_caught_up = now;
-        }
+        *f = isr_lag::after_follower_fetch(f, fetch_offset, now, leo);
         // One ISR change at a time; the join rule itself is Kafka's `isFollowerInSync`.
         let expand = !self.isr.contains(&replica)
             && pending_isr.is_none()
@@ -651,9 +651,11 @@ impl Partition {
         request
     }
 
-    /// Followers in the ISR that have not caught up for `lag_max`: the ISR without them, if
-    /// any must go (never the leader itself).
+    /// Followers in the ISR that are no longer caught up ([`isr_lag::out_of_sync_replicas`],
+    /// Kafka's `getOutOfSyncReplicas`): the ISR without them, if any must go (never the leader
+    /// itself, and not while another `AlterPartition` is in flight).
     pub fn isr_to_shrink(&mut self, now: Instant, lag_max: Duration) -> Option<Vec<i32>> {
+        let leo = self.log.log_end_offset();
         let Role::Leader {
             followers,
             pending_isr,
@@ -664,16 +666,8 @@ impl Partition {
         if pending_isr.is_some() {
             return None;
         }
-        let lagging: Vec<i32> = self
-            .isr
-            .iter()
-            .copied()
-            .filter(|b| {
-                followers
-                    .get(b)
-                    .is_some_and(|f| now.saturating_since(f.last_caught_up) > lag_max)
-            })
-            .collect();
+        let lagging =
+            isr_lag::out_of_sync_replicas(self.leader, &self.isr, followers, leo, now, lag_max);
         if lagging.is_empty() {
             return None;
         }
@@ -748,7 +742,7 @@ impl Partition {
     }
 
     /// For tests and the visualizer: what the leader knows of each follower.
-    pub fn followers(&self) -> Option<&BTreeMap<i32, FollowerState>> {
+    pub fn followers(&self) -> Option<&BTreeMap<i32, FollowerFetchState>> {
         match &self.role {
             Role::Leader { followers, .. } => Some(followers),
             _ => None,
