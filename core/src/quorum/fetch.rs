@@ -30,7 +30,7 @@ impl Quorum {
 
     /// Send a Fetch to the leader if we follow one and none is in flight.
     pub(super) fn maybe_fetch(&mut self, now: Instant, out: &mut Out) {
-        if self.network.any(|_| true) || self.barrier.is_busy() {
+        if self.network.any(|_| true) || self.syncing() {
             return;
         }
         let to = match self.role {

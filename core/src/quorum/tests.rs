@@ -123,10 +123,10 @@ fn a_diverging_follower_truncates_to_its_own_end_of_the_epoch() {
     );
     assert_eq!(follower.log().log_end_offset(), 3);
     assert!(
-        traces(&out).contains(&&Event::Truncated {
+        traces(&out).contains(&&Trace::Quorum(Event::Truncated {
             to_offset: 3,
             diverging_epoch: 1
-        }),
+        })),
         "{:?}",
         traces(&out)
     );
@@ -189,7 +189,10 @@ fn the_leader_names_the_diverging_epoch() {
     );
 }
 
-/// The disk of a quorum member: apply what it writes, so that a restart finds it.
+/// Raft's rule, KRaft's `quorum-state`: a vote counts only once it is on disk, so the
+/// `VoteResponse` sits in the purgatory until the fsync of the election state completes.
+/// Reference: the Raft paper, Figure 2 ("persistent state ... updated on stable storage
+/// before responding to RPCs"); etcd-io/raft's `msgsAfterAppend`.
 #[test]
 fn a_vote_is_answered_only_once_it_is_on_disk() {
     let election = ElectionState {
@@ -213,11 +216,40 @@ fn a_vote_is_answered_only_once_it_is_on_disk() {
     );
     assert!(sends(&out).is_empty(), "the vote waits for its fsync");
     let syncs = testkit::syncs(&out);
-    assert!(!syncs.is_empty());
+    let state_file = format!("{METADATA_DIR}/{}", state::FILE);
+    // Two writes of the election state: the new epoch, then the vote in it.
+    assert_eq!(syncs.len(), 2);
+    assert!(syncs.iter().all(|(file, _)| *file == state_file));
+    let held = purgatory::Event::Held {
+        purgatory: PurgatoryName::QuorumFsync,
+        id: 0,
+        what: "VoteResponse".into(),
+        to: Some(NodeId(1)),
+        until: syncs
+            .iter()
+            .map(|(file, token)| Condition::Fsync {
+                file: file.clone(),
+                token: token.0,
+            })
+            .collect(),
+        expires_at_ms: None,
+    };
+    assert!(
+        traces(&out).contains(&&Trace::Purgatory(held)),
+        "{:?}",
+        traces(&out)
+    );
     let mut out = Outbox::new();
     for (_, token) in syncs {
         voter.on_disk_done(Instant::ZERO, token, out.writer());
     }
+    assert!(
+        traces(&out).contains(&&Trace::Purgatory(purgatory::Event::Released {
+            purgatory: PurgatoryName::QuorumFsync,
+            id: 0,
+            outcome: purgatory::Outcome::Completed,
+        }))
+    );
     let granted: Vec<bool> = sends(&out)
         .into_iter()
         .filter_map(|(_, m)| match m {
