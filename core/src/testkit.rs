@@ -90,6 +90,17 @@ pub fn traces<V: Vocabulary>(out: &Outbox<V>) -> Vec<&V::Event> {
         .collect()
 }
 
+/// The timers set in `out`.
+pub fn timers_set<V: Vocabulary>(out: &Outbox<V>) -> Vec<&V::Timer> {
+    out.items()
+        .iter()
+        .filter_map(|o| match o {
+            Output::SetTimer { key, .. } => Some(key),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The fsyncs asked for in `out`: the file and the token its completion will carry.
 pub fn syncs<V: Vocabulary>(out: &Outbox<V>) -> Vec<(String, DiskToken)> {
     out.items()

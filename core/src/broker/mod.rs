@@ -25,6 +25,8 @@ pub mod lifecycle;
 mod partition;
 mod produce;
 pub mod producer_state;
+#[cfg(test)]
+mod tests;
 
 use crate::client::network::{self, NetworkClient};
 use crate::config::BrokerConfig;

@@ -593,3 +593,6 @@ impl Controller {
         &self.committed.partitions
     }
 }
+
+#[cfg(test)]
+mod tests;
