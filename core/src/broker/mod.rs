@@ -243,6 +243,7 @@ impl Broker {
         if let Some(interval) = broker.flush_scheduler_interval() {
             out.set_timer(Timer::FlushScheduler, boot.now + interval);
         }
+        broker.debug_check_invariants();
         broker
     }
 
@@ -340,6 +341,19 @@ impl Broker {
         }
         self.apply_metadata(now, out);
         self.fetch_from_leaders(now, out);
+        self.debug_check_invariants();
+    }
+
+    /// Every replica's and the metadata observer's invariants (debug builds only).
+    fn debug_check_invariants(&self) {
+        if cfg!(debug_assertions) {
+            for p in self.partitions.values() {
+                p.debug_check_invariants();
+            }
+            if let Some(q) = &self.quorum {
+                q.debug_check_invariants();
+            }
+        }
     }
 
     /// The connection to `peer` broke: the requests in flight on it are lost.

@@ -228,6 +228,39 @@ impl Partition {
         }
     }
 
+    /// The invariants every replica keeps, checked (in debug builds, hence in every test)
+    /// after each step of the broker: the log start offset ≤ the high watermark ≤ the log end
+    /// offset; the ISR is a subset of the replicas; a leader is in its own ISR. (That a
+    /// leader's high watermark never goes back is asserted where it could: only
+    /// [`Self::maybe_advance_high_watermark`] moves it, and only forward; the paths that lower
+    /// a high watermark — truncation, a follower's fetch — never run on a leader.)
+    pub fn debug_check_invariants(&self) {
+        let (start, hw, leo) = (
+            self.log.log_start_offset(),
+            self.high_watermark,
+            self.log.log_end_offset(),
+        );
+        debug_assert!(
+            start <= hw && hw <= leo,
+            "{}: log start {start} <= high watermark {hw} <= log end {leo}",
+            self.tp
+        );
+        debug_assert!(
+            self.isr.iter().all(|b| self.replicas.contains(b)),
+            "{}: ISR {:?} within the replicas {:?}",
+            self.tp,
+            self.isr,
+            self.replicas
+        );
+        debug_assert!(
+            !self.is_leader() || self.isr.contains(&self.leader),
+            "{}: leader {} in its ISR {:?}",
+            self.tp,
+            self.leader,
+            self.isr
+        );
+    }
+
     /// The leader-epoch cache, as the trace and the views show it.
     fn epochs(&self) -> Vec<(i32, i64)> {
         self.log
@@ -477,6 +510,7 @@ impl Partition {
                 self.trace_epochs(out);
             }
         }
+        debug_assert!(!self.is_leader(), "{}: a leader copies no one", self.tp);
         let hw = leader_high_watermark.min(self.log.log_end_offset());
         if hw != self.high_watermark {
             self.high_watermark = hw;
@@ -519,6 +553,9 @@ impl Partition {
     /// Cut the log to `target` (a batch boundary at or below it) if it is shorter than the
     /// log, and say why in the trace.
     fn truncate(&mut self, target: i64, cause: TruncationCause, out: &mut Out) {
+        // A leader's log is the reference: it never truncates, so its high watermark never
+        // goes back.
+        debug_assert!(!self.is_leader(), "{}: a leader never truncates", self.tp);
         let from = self.log.log_end_offset();
         if target < from {
             let mut ops = Vec::new();
@@ -714,6 +751,11 @@ impl Partition {
             .collect();
         let candidate = high_watermark::isr_high_watermark(leo, &follower_ends);
         if committed::high_watermark_advances(self.high_watermark, candidate) {
+            debug_assert!(
+                candidate <= leo,
+                "{}: HW {candidate} past LEO {leo}",
+                self.tp
+            );
             self.high_watermark = candidate;
             out.trace(ReplicaEvent::HighWatermarkUpdated {
                 partition: self.tp.clone(),

@@ -262,6 +262,9 @@ impl Controller {
         if leading {
             self.maybe_create_topics(now, out);
         }
+        if cfg!(debug_assertions) {
+            self.quorum.debug_check_invariants();
+        }
     }
 
     fn on_become_active(&mut self, now: Instant, out: &mut Out) {

@@ -235,6 +235,9 @@ impl Quorum {
             return;
         };
         if committed::high_watermark_advances(self.high_watermark, candidate) {
+            // The invariants of a leader's own high watermark: forward only, and past the
+            // start of its epoch (Raft §5.4.2).
+            debug_assert!(candidate > self.high_watermark && candidate > *epoch_start);
             self.high_watermark = candidate;
             out.trace(Event::HighWatermark {
                 high_watermark: candidate,
@@ -307,6 +310,7 @@ impl Quorum {
                 self.sync_log(out);
             }
         }
+        // Only forward: a high watermark is a promise already made to the brokers.
         let hw = r.high_watermark.min(self.log.log_end_offset());
         if hw > self.high_watermark {
             self.high_watermark = hw;

@@ -404,6 +404,22 @@ impl Quorum {
         }
     }
 
+    /// The invariants of a quorum member, checked (in debug builds) after every step of the
+    /// node that embeds it: the high watermark never passes the log end (a truncation never
+    /// cuts a committed record). That the
+    /// leader's high watermark never goes back and always covers its epoch start is asserted
+    /// where it moves ([`high_watermark::raft_high_watermark`] in `advance_high_watermark`).
+    ///
+    /// [`high_watermark::raft_high_watermark`]: crate::replication::high_watermark::raft_high_watermark
+    pub fn debug_check_invariants(&self) {
+        let (hw, leo) = (self.high_watermark, self.log.log_end_offset());
+        debug_assert!(
+            hw <= leo,
+            "quorum member {}: high watermark {hw} <= log end {leo}",
+            self.config.node_id
+        );
+    }
+
     /// The metadata log.
     pub fn log(&self) -> &Log {
         &self.log
