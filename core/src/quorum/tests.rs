@@ -259,3 +259,49 @@ fn a_vote_is_answered_only_once_it_is_on_disk() {
         .collect();
     assert_eq!(granted, vec![true]);
 }
+
+/// Known bug, found while asserting invariants (not fixed here: this branch changes no
+/// behaviour but the two fixes it was asked for). A follower whose Fetch is still in flight
+/// when its fetch timeout makes it a candidate of a new epoch takes the late answer of the
+/// old leader as news of a leader and goes back to the old epoch (`on_fetch_response` calls
+/// `become_follower` with the response's lower epoch). Kafka ignores a response from an
+/// epoch lower than its own (`KafkaRaftClient.maybeHandleCommonResponse`). With an
+/// `epoch >= self.epoch()` assertion in `become_follower`, `tests/quorum.rs`
+/// `raft_safety_under_faults` finds it ("3 -> 2"); the built-in scenarios do not.
+#[test]
+#[ignore = "known bug: a late Fetch response of an older epoch moves a candidate back to it"]
+fn a_late_fetch_response_of_an_older_epoch_does_not_move_a_candidate_back() {
+    let election = ElectionState {
+        leader_epoch: 3,
+        voted_id: -1,
+        leader_id: 1,
+    };
+    let (mut node, boot_out) = boot(2, &[(1, 2)], election);
+    let request = fetch_sent(&boot_out);
+    let mut out = Outbox::new();
+    node.on_timer(
+        Instant::from_millis(4_000),
+        Timer::FetchTimeout,
+        out.writer(),
+    );
+    assert_eq!(
+        (node.epoch(), node.role().name()),
+        (4, QuorumRole::Candidate)
+    );
+    let late = QuorumFetchResponse {
+        correlation_id: request.correlation_id,
+        error: ErrorCode::None,
+        leader_epoch: 3,
+        leader_id: 1,
+        high_watermark: 2,
+        diverging_epoch: None,
+        records: Vec::new(),
+    };
+    node.on_message(
+        Instant::from_millis(4_001),
+        NodeId(1),
+        Message::QuorumFetchResponse(late),
+        out.writer(),
+    );
+    assert_eq!(node.epoch(), 4, "the epoch never goes back");
+}
