@@ -15,6 +15,7 @@ use crate::controller::{self, Controller, ControllerConfig};
 use crate::group;
 use crate::node::{Boot, Input, Never, Node, Out, Vocabulary};
 use crate::protocol::Message;
+use crate::purgatory;
 use crate::quorum;
 use crate::time::Instant;
 use crate::view::NodeView;
@@ -71,6 +72,8 @@ pub enum Event {
     Producer(producer::Event),
     /// A consumer.
     Consumer(consumer::Event),
+    /// Answers held until a high watermark or an fsync, and their release (any role).
+    Purgatory(purgatory::Event),
 }
 
 macro_rules! wraps {
@@ -98,6 +101,17 @@ wraps!(Event::Controller(controller::Event));
 wraps!(Event::Group(group::Event));
 wraps!(Event::Producer(producer::Event));
 wraps!(Event::Consumer(consumer::Event));
+wraps!(Event::Purgatory(purgatory::Event));
+
+/// The quorum traces its own events and its purgatory's: each goes to its own scope.
+impl From<quorum::Trace> for Event {
+    fn from(trace: quorum::Trace) -> Self {
+        match trace {
+            quorum::Trace::Quorum(e) => Event::Quorum(e),
+            quorum::Trace::Purgatory(e) => Event::Purgatory(e),
+        }
+    }
+}
 
 /// A subsystem that never replies, or records nothing, writes `Never` in that slot.
 macro_rules! from_never {
@@ -114,6 +128,7 @@ from_never!(
     Reply,
     Event,
     quorum::Event,
+    quorum::Trace,
     producer::Event,
     producer::Reply,
     consumer::Event,

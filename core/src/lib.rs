@@ -11,7 +11,6 @@ pub mod client;
 pub mod config;
 pub mod controller;
 pub mod disk;
-pub mod disk_barrier;
 pub mod group;
 pub mod ids;
 pub mod log;
@@ -19,7 +18,10 @@ pub mod metadata;
 pub mod node;
 pub mod prng;
 pub mod protocol;
+pub mod purgatory;
 pub mod quorum;
 pub mod replication;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod time;
 pub mod view;

@@ -4,12 +4,16 @@
 //! fetch offset tells the leader how far it has replicated, which moves the high watermark
 //! and may bring it back into the ISR. A follower also says which epoch its log ends in; if
 //! that disagrees with the leader's history, the answer names the divergence instead of
-//! records. A fetch with nothing to return waits up to its `max_wait_ms` (long polling).
+//! records. A fetch with nothing to return waits up to its `max_wait_ms` (long polling), in
+//! the broker's `Fetch` purgatory ([`crate::purgatory`]), as Kafka's `DelayedFetch` does.
 
-use super::{Broker, Out, Timer};
-use crate::ids::NodeId;
+use super::{Broker, Out, Partition, Timer};
+use crate::ids::{NodeId, TopicPartition};
 use crate::protocol::{ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse, Message};
+use crate::purgatory::{Condition, Hold, Outcome};
+use crate::replication::epoch_end::FetchCheck;
 use crate::time::{Duration, Instant};
+use std::collections::BTreeMap;
 
 /// A Fetch held until data arrives or `max_wait_ms` passes.
 #[derive(Debug)]
@@ -43,14 +47,19 @@ impl Broker {
             out.send(from, Message::FetchResponse(response));
             return;
         }
-        let id = self.next_delayed;
-        self.next_delayed += 1;
-        out.set_timer(
-            Timer::FetchExpiry(id),
-            now + Duration::from_millis(request.max_wait_ms),
-        );
-        self.delayed_fetches
-            .insert(id, DelayedFetch { from, request });
+        let expires_at = now + Duration::from_millis(request.max_wait_ms);
+        let hold = Hold {
+            what: "FetchResponse".to_string(),
+            to: Some(from),
+            until: vec![Condition::Records {
+                min_bytes: request.min_bytes.max(1),
+            }],
+            expires_at: Some(expires_at),
+        };
+        let id = self
+            .delayed_fetches
+            .hold(DelayedFetch { from, request }, hold, out);
+        out.set_timer(Timer::FetchExpiry(id), expires_at);
     }
 
     /// A follower's fetch offsets are its acknowledgements.
@@ -63,8 +72,8 @@ impl Broker {
             };
             if !p.is_leader()
                 || fp.current_leader_epoch != p.leader_epoch()
-                || p.divergence(fp.last_fetched_epoch, fp.fetch_offset, legacy)
-                    .is_some()
+                || p.check_follower_fetch(fp.last_fetched_epoch, fp.fetch_offset, legacy)
+                    != FetchCheck::Consistent
             {
                 continue;
             }
@@ -79,97 +88,121 @@ impl Broker {
         self.complete_delayed_fetches(out);
     }
 
+    /// A held fetch reached its `max_wait_ms`: answer with what there is.
     pub(super) fn expire_delayed_fetch(&mut self, id: u64, out: &mut Out) {
-        if let Some(delayed) = self.delayed_fetches.remove(&id) {
-            let response = self.read_fetch(&delayed.request);
-            out.send(delayed.from, Message::FetchResponse(response));
+        if let Some(w) = self.delayed_fetches.take(id, Outcome::Expired, out) {
+            let response = self.read_fetch(&w.op.request);
+            out.send(w.op.from, Message::FetchResponse(response));
         }
     }
 
     /// Answer held fetches that now have data.
     pub(super) fn complete_delayed_fetches(&mut self, out: &mut Out) {
-        let ready: Vec<u64> = self
-            .delayed_fetches
-            .iter()
-            .filter(|(_, d)| {
-                let r = self.read_fetch(&d.request);
-                r.partitions
-                    .iter()
-                    .map(|p| p.records.len() as u64)
-                    .sum::<u64>()
-                    >= d.request.min_bytes.max(1)
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ready {
-            if let Some(delayed) = self.delayed_fetches.remove(&id) {
-                out.cancel_timer(Timer::FetchExpiry(id));
-                let response = self.read_fetch(&delayed.request);
-                out.send(delayed.from, Message::FetchResponse(response));
-            }
+        let (partitions, legacy) = (&self.partitions, self.config.legacy_pre_kip279_truncation);
+        let ready = self.delayed_fetches.complete(
+            |d, c| match c {
+                Condition::Records { min_bytes } => {
+                    let r = read_fetch(partitions, legacy, &d.request);
+                    r.partitions
+                        .iter()
+                        .map(|p| p.records.len() as u64)
+                        .sum::<u64>()
+                        >= *min_bytes
+                }
+                _ => false,
+            },
+            out,
+        );
+        for (id, w) in ready {
+            out.cancel_timer(Timer::FetchExpiry(id));
+            let response = self.read_fetch(&w.op.request);
+            out.send(w.op.from, Message::FetchResponse(response));
         }
     }
 
     fn read_fetch(&self, request: &FetchRequest) -> FetchResponse {
-        let follower = request.replica_id >= 0;
-        let legacy = self.config.legacy_pre_kip279_truncation;
-        let mut budget = request.max_bytes;
-        let partitions = request
-            .partitions
-            .iter()
-            .map(|fp| {
-                let mut response = FetchPartitionResponse {
-                    partition: fp.partition.clone(),
-                    error: ErrorCode::None,
-                    high_watermark: -1,
-                    log_start_offset: -1,
-                    records: Vec::new(),
-                    diverging_epoch: None,
-                };
-                let Some(p) = self.partitions.get(&fp.partition) else {
-                    response.error = ErrorCode::UnknownTopicOrPartition;
-                    return response;
-                };
-                response.high_watermark = p.high_watermark();
-                response.log_start_offset = p.log_start_offset();
-                if !p.is_leader() {
-                    response.error = ErrorCode::NotLeaderOrFollower;
-                    return response;
-                }
-                // KIP-320: a fetcher with a stale epoch is fenced; one ahead of us must wait.
-                if fp.current_leader_epoch >= 0 && fp.current_leader_epoch < p.leader_epoch() {
-                    response.error = ErrorCode::FencedLeaderEpoch;
-                    return response;
-                }
-                if fp.current_leader_epoch > p.leader_epoch() {
-                    response.error = ErrorCode::UnknownLeaderEpoch;
-                    return response;
-                }
-                if follower
-                    && let Some(d) = p.divergence(fp.last_fetched_epoch, fp.fetch_offset, legacy)
-                {
-                    response.diverging_epoch = Some(d);
-                    return response;
-                }
-                let limit = if follower {
-                    p.log_end_offset()
-                } else {
-                    p.high_watermark()
-                };
-                let max = fp.partition_max_bytes.min(budget) as usize;
-                match p.read(fp.fetch_offset, max, limit) {
-                    Ok(records) => {
-                        budget = budget.saturating_sub(records.len() as u64);
-                        response.records = records;
+        read_fetch(
+            &self.partitions,
+            self.config.legacy_pre_kip279_truncation,
+            request,
+        )
+    }
+}
+
+/// What `request` reads from `partitions` now: records, a diverging epoch, or an error per
+/// partition (`legacy`: the leader answers as before KIP-279).
+fn read_fetch(
+    partitions: &BTreeMap<TopicPartition, Partition>,
+    legacy: bool,
+    request: &FetchRequest,
+) -> FetchResponse {
+    let follower = request.replica_id >= 0;
+    let mut budget = request.max_bytes;
+    let partitions = request
+        .partitions
+        .iter()
+        .map(|fp| {
+            let mut response = FetchPartitionResponse {
+                partition: fp.partition.clone(),
+                error: ErrorCode::None,
+                high_watermark: -1,
+                log_start_offset: -1,
+                records: Vec::new(),
+                diverging_epoch: None,
+            };
+            let Some(p) = partitions.get(&fp.partition) else {
+                response.error = ErrorCode::UnknownTopicOrPartition;
+                return response;
+            };
+            response.high_watermark = p.high_watermark();
+            response.log_start_offset = p.log_start_offset();
+            if !p.is_leader() {
+                response.error = ErrorCode::NotLeaderOrFollower;
+                return response;
+            }
+            // KIP-320: a fetcher with a stale epoch is fenced; one ahead of us must wait.
+            if fp.current_leader_epoch >= 0 && fp.current_leader_epoch < p.leader_epoch() {
+                response.error = ErrorCode::FencedLeaderEpoch;
+                return response;
+            }
+            if fp.current_leader_epoch > p.leader_epoch() {
+                response.error = ErrorCode::UnknownLeaderEpoch;
+                return response;
+            }
+            if follower {
+                match p.check_follower_fetch(fp.last_fetched_epoch, fp.fetch_offset, legacy) {
+                    FetchCheck::Consistent => {}
+                    FetchCheck::Diverging(d) => {
+                        response.diverging_epoch = Some((d.epoch, d.end_offset));
+                        return response;
                     }
-                    Err(e) => response.error = e,
+                    // Kafka cannot place the fetch at all (`PartitionTest`
+                    // testLastFetchedOffsetValidation): the follower resets, it does not
+                    // truncate to an answer that was never given.
+                    FetchCheck::OffsetOutOfRange => {
+                        response.error = ErrorCode::OffsetOutOfRange;
+                        return response;
+                    }
                 }
-                response
-            })
-            .collect();
-        FetchResponse {
-            correlation_id: request.correlation_id,
-            partitions,
-        }
+            }
+            let limit = if follower {
+                p.log_end_offset()
+            } else {
+                p.high_watermark()
+            };
+            let max = fp.partition_max_bytes.min(budget) as usize;
+            match p.read(fp.fetch_offset, max, limit) {
+                Ok(records) => {
+                    budget = budget.saturating_sub(records.len() as u64);
+                    response.records = records;
+                }
+                Err(e) => response.error = e,
+            }
+            response
+        })
+        .collect();
+    FetchResponse {
+        correlation_id: request.correlation_id,
+        partitions,
     }
 }

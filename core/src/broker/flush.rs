@@ -9,44 +9,36 @@
 //!   `log.flush.scheduler.interval.ms`, flushes logs whose last flush is older than this.
 //!   Nothing waits for it.
 //!
-//! The responses that must wait for an fsync sit in [`FlushWaiters`] until every disk token of
-//! the flush has completed — the same idea as etcd's `msgsAfterAppend`: what may be
-//! acknowledged after a write is visible in the data structure.
+//! The responses that must wait for an fsync sit in the broker's `Flush` purgatory
+//! ([`crate::purgatory`]) until every disk sync of the flush has completed — the same idea as
+//! etcd's `msgsAfterAppend`: what may be acknowledged after a write is visible in the data
+//! structure, and in the trace. [`Flushes`] keeps the flushes in flight, so the broker can say
+//! which syncs a response waits for.
 
 use crate::disk::DiskToken;
-use crate::ids::NodeId;
 use crate::ids::TopicPartition;
-use crate::protocol::Message;
+use crate::purgatory::Condition;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A flush in progress: which tokens are outstanding, and how far it makes the log durable.
+/// A flush in progress: which syncs are outstanding, and how far it makes the log durable.
 #[derive(Debug)]
 pub struct FlushInFlight {
     /// The partition being flushed.
     pub partition: TopicPartition,
-    /// Everything below this offset is durable once every token has completed.
+    /// Everything below this offset is durable once every sync has completed.
     pub up_to: i64,
-    /// Disk syncs not yet completed.
-    pub outstanding: BTreeSet<DiskToken>,
+    /// Disk syncs not yet completed, and the file each one syncs.
+    pub outstanding: BTreeMap<DiskToken, String>,
 }
 
-/// A response held until some flushes complete.
-#[derive(Debug)]
-struct HeldResponse {
-    to: NodeId,
-    message: Message,
-    waiting_for: BTreeSet<u64>,
-}
-
-/// Flushes in progress and the responses waiting on them.
+/// The flushes in progress.
 #[derive(Debug, Default)]
-pub struct FlushWaiters {
+pub struct Flushes {
     next_flush: u64,
     flushes: BTreeMap<u64, FlushInFlight>,
-    held: Vec<HeldResponse>,
 }
 
-impl FlushWaiters {
+impl Flushes {
     /// Register a flush; returns its id.
     pub fn start(&mut self, flush: FlushInFlight) -> u64 {
         let id = self.next_flush;
@@ -55,56 +47,38 @@ impl FlushWaiters {
         id
     }
 
-    /// Hold `message` for `to` until the flushes `waiting_for` complete (sent at once if none).
-    pub fn hold(
-        &mut self,
-        to: NodeId,
-        message: Message,
-        waiting_for: BTreeSet<u64>,
-    ) -> Option<(NodeId, Message)> {
-        let waiting_for: BTreeSet<u64> = waiting_for
-            .into_iter()
-            .filter(|id| self.flushes.contains_key(id))
-            .collect();
-        if waiting_for.is_empty() {
-            return Some((to, message));
-        }
-        self.held.push(HeldResponse {
-            to,
-            message,
-            waiting_for,
-        });
-        None
+    /// What a response that must follow the flushes `ids` waits for: the syncs of those still
+    /// in flight (none once they have all completed).
+    pub fn pending_syncs(&self, ids: &BTreeSet<u64>) -> Vec<Condition> {
+        ids.iter()
+            .filter_map(|id| self.flushes.get(id))
+            .flat_map(|f| &f.outstanding)
+            .map(|(token, file)| Condition::Fsync {
+                file: file.clone(),
+                token: token.0,
+            })
+            .collect()
     }
 
-    /// A disk token completed. Returns the flushes it finished and the responses now free.
-    pub fn complete(&mut self, token: DiskToken) -> (Vec<FlushInFlight>, Vec<(NodeId, Message)>) {
+    /// Whether the sync `token` of a flush is still in flight.
+    pub fn is_syncing(&self, token: DiskToken) -> bool {
+        self.flushes
+            .values()
+            .any(|f| f.outstanding.contains_key(&token))
+    }
+
+    /// A disk sync completed. Returns the flushes it finished.
+    pub fn complete(&mut self, token: DiskToken) -> Vec<FlushInFlight> {
         let mut finished_ids = Vec::new();
         for (id, flush) in &mut self.flushes {
-            if flush.outstanding.remove(&token) && flush.outstanding.is_empty() {
+            if flush.outstanding.remove(&token).is_some() && flush.outstanding.is_empty() {
                 finished_ids.push(*id);
             }
         }
-        let mut finished = Vec::new();
-        for id in &finished_ids {
-            if let Some(flush) = self.flushes.remove(id) {
-                finished.push(flush);
-            }
-        }
-        let mut released = Vec::new();
-        let mut still_held = Vec::new();
-        for mut held in self.held.drain(..) {
-            for id in &finished_ids {
-                held.waiting_for.remove(id);
-            }
-            if held.waiting_for.is_empty() {
-                released.push((held.to, held.message));
-            } else {
-                still_held.push(held);
-            }
-        }
-        self.held = still_held;
-        (finished, released)
+        finished_ids
+            .iter()
+            .filter_map(|id| self.flushes.remove(id))
+            .collect()
     }
 
     /// Whether a flush of `partition` is in progress.
@@ -116,58 +90,53 @@ impl FlushWaiters {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ProduceResponse;
-
-    fn response(id: i32) -> Message {
-        Message::ProduceResponse(ProduceResponse {
-            correlation_id: id,
-            partitions: Vec::new(),
-        })
-    }
 
     fn flush(tokens: &[u64]) -> FlushInFlight {
         FlushInFlight {
             partition: TopicPartition::new("t", 0),
             up_to: 10,
-            outstanding: tokens.iter().map(|t| DiskToken(*t)).collect(),
+            outstanding: tokens
+                .iter()
+                .map(|t| (DiskToken(*t), format!("t-0/file-{t}")))
+                .collect(),
         }
     }
 
     #[test]
-    fn a_response_waits_for_every_token_of_its_flush() {
-        let mut w = FlushWaiters::default();
-        let id = w.start(flush(&[1, 2]));
-        assert!(w.hold(NodeId(9), response(5), [id].into()).is_none());
-        let (done, released) = w.complete(DiskToken(1));
+    fn a_flush_finishes_with_its_last_sync() {
+        let mut f = Flushes::default();
+        let id = f.start(flush(&[1, 2]));
+        assert_eq!(
+            f.pending_syncs(&[id].into()),
+            vec![
+                Condition::Fsync {
+                    file: "t-0/file-1".into(),
+                    token: 1
+                },
+                Condition::Fsync {
+                    file: "t-0/file-2".into(),
+                    token: 2
+                },
+            ]
+        );
         assert!(
-            done.is_empty() && released.is_empty(),
+            f.complete(DiskToken(1)).is_empty(),
             "one of two syncs is not a flush"
         );
-        let (done, released) = w.complete(DiskToken(2));
+        assert!(!f.is_syncing(DiskToken(1)) && f.is_syncing(DiskToken(2)));
+        assert!(f.is_flushing(&TopicPartition::new("t", 0)));
+        let done = f.complete(DiskToken(2));
         assert_eq!(done.len(), 1);
-        assert_eq!(released.len(), 1);
-        assert_eq!(released[0].1.correlation_id(), 5);
-        assert!(!w.is_flushing(&TopicPartition::new("t", 0)));
+        assert_eq!(done[0].up_to, 10);
+        assert!(!f.is_flushing(&TopicPartition::new("t", 0)));
     }
 
     #[test]
-    fn nothing_to_wait_for_means_send_now() {
-        let mut w = FlushWaiters::default();
-        assert!(w.hold(NodeId(1), response(1), BTreeSet::new()).is_some());
-        // A flush that already completed is nothing to wait for either.
-        let id = w.start(flush(&[3]));
-        w.complete(DiskToken(3));
-        assert!(w.hold(NodeId(1), response(2), [id].into()).is_some());
-    }
-
-    #[test]
-    fn responses_are_released_in_the_order_they_were_held() {
-        let mut w = FlushWaiters::default();
-        let id = w.start(flush(&[7]));
-        assert!(w.hold(NodeId(1), response(1), [id].into()).is_none());
-        assert!(w.hold(NodeId(1), response(2), [id].into()).is_none());
-        let (_, released) = w.complete(DiskToken(7));
-        let ids: Vec<i32> = released.iter().map(|(_, m)| m.correlation_id()).collect();
-        assert_eq!(ids, vec![1, 2]);
+    fn a_finished_flush_is_nothing_to_wait_for() {
+        let mut f = Flushes::default();
+        assert!(f.pending_syncs(&BTreeSet::new()).is_empty());
+        let id = f.start(flush(&[3]));
+        f.complete(DiskToken(3));
+        assert!(f.pending_syncs(&[id].into()).is_empty());
     }
 }

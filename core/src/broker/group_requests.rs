@@ -1,6 +1,7 @@
 //! The broker's side of the group protocol: routing requests to the group [`Coordinator`]
 //! when this broker leads the group's `__consumer_offsets` partition, and writing what the
-//! coordinator stores to that partition (answered once replicated below the high watermark).
+//! coordinator stores to that partition (answered once replicated below the high watermark:
+//! the writes wait in the broker's `GroupWrite` purgatory, [`crate::purgatory`]).
 //!
 //! [`Coordinator`]: crate::group::Coordinator
 
@@ -13,6 +14,7 @@ use crate::protocol::{
     JoinGroupResponse, LeaveGroupResponse, Message, OffsetCommitResponse, OffsetFetchResponse,
     SyncGroupResponse,
 };
+use crate::purgatory::{Condition, Hold, Outcome};
 use crate::time::{Duration, Instant};
 
 /// A coordinator's write in `__consumer_offsets`, waiting for the high watermark.
@@ -147,11 +149,27 @@ impl Broker {
         match appended {
             Some((partition, needed_high_watermark)) => {
                 self.groups.on_appended(&write, &mut out.scoped());
-                self.group_writes.push(PendingWrite {
+                // A generation's record answers the members' SyncGroup; a commit, the
+                // committer's OffsetCommit.
+                let (what, to) = match &write {
+                    GroupWrite::Generation { .. } => ("SyncGroupResponse", None),
+                    GroupWrite::Commit { to, .. } => ("OffsetCommitResponse", Some(*to)),
+                };
+                let hold = Hold {
+                    what: what.to_string(),
+                    to,
+                    until: vec![Condition::HighWatermark {
+                        partition: partition.clone(),
+                        offset: needed_high_watermark,
+                    }],
+                    expires_at: None,
+                };
+                let pending = PendingWrite {
                     partition,
                     needed_high_watermark,
                     write,
-                });
+                };
+                self.group_writes.hold(pending, hold, out);
             }
             None => {
                 let error = ErrorCode::NotCoordinator;
@@ -163,29 +181,36 @@ impl Broker {
     /// Report the coordinator's writes that are now replicated (or can no longer be): the
     /// generations first, then the offset commits, each in the order they were written.
     pub(super) fn complete_group_writes(&mut self, now: Instant, out: &mut Out) {
-        let generations_first = |w: &PendingWrite| match w.write {
+        let generations_first = |w: &GroupWrite| match w {
             GroupWrite::Generation { .. } => 0,
             GroupWrite::Commit { .. } => 1,
         };
-        let mut pending = std::mem::take(&mut self.group_writes);
-        pending.sort_by_key(generations_first);
-        for w in pending {
-            let (leads, hw) = self
-                .partitions
-                .get(&w.partition)
-                .map_or((false, -1), |p| (p.is_leader(), p.high_watermark()));
-            let error = if !leads {
-                ErrorCode::NotCoordinator
-            } else if hw >= w.needed_high_watermark {
-                ErrorCode::None
-            } else {
-                self.group_writes.push(w);
-                continue;
-            };
-            self.groups
-                .on_written(now, w.write, error, &mut out.scoped());
+        let mut decided: Vec<(u64, u8, ErrorCode)> = self
+            .group_writes
+            .iter()
+            .filter_map(|(id, w)| {
+                let (leads, hw) = self
+                    .partitions
+                    .get(&w.op.partition)
+                    .map_or((false, -1), |p| (p.is_leader(), p.high_watermark()));
+                let error = if !leads {
+                    ErrorCode::NotCoordinator
+                } else if hw >= w.op.needed_high_watermark {
+                    ErrorCode::None
+                } else {
+                    return None;
+                };
+                Some((id, generations_first(&w.op.write), error))
+            })
+            .collect();
+        decided.sort_by_key(|(id, kind, _)| (*kind, *id));
+        for (id, _, error) in decided {
+            // Committed, or answered NOT_COORDINATOR: either way the answer leaves now.
+            if let Some(w) = self.group_writes.take(id, Outcome::Completed, out) {
+                self.groups
+                    .on_written(now, w.op.write, error, &mut out.scoped());
+            }
         }
-        self.group_writes.sort_by_key(generations_first);
     }
 
     pub(super) fn on_group_tick(&mut self, now: Instant, out: &mut Out) {

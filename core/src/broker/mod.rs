@@ -25,6 +25,8 @@ pub mod lifecycle;
 mod partition;
 mod produce;
 pub mod producer_state;
+#[cfg(test)]
+mod tests;
 
 use crate::client::network::{self, NetworkClient};
 use crate::config::BrokerConfig;
@@ -40,15 +42,18 @@ use crate::protocol::{
     PartitionMetadata, TopicMetadata,
 };
 use crate::quorum::{self, METADATA_DIR, Quorum, QuorumConfig};
+use crate::replication::epoch_end::leader_epoch_end_offset;
 use crate::time::{Duration, Instant};
 pub use events::{FlushTrigger, LogEvent, ReplicaEvent, ReplicaRole, TruncationCause};
 use fetch::DelayedFetch;
 use fetcher::Fetcher;
-use flush::{FlushInFlight, FlushWaiters};
+use flush::{FlushInFlight, Flushes};
 use lifecycle::Registration;
-pub use partition::{FollowerState, Partition, Role};
+pub use partition::{Partition, Role};
 use produce::DelayedProduce;
 use std::collections::{BTreeMap, BTreeSet};
+
+use crate::purgatory::{Condition, Hold, Purgatory, PurgatoryName};
 
 /// A broker's named deadlines, its own and its subsystems'.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -131,13 +136,16 @@ pub struct Broker {
     metadata_applied: i64,
     registration: Registration,
     next_controller: usize,
-    flushes: FlushWaiters,
+    flushes: Flushes,
+    /// Responses held until the flushes their appends started have completed.
+    held_for_flush: Purgatory<(NodeId, Message)>,
     /// Disk tokens of the partitions' and checkpoints' syncs (the quorum observer has its
     /// own, for the metadata log's files).
     next_token: u64,
-    delayed_fetches: BTreeMap<u64, DelayedFetch>,
-    delayed_produces: BTreeMap<u64, DelayedProduce>,
-    next_delayed: u64,
+    /// Fetches long-polling for records (Kafka's `Fetch` purgatory).
+    delayed_fetches: Purgatory<DelayedFetch>,
+    /// `acks=all` produces waiting for the high watermark (Kafka's `Produce` purgatory).
+    delayed_produces: Purgatory<DelayedProduce>,
     /// Requests to leaders and to the controller, in flight.
     network: NetworkClient<Request>,
     fetcher: Fetcher,
@@ -147,7 +155,7 @@ pub struct Broker {
     /// The consumer groups this broker coordinates.
     groups: Coordinator,
     /// Writes of the group coordinator to `__consumer_offsets`, waiting to be committed.
-    group_writes: Vec<group_requests::PendingWrite>,
+    group_writes: Purgatory<group_requests::PendingWrite>,
 }
 
 /// How long a leader waits for the controller's answer to an `AlterPartition` (Kafka's
@@ -208,17 +216,17 @@ impl Broker {
             metadata_applied: 0,
             registration: Registration::Unregistered { in_flight: None },
             next_controller: 0,
-            flushes: FlushWaiters::default(),
+            flushes: Flushes::default(),
+            held_for_flush: Purgatory::new(PurgatoryName::Flush),
             next_token: 0,
-            delayed_fetches: BTreeMap::new(),
-            delayed_produces: BTreeMap::new(),
-            next_delayed: 0,
+            delayed_fetches: Purgatory::new(PurgatoryName::Fetch),
+            delayed_produces: Purgatory::new(PurgatoryName::Produce),
             network: NetworkClient::default(),
             fetcher: Fetcher::default(),
             incarnation: boot.incarnation,
             next_producer_id: 0,
             groups: Coordinator::default(),
-            group_writes: Vec::new(),
+            group_writes: Purgatory::new(PurgatoryName::GroupWrite),
         };
         if broker.quorum.is_some() {
             broker.send_registration(boot.now, out);
@@ -235,6 +243,7 @@ impl Broker {
         if let Some(interval) = broker.flush_scheduler_interval() {
             out.set_timer(Timer::FlushScheduler, boot.now + interval);
         }
+        broker.debug_check_invariants();
         broker
     }
 
@@ -332,6 +341,19 @@ impl Broker {
         }
         self.apply_metadata(now, out);
         self.fetch_from_leaders(now, out);
+        self.debug_check_invariants();
+    }
+
+    /// Every replica's and the metadata observer's invariants (debug builds only).
+    fn debug_check_invariants(&self) {
+        if cfg!(debug_assertions) {
+            for p in self.partitions.values() {
+                p.debug_check_invariants();
+            }
+            if let Some(q) = &self.quorum {
+                q.debug_check_invariants();
+            }
+        }
     }
 
     /// The connection to `peer` broke: the requests in flight on it are lost.
@@ -381,15 +403,16 @@ impl Broker {
                             (tp.clone(), ErrorCode::FencedLeaderEpoch, -1, -1)
                         }
                         Some(p) if p.is_leader() => {
-                            let (e, end) = p
-                                .log()
-                                .epoch_cache()
-                                .end_offset_for(*epoch, p.log_end_offset());
+                            let answer = leader_epoch_end_offset(
+                                p.log().epoch_cache(),
+                                *epoch,
+                                p.log_end_offset(),
+                            );
                             // Kafka answers the epoch's end in the leader's log, not capped at
                             // the high watermark: a new leader's high watermark lags its log end
                             // until its followers fetch, and a cap would make a consumer that
                             // read up to the old high watermark see a truncation that is not.
-                            (tp.clone(), ErrorCode::None, e, end)
+                            (tp.clone(), ErrorCode::None, answer.epoch, answer.end_offset)
                         }
                         Some(_) => (tp.clone(), ErrorCode::NotLeaderOrFollower, -1, -1),
                         None => (tp.clone(), ErrorCode::UnknownTopicOrPartition, -1, -1),
@@ -585,7 +608,7 @@ impl Broker {
         let outstanding = ops
             .iter()
             .filter_map(|op| match op {
-                DiskOp::Sync { token, .. } => Some(*token),
+                DiskOp::Sync { token, file } => Some((*token, file.clone())),
                 _ => None,
             })
             .collect();
@@ -600,6 +623,29 @@ impl Broker {
             up_to,
             outstanding,
         }))
+    }
+
+    /// Send `message` to `to` once the flushes `flushes` have completed: at once if none is
+    /// in flight any more, else held in the `Flush` purgatory until their syncs complete.
+    fn send_after_flushes(
+        &mut self,
+        to: NodeId,
+        message: Message,
+        flushes: &BTreeSet<u64>,
+        out: &mut Out,
+    ) {
+        let until = self.flushes.pending_syncs(flushes);
+        if until.is_empty() {
+            out.send(to, message);
+            return;
+        }
+        let hold = Hold {
+            what: crate::node::Describe::name(&message).to_string(),
+            to: Some(to),
+            until,
+            expires_at: None,
+        };
+        self.held_for_flush.hold((to, message), hold, out);
     }
 
     fn on_flush_scheduler(&mut self, now: Instant, out: &mut Out) {
@@ -631,7 +677,7 @@ impl Broker {
             }
             return;
         }
-        let (finished, released) = self.flushes.complete(token);
+        let finished = self.flushes.complete(token);
         for flush in finished {
             if let Some(p) = self.partitions.get_mut(&flush.partition) {
                 p.flushed(flush.up_to);
@@ -641,7 +687,16 @@ impl Broker {
                 });
             }
         }
-        for (to, message) in released {
+        let flushes = &self.flushes;
+        let released = self.held_for_flush.complete(
+            |_, c| match c {
+                Condition::Fsync { token, .. } => !flushes.is_syncing(DiskToken(*token)),
+                _ => false,
+            },
+            out,
+        );
+        for (_, w) in released {
+            let (to, message) = w.op;
             out.send(to, message);
         }
     }

@@ -5,9 +5,13 @@
 //! offset (LEO, the offset of its next fetch) and moves the *high watermark* (HW) to the
 //! smallest LEO in the in-sync replica set (ISR). Records below the HW are on every ISR
 //! member: they are *committed*, consumers may read them, `acks=all` producers hear back. A
-//! follower learns the HW one fetch late. A follower that has not caught up for
+//! follower learns the HW one fetch late. A follower that has not been caught up for
 //! `replica.lag.time.max.ms` leaves the ISR; one that catches up rejoins it. This is etcd's
 //! `quorum.CommittedIndex` idea with the ISR instead of a fixed majority.
+//!
+//! Every rule here — the high watermark, whether a follower's log diverges, where it
+//! truncates, when it is caught up and when it may rejoin — is one pure function of
+//! [`crate::replication`]; this file keeps the state and says what happened in the trace.
 
 use super::Out;
 use super::events::{LogEvent, ReplicaEvent, ReplicaRole, TruncationCause};
@@ -16,20 +20,15 @@ use crate::config::BrokerConfig;
 use crate::disk::{DiskImage, DiskOp};
 use crate::ids::TopicPartition;
 use crate::log::batch::BatchHeader;
+use crate::log::epoch_cache::UNDEFINED_EPOCH_OFFSET;
 use crate::log::{AppendInfo, Log, LogConfig, LogError};
 use crate::metadata::PartitionState;
 use crate::protocol::ErrorCode;
+use crate::replication::epoch_end::{self, EpochEndOffset, FetchCheck};
+use crate::replication::isr_lag::{self, FollowerFetchState};
+use crate::replication::{committed, high_watermark, isr_join, truncation};
 use crate::time::{Duration, Instant};
 use std::collections::BTreeMap;
-
-/// What the leader knows of one follower.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FollowerState {
-    /// The follower's log end offset, as its last fetch said (-1: not heard from).
-    pub log_end_offset: i64,
-    /// The last time the follower was caught up with the leader's log end offset.
-    pub last_caught_up: Instant,
-}
 
 /// A replica's role for this partition.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,8 +37,8 @@ pub enum Role {
     Offline,
     /// Leading: accepts produce, tracks followers.
     Leader {
-        /// Followers by broker id.
-        followers: BTreeMap<i32, FollowerState>,
+        /// What the leader knows of each follower's fetches, by broker id.
+        followers: BTreeMap<i32, FollowerFetchState>,
         /// The ISR asked for in an `AlterPartition` not answered yet.
         pending_isr: Option<Vec<i32>>,
     },
@@ -233,6 +232,39 @@ impl Partition {
         }
     }
 
+    /// The invariants every replica keeps, checked (in debug builds, hence in every test)
+    /// after each step of the broker: the log start offset ≤ the high watermark ≤ the log end
+    /// offset; the ISR is a subset of the replicas; a leader is in its own ISR. (That a
+    /// leader's high watermark never goes back is asserted where it could: only
+    /// [`Self::maybe_advance_high_watermark`] moves it, and only forward; the paths that lower
+    /// a high watermark — truncation, a follower's fetch — never run on a leader.)
+    pub fn debug_check_invariants(&self) {
+        let (start, hw, leo) = (
+            self.log.log_start_offset(),
+            self.high_watermark,
+            self.log.log_end_offset(),
+        );
+        debug_assert!(
+            start <= hw && hw <= leo,
+            "{}: log start {start} <= high watermark {hw} <= log end {leo}",
+            self.tp
+        );
+        debug_assert!(
+            self.isr.iter().all(|b| self.replicas.contains(b)),
+            "{}: ISR {:?} within the replicas {:?}",
+            self.tp,
+            self.isr,
+            self.replicas
+        );
+        debug_assert!(
+            !self.is_leader() || self.isr.contains(&self.leader),
+            "{}: leader {} in its ISR {:?}",
+            self.tp,
+            self.leader,
+            self.isr
+        );
+    }
+
     /// The leader-epoch cache, as the trace and the views show it.
     fn epochs(&self) -> Vec<(i32, i64)> {
         self.log
@@ -282,17 +314,24 @@ impl Partition {
         self.partition_epoch = partition_epoch;
         self.replicas = replicas.to_vec();
         self.isr = isr.to_vec();
+        // Every follower starts afresh (Kafka's `resetReplicaState`): an ISR member gets a full
+        // `replica.lag.time.max.ms` to prove itself; a leader that led before keeps what it
+        // knew of the followers' offsets.
+        let previous = match &self.role {
+            Role::Leader { followers, .. } => Some(followers),
+            _ => None,
+        };
+        let leo = self.log.log_end_offset();
         let followers = replicas
             .iter()
             .filter(|b| **b != me)
             .map(|b| {
-                (
-                    *b,
-                    FollowerState {
-                        log_end_offset: -1,
-                        last_caught_up: now,
-                    },
-                )
+                let known = previous
+                    .and_then(|f| f.get(b))
+                    .unwrap_or(&FollowerFetchState::UNKNOWN);
+                let state =
+                    isr_lag::on_become_leader(known, now, leo, previous.is_none(), isr.contains(b));
+                (*b, state)
             })
             .collect();
         self.producers = ProducerStates::rebuild(&self.log);
@@ -475,6 +514,7 @@ impl Partition {
                 self.trace_epochs(out);
             }
         }
+        debug_assert!(!self.is_leader(), "{}: a leader copies no one", self.tp);
         let hw = leader_high_watermark.min(self.log.log_end_offset());
         if hw != self.high_watermark {
             self.high_watermark = hw;
@@ -486,19 +526,25 @@ impl Partition {
         Ok(())
     }
 
-    /// Truncate a follower's log after the leader named a divergence at `(epoch, end)`:
-    /// to the smaller of the leader's end for that epoch and our own (KIP-279), or — before
-    /// KIP-279 — to the leader's answer alone.
+    /// Truncate a follower's log after the leader named a divergence at `(epoch, end)`: where
+    /// to is the kernel's answer ([`truncation::follower_truncation`], Kafka's
+    /// `getOffsetTruncationState`: the smaller of the leader's end for that epoch and our own,
+    /// KIP-279) or — before KIP-279 — the leader's answer alone
+    /// ([`truncation::legacy_follower_truncation`]; an undefined answer sends us back to our
+    /// high watermark, as Kafka 0.11–1.1 did).
     pub fn truncate_diverging(&mut self, epoch: i32, end: i64, legacy: bool, out: &mut Out) {
-        let own_end = self
-            .log
-            .epoch_cache()
-            .end_offset_for(epoch, self.log.log_end_offset())
-            .1;
-        let target = if legacy || own_end < 0 {
-            end
+        let leo = self.log.log_end_offset();
+        let target = if legacy {
+            truncation::legacy_follower_truncation(end, leo, self.high_watermark)
         } else {
-            end.min(own_end)
+            let leader = EpochEndOffset::new(epoch, end);
+            truncation::follower_truncation(
+                leader,
+                self.log.epoch_cache(),
+                leo,
+                self.high_watermark,
+            )
+            .offset
         };
         self.truncate(target, TruncationCause::DivergingEpoch, out);
     }
@@ -511,6 +557,9 @@ impl Partition {
     /// Cut the log to `target` (a batch boundary at or below it) if it is shorter than the
     /// log, and say why in the trace.
     fn truncate(&mut self, target: i64, cause: TruncationCause, out: &mut Out) {
+        // A leader's log is the reference: it never truncates, so its high watermark never
+        // goes back.
+        debug_assert!(!self.is_leader(), "{}: a leader never truncates", self.tp);
         let from = self.log.log_end_offset();
         if target < from {
             let mut ops = Vec::new();
@@ -564,35 +613,47 @@ impl Partition {
         Ok(bytes)
     }
 
-    /// The leader's answer to where a follower's `epoch` ends: `None` if the follower's log
-    /// agrees with ours up to `fetch_offset`, else the (epoch, end offset) to truncate to.
-    pub fn divergence(
+    /// The leader's check of a follower's fetch at `fetch_offset` whose log ends in
+    /// `last_fetched_epoch` (-1: the fetch names no epoch, as before KIP-101): consistent (serve
+    /// records), diverging (answer with the epoch and end offset to truncate to), or
+    /// OFFSET_OUT_OF_RANGE when the leader cannot place the fetch — Kafka's
+    /// `Partition.readRecords`, here [`epoch_end::check_fetch`].
+    ///
+    /// Before KIP-279 (`legacy`) the answer was only an offset, the start of the first epoch
+    /// above the asked one ([`epoch_end::legacy_epoch_end_offset`]); an undefined one is
+    /// passed on as undefined and the follower falls back to its high watermark.
+    pub fn check_follower_fetch(
         &self,
         last_fetched_epoch: i32,
         fetch_offset: i64,
         legacy: bool,
-    ) -> Option<(i32, i64)> {
-        if last_fetched_epoch < 0 {
-            return None;
-        }
+    ) -> FetchCheck {
         let cache = self.log.epoch_cache();
         let leo = self.log.log_end_offset();
-        let (epoch, end) = if legacy {
-            // Before KIP-279 the answer was the start of the first epoch above the asked one
-            // (or the LEO), with no regard for whether the leader ever had the asked epoch.
-            let next = cache
-                .entries()
-                .iter()
-                .find(|e| e.epoch > last_fetched_epoch);
-            (last_fetched_epoch, next.map_or(leo, |e| e.start_offset))
-        } else {
-            cache.end_offset_for(last_fetched_epoch, leo)
-        };
-        if epoch != last_fetched_epoch || end < fetch_offset {
-            Some((epoch, end.max(0)))
-        } else {
-            None
+        let last_fetched_epoch = (last_fetched_epoch >= 0).then_some(last_fetched_epoch);
+        if !legacy {
+            let start = self.log.log_start_offset();
+            return epoch_end::check_fetch(cache, start, leo, fetch_offset, last_fetched_epoch);
         }
+        let Some(epoch) = last_fetched_epoch else {
+            return FetchCheck::Consistent;
+        };
+        match epoch_end::legacy_epoch_end_offset(cache, epoch, leo) {
+            UNDEFINED_EPOCH_OFFSET => FetchCheck::Diverging(EpochEndOffset::UNDEFINED),
+            end if end < fetch_offset => FetchCheck::Diverging(EpochEndOffset::new(epoch, end)),
+            _ => FetchCheck::Consistent,
+        }
+    }
+
+    /// The offset where the leader's current epoch starts in its log (Kafka's
+    /// `leaderEpochStartOffsetOpt`).
+    fn epoch_start_offset(&self) -> i64 {
+        self.log
+            .epoch_cache()
+            .entries()
+            .iter()
+            .find(|e| e.epoch == self.leader_epoch)
+            .map_or(0, |e| e.start_offset)
     }
 
     /// A follower fetched at `fetch_offset`: note its progress. Returns the ISR to ask for if
@@ -606,13 +667,7 @@ impl Partition {
     ) -> Option<Vec<i32>> {
         let leo = self.log.log_end_offset();
         let hw = self.high_watermark;
-        let epoch_start = self
-            .log
-            .epoch_cache()
-            .entries()
-            .iter()
-            .find(|e| e.epoch == self.leader_epoch)
-            .map_or(0, |e| e.start_offset);
+        let epoch_start = self.epoch_start_offset();
         let Role::Leader {
             followers,
             pending_isr,
@@ -621,14 +676,11 @@ impl Partition {
             return None;
         };
         let f = followers.get_mut(&replica)?;
-        f.log_end_offset = fetch_offset;
-        if fetch_offset >= leo {
-            f.last_caught_up = now;
-        }
+        *f = isr_lag::after_follower_fetch(f, fetch_offset, now, leo);
+        // One ISR change at a time; the join rule itself is Kafka's `isFollowerInSync`.
         let expand = !self.isr.contains(&replica)
             && pending_isr.is_none()
-            && fetch_offset >= hw
-            && fetch_offset >= epoch_start;
+            && isr_join::may_join_isr(fetch_offset, hw, Some(epoch_start));
         let request = expand.then(|| {
             let mut isr = self.isr.clone();
             isr.push(replica);
@@ -640,9 +692,11 @@ impl Partition {
         request
     }
 
-    /// Followers in the ISR that have not caught up for `lag_max`: the ISR without them, if
-    /// any must go (never the leader itself).
+    /// Followers in the ISR that are no longer caught up ([`isr_lag::out_of_sync_replicas`],
+    /// Kafka's `getOutOfSyncReplicas`): the ISR without them, if any must go (never the leader
+    /// itself, and not while another `AlterPartition` is in flight).
     pub fn isr_to_shrink(&mut self, now: Instant, lag_max: Duration) -> Option<Vec<i32>> {
+        let leo = self.log.log_end_offset();
         let Role::Leader {
             followers,
             pending_isr,
@@ -653,16 +707,8 @@ impl Partition {
         if pending_isr.is_some() {
             return None;
         }
-        let lagging: Vec<i32> = self
-            .isr
-            .iter()
-            .copied()
-            .filter(|b| {
-                followers
-                    .get(b)
-                    .is_some_and(|f| now.saturating_since(f.last_caught_up) > lag_max)
-            })
-            .collect();
+        let lagging =
+            isr_lag::out_of_sync_replicas(self.leader, &self.isr, followers, leo, now, lag_max);
         if lagging.is_empty() {
             return None;
         }
@@ -683,8 +729,14 @@ impl Partition {
         }
     }
 
-    /// Move the HW to the smallest LEO over the ISR (and any replica being added, Kafka's
-    /// "maximal ISR"), never backwards. Returns whether it moved.
+    /// Move the HW to the smallest LEO over the ISR and any replica being added or removed
+    /// (Kafka's "maximal ISR", [`high_watermark::maximal_isr`]), never backwards
+    /// ([`committed::high_watermark_advances`]). Returns whether it moved.
+    ///
+    /// Kafka 3.7+ also waits for a caught-up follower outside the ISR and stops below
+    /// `min.insync.replicas` ([`high_watermark::counts_toward_high_watermark`],
+    /// [`high_watermark::is_under_min_isr`]); this broker does not yet (a named
+    /// simplification, see [`crate::replication`]).
     pub fn maybe_advance_high_watermark(&mut self, out: &mut Out) -> bool {
         let Role::Leader {
             followers,
@@ -694,17 +746,20 @@ impl Partition {
             return false;
         };
         let leo = self.log.log_end_offset();
-        let mut members: Vec<i32> = self.isr.clone();
-        if let Some(p) = pending_isr {
-            members.extend(p.iter().copied().filter(|b| !self.isr.contains(b)));
-        }
-        let candidate = members
+        let members = high_watermark::maximal_isr(&self.isr, pending_isr.as_deref());
+        // The leader counts with its own log end; a follower not heard from yet with
+        // UNKNOWN_OFFSET, which holds the high watermark where it is.
+        let follower_ends: Vec<i64> = members
             .iter()
-            .map(|b| followers.get(b).map_or(leo, |f| f.log_end_offset.max(0)))
-            .min()
-            .unwrap_or(leo)
-            .min(leo);
-        if candidate > self.high_watermark {
+            .filter_map(|b| followers.get(b).map(|f| f.log_end_offset))
+            .collect();
+        let candidate = high_watermark::isr_high_watermark(leo, &follower_ends);
+        if committed::high_watermark_advances(self.high_watermark, candidate) {
+            debug_assert!(
+                candidate <= leo,
+                "{}: HW {candidate} past LEO {leo}",
+                self.tp
+            );
             self.high_watermark = candidate;
             out.trace(ReplicaEvent::HighWatermarkUpdated {
                 partition: self.tp.clone(),
@@ -733,10 +788,13 @@ impl Partition {
     }
 
     /// For tests and the visualizer: what the leader knows of each follower.
-    pub fn followers(&self) -> Option<&BTreeMap<i32, FollowerState>> {
+    pub fn followers(&self) -> Option<&BTreeMap<i32, FollowerFetchState>> {
         match &self.role {
             Role::Leader { followers, .. } => Some(followers),
             _ => None,
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,16 +4,18 @@
 //! With `acks=all` it answers once the high watermark has passed them — every in-sync replica
 //! has them — and only if the ISR still has `min.insync.replicas` members; otherwise
 //! `NOT_ENOUGH_REPLICAS` (checked before appending) or `NOT_ENOUGH_REPLICAS_AFTER_APPEND`.
-//! A request that waits longer than its `timeout_ms` gets `REQUEST_TIMED_OUT` (Kafka's
-//! "delayed produce" purgatory).
+//! A request that waits longer than its `timeout_ms` gets `REQUEST_TIMED_OUT`. The waiting
+//! requests sit in the broker's `Produce` purgatory ([`crate::purgatory`]), as Kafka's
+//! `DelayedProduce` operations do.
 
-use super::{Broker, FlushTrigger, Out, Timer};
+use super::{Broker, FlushTrigger, Out, Partition, Timer};
 use crate::ids::{NodeId, TopicPartition};
 use crate::protocol::{
     ErrorCode, Message, ProducePartitionResponse, ProduceRequest, ProduceResponse,
 };
+use crate::purgatory::{Condition, Hold, Outcome};
 use crate::time::{Duration, Instant};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An `acks=all` produce waiting for its records to be committed.
 #[derive(Debug)]
@@ -97,86 +99,100 @@ impl Broker {
         if request.acks == 0 {
             return; // acks=0: the producer expects no answer at all
         }
-        let id = self.next_delayed;
-        self.next_delayed += 1;
-        if acks_all {
-            out.set_timer(
-                Timer::ProduceExpiry(id),
-                now + Duration::from_millis(request.timeout_ms),
-            );
-        }
-        self.delayed_produces.insert(
-            id,
-            DelayedProduce {
-                from,
-                correlation_id: request.correlation_id,
-                parts,
-                flushes,
-            },
-        );
+        let until: Vec<Condition> = parts
+            .iter()
+            .filter_map(|(r, wait)| {
+                wait.map(|offset| Condition::HighWatermark {
+                    partition: r.partition.clone(),
+                    offset,
+                })
+            })
+            .collect();
+        let delayed = DelayedProduce {
+            from,
+            correlation_id: request.correlation_id,
+            parts,
+            flushes,
+        };
+        // Kafka's `tryCompleteElseWatch`: answer the produces that were waiting first (they
+        // came first), then this one at once if its records are already committed — else it
+        // waits in the purgatory, for at most its `timeout_ms`.
         self.complete_delayed_produces(now, out);
+        if until.iter().all(|c| self.condition_holds(c)) {
+            self.answer_committed_produce(delayed, out);
+            return;
+        }
+        let expires_at = now + Duration::from_millis(request.timeout_ms);
+        let hold = Hold {
+            what: "ProduceResponse".to_string(),
+            to: Some(from),
+            until,
+            expires_at: Some(expires_at),
+        };
+        let id = self.delayed_produces.hold(delayed, hold, out);
+        out.set_timer(Timer::ProduceExpiry(id), expires_at);
+    }
+
+    /// Whether a high watermark condition holds on this broker.
+    fn condition_holds(&self, condition: &Condition) -> bool {
+        high_watermark_reached(&self.partitions, condition)
     }
 
     /// Answer every waiting produce whose partitions are all decided or committed.
     pub(super) fn complete_delayed_produces(&mut self, now: Instant, out: &mut Out) {
         self.complete_group_writes(now, out);
-        let min_isr = self.config.min_insync_replicas;
-        let ready: Vec<u64> = self
+        let partitions = &self.partitions;
+        let ready = self
             .delayed_produces
-            .iter()
-            .filter(|(_, d)| {
-                d.parts.iter().all(|(r, wait)| {
-                    wait.is_none_or(|needed| {
-                        self.partitions
-                            .get(&r.partition)
-                            .is_some_and(|p| p.high_watermark() >= needed)
-                    })
-                })
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ready {
-            let Some(mut d) = self.delayed_produces.remove(&id) else {
-                continue;
-            };
+            .complete(|_, c| high_watermark_reached(partitions, c), out);
+        for (id, w) in ready {
             out.cancel_timer(Timer::ProduceExpiry(id));
-            for (r, wait) in &mut d.parts {
-                if wait.take().is_some()
-                    && self
-                        .partitions
-                        .get(&r.partition)
-                        .is_some_and(|p| p.isr().len() < min_isr)
-                {
-                    // Committed, but on fewer replicas than promised.
-                    r.error = ErrorCode::NotEnoughReplicasAfterAppend;
-                }
-            }
-            self.answer_produce(d, out);
+            self.answer_committed_produce(w.op, out);
         }
     }
 
-    /// Partitions this broker no longer leads cannot commit their waiting records.
+    /// Answer a produce whose records are committed (or whose partitions are decided
+    /// otherwise): committed, but on fewer replicas than promised, is
+    /// NOT_ENOUGH_REPLICAS_AFTER_APPEND.
+    fn answer_committed_produce(&mut self, mut d: DelayedProduce, out: &mut Out) {
+        let min_isr = self.config.min_insync_replicas;
+        for (r, wait) in &mut d.parts {
+            if wait.take().is_some()
+                && self
+                    .partitions
+                    .get(&r.partition)
+                    .is_some_and(|p| p.isr().len() < min_isr)
+            {
+                r.error = ErrorCode::NotEnoughReplicasAfterAppend;
+            }
+        }
+        self.answer_produce(d, out);
+    }
+
+    /// Partitions this broker no longer leads cannot commit their waiting records: their
+    /// answer is NOT_LEADER_OR_FOLLOWER, and their produce stops waiting for them.
     pub(super) fn fail_delayed_produces_not_led(&mut self, _out: &mut Out) {
-        for d in self.delayed_produces.values_mut() {
-            for (r, wait) in &mut d.parts {
-                if wait.is_some()
-                    && self
-                        .partitions
-                        .get(&r.partition)
-                        .is_none_or(|p| !p.is_leader())
-                {
+        let led = |tp: &TopicPartition| self.partitions.get(tp).is_some_and(|p| p.is_leader());
+        for (_, w) in self.delayed_produces.iter_mut() {
+            for (r, wait) in &mut w.op.parts {
+                if wait.is_some() && !led(&r.partition) {
                     *wait = None;
                     r.error = ErrorCode::NotLeaderOrFollower;
                     r.base_offset = -1;
                 }
             }
+            w.until.retain(|c| match c {
+                Condition::HighWatermark { partition, .. } => led(partition),
+                _ => true,
+            });
         }
     }
 
     pub(super) fn expire_delayed_produce(&mut self, id: u64, out: &mut Out) {
-        let Some(mut d) = self.delayed_produces.remove(&id) else {
+        let Some(w) = self.delayed_produces.take(id, Outcome::Expired, out) else {
             return;
         };
+        let mut d = w.op;
         for (r, wait) in &mut d.parts {
             if wait.take().is_some() {
                 r.error = ErrorCode::RequestTimedOut;
@@ -192,8 +208,19 @@ impl Broker {
         });
         // An append that triggered a flush answers only after the fsync (Kafka flushes inside
         // the append call).
-        if let Some((to, message)) = self.flushes.hold(d.from, response, d.flushes) {
-            out.send(to, message);
-        }
+        self.send_after_flushes(d.from, response, &d.flushes, out);
+    }
+}
+
+/// Whether `condition`, a high watermark, holds among `partitions`.
+fn high_watermark_reached(
+    partitions: &BTreeMap<TopicPartition, Partition>,
+    condition: &Condition,
+) -> bool {
+    match condition {
+        Condition::HighWatermark { partition, offset } => partitions
+            .get(partition)
+            .is_some_and(|p| p.high_watermark() >= *offset),
+        _ => false,
     }
 }

@@ -18,6 +18,7 @@ use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
     BrokerRegistrationRequest, BrokerRegistrationResponse, ErrorCode, Message,
 };
+use crate::purgatory::{Condition, Hold, Outcome, Purgatory, PurgatoryName};
 use crate::quorum::{self, Quorum, QuorumConfig};
 use crate::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
@@ -128,8 +129,9 @@ pub struct Controller {
     latest: MetadataImage,
     /// Last heartbeat per broker (the active controller's memory only).
     heartbeats: BTreeMap<i32, Instant>,
-    /// Responses to send once the metadata log commits past an offset.
-    awaiting_commit: Vec<(i64, NodeId, Message)>,
+    /// Responses to send once the metadata log commits past an offset (Kafka's
+    /// `DeferredEventQueue` of the `QuorumController`).
+    awaiting_commit: Purgatory<(NodeId, Message)>,
     leading: bool,
 }
 
@@ -150,7 +152,7 @@ impl Controller {
             committed: MetadataImage::default(),
             latest: MetadataImage::default(),
             heartbeats: BTreeMap::new(),
-            awaiting_commit: Vec::new(),
+            awaiting_commit: Purgatory::new(PurgatoryName::ControllerCommit),
             leading: false,
         };
         controller.after_step(boot.now, out);
@@ -215,26 +217,31 @@ impl Controller {
             out.trace(Event::RecordApplied { offset, record });
         }
         let hw = self.quorum.high_watermark();
-        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaiting_commit)
-            .into_iter()
-            .partition(|(o, _, _)| *o < hw);
-        self.awaiting_commit = waiting;
-        for (_, to, message) in ready {
+        let ready = self.awaiting_commit.complete(
+            |_, c| matches!(c, Condition::HighWatermark { offset, .. } if hw >= *offset),
+            out,
+        );
+        for (_, w) in ready {
+            let (to, message) = w.op;
             out.send(to, message);
         }
         let leading = self.quorum.is_leader();
         if leading && !self.leading {
             self.on_become_active(now, out);
         } else if !leading && self.leading {
-            // Uncommitted decisions of a deposed leader may be truncated: forget them.
+            // Uncommitted decisions of a deposed leader may be truncated: forget them, and
+            // the answers that announced them (the brokers will ask the next controller).
             self.latest = self.committed.clone();
-            self.awaiting_commit.clear();
+            self.awaiting_commit.take_all(Outcome::Aborted, out);
             self.heartbeats.clear();
             out.cancel_timer(Timer::SessionCheck);
         }
         self.leading = leading;
         if leading {
             self.maybe_create_topics(now, out);
+        }
+        if cfg!(debug_assertions) {
+            self.quorum.debug_check_invariants();
         }
     }
 
@@ -266,6 +273,21 @@ impl Controller {
             self.latest.apply(r);
         }
         Some(offset)
+    }
+
+    /// Hold `message` for `to` until the metadata log commits the record at `offset`: a
+    /// decision is announced only once a controller failover can no longer undo it.
+    fn answer_once_committed(&mut self, offset: i64, to: NodeId, message: Message, out: &mut Out) {
+        let hold = Hold {
+            what: crate::node::Describe::name(&message).to_string(),
+            to: Some(to),
+            until: vec![Condition::HighWatermark {
+                partition: TopicPartition::new(quorum::METADATA_TOPIC, 0),
+                offset: offset + 1,
+            }],
+            expires_at: None,
+        };
+        self.awaiting_commit.hold((to, message), hold, out);
     }
 
     fn not_controller(&self) -> ErrorCode {
@@ -310,11 +332,12 @@ impl Controller {
                 error: ErrorCode::None,
                 broker_epoch,
             };
-            self.awaiting_commit.push((
+            self.answer_once_committed(
                 offset,
                 from,
                 Message::BrokerRegistrationResponse(response),
-            ));
+                out,
+            );
         }
     }
 
@@ -365,11 +388,12 @@ impl Controller {
                     broker_id: r.broker_id,
                 });
                 response.is_fenced = false;
-                self.awaiting_commit.push((
+                self.answer_once_committed(
                     offset,
                     from,
                     Message::BrokerHeartbeatResponse(response),
-                ));
+                    out,
+                );
                 return;
             }
         }
@@ -495,8 +519,12 @@ impl Controller {
         if let Some(offset) = self.propose(now, vec![change], out) {
             let p = self.latest.partitions.get(&r.partition).cloned();
             let response = reply(ErrorCode::None, p.as_ref());
-            self.awaiting_commit
-                .push((offset, from, Message::AlterPartitionResponse(response)));
+            self.answer_once_committed(
+                offset,
+                from,
+                Message::AlterPartitionResponse(response),
+                out,
+            );
         }
     }
 
@@ -546,3 +574,6 @@ impl Controller {
         &self.committed.partitions
     }
 }
+
+#[cfg(test)]
+mod tests;

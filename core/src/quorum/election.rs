@@ -10,6 +10,7 @@ use crate::metadata::MetadataRecord;
 use crate::protocol::{BeginQuorumEpochRequest, ErrorCode, Message, VoteRequest, VoteResponse};
 use crate::quorum::Event;
 use crate::quorum::state::ElectionState;
+use crate::replication::majority;
 use crate::time::{Duration, Instant};
 use std::collections::BTreeMap;
 
@@ -85,7 +86,7 @@ impl Quorum {
         let Role::Candidate { granted } = &self.role else {
             return;
         };
-        if granted.len() < self.config.majority() {
+        if !majority::election_won(self.config.voters.len(), granted.len()) {
             return;
         }
         let epoch_start = self.log.log_end_offset();
@@ -179,7 +180,8 @@ impl Quorum {
                 .values()
                 .filter(|t| now.saturating_since(**t) < window)
                 .count();
-            if heard >= self.config.majority() {
+            // Check-quorum counts like an election: a majority of voters, itself included.
+            if majority::election_won(self.config.voters.len(), heard) {
                 self.arm_election_timer(now, out);
             } else {
                 // Probably partitioned away: stop accepting writes it could never commit.

@@ -11,6 +11,9 @@ use crate::client::network;
 use crate::ids::NodeId;
 use crate::protocol::{ErrorCode, Message, QuorumFetchRequest, QuorumFetchResponse};
 use crate::quorum::{Event, HeldFetch};
+use crate::replication::committed::{self, UNKNOWN_OFFSET};
+use crate::replication::epoch_end::{self, EpochEndOffset, FetchCheck};
+use crate::replication::{high_watermark, truncation};
 use crate::time::{Duration, Instant};
 
 impl Quorum {
@@ -27,7 +30,7 @@ impl Quorum {
 
     /// Send a Fetch to the leader if we follow one and none is in flight.
     pub(super) fn maybe_fetch(&mut self, now: Instant, out: &mut Out) {
-        if self.network.any(|_| true) || self.barrier.is_busy() {
+        if self.network.any(|_| true) || self.syncing() {
             return;
         }
         let to = match self.role {
@@ -121,17 +124,18 @@ impl Quorum {
             return;
         }
         // Does the fetcher's log agree with ours at its end? (KIP-595's diverging epoch.)
-        if r.fetch_offset > 0 {
-            let (epoch, end) = self
-                .log
-                .epoch_cache()
-                .end_offset_for(r.last_fetched_epoch, self.log.log_end_offset());
-            if epoch != r.last_fetched_epoch || end < r.fetch_offset {
-                let mut response = self.fetch_error(&r, ErrorCode::None);
-                response.diverging_epoch = Some((epoch, end.max(0)));
-                out.send(from, Message::QuorumFetchResponse(response));
-                return;
-            }
+        let check = epoch_end::check_kraft_fetch(
+            self.log.epoch_cache(),
+            self.log.log_start_offset(),
+            self.log.log_end_offset(),
+            r.fetch_offset,
+            r.last_fetched_epoch,
+        );
+        if let FetchCheck::Diverging(d) = check {
+            let mut response = self.fetch_error(&r, ErrorCode::None);
+            response.diverging_epoch = Some((d.epoch, d.end_offset));
+            out.send(from, Message::QuorumFetchResponse(response));
+            return;
         }
         if r.fetch_offset > self.log.log_end_offset() {
             let error = ErrorCode::OffsetOutOfRange;
@@ -203,7 +207,7 @@ impl Quorum {
 
     /// The leader's high watermark: the largest offset a majority of voters has on disk, once
     /// it covers an entry of the current epoch (Raft's rule against committing old entries by
-    /// counting replicas).
+    /// counting replicas) — [`high_watermark::raft_high_watermark`], never backwards.
     pub(super) fn advance_high_watermark(&mut self, out: &mut Out) {
         let Role::Leader {
             fetched,
@@ -213,7 +217,9 @@ impl Quorum {
         else {
             return;
         };
-        let mut ends: Vec<i64> = self
+        // The leader counts with what it has fsynced; a voter not heard from in this epoch
+        // with UNKNOWN_OFFSET.
+        let ends: Vec<i64> = self
             .config
             .voters
             .keys()
@@ -221,13 +227,17 @@ impl Quorum {
                 if *id == self.config.node_id {
                     self.durable_end
                 } else {
-                    fetched.get(id).copied().unwrap_or(0)
+                    fetched.get(id).copied().unwrap_or(UNKNOWN_OFFSET)
                 }
             })
             .collect();
-        ends.sort_unstable_by(|a, b| b.cmp(a));
-        let candidate = ends[self.config.majority() - 1];
-        if candidate > self.high_watermark && candidate > *epoch_start {
+        let Some(candidate) = high_watermark::raft_high_watermark(&ends, *epoch_start) else {
+            return;
+        };
+        if committed::high_watermark_advances(self.high_watermark, candidate) {
+            // The invariants of a leader's own high watermark: forward only, and past the
+            // start of its epoch (Raft §5.4.2).
+            debug_assert!(candidate > self.high_watermark && candidate > *epoch_start);
             self.high_watermark = candidate;
             out.trace(Event::HighWatermark {
                 high_watermark: candidate,
@@ -270,8 +280,15 @@ impl Quorum {
         // A successful fetch from the leader: it is alive.
         self.arm_election_timer(now, out);
         if let Some((epoch, end)) = r.diverging_epoch {
+            // Kafka's `truncateToEndOffset`: cut to where *our* copy of that epoch ends (never
+            // past the leader's end for it), not merely to the leader's end — a follower whose
+            // own epoch ended earlier would otherwise keep a record the leader never had.
             let mut ops = Vec::new();
-            let target = end.min(self.log.log_end_offset());
+            let target = truncation::kraft_truncation_offset(
+                EpochEndOffset::new(epoch, end),
+                self.log.epoch_cache(),
+                self.log.log_end_offset(),
+            );
             let new_end = self.log.truncate_to(target, &mut ops);
             out.disk_all(ops);
             out.trace(Event::Truncated {
@@ -293,6 +310,7 @@ impl Quorum {
                 self.sync_log(out);
             }
         }
+        // Only forward: a high watermark is a promise already made to the brokers.
         let hw = r.high_watermark.min(self.log.log_end_offset());
         if hw > self.high_watermark {
             self.high_watermark = hw;

@@ -25,10 +25,11 @@
 mod election;
 mod fetch;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 use crate::client::network::{self, NetworkClient};
 use crate::disk::{DiskImage, DiskOp, DiskToken};
-use crate::disk_barrier::SyncBarrier;
 use crate::ids::NodeId;
 use crate::log::batch::{Record, RecordBatch, batches};
 use crate::log::{Log, LogConfig};
@@ -36,11 +37,14 @@ use crate::metadata::MetadataRecord;
 use crate::node::{Never, Vocabulary};
 use crate::prng::Prng;
 use crate::protocol::{Message, QuorumFetchRequest};
+use crate::purgatory::{self, Condition, Hold, Purgatory, PurgatoryName};
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
 use state::ElectionState;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The metadata log's topic (it has one partition, 0).
+pub const METADATA_TOPIC: &str = "__cluster_metadata";
 /// The metadata log's directory.
 pub const METADATA_DIR: &str = "__cluster_metadata-0";
 
@@ -143,6 +147,30 @@ pub enum Event {
     },
 }
 
+/// What a quorum member writes in the trace: its own events, and those of its purgatory of
+/// messages held until the disk has what they promise ([`crate::purgatory`]). The embedding
+/// node puts each in its own scope.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Trace {
+    /// The quorum's own event.
+    Quorum(Event),
+    /// A message held or released.
+    Purgatory(purgatory::Event),
+}
+
+impl From<Event> for Trace {
+    fn from(e: Event) -> Self {
+        Trace::Quorum(e)
+    }
+}
+
+impl From<purgatory::Event> for Trace {
+    fn from(e: purgatory::Event) -> Self {
+        Trace::Purgatory(e)
+    }
+}
+
 /// The words a quorum member speaks.
 #[derive(Debug)]
 pub enum Vocab {}
@@ -150,7 +178,7 @@ pub enum Vocab {}
 impl Vocabulary for Vocab {
     type Msg = Message;
     type Timer = Timer;
-    type Event = Event;
+    type Event = Trace;
     type Reply = Never;
     type Command = Never;
 }
@@ -186,10 +214,6 @@ impl QuorumConfig {
             fetch_max_wait_ms: 500,
             fetch_max_bytes: 1 << 20,
         }
-    }
-
-    fn majority(&self) -> usize {
-        self.voters.len() / 2 + 1
     }
 }
 
@@ -258,8 +282,13 @@ pub struct Quorum {
     durable_end: i64,
     /// Records below this offset were handed to the owner as committed.
     applied: i64,
-    barrier: SyncBarrier<Message>,
-    /// Syncs in flight and the log end offset each one makes durable.
+    /// Messages that may leave only once the syncs issued before them have completed: a
+    /// vote, once it is on disk; a candidacy or a new leader's announcement, once the new
+    /// epoch is (etcd's `msgsAfterAppend`).
+    held: Purgatory<(NodeId, Message)>,
+    /// Syncs in flight, by token: the file each one makes durable.
+    syncs_in_flight: BTreeMap<DiskToken, String>,
+    /// Syncs of the log in flight and the log end offset each one makes durable.
     log_syncs: BTreeMap<DiskToken, i64>,
     /// Disk tokens of this member's syncs (the node routes completions of the metadata log's
     /// files here, so no other subsystem shares this sequence).
@@ -313,7 +342,8 @@ impl Quorum {
             // What recovery found is on disk (the page cache counts: the OS will write it).
             durable_end: leo,
             applied: 0,
-            barrier: SyncBarrier::default(),
+            held: Purgatory::new(PurgatoryName::QuorumFsync),
+            syncs_in_flight: BTreeMap::new(),
             log_syncs: BTreeMap::new(),
             next_token: 0,
             network: NetworkClient::default(),
@@ -372,6 +402,22 @@ impl Quorum {
             high_watermark: self.high_watermark,
             log_end_offset: self.log.log_end_offset(),
         }
+    }
+
+    /// The invariants of a quorum member, checked (in debug builds) after every step of the
+    /// node that embeds it: the high watermark never passes the log end (a truncation never
+    /// cuts a committed record). That the
+    /// leader's high watermark never goes back and always covers its epoch start is asserted
+    /// where it moves ([`high_watermark::raft_high_watermark`] in `advance_high_watermark`).
+    ///
+    /// [`high_watermark::raft_high_watermark`]: crate::replication::high_watermark::raft_high_watermark
+    pub fn debug_check_invariants(&self) {
+        let (hw, leo) = (self.high_watermark, self.log.log_end_offset());
+        debug_assert!(
+            hw <= leo,
+            "quorum member {}: high watermark {hw} <= log end {leo}",
+            self.config.node_id
+        );
     }
 
     /// The metadata log.
@@ -440,9 +486,9 @@ impl Quorum {
     fn sync_log(&mut self, out: &mut Out) {
         let end = self.log.log_end_offset();
         for op in self.log.flush_ops(&mut self.next_token) {
-            if let DiskOp::Sync { token, .. } = &op {
+            if let DiskOp::Sync { token, file } = &op {
                 self.log_syncs.insert(*token, end);
-                self.barrier.issued(*token);
+                self.syncs_in_flight.insert(*token, file.clone());
             }
             out.disk(op);
         }
@@ -456,7 +502,7 @@ impl Quorum {
         });
         let token = DiskToken(self.next_token);
         self.next_token += 1;
-        self.barrier.issued(token);
+        self.syncs_in_flight.insert(token, file.clone());
         out.disk(DiskOp::Sync { file, token });
     }
 
@@ -474,20 +520,52 @@ impl Quorum {
         }
     }
 
-    /// Send `message` once everything written so far is durable.
+    /// Send `message` once everything written so far is durable: at once if no sync is in
+    /// flight, else held in the purgatory until each of them completes.
     fn send_durably(&mut self, to: NodeId, message: Message, out: &mut Out) {
-        if let Some((to, message)) = self.barrier.after_outstanding(to, message) {
+        if self.syncs_in_flight.is_empty() {
             out.send(to, message);
+            return;
         }
+        let until = self
+            .syncs_in_flight
+            .iter()
+            .map(|(token, file)| Condition::Fsync {
+                file: file.clone(),
+                token: token.0,
+            })
+            .collect();
+        let hold = Hold {
+            what: crate::node::Describe::name(&message).to_string(),
+            to: Some(to),
+            until,
+            expires_at: None,
+        };
+        self.held.hold((to, message), hold, out);
     }
 
-    /// A disk sync completed.
+    /// Whether a sync is in flight.
+    fn syncing(&self) -> bool {
+        !self.syncs_in_flight.is_empty()
+    }
+
+    /// A disk sync completed: the messages held for it may leave, in the order they were held.
     pub fn on_disk_done(&mut self, now: Instant, token: DiskToken, out: &mut Out) {
+        self.syncs_in_flight.remove(&token);
         if let Some(end) = self.log_syncs.remove(&token) {
             self.durable_end = self.durable_end.max(end.min(self.log.log_end_offset()));
             self.advance_high_watermark(out);
         }
-        for (to, message) in self.barrier.completed(token) {
+        let in_flight = &self.syncs_in_flight;
+        let released = self.held.complete(
+            |_, c| match c {
+                Condition::Fsync { token, .. } => !in_flight.contains_key(&DiskToken(*token)),
+                _ => false,
+            },
+            out,
+        );
+        for (_, w) in released {
+            let (to, message) = w.op;
             out.send(to, message);
         }
         self.maybe_fetch(now, out);

@@ -24,25 +24,34 @@
 //! undefined. The functions take plain numbers and slices, never a `Partition`: the caller
 //! gathers what the leader knows, asks the kernel, and acts on the answer.
 //!
-//! # Where kafkasim's broker differs from these rules today
+//! # Who calls what
 //!
-//! The broker (`broker/partition.rs`) predates this module and uses simpler rules; they are
-//! listed here so that whoever wires the kernels in knows what will change.
+//! | caller | kernels |
+//! |--------|---------|
+//! | `broker::Partition::maybe_advance_high_watermark` | [`high_watermark::maximal_isr`], [`high_watermark::isr_high_watermark`], [`committed::high_watermark_advances`] |
+//! | `broker::Partition::check_follower_fetch` | [`epoch_end::check_fetch`], [`epoch_end::legacy_epoch_end_offset`] |
+//! | `broker::Partition::truncate_diverging` | [`truncation::follower_truncation`], [`truncation::legacy_follower_truncation`] |
+//! | `broker::Partition::on_follower_fetch` | [`isr_lag::after_follower_fetch`], [`isr_join::may_join_isr`] |
+//! | `broker::Partition::become_leader` | [`isr_lag::on_become_leader`] |
+//! | `broker::Partition::isr_to_shrink` | [`isr_lag::out_of_sync_replicas`] |
+//! | the broker's `OffsetForLeaderEpoch` answer | [`epoch_end::leader_epoch_end_offset`] |
+//! | the quorum leader's high watermark | [`high_watermark::raft_high_watermark`], [`committed::high_watermark_advances`] |
+//! | the quorum leader's Fetch check; the follower's truncation | [`epoch_end::check_kraft_fetch`], [`truncation::kraft_truncation_offset`] |
+//! | the quorum's elections and check-quorum | [`majority::election_won`] |
 //!
-//! - **Caught up.** The broker marks a follower caught up only when a fetch reaches the
-//!   leader's log end offset *at that moment* (`on_follower_fetch`), and shrinks an ISR member
-//!   whose last such moment is older than `replica.lag.time.max.ms` (`isr_to_shrink`). Kafka
-//!   also counts a fetch that reaches the leader's end *as of the previous fetch* (so a
-//!   follower of a busy partition, always one batch behind, stays in the ISR), and never
-//!   shrinks a follower whose log end equals the leader's, however long ago it fetched (an
-//!   idle partition loses nothing). See [`isr_lag`].
-//! - **Non-ISR followers after an election** start with a caught-up time of zero in Kafka;
-//!   the broker gives every follower a fresh `now`.
-//! - **Who holds the high watermark.** Kafka also waits for a caught-up, eligible follower
-//!   outside the ISR, and stops advancing below `min.insync.replicas`
+//! # Where kafkasim's broker still differs from Kafka (named simplifications)
+//!
+//! - **Who holds the high watermark.** Kafka 3.7+ also waits for a caught-up, eligible
+//!   follower outside the ISR, and stops advancing below `min.insync.replicas`
 //!   ([`high_watermark::counts_toward_high_watermark`], [`high_watermark::is_under_min_isr`]).
-//! - **An undefined epoch answer** to a fetch is OFFSET_OUT_OF_RANGE in Kafka
-//!   ([`epoch_end::check_fetch`]); the broker answers a diverging epoch `(-1, 0)`.
+//!   The broker counts the maximal ISR only; `acks=all` still answers
+//!   NOT_ENOUGH_REPLICAS(_AFTER_APPEND) by `min.insync.replicas`.
+//! - **The leader's epoch start offset** is read from the epoch cache (the entry of the
+//!   current epoch); Kafka notes the log end offset at `makeLeader`. They differ only for a
+//!   leader re-elected in an epoch its log already holds.
+//! - **OFFSET_OUT_OF_RANGE on a follower** truncates to the leader's high watermark from the
+//!   Fetch response; Kafka asks the leader for its log end (`ListOffsets`) or, below the
+//!   leader's log start, starts over there.
 //!
 //! Broker epochs (KIP-903) and eligible leader replicas (KIP-966) are not modelled here yet.
 

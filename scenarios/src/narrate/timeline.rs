@@ -123,7 +123,9 @@ impl<'a> Timeline<'a> {
             Event::Producer(producer::Event::RequestTimedOut { request, .. }) => {
                 self.timed_out(at, node, request)
             }
-            Event::Producer(producer::Event::BatchRetried { .. }) | Event::Quorum(_) => {}
+            Event::Producer(producer::Event::BatchRetried { .. })
+            | Event::Quorum(_)
+            | Event::Purgatory(_) => {}
         }
     }
 

@@ -1,0 +1,291 @@
+//! The active controller as a state machine: registering and unfencing brokers, creating a
+//! topic, and electing partition leaders when brokers are fenced — clean elections from the
+//! ISR, the last ISR member kept, and unclean elections when allowed. Driven through
+//! `Controller::step` with a plain [`Outbox`]; the disk completes every fsync at once.
+
+use super::*;
+use crate::actor::Event as NodeEvent;
+use crate::disk::DiskImage;
+use crate::metadata::PartitionState;
+use crate::node::Outbox;
+use crate::prng::Prng;
+use crate::purgatory::{self, Outcome};
+use crate::testkit::{sends, syncs, traces};
+use std::collections::VecDeque;
+
+const CONTROLLER: NodeId = NodeId(0);
+
+fn broker_address(id: i32) -> NodeId {
+    NodeId(10 + id as u32)
+}
+
+fn tp() -> TopicPartition {
+    TopicPartition::new("t", 0)
+}
+
+/// A one-voter controller quorum and the brokers it has heard from.
+struct Harness {
+    controller: Controller,
+    now: Instant,
+    epochs: BTreeMap<i32, i64>,
+}
+
+impl Harness {
+    /// Boot controller 1 for topic `t` (one partition, three replicas) and make it active.
+    fn new(unclean: bool) -> Self {
+        let mut config = ControllerConfig::new(
+            1,
+            vec![TopicSpec {
+                name: "t".into(),
+                partitions: 1,
+                replication_factor: 3,
+            }],
+        );
+        config.quorum.voters = [(1, CONTROLLER)].into();
+        config.unclean_leader_election_enable = unclean;
+        let disk = DiskImage::new();
+        let boot = Boot {
+            id: CONTROLLER,
+            now: Instant::ZERO,
+            incarnation: 0,
+            config: &config,
+            disk: &disk,
+            prng: Prng::derive(1, "controller", 0),
+        };
+        let mut out = Outbox::new();
+        let controller = Controller::boot(&boot, &config, out.writer());
+        let mut h = Harness {
+            controller,
+            now: Instant::ZERO,
+            epochs: BTreeMap::new(),
+        };
+        h.complete_syncs(&out);
+        let out = h.step(Input::Timer(Timer::Quorum(quorum::Timer::ElectionTimeout)));
+        assert!(
+            traces(&out).contains(&&NodeEvent::Controller(Event::Activated { epoch: 1 })),
+            "a lone voter wins its election: {:?}",
+            traces(&out)
+        );
+        h
+    }
+
+    /// One input, then every fsync it (and what follows) asked for completes: the outputs of
+    /// all those steps, in order.
+    fn step(&mut self, input: Input<Vocab>) -> Outbox<Vocab> {
+        let mut all = Outbox::new();
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            let mut out = Outbox::new();
+            self.controller.step(self.now, input, out.writer());
+            for (file, token) in syncs(&out) {
+                inputs.push_back(Input::DiskDone { file, token });
+            }
+            for output in out.drain() {
+                all.writer().push(output);
+            }
+        }
+        all
+    }
+
+    fn complete_syncs(&mut self, out: &Outbox<Vocab>) {
+        for (file, token) in syncs(out) {
+            self.step(Input::DiskDone { file, token });
+        }
+    }
+
+    fn at(&mut self, t_ms: u64) -> &mut Self {
+        self.now = Instant::from_millis(t_ms);
+        self
+    }
+
+    /// Broker `id` registers; returns its broker epoch.
+    fn register(&mut self, id: i32) -> i64 {
+        let request = BrokerRegistrationRequest {
+            correlation_id: id,
+            broker_id: id,
+        };
+        let out = self.step(Input::Recv {
+            from: broker_address(id),
+            msg: Message::BrokerRegistrationRequest(request),
+        });
+        let epoch = sends(&out)
+            .into_iter()
+            .find_map(|(to, m)| match m {
+                Message::BrokerRegistrationResponse(r) if to == broker_address(id) => {
+                    Some(r.broker_epoch)
+                }
+                _ => None,
+            })
+            .expect("answered once the registration is committed");
+        self.epochs.insert(id, epoch);
+        epoch
+    }
+
+    /// Broker `id` heartbeats, caught up with the metadata log.
+    fn heartbeat(&mut self, id: i32) -> Outbox<Vocab> {
+        let request = BrokerHeartbeatRequest {
+            correlation_id: 0,
+            broker_id: id,
+            broker_epoch: self.epochs[&id],
+            current_metadata_offset: i64::MAX,
+        };
+        self.step(Input::Recv {
+            from: broker_address(id),
+            msg: Message::BrokerHeartbeatRequest(request),
+        })
+    }
+
+    fn session_check(&mut self) -> Outbox<Vocab> {
+        self.step(Input::Timer(Timer::SessionCheck))
+    }
+
+    fn partition(&self) -> PartitionState {
+        self.controller.partitions()[&tp()].clone()
+    }
+
+    /// Three brokers registered and unfenced; `t-0` created on them, led by broker 1.
+    fn with_topic(unclean: bool) -> Self {
+        let mut h = Harness::new(unclean);
+        for id in 1..=3 {
+            h.register(id);
+            h.heartbeat(id);
+        }
+        let p = h.partition();
+        assert_eq!(
+            (p.replicas.clone(), p.isr.clone(), p.leader),
+            (vec![1, 2, 3], vec![1, 2, 3], 1)
+        );
+        h
+    }
+}
+
+/// The partition changes the controller applied in `out`.
+fn partition_changes(out: &Outbox<Vocab>) -> Vec<(Option<Vec<i32>>, Option<i32>)> {
+    traces(out)
+        .into_iter()
+        .filter_map(|e| match e {
+            NodeEvent::Controller(Event::RecordApplied {
+                record: MetadataRecord::PartitionChangeRecord { isr, leader, .. },
+                ..
+            }) => Some((isr.clone(), *leader)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A registration is answered only once its record is committed: the answer waits in the
+/// `controller_commit` purgatory until the metadata high watermark passes it.
+#[test]
+fn answers_wait_until_the_decision_is_committed() {
+    let mut h = Harness::new(false);
+    let request = BrokerRegistrationRequest {
+        correlation_id: 7,
+        broker_id: 1,
+    };
+    let mut out = Outbox::new();
+    h.controller.step(
+        h.now,
+        Input::Recv {
+            from: broker_address(1),
+            msg: Message::BrokerRegistrationRequest(request),
+        },
+        out.writer(),
+    );
+    assert!(sends(&out).is_empty(), "not committed yet");
+    let held = traces(&out).into_iter().any(|e| {
+        matches!(e, NodeEvent::Purgatory(purgatory::Event::Held { what, to: Some(to), .. })
+            if what == "BrokerRegistrationResponse" && *to == broker_address(1))
+    });
+    assert!(held, "{:?}", traces(&out));
+    let mut released = Outbox::new();
+    for (file, token) in syncs(&out) {
+        h.controller
+            .step(h.now, Input::DiskDone { file, token }, released.writer());
+    }
+    assert!(traces(&released).into_iter().any(|e| matches!(
+        e,
+        NodeEvent::Purgatory(purgatory::Event::Released {
+            outcome: Outcome::Completed,
+            ..
+        })
+    )));
+    assert!(matches!(
+        sends(&released)[..],
+        [(to, Message::BrokerRegistrationResponse(_))] if to == broker_address(1)
+    ));
+}
+
+/// Reference: kafka-semantics.md K3; Kafka's `PartitionChangeBuilderTest.java`
+/// testElectLeader (a live leader in the ISR stays; otherwise the first live ISR member in
+/// replica order leads). A broker whose session expired is fenced, leaves the ISR, and a
+/// partition it led elects the next ISR member; the last ISR member is never removed, and
+/// without it the partition stays offline.
+#[test]
+fn fenced_brokers_leave_the_isr_and_the_next_isr_member_leads() {
+    let mut h = Harness::with_topic(false);
+    let epoch = h.partition().leader_epoch;
+    // Brokers 2 and 3 keep heartbeating; broker 1 goes silent.
+    h.at(5_000).heartbeat(2);
+    h.heartbeat(3);
+    let out = h.at(9_500).session_check();
+    assert!(
+        traces(&out).contains(&&NodeEvent::Controller(Event::BrokerFenced {
+            broker_id: 1
+        }))
+    );
+    assert_eq!(partition_changes(&out), vec![(Some(vec![2, 3]), Some(2))]);
+    let p = h.partition();
+    assert_eq!(
+        (p.isr.clone(), p.leader, p.leader_epoch),
+        (vec![2, 3], 2, epoch + 1)
+    );
+
+    // Broker 2 goes silent too: broker 3 is the whole ISR and leads.
+    h.at(14_000).heartbeat(3);
+    let out = h.at(15_000).session_check();
+    assert_eq!(partition_changes(&out), vec![(Some(vec![3]), Some(3))]);
+
+    // And then broker 3: it stays in the ISR (it has every committed record), offline.
+    let out = h.at(24_000).session_check();
+    assert_eq!(partition_changes(&out), vec![(None, Some(-1))]);
+    let p = h.partition();
+    assert_eq!((p.isr.clone(), p.leader), (vec![3], -1));
+}
+
+/// Reference: kafka-semantics.md R6; Kafka's `PartitionChangeBuilderTest.java` testElectLeader
+/// (with `Election.UNCLEAN` and an ISR of dead replicas, the first live replica leads, and
+/// the election is unclean). The ISR shrank to the leader, which dies: without
+/// `unclean.leader.election.enable` the partition waits offline for it; with it, a lagging
+/// live replica leads with an ISR of itself.
+#[test]
+fn only_an_unclean_election_gives_the_partition_a_replica_outside_the_isr() {
+    for (unclean, expected) in [(false, (vec![1], -1)), (true, (vec![2], 2))] {
+        let mut h = Harness::with_topic(unclean);
+        let p = h.partition();
+        let shrink = AlterPartitionRequest {
+            correlation_id: 1,
+            broker_id: 1,
+            broker_epoch: h.epochs[&1],
+            partition: tp(),
+            leader_epoch: p.leader_epoch,
+            new_isr: vec![1],
+            partition_epoch: p.partition_epoch,
+        };
+        let out = h.step(Input::Recv {
+            from: broker_address(1),
+            msg: Message::AlterPartitionRequest(shrink),
+        });
+        let answered = sends(&out).into_iter().any(|(_, m)| {
+            matches!(m, Message::AlterPartitionResponse(r) if r.error == ErrorCode::None && r.isr == vec![1])
+        });
+        assert!(
+            answered,
+            "the shrink is accepted and answered once committed"
+        );
+        h.at(5_000).heartbeat(2);
+        h.heartbeat(3);
+        h.at(9_500).session_check();
+        let p = h.partition();
+        assert_eq!((p.isr.clone(), p.leader), expected, "unclean={unclean}");
+    }
+}
