@@ -11,6 +11,7 @@ pub mod bench;
 pub mod disk;
 pub mod faults;
 pub mod network;
+mod queue;
 pub mod trace;
 pub mod world;
 

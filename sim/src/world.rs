@@ -12,6 +12,7 @@
 use crate::disk::{Disk, DiskConfig};
 use crate::faults::Fault;
 use crate::network::{Network, NetworkConfig, Route};
+use crate::queue::EventQueue;
 use crate::trace::{
     CrashKind, DiskWriteOp, DropReason, InFlight, Name, NodeSnapshot, NodeStatus, Snapshot, Trace,
     TraceKind, TraceMode,
@@ -22,8 +23,7 @@ use kafkasim_core::node::{Boot, Describe, Input, Node, Outbox, Output};
 use kafkasim_core::prng::Prng;
 use kafkasim_core::time::{Duration, Instant};
 use std::borrow::Cow;
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 
 /// Settings of the environment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -84,30 +84,6 @@ enum Event<N: Node> {
     Fault(Fault),
 }
 
-struct Scheduled<N: Node> {
-    at: Instant,
-    seq: u64,
-    event: Event<N>,
-}
-
-impl<N: Node> PartialEq for Scheduled<N> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl<N: Node> Eq for Scheduled<N> {}
-impl<N: Node> PartialOrd for Scheduled<N> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<N: Node> Ord for Scheduled<N> {
-    /// Reversed, so the max-heap pops the earliest `(time, seq)` first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 /// Everything the world keeps about one node.
 struct Slot<N: Node> {
     name: Name,
@@ -144,7 +120,7 @@ pub struct World<N: Node> {
     next_seq: u64,
     next_msg_id: u64,
     next_timer_generation: u64,
-    queue: BinaryHeap<Scheduled<N>>,
+    queue: EventQueue<Event<N>>,
     slots: Vec<Slot<N>>,
     network: Network,
     outbox: Outbox<N>,
@@ -180,7 +156,7 @@ impl<N: Node> World<N> {
             next_seq: 0,
             next_msg_id: 0,
             next_timer_generation: 0,
-            queue: BinaryHeap::new(),
+            queue: EventQueue::new(),
             slots: Vec::new(),
             network: Network::new(seed, config.network),
             outbox: Outbox::new(),
@@ -312,7 +288,7 @@ impl<N: Node> World<N> {
     }
     /// The time of the next event, if any.
     pub fn next_event_time(&self) -> Option<Instant> {
-        self.queue.peek().map(|s| s.at)
+        self.queue.peek_time()
     }
 
     /// Write a line of narration into the trace.
@@ -327,7 +303,7 @@ impl<N: Node> World<N> {
     fn schedule(&mut self, at: Instant, event: Event<N>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.queue.push(Scheduled { at, seq, event });
+        self.queue.push(at, seq, event);
     }
 
     /// Make `fault` happen at `at`.
@@ -347,7 +323,7 @@ impl<N: Node> World<N> {
             return false;
         };
         self.snapshots_due(next);
-        let Some(Scheduled { at, event, .. }) = self.queue.pop() else {
+        let Some((at, event)) = self.queue.pop() else {
             return false;
         };
         debug_assert!(at >= self.now, "time went backwards");
@@ -359,7 +335,7 @@ impl<N: Node> World<N> {
 
     /// Process every event up to and including time `until`, then set the clock to `until`.
     pub fn run_until(&mut self, until: Instant) {
-        while self.queue.peek().is_some_and(|s| s.at <= until) {
+        while self.queue.peek_time().is_some_and(|at| at <= until) {
             self.step();
         }
         self.snapshots_due(until);
@@ -415,7 +391,7 @@ impl<N: Node> World<N> {
         let mut in_flight: Vec<InFlight> = self
             .queue
             .iter()
-            .filter_map(|s| match &s.event {
+            .filter_map(|(arrives, event)| match event {
                 Event::Deliver {
                     from,
                     to,
@@ -429,7 +405,7 @@ impl<N: Node> World<N> {
                     to: self.slot_name(*to),
                     name: Cow::Borrowed(msg.name()),
                     sent: *sent,
-                    arrives: s.at,
+                    arrives,
                 }),
                 _ => None,
             })
