@@ -14,6 +14,7 @@ use kafkasim_core::broker::{LogEvent, ReplicaEvent};
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_sim::trace::Name;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// One record in a replica's log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,7 +40,7 @@ pub struct Logs {
     down: BTreeSet<Name>,
     /// Each batch's records as its leader appended them, by (base offset, epoch, CRC): what
     /// a follower's copy of the batch holds.
-    originals: BTreeMap<(i64, i32, u32), Vec<String>>,
+    originals: BTreeMap<(i64, i32, u32), Arc<[String]>>,
 }
 
 impl Logs {
@@ -105,7 +106,7 @@ impl Logs {
                 for b in batches {
                     let key = (b.base_offset, b.leader_epoch, b.crc);
                     if !b.values.is_empty() {
-                        self.originals.insert(key, b.values.clone());
+                        self.originals.insert(key, b.values.as_slice().into());
                     }
                     let values = self.originals.get(&key).cloned();
                     let log = self.log_mut(node, partition);

@@ -24,6 +24,13 @@ struct Followed {
 
 /// One line per crash of a broker of a replicated cluster, in time order.
 pub(super) fn crash_outcomes(header: &Header, lines: &[Line]) -> Vec<String> {
+    let crashed = |line: &Line| matches!(line.kind, Kind::Crashed { .. });
+    if !lines
+        .iter()
+        .any(|line| crashed(line) && is_broker(header, &line.node))
+    {
+        return Vec::new(); // nothing to follow: spare the replay
+    }
     let mut logs = Logs::default();
     let mut followed: Vec<Followed> = Vec::new();
     for line in lines {
