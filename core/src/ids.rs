@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// A node of the simulation: a broker, a controller, a client or a database.
 /// Dense small integers, so the simulator can keep per-node state in vectors.
@@ -23,17 +24,20 @@ impl fmt::Display for NodeId {
 }
 
 /// A topic partition, printed as Kafka prints it: `orders-0` — in the trace too.
+///
+/// The topic's name is shared (`Arc<str>`): a partition is named in nearly every request,
+/// response and trace event, and copying its name should not cost an allocation each time.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TopicPartition {
     /// The topic name.
-    pub topic: String,
+    pub topic: Arc<str>,
     /// The partition number within the topic.
     pub partition: i32,
 }
 
 impl TopicPartition {
     /// The partition `partition` of `topic`.
-    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+    pub fn new(topic: impl Into<Arc<str>>, partition: i32) -> Self {
         TopicPartition {
             topic: topic.into(),
             partition,

@@ -35,6 +35,7 @@ use crate::ids::{NodeId, TopicPartition};
 use crate::node::{Out, Vocabulary};
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Which purgatory of a node an operation sits in. A node may have several; an operation is
@@ -112,12 +113,14 @@ pub enum Event {
         /// The operation's id in that purgatory.
         id: u64,
         /// The Kafka name of what is held, e.g. `ProduceResponse`.
-        what: String,
-        /// Who it is for (`None`: several nodes, e.g. a group's members).
+        what: Cow<'static, str>,
+        /// Who it is for (absent: several nodes, e.g. a group's members).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<NodeId>,
         /// What it waits for: all of these.
         until: Vec<Condition>,
-        /// When it expires, in milliseconds of simulated time (`None`: never).
+        /// When it expires, in milliseconds of simulated time (absent: never).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         expires_at_ms: Option<u64>,
     },
     /// A held answer left the purgatory.
@@ -135,7 +138,7 @@ pub enum Event {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hold {
     /// The Kafka name of what is held, e.g. `ProduceResponse`.
-    pub what: String,
+    pub what: &'static str,
     /// Who it is for, if one node.
     pub to: Option<NodeId>,
     /// What it waits for: all of these.
@@ -159,15 +162,29 @@ pub struct Purgatory<Op> {
     name: PurgatoryName,
     next_id: u64,
     waiting: BTreeMap<u64, Waiting<Op>>,
+    /// Whether holds and releases go into the trace.
+    traced: bool,
 }
 
 impl<Op> Purgatory<Op> {
-    /// An empty purgatory.
+    /// An empty purgatory whose holds and releases are traced.
     pub fn new(name: PurgatoryName) -> Self {
         Purgatory {
             name,
             next_id: 0,
             waiting: BTreeMap::new(),
+            traced: true,
+        }
+    }
+
+    /// An empty purgatory that keeps its holds out of the trace: the broker's long-polling
+    /// fetches, which wait on nothing a reader cannot see (a caught-up follower's or a
+    /// consumer's Fetch delivered and not yet answered) and would double the purgatory's
+    /// lines.
+    pub fn untraced(name: PurgatoryName) -> Self {
+        Purgatory {
+            traced: false,
+            ..Self::new(name)
         }
     }
 
@@ -206,14 +223,16 @@ impl<Op> Purgatory<Op> {
     {
         let id = self.next_id;
         self.next_id += 1;
-        out.trace(Event::Held {
-            purgatory: self.name,
-            id,
-            what: hold.what,
-            to: hold.to,
-            until: hold.until.clone(),
-            expires_at_ms: hold.expires_at.map(|t| t.as_millis()),
-        });
+        if self.traced {
+            out.trace(Event::Held {
+                purgatory: self.name,
+                id,
+                what: Cow::Borrowed(hold.what),
+                to: hold.to,
+                until: hold.until.clone(),
+                expires_at_ms: hold.expires_at.map(|t| t.as_millis()),
+            });
+        }
         self.waiting.insert(
             id,
             Waiting {
@@ -287,11 +306,13 @@ impl<Op> Purgatory<Op> {
         V::Event: From<Event>,
     {
         let w = self.waiting.remove(&id)?;
-        out.trace(Event::Released {
-            purgatory: self.name,
-            id,
-            outcome,
-        });
+        if self.traced {
+            out.trace(Event::Released {
+                purgatory: self.name,
+                id,
+                outcome,
+            });
+        }
         Some(w)
     }
 
@@ -332,7 +353,7 @@ mod tests {
 
     fn hold(until: Vec<Condition>) -> Hold {
         Hold {
-            what: "ProduceResponse".into(),
+            what: "ProduceResponse",
             to: Some(NodeId(3)),
             until,
             expires_at: Some(Instant::from_millis(30_000)),

@@ -49,7 +49,7 @@ impl Broker {
         }
         let expires_at = now + Duration::from_millis(request.max_wait_ms);
         let hold = Hold {
-            what: "FetchResponse".to_string(),
+            what: "FetchResponse",
             to: Some(from),
             until: vec![Condition::Records {
                 min_bytes: request.min_bytes.max(1),

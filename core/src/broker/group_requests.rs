@@ -156,7 +156,7 @@ impl Broker {
                     GroupWrite::Commit { to, .. } => ("OffsetCommitResponse", Some(*to)),
                 };
                 let hold = Hold {
-                    what: what.to_string(),
+                    what,
                     to,
                     until: vec![Condition::HighWatermark {
                         partition: partition.clone(),

@@ -185,7 +185,9 @@ impl Broker {
         let mut wanted = partitions_on_disk(boot.disk);
         if config.controller_quorum_voters.is_empty() {
             for topic in &config.topics {
-                wanted.extend((0..topic.partitions).map(|p| TopicPartition::new(&topic.name, p)));
+                wanted.extend(
+                    (0..topic.partitions).map(|p| TopicPartition::new(topic.name.as_str(), p)),
+                );
             }
         }
         let partitions = wanted
@@ -219,7 +221,7 @@ impl Broker {
             flushes: Flushes::default(),
             held_for_flush: Purgatory::new(PurgatoryName::Flush),
             next_token: 0,
-            delayed_fetches: Purgatory::new(PurgatoryName::Fetch),
+            delayed_fetches: Purgatory::untraced(PurgatoryName::Fetch),
             delayed_produces: Purgatory::new(PurgatoryName::Produce),
             network: NetworkClient::default(),
             fetcher: Fetcher::default(),
@@ -261,7 +263,7 @@ impl Broker {
             },
         );
         for (tp, p) in &self.partitions {
-            let count = image.topics.entry(tp.topic.clone()).or_insert(0);
+            let count = image.topics.entry(tp.topic.to_string()).or_insert(0);
             *count = (*count).max(tp.partition + 1);
             image.partitions.insert(
                 tp.clone(),
@@ -551,7 +553,7 @@ impl Broker {
                     .image
                     .partitions
                     .iter()
-                    .filter(|(tp, _)| &tp.topic == name)
+                    .filter(|(tp, _)| *tp.topic == **name)
                     .map(|(tp, p)| PartitionMetadata {
                         error: if p.leader < 0 {
                             ErrorCode::LeaderNotAvailable
@@ -640,7 +642,7 @@ impl Broker {
             return;
         }
         let hold = Hold {
-            what: crate::node::Describe::name(&message).to_string(),
+            what: crate::node::Describe::name(&message),
             to: Some(to),
             until,
             expires_at: None,

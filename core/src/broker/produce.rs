@@ -124,7 +124,7 @@ impl Broker {
         }
         let expires_at = now + Duration::from_millis(request.timeout_ms);
         let hold = Hold {
-            what: "ProduceResponse".to_string(),
+            what: "ProduceResponse",
             to: Some(from),
             until,
             expires_at: Some(expires_at),

@@ -33,7 +33,7 @@ impl ClusterView {
             self.partitions
                 .insert(topic.name.clone(), topic.partitions.len() as i32);
             for p in &topic.partitions {
-                let tp = TopicPartition::new(&topic.name, p.partition);
+                let tp = TopicPartition::new(topic.name.as_str(), p.partition);
                 match address.get(&p.leader_id) {
                     Some(node) if p.error == ErrorCode::None => {
                         self.epochs.insert(tp.clone(), p.leader_epoch);

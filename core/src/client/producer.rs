@@ -355,7 +355,7 @@ impl Producer {
                     .entry(record.topic.clone())
                     .or_insert_with(|| self.prng.below(count as u64) as i32),
             };
-            let tp = TopicPartition::new(&record.topic, partition);
+            let tp = TopicPartition::new(record.topic.as_str(), partition);
             let size =
                 record.key.as_ref().map_or(0, Vec::len) as u64 + record.value.len() as u64 + 12;
             let entry = Record {
@@ -394,8 +394,8 @@ impl Producer {
     fn close_batch(&mut self, tp: &TopicPartition) {
         if let Some(batch) = self.open.remove(tp) {
             self.ready.entry(tp.clone()).or_default().push_back(batch);
-            if self.sticky.get(&tp.topic) == Some(&tp.partition) {
-                self.sticky.remove(&tp.topic);
+            if self.sticky.get(&*tp.topic) == Some(&tp.partition) {
+                self.sticky.remove(&*tp.topic);
             }
         }
     }
@@ -415,8 +415,8 @@ impl Producer {
             return;
         };
         let mut topics: BTreeSet<String> = self.unrouted.iter().map(|r| r.topic.clone()).collect();
-        topics.extend(self.ready.keys().map(|tp| tp.topic.clone()));
-        topics.extend(self.open.keys().map(|tp| tp.topic.clone()));
+        topics.extend(self.ready.keys().map(|tp| tp.topic.to_string()));
+        topics.extend(self.open.keys().map(|tp| tp.topic.to_string()));
         let build = |correlation_id| {
             Message::MetadataRequest(MetadataRequest {
                 correlation_id,

@@ -279,7 +279,7 @@ impl Controller {
     /// decision is announced only once a controller failover can no longer undo it.
     fn answer_once_committed(&mut self, offset: i64, to: NodeId, message: Message, out: &mut Out) {
         let hold = Hold {
-            what: crate::node::Describe::name(&message).to_string(),
+            what: crate::node::Describe::name(&message),
             to: Some(to),
             until: vec![Condition::HighWatermark {
                 partition: TopicPartition::new(quorum::METADATA_TOPIC, 0),
@@ -449,7 +449,7 @@ impl Controller {
             .filter_map(|(tp, p)| {
                 let (isr, leader) = placement::reconcile(p, |b| image.is_alive(b), unclean)?;
                 Some(MetadataRecord::PartitionChangeRecord {
-                    topic: tp.topic.clone(),
+                    topic: tp.topic.to_string(),
                     partition: tp.partition,
                     isr,
                     leader,
@@ -511,7 +511,7 @@ impl Controller {
             return;
         }
         let change = MetadataRecord::PartitionChangeRecord {
-            topic: r.partition.topic.clone(),
+            topic: r.partition.topic.to_string(),
             partition: r.partition.partition,
             isr: Some(r.new_isr.clone()),
             leader: None,

@@ -52,7 +52,7 @@ pub fn range(members: &[Member], partitions: &BTreeMap<String, i32>) -> Assignme
         for (i, m) in subscribed.iter().enumerate() {
             let take = per + i32::from((i as i32) < extra);
             let list = assignment.entry(m.id.clone()).or_default();
-            list.extend((next..next + take).map(|p| TopicPartition::new(topic, p)));
+            list.extend((next..next + take).map(|p| TopicPartition::new(topic.as_str(), p)));
             next += take;
         }
     }
@@ -78,7 +78,7 @@ pub fn round_robin(members: &[Member], partitions: &BTreeMap<String, i32>) -> As
                     assignment
                         .entry(m.id.clone())
                         .or_default()
-                        .push(TopicPartition::new(topic, p));
+                        .push(TopicPartition::new(topic.as_str(), p));
                     break;
                 }
             }
@@ -92,7 +92,7 @@ pub fn round_robin(members: &[Member], partitions: &BTreeMap<String, i32>) -> As
 pub fn sticky(members: &[Member], partitions: &BTreeMap<String, i32>) -> Assignment {
     let all: Vec<TopicPartition> = partitions
         .iter()
-        .flat_map(|(t, n)| (0..*n).map(move |p| TopicPartition::new(t, p)))
+        .flat_map(|(t, n)| (0..*n).map(move |p| TopicPartition::new(t.as_str(), p)))
         .collect();
     let mut sorted: Vec<&Member> = members.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
@@ -100,7 +100,7 @@ pub fn sticky(members: &[Member], partitions: &BTreeMap<String, i32>) -> Assignm
     if sorted.is_empty() {
         return assignment;
     }
-    let subscribed = |m: &Member, tp: &TopicPartition| m.topics.contains(&tp.topic);
+    let subscribed = |m: &Member, tp: &TopicPartition| m.topics.contains(&*tp.topic);
     // Quotas: the first `all % members` members (by id) may hold one more.
     let (per, extra) = (all.len() / sorted.len(), all.len() % sorted.len());
     let quota: BTreeMap<&str, usize> = sorted

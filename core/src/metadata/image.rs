@@ -98,7 +98,7 @@ impl MetadataImage {
                 let count = self.topics.entry(topic.clone()).or_insert(0);
                 *count = (*count).max(partition + 1);
                 self.partitions.insert(
-                    TopicPartition::new(topic, *partition),
+                    TopicPartition::new(topic.as_str(), *partition),
                     PartitionState {
                         replicas: replicas.clone(),
                         isr: isr.clone(),
@@ -116,7 +116,7 @@ impl MetadataImage {
             } => {
                 if let Some(p) = self
                     .partitions
-                    .get_mut(&TopicPartition::new(topic, *partition))
+                    .get_mut(&TopicPartition::new(topic.as_str(), *partition))
                 {
                     if let Some(isr) = isr {
                         p.isr = isr.clone();
@@ -177,7 +177,10 @@ impl MetadataImage {
             image.brokers.insert(b.broker_id, state);
         }
         for p in partitions {
-            let count = image.topics.entry(p.partition.topic.clone()).or_insert(0);
+            let count = image
+                .topics
+                .entry(p.partition.topic.to_string())
+                .or_insert(0);
             *count = (*count).max(p.partition.partition + 1);
             let state = PartitionState {
                 replicas: p.replicas.clone(),

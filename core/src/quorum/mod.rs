@@ -536,7 +536,7 @@ impl Quorum {
             })
             .collect();
         let hold = Hold {
-            what: crate::node::Describe::name(&message).to_string(),
+            what: crate::node::Describe::name(&message),
             to: Some(to),
             until,
             expires_at: None,

@@ -309,7 +309,9 @@ impl Consumer {
             && let Some(count) = self.view.partition_count(topic)
             && self.assignment.is_empty()
         {
-            self.assignment = (0..count).map(|p| TopicPartition::new(topic, p)).collect();
+            self.assignment = (0..count)
+                .map(|p| TopicPartition::new(topic.as_str(), p))
+                .collect();
             out.trace(Event::PartitionsAssigned {
                 partitions: self.assignment.clone(),
             });
