@@ -41,6 +41,8 @@ pub struct Logs {
     /// Each batch's records as its leader appended them, by (base offset, epoch, CRC): what
     /// a follower's copy of the batch holds.
     originals: BTreeMap<(i64, i32, u32), Arc<[String]>>,
+    /// What each crashed node's log held as it went down, one entry per crash in trace order.
+    at_crashes: Vec<BTreeMap<TopicPartition, ReplicaLog>>,
 }
 
 impl Logs {
@@ -78,6 +80,8 @@ impl Logs {
                 self.log_mut(node, partition).clone_from(&log);
             }
             Kind::Crashed { .. } => {
+                let held = self.logs.get(node).cloned().unwrap_or_default();
+                self.at_crashes.push(held);
                 self.down.insert(node.clone());
             }
             Kind::Restarted { .. } => {
@@ -147,6 +151,12 @@ impl Logs {
     /// Every node's logs now, up or not.
     pub fn all(&self) -> impl Iterator<Item = (&str, &BTreeMap<TopicPartition, ReplicaLog>)> {
         self.logs.iter().map(|(n, l)| (&**n, l))
+    }
+
+    /// What each crashed node's log held as it went down: one entry per crash line, in
+    /// trace order.
+    pub fn at_crashes(&self) -> &[BTreeMap<TopicPartition, ReplicaLog>] {
+        &self.at_crashes
     }
 
     /// The logs of every broker that is up, per partition.

@@ -279,6 +279,7 @@ fn fsynced_survives(repaired: bool) -> History {
         time: at(500),
         how: CrashKind::Power,
         recovery_points: [(orders(0), 2)].into_iter().collect(),
+        held: BTreeMap::new(),
     });
     if repaired {
         final_log(&mut h, "broker-1", &[(0, "m1", 0), (1, "m2", 0)]);

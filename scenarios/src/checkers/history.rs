@@ -121,6 +121,8 @@ pub struct Crash {
     pub how: CrashKind,
     /// Each partition's recovery point (fsynced offset) at the moment of the crash.
     pub recovery_points: BTreeMap<TopicPartition, i64>,
+    /// What its log held at that moment, per partition: offset → value.
+    pub held: BTreeMap<TopicPartition, BTreeMap<i64, String>>,
 }
 
 /// A consumer group started a generation (`GroupGenerationStarted`).
@@ -300,7 +302,9 @@ impl History {
             }
         }
         history.absorb_trace(lines);
-        history.absorb_final_logs(&Logs::replay(lines));
+        let logs = Logs::replay(lines);
+        history.absorb_final_logs(&logs);
+        history.absorb_held_at_crash(&logs);
         if let Some(end) = Reducer::new(header, lines).at_end() {
             history.absorb_final_view(&end);
         }
@@ -316,6 +320,23 @@ impl History {
             .map(|(id, _)| *id)
             .collect();
         history
+    }
+
+    fn absorb_held_at_crash(&mut self, logs: &Logs) {
+        debug_assert_eq!(
+            self.crashes.len(),
+            logs.at_crashes().len(),
+            "one entry per crash"
+        );
+        for (crash, held) in self.crashes.iter_mut().zip(logs.at_crashes()) {
+            crash.held = held
+                .iter()
+                .map(|(tp, log)| {
+                    let values = log.iter().map(|(o, r)| (*o, r.value.clone())).collect();
+                    (tp.clone(), values)
+                })
+                .collect();
+        }
     }
 
     fn absorb_final_logs(&mut self, logs: &Logs) {
@@ -421,6 +442,7 @@ impl History {
                     time: e.time,
                     how: *how,
                     recovery_points: recovery_points.get(&*e.node).cloned().unwrap_or_default(),
+                    held: BTreeMap::new(), // filled in from the replayed logs
                 }),
                 _ => {}
             }

@@ -9,20 +9,21 @@ use kafkasim_core::ids::TopicPartition;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What was observed at each offset: (partition, offset) → values seen (acks and polls).
-fn observations(h: &History) -> BTreeMap<(TopicPartition, i64), BTreeSet<String>> {
-    let mut seen: BTreeMap<(TopicPartition, i64), BTreeSet<String>> = BTreeMap::new();
+/// Every value seen at each offset, by acknowledgement or poll.
+type Observations<'h> = BTreeMap<(&'h TopicPartition, i64), BTreeSet<&'h str>>;
+
+fn observations(h: &History) -> Observations<'_> {
+    let mut seen = Observations::new();
     for a in &h.acked {
         if let Some(v) = h.value_of(a.record_id) {
-            seen.entry((a.partition.clone(), a.offset))
-                .or_default()
-                .insert(v.to_string());
+            seen.entry((&a.partition, a.offset)).or_default().insert(v);
         }
     }
     for p in &h.polls {
         for r in &p.records {
-            seen.entry((p.partition.clone(), r.offset))
+            seen.entry((&p.partition, r.offset))
                 .or_default()
-                .insert(r.value.clone());
+                .insert(r.value.as_str());
         }
     }
     seen
@@ -94,10 +95,10 @@ pub fn inconsistent_offsets(h: &History) -> Vec<String> {
 
 /// `duplicate`: one value seen at two offsets.
 pub fn duplicate(h: &History) -> Vec<String> {
-    let mut at: BTreeMap<String, BTreeSet<(TopicPartition, i64)>> = BTreeMap::new();
+    let mut at: BTreeMap<&str, BTreeSet<(&TopicPartition, i64)>> = BTreeMap::new();
     for ((tp, offset), values) in observations(h) {
         for v in values {
-            at.entry(v).or_default().insert((tp.clone(), offset));
+            at.entry(v).or_default().insert((tp, offset));
         }
     }
     at.into_iter()

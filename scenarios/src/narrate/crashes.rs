@@ -2,7 +2,7 @@
 //! log when it went down, what recovery kept when it came back, and whether what it lost
 //! lives on in another replica's log at the end of the run.
 
-use crate::logs::{FinalLogs, Logs};
+use crate::checkers::history::{Crash, History};
 use crate::trace::{Header, Kind, Line};
 use kafkasim_core::actor::Event;
 use kafkasim_core::broker::LogEvent;
@@ -10,6 +10,9 @@ use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::time::Instant;
 use kafkasim_sim::trace::CrashKind;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Each up broker's final log: partition → (offset → value).
+type FinalValues = BTreeMap<String, BTreeMap<TopicPartition, BTreeMap<i64, String>>>;
 
 /// A broker's crash, followed until it has recovered.
 struct Followed {
@@ -22,21 +25,19 @@ struct Followed {
     restarted: Option<(Instant, BTreeMap<TopicPartition, i64>)>,
 }
 
-/// One line per crash of a broker of a replicated cluster, in time order.
-pub(super) fn crash_outcomes(header: &Header, lines: &[Line]) -> Vec<String> {
-    let crashed = |line: &Line| matches!(line.kind, Kind::Crashed { .. });
-    if !lines
-        .iter()
-        .any(|line| crashed(line) && is_broker(header, &line.node))
-    {
-        return Vec::new(); // nothing to follow: spare the replay
-    }
-    let mut logs = Logs::default();
+/// One line per crash of a broker of a replicated cluster, in time order. What a broker
+/// held comes from the history (the replayed logs); its restart and recovery from the lines.
+pub(super) fn crash_outcomes(header: &Header, h: &History, lines: &[Line]) -> Vec<String> {
+    let mut crashes = h.crashes.iter();
     let mut followed: Vec<Followed> = Vec::new();
     for line in lines {
         match &line.kind {
-            Kind::Crashed { how } if is_broker(header, &line.node) => {
-                followed.push(at_crash(&logs, &line.node, line.time, *how));
+            Kind::Crashed { .. } => {
+                let crash = crashes.next().expect("the history has every crash");
+                debug_assert!(crash.node == *line.node && crash.time == line.time);
+                if is_broker(header, &line.node) {
+                    followed.push(at_crash(crash));
+                }
             }
             Kind::Restarted { .. } => {
                 if let Some(f) = last_of(&mut followed, &line.node) {
@@ -57,10 +58,11 @@ pub(super) fn crash_outcomes(header: &Header, lines: &[Line]) -> Vec<String> {
             }
             _ => {}
         }
-        logs.apply(line);
     }
-    let at_end = logs.final_logs();
-    followed.iter().map(|f| describe(f, &at_end)).collect()
+    followed
+        .iter()
+        .map(|f| describe(f, &h.final_logs))
+        .collect()
 }
 
 fn is_broker(header: &Header, node: &str) -> bool {
@@ -78,27 +80,23 @@ fn user_partition(tp: &TopicPartition) -> bool {
     !tp.topic.starts_with("__")
 }
 
-fn at_crash(logs: &Logs, node: &str, time: Instant, how: CrashKind) -> Followed {
-    let held = logs
-        .node(node)
-        .into_iter()
-        .flatten()
+fn at_crash(crash: &Crash) -> Followed {
+    let held = crash
+        .held
+        .iter()
         .filter(|(tp, _)| user_partition(tp))
-        .map(|(tp, log)| {
-            let values = log.iter().map(|(o, r)| (*o, r.value.clone())).collect();
-            (tp.clone(), values)
-        })
+        .map(|(tp, values)| (tp.clone(), values.clone()))
         .collect();
     Followed {
-        node: node.to_string(),
-        time,
-        how,
+        node: crash.node.clone(),
+        time: crash.time,
+        how: crash.how,
         held,
         restarted: None,
     }
 }
 
-fn describe(f: &Followed, at_end: &FinalLogs) -> String {
+fn describe(f: &Followed, at_end: &FinalValues) -> String {
     let held: usize = f.held.values().map(BTreeMap::len).sum();
     let how = match f.how {
         CrashKind::Process => "was killed (kill -9)",
@@ -121,7 +119,7 @@ fn describe(f: &Followed, at_end: &FinalLogs) -> String {
             .iter()
             .filter(|(node, _)| **node != f.node)
             .filter_map(|(_, partitions)| partitions.get(tp))
-            .flat_map(|log| log.values().map(|r| r.value.as_str()))
+            .flat_map(|log| log.values().map(String::as_str))
             .collect();
         for value in records.range(end..).map(|(_, v)| v.as_str()) {
             lost += 1;

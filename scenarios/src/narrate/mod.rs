@@ -363,7 +363,7 @@ pub fn summary(header: &Header, h: &History, events: &Events) -> Vec<String> {
         }
     }
     if replicated {
-        lines.extend(crashes::crash_outcomes(header, events));
+        lines.extend(crashes::crash_outcomes(header, h, events));
     }
     lines.extend(redeliveries(header, h));
     lines.extend(rebalance_pauses(header, events));
