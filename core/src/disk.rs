@@ -56,6 +56,20 @@ pub enum DiskOp {
     },
 }
 
+/// Where a component that owns files writes what it wants done to them: a node's outbox
+/// (see [`crate::node::Out`]), or a plain `Vec` in tests. The log writes through this, so
+/// its writes take their place among the node's other outputs in the order they happen.
+pub trait DiskWrites {
+    /// Do `op`, after every operation written before it.
+    fn write(&mut self, op: DiskOp);
+}
+
+impl DiskWrites for Vec<DiskOp> {
+    fn write(&mut self, op: DiskOp) {
+        self.push(op);
+    }
+}
+
 impl DiskOp {
     /// The file this operation touches.
     pub fn file(&self) -> &str {

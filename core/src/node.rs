@@ -12,7 +12,7 @@
 //! persist) and stateright (`on_msg(.., &mut Out)`). A crashed node keeps nothing but its disk:
 //! the simulator drops the value and later calls [`Node::boot`] again with the disk image.
 
-use crate::disk::{DiskImage, DiskOp, DiskToken};
+use crate::disk::{DiskImage, DiskOp, DiskToken, DiskWrites};
 use crate::ids::NodeId;
 use crate::prng::Prng;
 use crate::time::Instant;
@@ -161,6 +161,12 @@ pub enum Output<V: Vocabulary> {
 pub trait Out<V: Vocabulary> {
     /// Write one output.
     fn push(&mut self, output: Output<V>);
+}
+
+impl<V: Vocabulary> DiskWrites for dyn Out<V> + '_ {
+    fn write(&mut self, op: DiskOp) {
+        self.push(Output::Disk(op));
+    }
 }
 
 impl<V: Vocabulary> dyn Out<V> + '_ {

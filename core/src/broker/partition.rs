@@ -304,11 +304,9 @@ impl Partition {
             &state.replicas,
             &state.isr,
         );
-        let mut ops = Vec::new();
-        if self.log.assign_epoch(leader_epoch, &mut ops) {
+        if self.log.assign_epoch(leader_epoch, out) {
             self.trace_epochs(out);
         }
-        out.disk_all(ops);
         self.leader = me;
         self.leader_epoch = leader_epoch;
         self.partition_epoch = partition_epoch;
@@ -459,12 +457,8 @@ impl Partition {
                 SequenceCheck::Refuse(error) => return Err(error),
             }
         }
-        let mut ops = Vec::new();
         let epochs_before = self.epochs();
-        let result = self
-            .log
-            .append_as_leader(records, self.leader_epoch, &mut ops);
-        out.disk_all(ops);
+        let result = self.log.append_as_leader(records, self.leader_epoch, out);
         if self.epochs() != epochs_before {
             self.trace_epochs(out);
         }
@@ -500,10 +494,8 @@ impl Partition {
         out: &mut Out,
     ) -> Result<(), ErrorCode> {
         if !records.is_empty() {
-            let mut ops = Vec::new();
             let epochs_before = self.epochs();
-            let result = self.log.append_as_follower(records, &mut ops);
-            out.disk_all(ops);
+            let result = self.log.append_as_follower(records, out);
             let info = result.map_err(|_| ErrorCode::CorruptMessage)?;
             out.trace(ReplicaEvent::LogAppended {
                 partition: self.tp.clone(),
@@ -562,10 +554,8 @@ impl Partition {
         debug_assert!(!self.is_leader(), "{}: a leader never truncates", self.tp);
         let from = self.log.log_end_offset();
         if target < from {
-            let mut ops = Vec::new();
             let epochs_before = self.epochs();
-            let to = self.log.truncate_to(target, &mut ops);
-            out.disk_all(ops);
+            let to = self.log.truncate_to(target, out);
             self.high_watermark = self.high_watermark.min(to);
             out.trace(ReplicaEvent::ReplicaTruncated {
                 partition: self.tp.clone(),

@@ -18,7 +18,7 @@ pub mod recovery;
 pub mod segment;
 pub mod varint;
 
-use crate::disk::{DiskOp, DiskToken};
+use crate::disk::{DiskOp, DiskToken, DiskWrites};
 use batch::{BatchError, BatchHeader, RecordBatch, set_base_offset, set_partition_leader_epoch};
 use epoch_cache::EpochCache;
 pub use recovery::{RecoveryReport, Truncation, TruncationReason};
@@ -203,7 +203,7 @@ impl Log {
         &mut self,
         bytes: &[u8],
         leader_epoch: i32,
-        ops: &mut Vec<DiskOp>,
+        disk: &mut (impl DiskWrites + ?Sized),
     ) -> Result<AppendInfo, LogError> {
         let batches = split_verified(bytes).map_err(LogError::CorruptMessage)?;
         let first_offset = self.log_end_offset();
@@ -220,7 +220,7 @@ impl Log {
             && !batches.is_empty()
         {
             self.epoch_cache.assign(leader_epoch, first_offset);
-            self.write_epoch_checkpoint(ops);
+            self.write_epoch_checkpoint(disk);
         }
         for (header, range) in batches {
             let mut batch = bytes[range].to_vec();
@@ -230,7 +230,7 @@ impl Log {
             let last = base + i64::from(header.last_offset_delta);
             let appended = AppendedBatch::original(&batch, &header, base, leader_epoch);
             info.batches.push(appended);
-            self.append_batch(&batch, last, ops);
+            self.append_batch(&batch, last, disk);
             info.last_offset = last;
             info.records += header.record_count.max(0) as u64;
         }
@@ -241,7 +241,7 @@ impl Log {
     pub fn append_as_follower(
         &mut self,
         bytes: &[u8],
-        ops: &mut Vec<DiskOp>,
+        disk: &mut (impl DiskWrites + ?Sized),
     ) -> Result<AppendInfo, LogError> {
         let batches = split_verified(bytes).map_err(LogError::CorruptMessage)?;
         let first_offset = self.log_end_offset();
@@ -266,14 +266,14 @@ impl Log {
                 .epoch_cache
                 .assign(header.partition_leader_epoch, header.base_offset)
             {
-                self.write_epoch_checkpoint(ops);
+                self.write_epoch_checkpoint(disk);
             }
             info.batches.push(AppendedBatch::copy(
                 &header,
                 header.base_offset,
                 header.partition_leader_epoch,
             ));
-            self.append_batch(&bytes[range], header.last_offset(), ops);
+            self.append_batch(&bytes[range], header.last_offset(), disk);
             info.last_offset = header.last_offset();
             info.records += header.record_count.max(0) as u64;
         }
@@ -283,17 +283,22 @@ impl Log {
     /// Note that `epoch` starts at the log end offset, as a new leader does before its first
     /// append (so followers asking where their epoch ended get the right answer). Returns
     /// whether the cache changed.
-    pub fn assign_epoch(&mut self, epoch: i32, ops: &mut Vec<DiskOp>) -> bool {
+    pub fn assign_epoch(&mut self, epoch: i32, disk: &mut (impl DiskWrites + ?Sized)) -> bool {
         let start = self.log_end_offset();
         if self.epoch_cache.latest_epoch().is_some_and(|e| epoch <= e) {
             return false;
         }
         self.epoch_cache.assign(epoch, start);
-        self.write_epoch_checkpoint(ops);
+        self.write_epoch_checkpoint(disk);
         true
     }
 
-    fn append_batch(&mut self, batch: &[u8], last_offset: i64, ops: &mut Vec<DiskOp>) {
+    fn append_batch(
+        &mut self,
+        batch: &[u8],
+        last_offset: i64,
+        disk: &mut (impl DiskWrites + ?Sized),
+    ) {
         let active = self.active();
         if !active.log.is_empty() && active.size() + batch.len() as u64 > self.config.segment_bytes
         {
@@ -310,7 +315,7 @@ impl Log {
         {
             let file = segment::index_file(&dir, segment.base_offset);
             self.dirty.insert(file.clone());
-            ops.push(DiskOp::Append {
+            disk.write(DiskOp::Append {
                 file,
                 bytes: entry.to_vec(),
             });
@@ -319,16 +324,16 @@ impl Log {
         segment.next_offset = last_offset + 1;
         let file = segment::log_file(&dir, segment.base_offset);
         self.dirty.insert(file.clone());
-        ops.push(DiskOp::Append {
+        disk.write(DiskOp::Append {
             file,
             bytes: batch.to_vec(),
         });
     }
 
-    fn write_epoch_checkpoint(&mut self, ops: &mut Vec<DiskOp>) {
+    fn write_epoch_checkpoint(&mut self, disk: &mut (impl DiskWrites + ?Sized)) {
         let file = format!("{}/{}", self.dir, epoch_cache::CHECKPOINT_FILE);
         self.dirty.insert(file.clone());
-        ops.push(DiskOp::Replace {
+        disk.write(DiskOp::Replace {
             file,
             bytes: self.epoch_cache.encode(),
         });
@@ -376,12 +381,12 @@ impl Log {
     /// Cut the log so that `offset` becomes the log end offset — or less: a batch holding
     /// `offset` goes whole, since Kafka truncates at batch boundaries. Below the log start
     /// offset the log starts afresh, empty, at `offset`. Returns the new log end offset.
-    pub fn truncate_to(&mut self, offset: i64, ops: &mut Vec<DiskOp>) -> i64 {
+    pub fn truncate_to(&mut self, offset: i64, disk: &mut (impl DiskWrites + ?Sized)) -> i64 {
         if offset >= self.log_end_offset() {
             return self.log_end_offset();
         }
         if offset < self.log_start_offset {
-            return self.truncate_fully_and_start_at(offset, ops);
+            return self.truncate_fully_and_start_at(offset, disk);
         }
         let doomed: Vec<i64> = self
             .segments
@@ -391,10 +396,10 @@ impl Log {
         for base in doomed {
             if self.segments.len() > 1 {
                 self.segments.remove(&base);
-                ops.push(DiskOp::Delete {
+                disk.write(DiskOp::Delete {
                     file: segment::log_file(&self.dir, base),
                 });
-                ops.push(DiskOp::Delete {
+                disk.write(DiskOp::Delete {
                     file: segment::index_file(&self.dir, base),
                 });
             }
@@ -414,11 +419,11 @@ impl Log {
             segment.index.truncate_to_position(cut as u64);
             let log_file = segment::log_file(&dir, segment.base_offset);
             let index_file = segment::index_file(&dir, segment.base_offset);
-            ops.push(DiskOp::Truncate {
+            disk.write(DiskOp::Truncate {
                 file: log_file.clone(),
                 len: cut as u64,
             });
-            ops.push(DiskOp::Replace {
+            disk.write(DiskOp::Replace {
                 file: index_file.clone(),
                 bytes: segment.index.encode(),
             });
@@ -427,7 +432,7 @@ impl Log {
         }
         let end = self.log_end_offset();
         if self.epoch_cache.truncate_from_end(end) {
-            self.write_epoch_checkpoint(ops);
+            self.write_epoch_checkpoint(disk);
         }
         end
     }
@@ -436,14 +441,18 @@ impl Log {
     /// `truncateFullyAndStartAt`): what truncating below the log start offset means, since no
     /// segment can be cut there. The new segment's file is created at once, empty, so that
     /// recovery finds the log start in the directory listing. Returns `offset`.
-    fn truncate_fully_and_start_at(&mut self, offset: i64, ops: &mut Vec<DiskOp>) -> i64 {
+    fn truncate_fully_and_start_at(
+        &mut self,
+        offset: i64,
+        disk: &mut (impl DiskWrites + ?Sized),
+    ) -> i64 {
         for base in std::mem::take(&mut self.segments).into_keys() {
             for file in [
                 segment::log_file(&self.dir, base),
                 segment::index_file(&self.dir, base),
             ] {
                 self.dirty.remove(&file);
-                ops.push(DiskOp::Delete { file });
+                disk.write(DiskOp::Delete { file });
             }
         }
         self.segments.insert(
@@ -453,13 +462,13 @@ impl Log {
         self.log_start_offset = offset;
         let file = segment::log_file(&self.dir, offset);
         self.dirty.insert(file.clone());
-        ops.push(DiskOp::Append {
+        disk.write(DiskOp::Append {
             file,
             bytes: Vec::new(),
         });
         if !self.epoch_cache.entries().is_empty() {
             self.epoch_cache = EpochCache::new();
-            self.write_epoch_checkpoint(ops);
+            self.write_epoch_checkpoint(disk);
         }
         offset
     }

@@ -283,14 +283,12 @@ impl Quorum {
             // Kafka's `truncateToEndOffset`: cut to where *our* copy of that epoch ends (never
             // past the leader's end for it), not merely to the leader's end — a follower whose
             // own epoch ended earlier would otherwise keep a record the leader never had.
-            let mut ops = Vec::new();
             let target = truncation::kraft_truncation_offset(
                 EpochEndOffset::new(epoch, end),
                 self.log.epoch_cache(),
                 self.log.log_end_offset(),
             );
-            let new_end = self.log.truncate_to(target, &mut ops);
-            out.disk_all(ops);
+            let new_end = self.log.truncate_to(target, out);
             out.trace(Event::Truncated {
                 to_offset: new_end,
                 diverging_epoch: epoch,
@@ -300,15 +298,11 @@ impl Quorum {
             self.maybe_fetch(now, out);
             return;
         }
-        if !r.records.is_empty() {
-            let mut ops = Vec::new();
-            if self.log.append_as_follower(&r.records, &mut ops).is_ok() {
-                out.disk_all(ops);
-                out.trace(Event::LogAppended {
-                    log_end_offset: self.log.log_end_offset(),
-                });
-                self.sync_log(out);
-            }
+        if !r.records.is_empty() && self.log.append_as_follower(&r.records, out).is_ok() {
+            out.trace(Event::LogAppended {
+                log_end_offset: self.log.log_end_offset(),
+            });
+            self.sync_log(out);
         }
         // Only forward: a high watermark is a promise already made to the brokers.
         let hw = r.high_watermark.min(self.log.log_end_offset());

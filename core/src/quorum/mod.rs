@@ -469,12 +469,11 @@ impl Quorum {
                 })
                 .collect(),
         );
-        let mut ops = Vec::new();
+        let epoch = self.epoch();
         let info = self
             .log
-            .append_as_leader(&batch.encode(), self.epoch(), &mut ops)
+            .append_as_leader(&batch.encode(), epoch, out)
             .ok()?;
-        out.disk_all(ops);
         out.trace(Event::LogAppended {
             log_end_offset: self.log.log_end_offset(),
         });
