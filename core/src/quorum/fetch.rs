@@ -259,6 +259,13 @@ impl Quorum {
         {
             return;
         }
+        if r.leader_epoch < self.epoch() {
+            // Kafka's `maybeHandleCommonResponse`: we have moved on to a newer epoch, so the
+            // answer is no longer relevant (following it would take the epoch back). A fetch
+            // the old one held back may be due now.
+            self.maybe_fetch(now, out);
+            return;
+        }
         if r.leader_epoch > self.epoch() || (r.leader_id >= 0 && self.leader_id().is_none()) {
             if r.leader_id >= 0 {
                 self.become_follower(now, r.leader_epoch, r.leader_id, out);

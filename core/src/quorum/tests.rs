@@ -269,7 +269,6 @@ fn a_vote_is_answered_only_once_it_is_on_disk() {
 /// `epoch >= self.epoch()` assertion in `become_follower`, `tests/quorum.rs`
 /// `raft_safety_under_faults` finds it ("3 -> 2"); the built-in scenarios do not.
 #[test]
-#[ignore = "known bug: a late Fetch response of an older epoch moves a candidate back to it"]
 fn a_late_fetch_response_of_an_older_epoch_does_not_move_a_candidate_back() {
     let election = ElectionState {
         leader_epoch: 3,
