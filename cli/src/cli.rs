@@ -1,10 +1,12 @@
-//! The `kafkasim` command line: list, show, run, check, sweep and bench scenarios.
+//! The `kafkasim` command line: list, show, run, check, sweep and bench scenarios, and serve
+//! the browser visualizer.
 //!
 //! Exit codes: 0 when the run met its scenario's expectations, 1 when a checker verdict
 //! failed, 2 for bad input (unknown scenario, unreadable or invalid file, bad flag). Errors go
 //! to stderr as `error: ...`; nothing panics on user input.
 
 use clap::{Parser, Subcommand};
+use kafkasim_cli::serve;
 use kafkasim_core::time::Instant;
 use kafkasim_scenarios::harness::{self, RunOptions, RunReport, Verdict};
 use kafkasim_scenarios::model::Scenario;
@@ -14,6 +16,7 @@ use kafkasim_scenarios::{catalog, format, narrate, trace};
 use kafkasim_sim::trace::hash_hex;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// kafkasim: a deterministic simulation of Apache Kafka, for learning and fault injection.
 ///
@@ -116,6 +119,25 @@ pub enum Cmd {
         #[arg(long, default_value_t = 5_000_000)]
         events: u64,
     },
+    /// Serve the browser visualizer on http://127.0.0.1:PORT/ (build it with ./scripts/viz).
+    ///
+    /// A static server of the built app (index.html, the JavaScript glue and the wasm
+    /// module): the simulation itself runs in the browser. It listens on 127.0.0.1 only and
+    /// serves only the files that are in DIR when it starts. `./scripts/viz` builds the app
+    /// and runs this.
+    ///
+    /// Example: kafkasim viz --port 8080 --dir viz/dist
+    Viz {
+        /// The port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The directory of the built app (written by ./scripts/viz).
+        #[arg(long, value_name = "DIR", default_value = "viz/dist")]
+        dir: PathBuf,
+        /// Stop serving after this many seconds (tests use it; default: serve until killed).
+        #[arg(long, value_name = "SECONDS")]
+        exit_after: Option<u64>,
+    },
 }
 
 /// A user error: printed as `error: ...`, exit code 2.
@@ -194,7 +216,39 @@ fn execute(command: Cmd, out: &mut dyn Write) -> Result<i32, UserError> {
             crate::bench::scenarios(out);
             Ok(0)
         }
+        Cmd::Viz {
+            port,
+            dir,
+            exit_after,
+        } => viz(&dir, port, exit_after.map(Duration::from_secs), out),
     }
+}
+
+/// The scenario whose URL `kafkasim viz` prints: the visualizer's showcase, a leader failover.
+const VIZ_SHOWCASE: &str = "?scenario=leader-failover&seed=1";
+
+/// `kafkasim viz`: serve `dir` on 127.0.0.1:`port`, for `limit` or until killed.
+fn viz(
+    dir: &Path,
+    port: u16,
+    limit: Option<Duration>,
+    out: &mut dyn Write,
+) -> Result<i32, UserError> {
+    let server = serve::Server::bind(dir, port).map_err(|e| UserError(e.to_string()))?;
+    let addr = server
+        .local_addr()
+        .map_err(|e| UserError(format!("cannot read the listening address: {e}")))?;
+    let url = format!("http://{addr}/");
+    let _ = writeln!(out, "kafkasim visualizer: {url}");
+    let _ = writeln!(out, "  a leader failover: {url}{VIZ_SHOWCASE}");
+    let _ = writeln!(out, "  serving {} (Ctrl-C stops)", dir.display());
+    // Whoever waits for the URL line (a test, a script) must see it before the first request.
+    let _ = out.flush();
+    match limit {
+        Some(limit) => server.run_for(limit),
+        None => server.run_forever(),
+    }
+    Ok(0)
 }
 
 fn unknown_scenario(name: &str) -> UserError {
