@@ -12,7 +12,7 @@ use kafkasim_scenarios::harness::{self, RunOptions, RunReport, Verdict};
 use kafkasim_scenarios::model::Scenario;
 use kafkasim_scenarios::trace::Header;
 use kafkasim_scenarios::view::{Reducer, WorldView};
-use kafkasim_scenarios::{catalog, format, narrate, trace};
+use kafkasim_scenarios::{catalog, format, narrate, overrides, trace};
 use kafkasim_sim::trace::hash_hex;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -75,6 +75,10 @@ pub enum Cmd {
         /// Print the state of the world at this moment of the run (e.g. 6s, 6.2s, 6200ms).
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
+        /// Set a Kafka property on every node that reads it, on top of the scenario file
+        /// (e.g. --set acks=1 --set unclean.leader.election.enable=true). Repeatable.
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
     },
     /// Judge a saved trace again: the same verdicts as the run that wrote it.
     ///
@@ -198,9 +202,19 @@ fn execute(command: Cmd, out: &mut dyn Write) -> Result<i32, UserError> {
             trace,
             quiet,
             at,
+            sets,
         } => {
             let at = at.as_deref().map(parse_moment).transpose()?;
-            run(&scenario, seed, trace.as_deref(), quiet, at, out)
+            let scenario_spec = load_with(&scenario, &sets)?;
+            run(
+                &scenario,
+                scenario_spec,
+                seed,
+                trace.as_deref(),
+                quiet,
+                at,
+                out,
+            )
         }
         Cmd::Check { trace, at } => {
             let at = at.as_deref().map(parse_moment).transpose()?;
@@ -260,6 +274,18 @@ fn unknown_scenario(name: &str) -> UserError {
 
 fn looks_like_path(s: &str) -> bool {
     s.contains('/') || s.contains('\\') || s.ends_with(".toml") || Path::new(s).is_file()
+}
+
+/// [`load`], then the `--set` overrides on top.
+fn load_with(name: &str, sets: &[String]) -> Result<Scenario, UserError> {
+    let mut scenario = load(name)?;
+    for set in sets {
+        let (property, value) =
+            overrides::parse(set).map_err(|e| UserError(format!("--set {e}")))?;
+        overrides::apply(&mut scenario, &property, &value)
+            .map_err(|e| UserError(format!("--set {e}")))?;
+    }
+    Ok(scenario)
 }
 
 /// Find and parse a scenario by built-in name or path.
@@ -325,13 +351,14 @@ fn parse_moment(text: &str) -> Result<Instant, UserError> {
 
 fn run(
     name: &str,
+    scenario: Scenario,
     seed: u64,
     trace: Option<&Path>,
     quiet: bool,
     at: Option<Instant>,
     out: &mut dyn Write,
 ) -> Result<i32, UserError> {
-    let scenario = load(name)?;
+    let repro = overrides::repro(name, seed, &scenario.overrides);
     let writer: Option<Box<dyn Write>> = match trace {
         Some(path) => {
             let file = std::fs::File::create(path).map_err(|e| {
@@ -358,7 +385,7 @@ fn run(
         print_moment(&simulation.header, &timeline, simulation.at(at), at, out);
         let hash = simulation.world.trace().hash_hex();
         let _ = writeln!(out, "\ntrace hash: {}", &hash[..16]);
-        let _ = writeln!(out, "repro: kafkasim run {name} --seed {seed} --at {at}");
+        let _ = writeln!(out, "repro: {repro} --at {at}");
         return Ok(0);
     }
     let report = simulation.report();
@@ -366,7 +393,7 @@ fn run(
     if let Some(path) = trace {
         let _ = writeln!(out, "trace written to {}", path.display());
     }
-    let _ = writeln!(out, "repro: kafkasim run {name} --seed {seed}");
+    let _ = writeln!(out, "repro: {repro}");
     Ok(if report.passed() { 0 } else { 1 })
 }
 

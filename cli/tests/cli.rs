@@ -109,6 +109,37 @@ fn a_run_ends_with_hash_and_repro() {
     );
 }
 
+fn hash_line(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find(|l| l.starts_with("trace hash: "))
+        .expect("a trace hash line")
+        .to_string()
+}
+
+#[test]
+fn set_overrides_a_property_and_the_repro_line_carries_it() {
+    let plain = kafkasim(&["run", "leader-failover", "--quiet"]);
+    let set = kafkasim(&["run", "leader-failover", "--quiet", "--set", "acks=1"]);
+    assert_ne!(hash_line(&plain), hash_line(&set), "acks=1 is another run");
+    let out = String::from_utf8_lossy(&set.stdout);
+    assert_eq!(
+        out.lines().last(),
+        Some("repro: kafkasim run leader-failover --seed 1 --set acks=1")
+    );
+    let again = kafkasim(&["run", "leader-failover", "--quiet", "--set", "acks=1"]);
+    assert_eq!(hash_line(&set), hash_line(&again));
+    for (bad, says) in [
+        ("acks=2", "expected 0, 1 or all"),
+        ("min.insync.replica=2", "did you mean `min.insync.replicas`"),
+        ("acks", "is not name=value"),
+    ] {
+        let o = kafkasim(&["run", "leader-failover", "--set", bad]);
+        assert_eq!(o.status.code(), Some(2), "--set {bad}");
+        assert!(stderr(&o).contains(says), "--set {bad}: {}", stderr(&o));
+    }
+}
+
 #[test]
 fn a_sweep_lists_every_failing_seed_with_its_repro() {
     let dir = std::env::temp_dir().join(format!("kafkasim-sweep-{}", std::process::id()));

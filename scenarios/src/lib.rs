@@ -15,5 +15,6 @@ pub mod logs;
 pub mod model;
 pub mod narrate;
 pub mod nemesis;
+pub mod overrides;
 pub mod trace;
 pub mod view;

@@ -35,6 +35,9 @@ pub struct Scenario {
     pub faults: Vec<ScheduledFault>,
     /// What must hold, and what must appear.
     pub expect: Expectations,
+    /// Properties set on top of the file's (`kafkasim run --set`, the visualizer's knobs), as
+    /// `name=value`, in the order they were applied: part of the trace header.
+    pub overrides: Vec<String>,
 }
 
 /// A KRaft controller node.

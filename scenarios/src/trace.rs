@@ -81,6 +81,10 @@ pub struct Header {
     pub nodes: Vec<NodeFacts>,
     /// What the scenario expects of its checkers.
     pub expect: Expectations,
+    /// Properties set on top of the scenario file (`kafkasim run --set name=value`); absent
+    /// when there are none, so a plain run's header is as it always was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
 }
 
 impl Header {
@@ -123,6 +127,7 @@ impl Header {
             duration_ms: scenario.duration_ms,
             nodes,
             expect: scenario.expect.clone(),
+            overrides: scenario.overrides.clone(),
         }
     }
 

@@ -152,6 +152,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         consumers,
         faults,
         expect,
+        overrides: Vec::new(),
     })
 }
 

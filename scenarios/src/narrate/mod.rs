@@ -21,7 +21,7 @@ use kafkasim_sim::World;
 use kafkasim_sim::trace::CrashKind;
 pub use moment::moment;
 use std::collections::BTreeMap;
-pub use timeline::timeline;
+pub use timeline::{Entry, entries, timeline};
 
 type Events = [Line];
 

@@ -17,10 +17,31 @@ use kafkasim_sim::disk::FileLoss;
 use kafkasim_sim::trace::CrashKind;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The notable events, one line each, in time order.
+/// The notable events, one line each, in time order: the CLI's timeline.
 pub fn timeline(events: &[Line]) -> Vec<String> {
+    entries(events)
+        .into_iter()
+        .map(|e| format!("{} {}", e.when, e.text))
+        .collect()
+}
+
+/// One sentence of the timeline, with the trace line it tells of (the visualizer shows it
+/// beside the timeline and jumps there).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The index in the trace of the line the sentence tells of (the first, for a burst).
+    pub line: usize,
+    /// When it happened, as the CLI writes it (`4.000s`, or `4.000s..4.090s` for a burst).
+    pub when: String,
+    /// The sentence.
+    pub text: String,
+}
+
+/// The notable events, one [`Entry`] each, in time order.
+pub fn entries(events: &[Line]) -> Vec<Entry> {
     let mut t = Timeline::new(events);
-    for e in events {
+    for (i, e) in events.iter().enumerate() {
+        t.current = i;
         t.event(e);
     }
     t.flush_timeouts();
@@ -32,6 +53,8 @@ const BURST_MS: u64 = 100;
 
 /// A burst of request timeouts on one node, for one request type.
 struct Burst {
+    /// The trace line of its first timeout.
+    line: usize,
     node: String,
     request: String,
     first: Instant,
@@ -41,7 +64,9 @@ struct Burst {
 
 /// The timeline being written.
 struct Timeline<'a> {
-    lines: Vec<String>,
+    lines: Vec<Entry>,
+    /// The index of the line being narrated.
+    current: usize,
     /// Flushes are frequent; only the last one before each crash tells the story.
     last_flush: BTreeMap<(&'a str, &'a TopicPartition), (Instant, i64)>,
     first_poll_seen: BTreeSet<&'a str>,
@@ -70,6 +95,7 @@ impl<'a> Timeline<'a> {
             .collect();
         Timeline {
             lines: Vec::new(),
+            current: 0,
             last_flush: BTreeMap::new(),
             first_poll_seen: BTreeSet::new(),
             clients,
@@ -78,7 +104,8 @@ impl<'a> Timeline<'a> {
     }
 
     fn push(&mut self, at: Instant, text: String) {
-        self.lines.push(format!("{at} {text}"));
+        let (line, when) = (self.current, at.to_string());
+        self.lines.push(Entry { line, when, text });
     }
 
     fn event(&mut self, e: &'a Line) {
@@ -294,6 +321,7 @@ impl<'a> Timeline<'a> {
             _ => {
                 self.flush_timeouts();
                 self.timeouts = Some(Burst {
+                    line: self.current,
                     node: node.to_string(),
                     request: request.to_string(),
                     first: at,
@@ -314,13 +342,18 @@ impl<'a> Timeline<'a> {
         } else {
             format!("{}..{}", b.first, b.last)
         };
-        self.lines.push(format!(
-            "{when} {}: {} {}{} got no answer within request.timeout.ms; retrying",
+        let text = format!(
+            "{}: {} {}{} got no answer within request.timeout.ms; retrying",
             b.node,
             b.count,
             b.request,
             if b.count == 1 { "" } else { "s" }
-        ));
+        );
+        self.lines.push(Entry {
+            line: b.line,
+            when,
+            text,
+        });
     }
 
     fn crashed(&mut self, at: Instant, node: &str, how: CrashKind) {
