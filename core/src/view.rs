@@ -76,6 +76,9 @@ pub struct GroupView {
     pub generation: i32,
     /// The member that computes the assignment.
     pub leader: String,
+    /// The assignor of its current generation (`range`, `cooperative-sticky`; empty before
+    /// the first generation, and after a coordinator failover until the next).
+    pub protocol: String,
     /// Its members and their assignments, in member-id order.
     pub members: Vec<(String, Vec<TopicPartition>)>,
     /// Its committed offsets.

@@ -345,6 +345,7 @@ fn group_view<'a>(b: &'a mut BrokerView, name: &str) -> &'a mut GroupView {
                 state: group::GroupState::Empty,
                 generation: 0,
                 leader: String::new(),
+                protocol: String::new(),
                 members: Vec::new(),
                 committed: Vec::new(),
             };
@@ -384,10 +385,12 @@ fn group_event(b: &mut BrokerView, event: &group::Event) {
             generation,
             members,
             leader,
+            protocol,
             ..
         } => {
             g.generation = *generation;
             g.leader.clone_from(leader);
+            g.protocol.clone_from(protocol);
             g.members = members.iter().map(|m| (m.clone(), Vec::new())).collect();
         }
         G::AssignmentReceived { assignment, .. } => {

@@ -678,6 +678,7 @@ impl Coordinator {
             generation: g.generation,
             members: g.members.keys().cloned().collect(),
             leader: g.leader.clone(),
+            protocol: g.protocol.clone(),
         });
         let subscriptions: Vec<(String, Subscription)> = g
             .members
@@ -726,6 +727,7 @@ impl Coordinator {
                     state: g.map_or(GroupState::Empty, |g| g.state),
                     generation: g.map_or(0, |g| g.generation),
                     leader: g.map(|g| g.leader.clone()).unwrap_or_default(),
+                    protocol: g.map(|g| g.protocol.clone()).unwrap_or_default(),
                     members: g
                         .iter()
                         .flat_map(|g| g.members.iter())

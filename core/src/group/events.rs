@@ -89,6 +89,9 @@ pub enum Event {
         members: Vec<String>,
         /// The member that computes the assignment.
         leader: String,
+        /// The assignor the members agreed on (`range`, `cooperative-sticky`, …): whether
+        /// this rebalance is eager or cooperative.
+        protocol: String,
     },
     /// The leader's assignment for a generation arrived; it is handed out once the group's
     /// record is committed in `__consumer_offsets`.
