@@ -18,6 +18,9 @@ pub struct Checker {
     pub about: &'static str,
     /// Returns the findings (empty: the anomaly did not occur).
     pub check: fn(&History) -> Vec<String>,
+    /// Whether it judges the run's end state ("never polled by the end", "on the leader at
+    /// the end"): its findings are proven only when the run ends, never by a prefix.
+    pub at_end: bool,
 }
 
 /// Every checker, in the order reports list them.
@@ -26,86 +29,103 @@ pub const CHECKERS: &[Checker] = &[
         name: "lost-write",
         about: "an acknowledged record below the highest polled offset was never polled (Jepsen)",
         check: jepsen::lost_write,
+        at_end: true,
     },
     Checker {
         name: "unseen",
         about: "an acknowledged record was never polled by the end of the run (Jepsen)",
         check: jepsen::unseen,
+        at_end: true,
     },
     Checker {
         name: "inconsistent-offsets",
         about: "one offset of one partition was seen holding two different values (Jepsen)",
         check: jepsen::inconsistent_offsets,
+        at_end: false,
     },
     Checker {
         name: "duplicate",
         about: "one value was seen at two offsets (Jepsen)",
         check: jepsen::duplicate,
+        at_end: false,
     },
     Checker {
         name: "nonmonotonic-poll",
         about: "a consumer's successive polls of a partition went backwards (Jepsen)",
         check: jepsen::nonmonotonic_poll,
+        at_end: false,
     },
     Checker {
         name: "poll-skip",
         about: "a consumer's successive polls of a partition jumped over offsets; allowed across rebalances under subscribe, never under assign (Jepsen)",
         check: jepsen::poll_skip,
+        at_end: false,
     },
     Checker {
         name: "nonmonotonic-send",
         about: "a producer's later send landed at a lower offset of the same partition (Jepsen)",
         check: jepsen::nonmonotonic_send,
+        at_end: false,
     },
     Checker {
         name: "group-ownership",
         about: "no partition is assigned to two members of a group in the same generation",
         check: groups::group_ownership,
+        at_end: false,
     },
     Checker {
         name: "fenced-commit",
         about: "no offset commit is accepted from a generation that is not the group's current one, or from a member not in it",
         check: groups::fenced_commit,
+        at_end: false,
     },
     Checker {
         name: "commit-monotonic",
         about: "a group's committed offset of a partition never moves backwards, except after an explicit position reset",
         check: groups::commit_monotonic,
+        at_end: false,
     },
     Checker {
         name: "fsynced-survives",
         about: "every record fsynced before a crash is still in the log after recovery",
         check: durability::fsynced_survives,
+        at_end: true,
     },
     Checker {
         name: "no-corrupt-read",
         about: "no consumer was served a batch failing its CRC, or a value nobody sent",
         check: durability::no_corrupt_read,
+        at_end: false,
     },
     Checker {
         name: "NoCommittedRecordLost",
         about: "every record acknowledged with acks=all is on the leader at the end (Kafka TLA+ specs)",
         check: replication::no_committed_record_lost,
+        at_end: true,
     },
     Checker {
         name: "LogMatching",
         about: "two replicas with a record of the same epoch at an offset agree on all before it (Kafka TLA+ specs)",
         check: replication::log_matching,
+        at_end: true,
     },
     Checker {
         name: "LeaderCompleteness",
         about: "a new leader's log reaches every offset committed before its election (Kafka TLA+ specs)",
         check: replication::leader_completeness,
+        at_end: false,
     },
     Checker {
         name: "hw-monotonic",
         about: "the high watermark a consumer sees never goes backwards (only unclean election moves it back)",
         check: replication::hw_monotonic,
+        at_end: false,
     },
     Checker {
         name: "offsets-dense",
         about: "final logs and each consumer's polls have dense, increasing offsets",
         check: durability::offsets_dense,
+        at_end: true,
     },
 ];
 
