@@ -6,7 +6,10 @@
 // checks the page's contract: the trace hash equals the CLI's for the same scenario and seed,
 // the keyboard, buttons and markers move the cursor, a leader failover shows a new leader in a
 // higher epoch, stepping back redraws exactly the previous frame, the URL keeps the cursor
-// across a reload, and a bad scenario name shows an error instead of a blank page.
+// across a reload, and a bad scenario name shows an error instead of a blank page. It also
+// opens a trace file the CLI wrote (the page's hash is the file's), runs a pasted, edited
+// scenario file (the CLI gives the same hash for the same text), shows bad pasted input as an
+// error over the run still on screen, and turns a knob in the picker.
 // It prints (does not assert) the time to the first frame, the frame rate while playing and
 // the gzipped size of the wasm, and saves screenshots to target/browser/.
 //
@@ -14,7 +17,9 @@
 
 import { chromium } from 'playwright-core';
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
@@ -86,6 +91,7 @@ async function section(title, body) {
 // The CLI: the reference the page is compared with.
 
 /// The trace hash `kafkasim run` prints for a scenario and seed (extra args: e.g. --set).
+/// `scenario` is a built-in's name or a scenario file's path.
 function cliTraceHash(scenario, seed, extra = []) {
   const run = spawnSync(KAFKASIM, ['run', scenario, '--seed', String(seed), '--quiet', ...extra], {
     encoding: 'utf8',
@@ -97,6 +103,19 @@ function cliTraceHash(scenario, seed, extra = []) {
   const match = /trace hash:\s*([0-9a-f]+)/.exec(run.stdout);
   if (!match) throw new Error(`no "trace hash:" line in: ${run.stdout}`);
   return match[1];
+}
+
+/// The text `kafkasim show` prints for a built-in scenario.
+function cliShow(scenario) {
+  const show = spawnSync(KAFKASIM, ['show', scenario], { encoding: 'utf8' });
+  if (show.status !== 0) throw new Error(`kafkasim show ${scenario} exited ${show.status}: ${show.stderr || show.error}`);
+  return show.stdout;
+}
+
+/// `kafkasim run <file>`'s exit code and what it printed to stderr (its error, for bad input).
+function cliRunFile(file, seed) {
+  const run = spawnSync(KAFKASIM, ['run', file, '--seed', String(seed), '--quiet'], { encoding: 'utf8' });
+  return { status: run.status, stderr: run.stderr.trim() };
 }
 
 function cliSupportsSet() {
@@ -231,6 +250,69 @@ async function waitForRun(page) {
     null,
     { timeout: LOAD_TIMEOUT_MS },
   );
+}
+
+/// The trace hash on screen (the short form), or '' while none is drawn.
+async function shownHash(page) {
+  return page.evaluate(() => {
+    const el = document.querySelector('[data-testid="trace-hash"]');
+    return el ? el.textContent.trim() : '';
+  });
+}
+
+/// The error on screen, or '' when there is none.
+async function shownError(page) {
+  return page.evaluate(() => {
+    const el = document.querySelector('[data-testid="error"]');
+    return el ? el.textContent.trim() : '';
+  });
+}
+
+/// What the page shows now, to tell a later outcome from it: `{ hash, error }`.
+async function shown(page) {
+  return { hash: await shownHash(page), error: await shownError(page) };
+}
+
+/// Wait until the page has answered new input, i.e. it shows something other than `before`
+/// (what `shown` returned before the input): a run with another trace hash (drawn, with its
+/// cursor) or another error, and it is no longer simulating (the Run button is enabled).
+/// `{ hash, error }` then, or null if no answer came within LOAD_TIMEOUT_MS.
+async function waitForOutcome(page, before) {
+  const settled = await page
+    .waitForFunction(
+      ({ hash: oldHash, error: oldError }) => {
+        const text = (selector) => {
+          const el = document.querySelector(selector);
+          return el ? el.textContent.trim() : '';
+        };
+        const c = document.querySelector('[data-testid="cursor"]');
+        const run = document.querySelector('[data-testid="run"]');
+        const newRun = text('[data-testid="trace-hash"]') !== oldHash && c && c.hasAttribute('data-line');
+        const newError = text('[data-testid="error"]') !== '' && text('[data-testid="error"]') !== oldError;
+        return (newRun || newError) && !(run && run.disabled);
+      },
+      before,
+      { timeout: LOAD_TIMEOUT_MS },
+    )
+    .then(() => true)
+    .catch(() => false);
+  return settled ? shown(page) : null;
+}
+
+/// The picker's "Open or paste a scenario or a trace" <details>, opened.
+async function openOrPaste(page) {
+  const summary = page.locator('summary', { hasText: 'Open or paste a scenario or a trace' });
+  const details = page.locator('details', { has: summary });
+  if (!(await details.evaluate((d) => d.open))) await summary.click();
+  need('"Open or paste a scenario or a trace" opens', await details.evaluate((d) => d.open));
+  return details;
+}
+
+/// Paste `text` into the picker's textarea and press "Run what I pasted".
+async function paste(page, text) {
+  const details = await openOrPaste(page);
+  await details.locator('textarea').fill(text);
+  await details.getByRole('button', { name: 'Run what I pasted' }).click();
 }
 
 /// Keyboard input goes to the focused element; clear focus so keys reach the page's body
@@ -499,6 +581,135 @@ async function stepUntilTruncated(page, limit) {
   return null;
 }
 
+/// A trace file written by `kafkasim run --trace`, opened with the picker's file input.
+async function openTraceFile(page, base, tmp) {
+  const file = path.join(tmp, 't.jsonl');
+  const cliHash = cliTraceHash('kip-101-hw-truncation', 2, ['--trace', file]);
+  const fileHash = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  info(`kafkasim run kip-101-hw-truncation --seed 2 --trace ${file}: trace hash ${cliHash}`);
+  need('the CLI\'s trace hash is the SHA-256 of the file it wrote', fileHash.startsWith(cliHash), `file ${fileHash}, CLI ${cliHash}`);
+
+  await open(page, base, '?scenario=leader-failover&seed=1');
+  const before = await shown(page);
+  const details = await openOrPaste(page);
+  await details.locator('input[type="file"]').setInputFiles(file);
+  const outcome = await waitForOutcome(page, before);
+  need('opening the trace file shows a run', outcome !== null && outcome.error === '', JSON.stringify(outcome));
+  check('the page\'s trace hash is the CLI\'s (the hash of the file\'s bytes)', sameHash(outcome.hash, cliHash), `page ${outcome.hash}, CLI ${cliHash}`);
+  const fullHash = await page.getAttribute('[data-testid="trace-hash"]', 'title');
+  check('its full hash (the title) is the SHA-256 of the file', fullHash === fileHash, `title ${fullHash}, file ${fileHash}`);
+  const repro = await page.$('[data-testid="repro"]');
+  check('an opened trace shows no command line ([data-testid="repro"] is absent)', repro === null, repro ? (await repro.textContent()).trim() : '');
+
+  const start = await cursor(page);
+  need('the cursor is drawn over the opened trace', start !== null, JSON.stringify(start));
+  info(`cursor after opening: line ${start.line} of ${start.lines}; URL ${await page.evaluate(() => location.search)}`);
+  const stepped = await press(page, 'ArrowRight', start.line + 1);
+  check('ArrowRight steps the opened trace one line', stepped !== null, `${start.line} -> ${JSON.stringify(await cursor(page))}`);
+  // The partitions exist from the controller's first metadata on; the first marker is after.
+  const first = (await markers(page))[0];
+  need('the opened trace has markers', first !== undefined);
+  need(`] jumps to its first marker (${first.kind} at line ${first.line})`, (await press(page, ']', first.line)) !== null, JSON.stringify(await cursor(page)));
+  const ladders = await page.$$eval(LADDERS, (els) => els.map((e) => e.getAttribute('data-partition')));
+  check('the opened trace\'s ladders are drawn', ladders.length > 0, ladders.join(', ') || 'none');
+}
+
+/// A scenario file pasted into the picker, edited: the page runs exactly that text.
+async function pasteScenario(page, base, tmp) {
+  await open(page, base, '?scenario=leader-failover&seed=1');
+  const original = cliShow('leader-failover');
+  const baseHash = cliTraceHash('leader-failover', 1);
+  need('kafkasim show leader-failover has `duration_ms = 20000`', /^duration_ms = 20000$/m.test(original));
+
+  // 12 s ends the run before the consumer starts (start_ms = 14000): the CLI refuses that
+  // file, and so must the page, with the same reason.
+  const tooShort = original.replace(/^duration_ms = 20000$/m, 'duration_ms = 12000');
+  const tooShortFile = path.join(tmp, 'too-short.toml');
+  fs.writeFileSync(tooShortFile, tooShort);
+  const refused = cliRunFile(tooShortFile, 1);
+  info(`kafkasim run (duration_ms = 12000) exits ${refused.status}: ${refused.stderr}`);
+  let before = await shown(page);
+  await paste(page, tooShort);
+  let outcome = await waitForOutcome(page, before);
+  need('pasting the scenario with duration_ms = 12000 gives an answer', outcome !== null);
+  check('duration_ms = 12000 is refused by the page as by the CLI (exit 2), for the same field', refused.status === 2 && outcome.error.includes('start_ms') && refused.stderr.includes('start_ms'), `page: ${outcome.error || `a run, hash ${outcome.hash}`}`);
+
+  const edited = original.replace(/^duration_ms = 20000$/m, 'duration_ms = 16000');
+  const editedFile = path.join(tmp, 'pasted.toml');
+  fs.writeFileSync(editedFile, edited);
+  const cliHash = cliTraceHash(editedFile, 1);
+  before = await shown(page);
+  await paste(page, edited);
+  outcome = await waitForOutcome(page, before);
+  need('the pasted scenario (duration_ms = 16000) runs', outcome !== null && outcome.error === '' && outcome.hash !== '', JSON.stringify(outcome));
+  check('its trace hash differs from leader-failover seed 1\'s', !sameHash(outcome.hash, baseHash), `pasted ${outcome.hash}, leader-failover ${baseHash}`);
+  check('its trace hash is kafkasim run <that file> --seed 1\'s', sameHash(outcome.hash, cliHash), `page ${outcome.hash}, CLI ${cliHash}`);
+  const first = (await markers(page))[0];
+  need('the pasted run has markers', first !== undefined);
+  need(`] jumps to its first marker (${first.kind} at line ${first.line})`, (await press(page, ']', first.line)) !== null, JSON.stringify(await cursor(page)));
+  check('the pasted run\'s ladders are drawn', (await page.$$(LADDERS)).length > 0, describe(await ladder(page, 'orders-0')));
+}
+
+/// Bad pasted input: an error naming what is wrong, and the run on screen stays.
+async function badPaste(page) {
+  // Goes on from the pasted run of pasteScenario, at a line with ladders.
+  const before = await shown(page);
+  const hash = before.hash;
+  need('a run is on screen before the bad input', hash !== '' && before.error === '', JSON.stringify(before));
+  const laddersBefore = await laddersHtml(page);
+
+  await paste(page, 'this is not toml [');
+  let outcome = await waitForOutcome(page, before);
+  need('bad TOML: [data-testid="error"] appears', outcome !== null && outcome.error !== '', JSON.stringify(outcome));
+  // format::parse's errors are `file:line:column: message`.
+  check('the error names the line', /\bline\b/i.test(outcome.error) || /pasted\.toml:1:\d+/.test(outcome.error), outcome.error);
+  check('the previous run stays on screen (the same trace hash)', (await shownHash(page)) === hash, `${hash} -> ${await shownHash(page)}`);
+  const laddersAfter = await laddersHtml(page);
+  check('the previous run\'s ladders are still drawn', laddersAfter !== '' && laddersAfter === laddersBefore, laddersAfter === '' ? 'no ladders' : firstDifference(laddersBefore, laddersAfter));
+
+  await paste(page, '{"trace_version": 999}');
+  outcome = await waitForOutcome(page, outcome);
+  need('a trace with a wrong header: the error changes', outcome !== null && outcome.error !== '', JSON.stringify(outcome));
+  check('the error names the trace version', outcome.error.includes('version') && outcome.error.includes('999'), outcome.error);
+  check('the run stays on screen', (await shownHash(page)) === hash && (await page.$$(LADDERS)).length > 0, await shownHash(page));
+}
+
+/// A knob turned in the picker: the URL records it and the run is kafkasim run --set's.
+async function knobInPicker(page, base) {
+  if (!cliSupportsSet()) {
+    info('kafkasim run has no --set: the knob in the picker is not compared with the CLI');
+    return;
+  }
+  await open(page, base, '?scenario=leader-failover&seed=1');
+  const before = await shown(page);
+  await page.selectOption('select[data-knob="acks"]', '1');
+  const outcome = await waitForOutcome(page, before);
+  need('choosing acks = 1 runs again', outcome !== null && outcome.error === '', JSON.stringify(outcome));
+  const search = await page.evaluate(() => location.search);
+  check('the URL now has acks=1', new URLSearchParams(search).get('acks') === '1', search);
+  const cliHash = cliTraceHash('leader-failover', 1, ['--set', 'acks=1']);
+  check('the trace hash is kafkasim run leader-failover --seed 1 --set acks=1\'s', sameHash(outcome.hash, cliHash), `page ${outcome.hash}, CLI ${cliHash}`);
+}
+
+/// eager-vs-cooperative seed 1: a screenshot of the groups panel at the first rebalance.
+async function groupsShot(page, base) {
+  await open(page, base, '?scenario=eager-vs-cooperative&seed=1');
+  const all = await markers(page);
+  const rebalance = all.find((m) => m.kind === 'rebalance');
+  need('eager-vs-cooperative has a rebalance marker', rebalance !== undefined, all.map((m) => `${m.kind}@${m.line}`).join(' '));
+  await goHome(page);
+  need(`] reaches the rebalance at line ${rebalance.line}`, await jumpToMarker(page, rebalance.line), JSON.stringify(await cursor(page)));
+  const group = page.locator('[data-testid="group"]').first();
+  need('the groups panel shows a group', (await group.count()) > 0 && (await group.isVisible()));
+  const groups = await page.$$eval('[data-testid="group"]', (els) =>
+    els.map((e) => `${e.getAttribute('data-group')}:${e.getAttribute('data-state')}@${e.getAttribute('data-generation')}`),
+  );
+  info(`groups at the rebalance: ${groups.join(', ')}`);
+  await group.scrollIntoViewIfNeeded();
+  await page.waitForTimeout(100);
+  await screenshot(page, 'leader-failover-groups.png');
+}
+
 /// A bad scenario name: an error message, not a blank page.
 async function badScenario(page, base) {
   await page.goto(`${base}?scenario=no-such-thing`, { waitUntil: 'load', timeout: LOAD_TIMEOUT_MS });
@@ -535,6 +746,8 @@ async function main() {
     }
   }
   fs.mkdirSync(SHOTS, { recursive: true });
+  // The trace and scenario files the CLI writes and runs for the comparisons.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kafkasim-browser-'));
   const server = startServer();
   let browser = null;
   const watchdog = setTimeout(() => {
@@ -560,6 +773,11 @@ async function main() {
     await section('controls: End, buttons, marker clicks, [ and play', () => controls(page, base));
     await section('knob overrides in the URL', () => overrides(page, base));
     await section('kip-101-hw-truncation seed 1: screenshot', () => kip101(page, base));
+    await section('opening a trace file', () => openTraceFile(page, base, tmp));
+    await section('pasting a scenario file', () => pasteScenario(page, base, tmp));
+    await section('bad pasted input', () => badPaste(page));
+    await section('a knob in the picker', () => knobInPicker(page, base));
+    await section('eager-vs-cooperative seed 1: the groups panel at a rebalance', () => groupsShot(page, base));
     const errorsBefore = pageErrors.length;
     await section('a bad scenario name', () => badScenario(page, base));
     await section('measurements', async () => wasmSize());
@@ -573,6 +791,7 @@ async function main() {
     clearTimeout(watchdog);
     if (browser) await browser.close().catch(() => {});
     server.child.kill('SIGTERM');
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
   console.log();
   if (failures.length > 0) {
