@@ -17,7 +17,7 @@ use kafkasim_sim::trace::NodeStatus;
 use std::collections::BTreeSet;
 
 /// How many offsets a ladder draws.
-pub const WINDOW: i64 = 48;
+pub const WINDOW: i64 = 40;
 
 /// How long the cells a truncation cut stay drawn, struck through, after it.
 pub const TRUNCATION_SHOWN: Duration = Duration::from_millis(1500);

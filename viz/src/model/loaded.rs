@@ -52,6 +52,11 @@ pub enum Source {
         /// Its text.
         text: String,
     },
+    /// A trace written by `kafkasim run --trace`, opened to be played (not simulated again).
+    Trace {
+        /// The file's name.
+        name: String,
+    },
 }
 
 impl Loaded {
@@ -63,8 +68,9 @@ impl Loaded {
             overrides::apply(&mut scenario, &name, &value)?;
         }
         let repro_name = match source {
-            Source::Builtin(name) => name.clone(),
-            Source::File { name, .. } => name.clone(),
+            Source::Builtin(name) | Source::File { name, .. } | Source::Trace { name } => {
+                name.clone()
+            }
         };
         let repro = overrides::repro(&repro_name, seed, &scenario.overrides);
         let simulation = harness::simulate(&scenario, RunOptions { seed, trace: None })
@@ -134,5 +140,8 @@ pub fn parse(source: &Source) -> Result<Scenario, String> {
         Source::File { name, text } => {
             kafkasim_scenarios::format::parse(name, text).map_err(|e| e.to_string())
         }
+        Source::Trace { name } => Err(format!(
+            "{name} is a trace: it is played as it was recorded; pick a scenario to run one"
+        )),
     }
 }

@@ -86,9 +86,8 @@ pub fn app() -> Html {
 #[hook]
 fn use_simulation(state: &UseReducerHandle<State>) {
     let request = state.request.clone();
-    let key = (request.source.clone(), request.seed, request.sets.clone());
     let state = state.clone();
-    use_effect_with(key, move |_| {
+    use_effect_with(state.runs, move |_| {
         let timeout = gloo_timers::callback::Timeout::new(0, move || {
             let result = Loaded::simulate(&request.source, request.seed, &request.sets);
             state.dispatch(Action::Loaded(result.map(Rc::new)));
@@ -188,8 +187,8 @@ fn use_url(state: &UseReducerHandle<State>) {
     let version = state.url_version;
     let request = state.request.clone();
     let cursor = state.shown.as_ref().map(|s| s.player.cursor);
-    use_effect_with(version, move |_| {
-        if let Source::Builtin(name) = &request.source {
+    use_effect_with(version, move |_| match &request.source {
+        Source::Builtin(name) => {
             let query = Query {
                 scenario: Some(name.clone()),
                 seed: Some(request.seed),
@@ -199,6 +198,9 @@ fn use_url(state: &UseReducerHandle<State>) {
             };
             browser::replace_search(&query.to_search());
         }
+        // A pasted file or an opened trace is not in the URL: a reload must not claim to
+        // show it, so the URL goes back to the page's plain address.
+        Source::File { .. } | Source::Trace { .. } => browser::clear_search(),
     });
 }
 

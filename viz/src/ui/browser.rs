@@ -27,6 +27,14 @@ pub fn replace_search(search: &str) {
     }
 }
 
+/// Drop the URL's query string (the page's plain address), without reloading.
+pub fn clear_search() {
+    let path = window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_else(|| "/".into());
+    replace_search(&path);
+}
+
 /// The whole URL of this page with `search` as its query.
 pub fn url_with(search: &str) -> String {
     let location = window().map(|w| w.location());

@@ -101,6 +101,11 @@ fn row(l: &Ladder, r: &Row, isr: Option<&[i32]>, marked: &[i64]) -> Html {
             </div>
             <div class="cells" style={format!("width:{}px", (l.end - l.start).max(1) * CELL_PX)}>
                 { for r.cells.iter().enumerate().map(|(i, c)| cell(l.start + i as i64, c, marked)) }
+                if let Some(x) = x.filter(|x| x.log_end < l.start) {
+                    <span class="behind" data-testid="behind">
+                        { format!("◀ its log ends at {}, {} offsets before the first drawn", x.log_end, l.start - x.log_end) }
+                    </span>
+                }
                 if let Some(x) = x {
                     if x.log_start > l.start && x.log_start <= l.end {
                         <span class="mark log-start" data-testid="log-start-mark" style={at(x.log_start)} title={format!("log start offset {}", x.log_start)} />

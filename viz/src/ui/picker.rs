@@ -61,10 +61,12 @@ pub fn picker(props: &Props) -> Html {
     let request = &props.request;
     let seed_ref = use_node_ref();
     let paste_ref = use_node_ref();
-    let current = match &request.source {
-        Source::Builtin(name) => name.clone(),
-        Source::File { .. } => String::new(),
+    let (current, other) = match &request.source {
+        Source::Builtin(name) => (name.clone(), None),
+        Source::File { name, .. } => (String::new(), Some(format!("(your file {name})"))),
+        Source::Trace { name } => (String::new(), Some(format!("(trace {name})"))),
     };
+    let playing_a_trace = matches!(request.source, Source::Trace { .. });
     let on_scenario = {
         let (dispatch, request) = (props.dispatch.clone(), request.clone());
         Callback::from(move |e: Event| {
@@ -110,8 +112,8 @@ pub fn picker(props: &Props) -> Html {
             <form class="pick" onsubmit={run}>
                 <label>{ "Scenario " }
                     <select data-testid="scenario-select" onchange={on_scenario} aria-label="scenario">
-                        if current.is_empty() {
-                            <option selected=true value="">{ "(your file)" }</option>
+                        if let Some(other) = &other {
+                            <option selected=true value="">{ other.clone() }</option>
                         }
                         { for catalog_entries().iter().map(|e| html! {
                             <option value={e.name} selected={e.name == current} title={e.title.clone()}>
@@ -124,11 +126,17 @@ pub fn picker(props: &Props) -> Html {
                     <input data-testid="seed-input" ref={seed_ref} type="number" min="0"
                         value={request.seed.to_string()} aria-label="seed" />
                 </label>
-                <button type="submit" data-testid="run" disabled={props.busy}>
+                <button type="submit" data-testid="run" disabled={props.busy || playing_a_trace}
+                    title={if playing_a_trace { "a trace is played as recorded: pick a scenario to run one" } else { "run the scenario with this seed" }}>
                     { if props.busy { "Running…" } else { "Run" } }
                 </button>
             </form>
-            <Knobs request={request.clone()} dispatch={props.dispatch.clone()} />
+            if playing_a_trace {
+                <p class="knobs">{ format!("Playing a recorded trace (seed {}{}): the knobs re-run a scenario, so they are off.",
+                    request.seed, if request.sets.is_empty() { String::new() } else { format!(", {}", request.sets.join(" ")) }) }</p>
+            } else {
+                <Knobs request={request.clone()} dispatch={props.dispatch.clone()} />
+            }
             <details class="about">
                 <summary>{ "About this scenario" }</summary>
                 <pre class="description">{ description }</pre>
@@ -205,7 +213,7 @@ fn share(props: &ShareProps) -> Html {
             }
             .to_search(),
         )),
-        Source::File { .. } => None,
+        Source::File { .. } | Source::Trace { .. } => None,
     };
     let copy = |text: String| Callback::from(move |_| browser::copy(&text));
     html! {
@@ -229,11 +237,14 @@ struct ShareProps {
     repro: Option<String>,
 }
 
-/// A scenario file's or a trace's text, whichever it is, to show.
-fn load_text(dispatch: &Callback<Action>, request: &Request, name: String, text: String) {
-    if text.trim_start().starts_with('{') {
+/// A scenario file's or a trace's text, whichever it is, to show; `name` is the file's, or
+/// none for pasted text.
+fn load_text(dispatch: &Callback<Action>, request: &Request, name: Option<String>, text: String) {
+    let trace = text.trim_start().starts_with('{');
+    let name = name.unwrap_or_else(|| if trace { "pasted.jsonl" } else { "pasted.toml" }.into());
+    if trace {
         let result = Loaded::open_trace(&text).map(Rc::new);
-        dispatch.emit(Action::OpenedTrace(result));
+        dispatch.emit(Action::OpenedTrace(name, result));
     } else {
         dispatch.emit(Action::Run(Request {
             source: Source::File { name, text },
@@ -254,7 +265,7 @@ fn run_pasted(dispatch: Callback<Action>, request: Request, area: NodeRef) -> Ca
                 "nothing pasted: paste a scenario file or a trace first".into(),
             ));
         } else {
-            load_text(&dispatch, &request, "pasted.toml".into(), text);
+            load_text(&dispatch, &request, None, text);
         }
     })
 }
@@ -274,7 +285,7 @@ fn open_file(dispatch: Callback<Action>, request: Request) -> Callback<Event> {
         let reader_in = reader.clone();
         let onload = Closure::once_into_js(move || {
             match reader_in.result().ok().and_then(|r| r.as_string()) {
-                Some(text) => load_text(&dispatch, &request, name, text),
+                Some(text) => load_text(&dispatch, &request, Some(name), text),
                 None => dispatch.emit(Action::Error(format!("{name} could not be read as text"))),
             }
         });

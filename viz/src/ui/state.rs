@@ -37,6 +37,8 @@ pub struct Request {
 /// A run on screen.
 #[derive(Clone, Debug)]
 pub struct Shown {
+    /// What made it (the picker goes back to it when a later request fails).
+    pub request: Request,
     /// The run.
     pub loaded: Rc<Loaded>,
     /// The cursor and the state there.
@@ -64,6 +66,8 @@ pub struct State {
     pub speed: usize,
     /// Bumped on every change the URL should record (not on every frame while playing).
     pub url_version: u64,
+    /// Bumped on every request to simulate, even one equal to the last ("Run" again).
+    pub runs: u64,
 }
 
 impl State {
@@ -77,6 +81,7 @@ impl State {
             playing: false,
             speed: 4,
             url_version: 0,
+            runs: 1,
         }
     }
 }
@@ -87,8 +92,8 @@ pub enum Action {
     Run(Request),
     /// A run finished simulating (or failed to).
     Loaded(Result<Rc<Loaded>, String>),
-    /// Show a trace file the user opened.
-    OpenedTrace(Result<Rc<Loaded>, String>),
+    /// Show a trace file the user opened (its name, and what reading it gave).
+    OpenedTrace(String, Result<Rc<Loaded>, String>),
     /// The findings of the run on screen were located.
     Findings(Rc<Vec<Finding>>),
     /// Move the cursor by this many lines.
@@ -117,9 +122,22 @@ impl Reducible for State {
                 s.request = request;
                 s.busy = true;
                 s.playing = false;
+                s.runs += 1;
             }
-            Action::Loaded(result) | Action::OpenedTrace(result) => {
+            Action::Loaded(result) => {
                 s.busy = false;
+                s.show(result);
+            }
+            Action::OpenedTrace(name, result) => {
+                if let Ok(loaded) = &result {
+                    s.request = Request {
+                        source: Source::Trace { name },
+                        seed: loaded.header.seed,
+                        sets: loaded.header.overrides.clone(),
+                        at: None,
+                    };
+                }
+                s.playing = false;
                 s.show(result);
             }
             Action::Findings(findings) => s.with_findings(findings),
@@ -146,6 +164,7 @@ impl State {
                     self.error = None;
                     let markers = Rc::new(loaded.markers.clone());
                     self.shown = Some(Shown {
+                        request: self.request.clone(),
                         loaded,
                         player,
                         findings: Rc::new(Vec::new()),
@@ -155,7 +174,16 @@ impl State {
                 }
                 None => self.error = Some("the trace has no snapshot to start from".into()),
             },
-            Err(message) => self.error = Some(message),
+            Err(message) => {
+                self.error = Some(message);
+                // The picker shows what is on screen, not the request that failed.
+                if let Some(shown) = &self.shown {
+                    self.request = Request {
+                        at: Some(shown.player.cursor),
+                        ..shown.request.clone()
+                    };
+                }
+            }
         }
     }
 
@@ -225,5 +253,121 @@ impl State {
             self.request.at = Some(shown.player.cursor);
             self.url_version += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(name: &str) -> Request {
+        Request {
+            source: Source::Builtin(name.into()),
+            seed: 1,
+            sets: Vec::new(),
+            at: None,
+        }
+    }
+
+    fn reduce(state: Rc<State>, action: Action) -> Rc<State> {
+        state.reduce(action)
+    }
+
+    fn loaded(name: &str) -> Rc<Loaded> {
+        Rc::new(Loaded::simulate(&Source::Builtin(name.into()), 1, &[]).unwrap())
+    }
+
+    fn showing(name: &str) -> Rc<State> {
+        let s = Rc::new(State::new(request(name), None));
+        reduce(s, Action::Loaded(Ok(loaded(name))))
+    }
+
+    #[test]
+    fn running_the_same_request_again_simulates_again() {
+        let s = showing("leader-failover");
+        let again = reduce(s.clone(), Action::Run(s.request.clone()));
+        assert!(
+            again.runs > s.runs,
+            "the simulation effect is keyed on the run count"
+        );
+        assert!(again.busy);
+    }
+
+    #[test]
+    fn a_failed_request_leaves_the_picker_on_what_is_shown() {
+        let s = showing("leader-failover");
+        let s = reduce(s, Action::Step(500));
+        let cursor = s.shown.as_ref().unwrap().player.cursor;
+        let bad = Request {
+            source: Source::File {
+                name: "pasted.toml".into(),
+                text: "not toml [".into(),
+            },
+            ..request("x")
+        };
+        let s = reduce(s, Action::Run(bad));
+        let s = reduce(s, Action::Loaded(Err("pasted.toml:1:5: bad".into())));
+        assert_eq!(s.error.as_deref(), Some("pasted.toml:1:5: bad"));
+        assert_eq!(s.request.source, Source::Builtin("leader-failover".into()));
+        assert_eq!(s.request.at, Some(cursor));
+        assert!(!s.busy);
+    }
+
+    #[test]
+    fn an_opened_trace_starts_at_its_first_frame_and_names_itself() {
+        let s = showing("leader-failover");
+        let s = reduce(s, Action::Step(3000));
+        let l = loaded("kip-101-hw-truncation");
+        let s = reduce(s, Action::OpenedTrace("t.jsonl".into(), Ok(l.clone())));
+        assert_eq!(
+            s.request.source,
+            Source::Trace {
+                name: "t.jsonl".into()
+            }
+        );
+        let shown = s.shown.as_ref().unwrap();
+        assert_eq!(shown.player.cursor, Player::first_line(&l));
+        assert!(Rc::ptr_eq(&shown.loaded, &l));
+    }
+
+    #[test]
+    fn markers_playing_and_the_end() {
+        let s = showing("leader-failover");
+        let markers = s.shown.as_ref().unwrap().markers.clone();
+        let s = reduce(s, Action::Marker(true));
+        assert_eq!(s.shown.as_ref().unwrap().player.cursor, markers[0].line);
+        let s = reduce(s, Action::Marker(false));
+        assert_eq!(
+            s.shown.as_ref().unwrap().player.cursor,
+            markers[0].line,
+            "none before the first"
+        );
+        let second = markers
+            .iter()
+            .find(|m| m.line > markers[0].line)
+            .unwrap()
+            .line;
+        let s = reduce(s, Action::Marker(true));
+        assert_eq!(s.shown.as_ref().unwrap().player.cursor, second);
+        let s = reduce(s, Action::Marker(false));
+        assert_eq!(s.shown.as_ref().unwrap().player.cursor, markers[0].line);
+        let s = reduce(s, Action::TogglePlay);
+        assert!(s.playing);
+        let before = s.shown.as_ref().unwrap().player.clock;
+        let s = reduce(s, Action::Tick(100.0));
+        let after = s.shown.as_ref().unwrap().player.clock;
+        assert_eq!(
+            after.saturating_since(before).as_micros(),
+            100_000,
+            "1× plays 100 ms in 100 ms"
+        );
+        let s = reduce(s, Action::Seek(usize::MAX));
+        assert!(!s.playing, "a seek pauses");
+        let s = reduce(s, Action::TogglePlay);
+        assert_eq!(
+            s.shown.as_ref().unwrap().player.cursor,
+            Player::first_line(&s.shown.as_ref().unwrap().loaded),
+            "play at the end starts again from the beginning"
+        );
     }
 }

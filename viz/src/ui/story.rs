@@ -39,7 +39,7 @@ pub fn verdicts(props: &Props) -> Html {
                     let found_now = finding.is_some_and(|f| f.line <= cursor);
                     let expected = match v.expectation {
                         Some(true) => "anomaly expected",
-                        Some(false) => "must hold",
+                        Some(false) => "",
                         None => "reported",
                     };
                     let at_end = kafkasim_scenarios::checkers::find(&v.checker).is_some_and(|c| c.at_end);
@@ -51,10 +51,11 @@ pub fn verdicts(props: &Props) -> Html {
                         (false, false) => ("holds", "holds so far"),
                     };
                     html! {
-                        <li class={classes!("verdict", class)} data-testid="verdict" data-checker={v.checker.clone()} data-state={class}>
+                        <li class={classes!("verdict", class)} data-testid="verdict" data-checker={v.checker.clone()} data-state={class}
+                            title={format!("{}: {}", v.checker, kafkasim_scenarios::checkers::find(&v.checker).map_or("", |c| c.about))}>
                             <span class="checker">{ v.checker.clone() }</span>
                             <span class="state">{ words }</span>
-                            <span class="expect">{ expected }</span>
+                            if !expected.is_empty() { <span class="expect">{ expected }</span> }
                             if let (true, Some(f)) = (found_now, finding) {
                                 <button class="jump" onclick={{
                                     let (d, line) = (props.dispatch.clone(), f.line);
@@ -71,7 +72,7 @@ pub fn verdicts(props: &Props) -> Html {
 }
 
 /// How many sentences the narration shows before the cursor.
-const SHOWN: usize = 14;
+const SHOWN: usize = 8;
 
 /// The narration up to the cursor.
 #[function_component(Narration)]
