@@ -7,9 +7,12 @@
 // the keyboard, buttons and markers move the cursor, a leader failover shows a new leader in a
 // higher epoch, stepping back redraws exactly the previous frame, the URL keeps the cursor
 // across a reload, and a bad scenario name shows an error instead of a blank page. It also
-// opens a trace file the CLI wrote (the page's hash is the file's), runs a pasted, edited
-// scenario file (the CLI gives the same hash for the same text), shows bad pasted input as an
-// error over the run still on screen, and turns a knob in the picker.
+// opens a trace file the CLI wrote (the page's hash is the file's; the picker and the URL
+// name the trace, not the scenario before it; Run and the knobs are off; it opens at its first
+// frame), runs a pasted, edited scenario file (the CLI gives the same hash for the same text;
+// pasting it again runs again), shows bad pasted input as an error over the run still on
+// screen (the picker stays on that run, so a knob turned next runs it), turns a knob in the
+// picker, and runs again with the seed already shown (it completes, with the same hash).
 // It prints (does not assert) the time to the first frame, the frame rate while playing and
 // the gzipped size of the wasm, and saves screenshots to target/browser/.
 //
@@ -47,6 +50,9 @@ const OVERALL_TIMEOUT_MS = 240_000;
 const STEP_TIMEOUT_MS = 5_000;
 /// How long a page may take to load, simulate and draw its first frame.
 const LOAD_TIMEOUT_MS = 60_000;
+/// How long running a run again (the same seed, the same pasted text) may keep the Run button
+/// on "Running…": a few seconds of simulating; the page used to stay there for good.
+const RUN_AGAIN_TIMEOUT_MS = 10_000;
 
 const failures = [];
 
@@ -275,7 +281,8 @@ async function shown(page) {
 
 /// Wait until the page has answered new input, i.e. it shows something other than `before`
 /// (what `shown` returned before the input): a run with another trace hash (drawn, with its
-/// cursor) or another error, and it is no longer simulating (the Run button is enabled).
+/// cursor) or another error, and it is no longer simulating (the Run button does not say
+/// "Running…"; it stays disabled, by design, while an opened trace is played).
 /// `{ hash, error }` then, or null if no answer came within LOAD_TIMEOUT_MS.
 async function waitForOutcome(page, before) {
   const settled = await page
@@ -289,7 +296,7 @@ async function waitForOutcome(page, before) {
         const run = document.querySelector('[data-testid="run"]');
         const newRun = text('[data-testid="trace-hash"]') !== oldHash && c && c.hasAttribute('data-line');
         const newError = text('[data-testid="error"]') !== '' && text('[data-testid="error"]') !== oldError;
-        return (newRun || newError) && !(run && run.disabled);
+        return (newRun || newError) && !(run && run.textContent.includes('Running'));
       },
       before,
       { timeout: LOAD_TIMEOUT_MS },
@@ -306,6 +313,64 @@ async function openOrPaste(page) {
   if (!(await details.evaluate((d) => d.open))) await summary.click();
   need('"Open or paste a scenario or a trace" opens', await details.evaluate((d) => d.open));
   return details;
+}
+
+/// The Run button as the user sees it: `{ disabled, text }`, or null when it is absent.
+async function runButton(page) {
+  return page.evaluate(() => {
+    const b = document.querySelector('[data-testid="run"]');
+    return b ? { disabled: b.disabled, text: b.textContent.trim() } : null;
+  });
+}
+
+/// The text of the scenario select's selected option ('' when none is selected).
+async function selectedScenario(page) {
+  return page.$eval('[data-testid="scenario-select"]', (s) =>
+    s.selectedIndex >= 0 ? s.options[s.selectedIndex].textContent.trim() : '',
+  );
+}
+
+/// Start a run with `trigger` that may give the trace hash already on screen (so
+/// waitForOutcome cannot tell it happened) and wait until it is over: the Run button went busy
+/// (disabled or "Running…"; a MutationObserver sees even a brief state) and is back to an
+/// enabled "Run". `{ done, sawBusy, ms, button }`: done is false if that took longer than
+/// RUN_AGAIN_TIMEOUT_MS, and button is the Run button then.
+async function runAndSettle(page, trigger) {
+  await page.evaluate(() => {
+    window.__runWentBusy = false;
+    const note = () => {
+      const b = document.querySelector('[data-testid="run"]');
+      if (b && (b.disabled || b.textContent.includes('Running'))) window.__runWentBusy = true;
+    };
+    if (window.__runObserver) window.__runObserver.disconnect();
+    window.__runObserver = new MutationObserver(note);
+    window.__runObserver.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  const t0 = Date.now();
+  await trigger();
+  const done = await page
+    .waitForFunction(
+      () => {
+        const b = document.querySelector('[data-testid="run"]');
+        return window.__runWentBusy && b && !b.disabled && b.textContent.trim() === 'Run';
+      },
+      null,
+      { timeout: RUN_AGAIN_TIMEOUT_MS },
+    )
+    .then(() => true)
+    .catch(() => false);
+  const ms = Date.now() - t0;
+  const sawBusy = await page.evaluate(() => {
+    window.__runObserver.disconnect();
+    return window.__runWentBusy;
+  });
+  return { done, sawBusy, ms, button: await runButton(page) };
+}
+
+/// A runAndSettle result in words, for a failed check.
+function describeSettle(r) {
+  const button = r.button ? `${r.button.disabled ? 'disabled' : 'enabled'} "${r.button.text}"` : 'absent';
+  return `${r.sawBusy ? 'went busy' : 'never went busy'}; after ${r.ms} ms the Run button is ${button}`;
 }
 
 /// Paste `text` into the picker's textarea and press "Run what I pasted".
@@ -589,7 +654,10 @@ async function openTraceFile(page, base, tmp) {
   info(`kafkasim run kip-101-hw-truncation --seed 2 --trace ${file}: trace hash ${cliHash}`);
   need('the CLI\'s trace hash is the SHA-256 of the file it wrote', fileHash.startsWith(cliHash), `file ${fileHash}, CLI ${cliHash}`);
 
-  await open(page, base, '?scenario=leader-failover&seed=1');
+  // Far into leader-failover (13619 lines) and inside the trace (4257): the trace must still
+  // open at its own first frame, not at the line the page was on.
+  await open(page, base, '?scenario=leader-failover&seed=1&at=3000');
+  need('?at=3000 puts the cursor on line 3000 before the trace is opened', (await waitForLine(page, (l) => l === 3000)) !== null, JSON.stringify(await cursor(page)));
   const before = await shown(page);
   const details = await openOrPaste(page);
   await details.locator('input[type="file"]').setInputFiles(file);
@@ -601,17 +669,37 @@ async function openTraceFile(page, base, tmp) {
   const repro = await page.$('[data-testid="repro"]');
   check('an opened trace shows no command line ([data-testid="repro"] is absent)', repro === null, repro ? (await repro.textContent()).trim() : '');
 
+  // A trace is not in the URL: a reload must not claim to show the scenario that was there.
+  // The URL is rewritten by an effect after the render: give it a moment.
+  const noScenario = () => !new URLSearchParams(location.search).has('scenario');
+  await page.waitForFunction(noScenario, null, { timeout: STEP_TIMEOUT_MS }).catch(() => {});
+  const search = await page.evaluate(() => location.search);
+  check('the URL no longer names a scenario (location.search has no scenario=)', !new URLSearchParams(search).has('scenario'), `location.search ${JSON.stringify(search)}`);
+  const selected = await selectedScenario(page);
+  check('the scenario select names the trace ("(trace …)")', selected.startsWith('(trace'), `selected: ${JSON.stringify(selected)}`);
+  const run = await runButton(page);
+  check('the Run button is disabled while a trace is played', run !== null && run.disabled, JSON.stringify(run));
+  const knobs = await page.$$eval('select[data-knob]', (els) => els.map((e) => e.getAttribute('data-knob')));
+  check('no knob is offered while a trace is played (no select[data-knob])', knobs.length === 0, knobs.join(', '));
+
   const start = await cursor(page);
   need('the cursor is drawn over the opened trace', start !== null, JSON.stringify(start));
-  info(`cursor after opening: line ${start.line} of ${start.lines}; URL ${await page.evaluate(() => location.search)}`);
-  const stepped = await press(page, 'ArrowRight', start.line + 1);
-  check('ArrowRight steps the opened trace one line', stepped !== null, `${start.line} -> ${JSON.stringify(await cursor(page))}`);
+  info(`cursor after opening: line ${start.line} of ${start.lines}; URL ${JSON.stringify(search)}`);
+  const home = await goHome(page);
+  check('the trace opens at its first frame (the line Home gives), not at line 3000', start.line === home, `opened at line ${start.line}, Home: line ${home}`);
+  const from = (await cursor(page)).line;
+  const stepped = await press(page, 'ArrowRight', from + 1);
+  check('ArrowRight steps the opened trace one line', stepped !== null, `${from} -> ${JSON.stringify(await cursor(page))}`);
   // The partitions exist from the controller's first metadata on; the first marker is after.
   const first = (await markers(page))[0];
   need('the opened trace has markers', first !== undefined);
   need(`] jumps to its first marker (${first.kind} at line ${first.line})`, (await press(page, ']', first.line)) !== null, JSON.stringify(await cursor(page)));
   const ladders = await page.$$eval(LADDERS, (els) => els.map((e) => e.getAttribute('data-partition')));
   check('the opened trace\'s ladders are drawn', ladders.length > 0, ladders.join(', ') || 'none');
+  // Moving the cursor rewrites the URL: still without the old scenario.
+  await page.waitForTimeout(100);
+  const moved = await page.evaluate(() => location.search);
+  check('after stepping through the trace the URL still names no scenario', !new URLSearchParams(moved).has('scenario'), `location.search ${JSON.stringify(moved)}`);
 }
 
 /// A scenario file pasted into the picker, edited: the page runs exactly that text.
@@ -644,6 +732,13 @@ async function pasteScenario(page, base, tmp) {
   need('the pasted scenario (duration_ms = 16000) runs', outcome !== null && outcome.error === '' && outcome.hash !== '', JSON.stringify(outcome));
   check('its trace hash differs from leader-failover seed 1\'s', !sameHash(outcome.hash, baseHash), `pasted ${outcome.hash}, leader-failover ${baseHash}`);
   check('its trace hash is kafkasim run <that file> --seed 1\'s', sameHash(outcome.hash, cliHash), `page ${outcome.hash}, CLI ${cliHash}`);
+
+  // The same text again: the same request, which once left the page on "Running…".
+  const again = await runAndSettle(page, () => paste(page, edited));
+  info(`"Run what I pasted" again with the same text: ${describeSettle(again)}`);
+  check('"Run what I pasted" twice with the same text: the second run completes (the Run button is back to an enabled "Run")', again.done, describeSettle(again));
+  check('the second run of the same text gives the same trace hash', sameHash(await shownHash(page), cliHash), `page ${await shownHash(page)}, CLI ${cliHash}`);
+  check('the second run of the same text shows no error', (await shownError(page)) === '', await shownError(page));
   const first = (await markers(page))[0];
   need('the pasted run has markers', first !== undefined);
   need(`] jumps to its first marker (${first.kind} at line ${first.line})`, (await press(page, ']', first.line)) !== null, JSON.stringify(await cursor(page)));
@@ -672,6 +767,45 @@ async function badPaste(page) {
   need('a trace with a wrong header: the error changes', outcome !== null && outcome.error !== '', JSON.stringify(outcome));
   check('the error names the trace version', outcome.error.includes('version') && outcome.error.includes('999'), outcome.error);
   check('the run stays on screen', (await shownHash(page)) === hash && (await page.$$(LADDERS)).length > 0, await shownHash(page));
+}
+
+/// Run with the seed already shown: the same request again, which once left the page on
+/// "Running…" for good.
+async function runAgain(page, base) {
+  await open(page, base, '?scenario=leader-failover&seed=1');
+  const hash = await shownHash(page);
+  const seed = await page.inputValue('[data-testid="seed-input"]');
+  need('the seed input shows the seed on screen (1)', seed.trim() === '1', JSON.stringify(seed));
+  const again = await runAndSettle(page, () => page.click('[data-testid="run"]'));
+  info(`Run with the seed shown: ${describeSettle(again)}`);
+  check('Run with the seed already shown completes: the Run button is enabled again and says "Run"', again.done, describeSettle(again));
+  check('Run with the same seed gives the same trace hash', (await shownHash(page)) === hash && hash !== '', `${hash} -> ${await shownHash(page)}`);
+  check('Run with the same seed shows no error', (await shownError(page)) === '', await shownError(page));
+  check('the run is drawn again (the cursor is there)', (await cursor(page)) !== null, JSON.stringify(await cursor(page)));
+}
+
+/// A failed paste over a built-in scenario: the picker stays on that scenario, so a knob turned
+/// next runs it (not the bad file, not a stale request).
+async function badPasteThenKnob(page, base) {
+  await open(page, base, '?scenario=leader-failover&seed=1');
+  const before = await shown(page);
+  await paste(page, 'this is not toml [');
+  const outcome = await waitForOutcome(page, before);
+  need('bad TOML over leader-failover: [data-testid="error"] appears', outcome !== null && outcome.error !== '', JSON.stringify(outcome));
+  need('leader-failover stays on screen (the same trace hash)', (await shownHash(page)) === before.hash, `${before.hash} -> ${await shownHash(page)}`);
+  const selected = await selectedScenario(page);
+  const value = await page.inputValue('[data-testid="scenario-select"]');
+  check('the scenario select shows leader-failover, the scenario on screen (not "(your file …)")', selected.startsWith('leader-failover') && value === 'leader-failover', `selected: ${JSON.stringify(selected)}, value ${JSON.stringify(value)}`);
+  if (!cliSupportsSet()) {
+    info('kafkasim run has no --set: the knob after the bad paste is not compared with the CLI');
+    return;
+  }
+  const beforeKnob = await shown(page);
+  await page.selectOption('select[data-knob="acks"]', '1');
+  const knob = await waitForOutcome(page, beforeKnob);
+  need('choosing acks = 1 after the bad paste runs', knob !== null && knob.error === '', JSON.stringify(knob));
+  const cliHash = cliTraceHash('leader-failover', 1, ['--set', 'acks=1']);
+  check('it runs leader-failover: the trace hash is kafkasim run leader-failover --seed 1 --set acks=1\'s', sameHash(knob.hash, cliHash), `page ${knob.hash}, CLI ${cliHash}`);
 }
 
 /// A knob turned in the picker: the URL records it and the run is kafkasim run --set's.
@@ -777,6 +911,8 @@ async function main() {
     await section('pasting a scenario file', () => pasteScenario(page, base, tmp));
     await section('bad pasted input', () => badPaste(page));
     await section('a knob in the picker', () => knobInPicker(page, base));
+    await section('Run again with the seed already shown', () => runAgain(page, base));
+    await section('a bad paste over a built-in scenario, then a knob', () => badPasteThenKnob(page, base));
     await section('eager-vs-cooperative seed 1: the groups panel at a rebalance', () => groupsShot(page, base));
     const errorsBefore = pageErrors.length;
     await section('a bad scenario name', () => badScenario(page, base));
