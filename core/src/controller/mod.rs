@@ -7,6 +7,25 @@
 //! changes (`AlterPartition`) — each decision a record appended to the log. Answers to brokers
 //! leave only once the record is committed, so a controller failover never forgets a decision
 //! it announced.
+//!
+//! Brokers whose sessions expire are fenced one per metadata write, oldest contact first, as
+//! Kafka's `ReplicationControlManager.maybeFenceOneStaleBroker` does; each fencing removes the
+//! broker from the ISR of its partitions unless it is the last member, and elects where the
+//! leader is gone ([`placement::reconcile`]).
+//!
+//! ## Where this differs from Kafka's `ReplicationControlManager` (known, to be closed)
+//!
+//! - No eligible leader replicas (KIP-966) and no strict min-ISR rule: the last ISR member stays
+//!   in the ISR, and only it may lead cleanly.
+//! - `AlterPartition` does not carry broker epochs (KIP-903): a proposal naming a fenced or
+//!   unknown broker is refused with `INVALID_UPDATE_VERSION`, where Kafka answers
+//!   `INELIGIBLE_REPLICA`.
+//! - No controlled shutdown and no preferred-leader rebalancing
+//!   (`auto.leader.rebalance.enable`); a broker only loses leadership by being fenced.
+//! - An unclean election happens in the same write that finds a partition leaderless; Kafka's
+//!   KRaft controller runs it from a periodic task.
+//! - Replica placement has no racks and no random starting broker
+//!   ([`placement::assign_replicas`]).
 
 pub mod placement;
 
@@ -400,43 +419,48 @@ impl Controller {
         out.send(from, Message::BrokerHeartbeatResponse(response));
     }
 
+    /// Fence the broker whose session expired longest ago, if any — one per check, as Kafka's
+    /// `ReplicationControlManager.maybeFenceOneStaleBroker` does — and look again at once if
+    /// another has expired too. Fencing one broker at a time matters when several die
+    /// together: the first fenced leaves the ISR while the others still count as alive, so
+    /// the ISR ends up naming the last of them only (Kafka keeps the last member), not all.
     fn on_session_check(&mut self, now: Instant, out: &mut Out) {
         if !self.leading {
             return;
         }
         let timeout = Duration::from_millis(self.config.broker_session_timeout_ms);
-        let expired: Vec<(i32, i64)> = self
+        let expired = |id: &i32| {
+            self.heartbeats
+                .get(id)
+                .is_none_or(|t| now.saturating_since(*t) >= timeout)
+        };
+        let mut stale: Vec<(Option<Instant>, i32, i64)> = self
             .latest
             .brokers
             .iter()
-            .filter(|(id, b)| {
-                !b.fenced
-                    && self
-                        .heartbeats
-                        .get(id)
-                        .is_none_or(|t| now.saturating_since(*t) >= timeout)
-            })
-            .map(|(id, b)| (*id, b.broker_epoch))
+            .filter(|(id, b)| !b.fenced && expired(id))
+            .map(|(id, b)| (self.heartbeats.get(id).copied(), *id, b.broker_epoch))
             .collect();
-        if !expired.is_empty() {
+        // The oldest contact first (Kafka's BrokerHeartbeatTracker order), then the lower id.
+        stale.sort();
+        let next_check = if stale.len() > 1 {
+            now
+        } else {
+            now + Duration::from_millis(SESSION_CHECK_MS)
+        };
+        if let Some(&(_, broker_id, broker_epoch)) = stale.first() {
+            out.trace(Event::BrokerFenced { broker_id });
+            let fence = MetadataRecord::FenceBrokerRecord {
+                broker_id,
+                broker_epoch,
+            };
             let mut after = self.latest.clone();
-            let mut records = Vec::new();
-            for (broker_id, broker_epoch) in expired {
-                out.trace(Event::BrokerFenced { broker_id });
-                let fence = MetadataRecord::FenceBrokerRecord {
-                    broker_id,
-                    broker_epoch,
-                };
-                after.apply(&fence);
-                records.push(fence);
-            }
+            after.apply(&fence);
+            let mut records = vec![fence];
             records.extend(self.elections(&after));
             self.propose(now, records, out);
         }
-        out.set_timer(
-            Timer::SessionCheck,
-            now + Duration::from_millis(SESSION_CHECK_MS),
-        );
+        out.set_timer(Timer::SessionCheck, next_check);
     }
 
     /// Partition changes needed in `image` (leaders for offline partitions, fenced brokers out

@@ -289,3 +289,49 @@ fn only_an_unclean_election_gives_the_partition_a_replica_outside_the_isr() {
         assert_eq!((p.isr.clone(), p.leader), expected, "unclean={unclean}");
     }
 }
+
+/// Reference: Kafka's `ReplicationControlManager.maybeFenceOneStaleBroker` (called by the
+/// `QuorumController`'s periodic fencing task, which runs again at once while another broker
+/// is stale) and `handleBrokerFenced`: brokers whose sessions expire together are fenced one
+/// per metadata write, oldest contact first. The first leaves the ISR while the second still
+/// counts as alive, so the ISR ends as the second alone — Kafka keeps the last member — and
+/// only it may lead cleanly when it returns. Fencing both in one write would keep the whole
+/// ISR `[1, 2]`, and broker 1, which is no longer known to hold everything, could lead first.
+#[test]
+fn brokers_expiring_together_are_fenced_one_at_a_time() {
+    let mut h = Harness::with_topic(false);
+    let p = h.partition();
+    let shrink = AlterPartitionRequest {
+        correlation_id: 1,
+        broker_id: 1,
+        broker_epoch: h.epochs[&1],
+        partition: tp(),
+        leader_epoch: p.leader_epoch,
+        new_isr: vec![1, 2],
+        partition_epoch: p.partition_epoch,
+    };
+    h.step(Input::Recv {
+        from: broker_address(1),
+        msg: Message::AlterPartitionRequest(shrink),
+    });
+    assert_eq!(h.partition().isr, vec![1, 2]);
+    // Brokers 1 and 2 go silent together; broker 3 (not in the ISR) keeps heartbeating.
+    h.at(5_000).heartbeat(3);
+    let first = h.at(9_500).session_check();
+    let fenced = |out: &Outbox<Vocab>| -> Vec<i32> {
+        traces(out)
+            .into_iter()
+            .filter_map(|e| match e {
+                NodeEvent::Controller(Event::BrokerFenced { broker_id }) => Some(*broker_id),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(fenced(&first), vec![1], "one broker per check");
+    assert_eq!(partition_changes(&first), vec![(Some(vec![2]), Some(2))]);
+    let second = h.session_check();
+    assert_eq!(fenced(&second), vec![2], "the next stale broker, at once");
+    assert_eq!(partition_changes(&second), vec![(None, Some(-1))]);
+    let p = h.partition();
+    assert_eq!((p.isr.clone(), p.leader), (vec![2], -1));
+}
