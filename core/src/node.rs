@@ -26,6 +26,12 @@ pub trait Describe {
     fn name(&self) -> &'static str;
     /// A one-line human summary, e.g. `orders-0: 1 batch, 5 records, acks=1`.
     fn summary(&self) -> String;
+    /// Whether it answers a request, and so travels on the connection the request came in on
+    /// (Kafka's own names say it: `…Response`). A server never opens a connection to answer:
+    /// if the requesting process is gone, so is the connection, and the answer with it.
+    fn is_response(&self) -> bool {
+        self.name().ends_with("Response")
+    }
 }
 
 /// The words a state machine — a whole node or a subsystem embedded in one — speaks: what it

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+mod connections;
 pub mod disk;
 pub mod faults;
 pub mod network;

@@ -32,6 +32,9 @@ pub enum DropReason {
     ConnectionReset,
     /// The receiver was down when the message arrived.
     ReceiverDown,
+    /// The connection belonged to an earlier process of the receiver (it was killed or lost
+    /// power, and restarted): the new process's kernel resets it, nothing is delivered.
+    ReceiverRestarted,
 }
 
 /// How a node went down.

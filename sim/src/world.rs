@@ -8,7 +8,16 @@
 //!
 //! A crashed node is dropped entirely; what it keeps is its [`Disk`]. Its timers and pending
 //! disk completions are stamped with its incarnation and silently ignored once it has died.
+//!
+//! Connections belong to processes, as TCP's do. A request travels on the sender's connection
+//! to the receiver's process it was opened with (the first request after a disconnect opens a
+//! new one, to whatever process runs then); a response travels on the connection its request
+//! came in on. A message whose receiving process is not the one its connection was made with —
+//! the receiver was killed or lost power and has restarted since — is dropped
+//! ([`DropReason::ReceiverRestarted`]) and its sender is told the connection was reset, so a
+//! new process never reads an answer to its predecessor's request.
 
+use crate::connections::Connections;
 use crate::disk::{Disk, DiskConfig};
 use crate::faults::Fault;
 use crate::network::{Network, NetworkConfig, Route};
@@ -57,6 +66,10 @@ enum Event<N: Node> {
         connection: u32,
         msg_id: u64,
         sent: Instant,
+        /// The sender's incarnation when it sent.
+        from_incarnation: u32,
+        /// The receiver's incarnation the connection was made with.
+        to_incarnation: u32,
         msg: N::Msg,
     },
     Disconnect {
@@ -82,6 +95,15 @@ enum Event<N: Node> {
         command: N::Command,
     },
     Fault(Fault),
+}
+
+/// The two ends of a message in flight: who sent it and for whom, process by process.
+#[derive(Clone, Copy, Debug)]
+struct Ends {
+    from: NodeId,
+    to: NodeId,
+    from_incarnation: u32,
+    to_incarnation: u32,
 }
 
 /// Everything the world keeps about one node.
@@ -123,6 +145,8 @@ pub struct World<N: Node> {
     queue: EventQueue<Event<N>>,
     slots: Vec<Slot<N>>,
     network: Network,
+    /// Which process each connection belongs to.
+    connections: Connections,
     outbox: Outbox<N>,
     trace: NodeTrace<N>,
     replies: Vec<Observed<N::Reply>>,
@@ -159,6 +183,7 @@ impl<N: Node> World<N> {
             queue: EventQueue::new(),
             slots: Vec::new(),
             network: Network::new(seed, config.network),
+            connections: Connections::default(),
             outbox: Outbox::new(),
             trace: Trace::new(trace_mode),
             replies: Vec::new(),
@@ -440,15 +465,26 @@ impl<N: Node> World<N> {
                 to,
                 connection,
                 msg_id,
+                from_incarnation,
+                to_incarnation,
                 msg,
                 ..
-            } => self.deliver(from, to, connection, msg_id, msg),
+            } => {
+                let ends = Ends {
+                    from,
+                    to,
+                    from_incarnation,
+                    to_incarnation,
+                };
+                self.deliver(ends, connection, msg_id, msg)
+            }
             Event::Disconnect {
                 node,
                 incarnation,
                 peer,
             } => {
                 if self.is_up(node, incarnation) {
+                    self.connections.disconnected(node, peer);
                     if self.trace.enabled() {
                         let peer_name = self.slots[peer.index()].name.clone();
                         self.trace_node(node, TraceKind::Disconnected { peer: peer_name });
@@ -521,15 +557,19 @@ impl<N: Node> World<N> {
         slot.state.is_some() && slot.incarnation == incarnation
     }
 
-    fn deliver(&mut self, from: NodeId, to: NodeId, connection: u32, msg_id: u64, msg: N::Msg) {
+    fn deliver(&mut self, ends: Ends, connection: u32, msg_id: u64, msg: N::Msg) {
+        let Ends { from, to, .. } = ends;
+        let receiver = &self.slots[to.index()];
         let reason = if !self.network.is_current(from, to, connection) {
             Some(if self.network.is_blocked(from, to) {
                 DropReason::Partitioned
             } else {
                 DropReason::ConnectionReset
             })
-        } else if self.slots[to.index()].state.is_none() {
+        } else if receiver.state.is_none() {
             Some(DropReason::ReceiverDown)
+        } else if receiver.incarnation != ends.to_incarnation {
+            Some(DropReason::ReceiverRestarted)
         } else {
             None
         };
@@ -549,11 +589,24 @@ impl<N: Node> World<N> {
             self.trace_node(node, kind);
         }
         match reason {
-            None => self.step_node(to, Input::Recv { from, msg }),
+            None => {
+                if !msg.is_response() {
+                    self.connections
+                        .request_read(to, from, ends.from_incarnation);
+                }
+                self.step_node(to, Input::Recv { from, msg })
+            }
             // A machine whose process is dead answers a new connection with a reset
             // ("connection refused"): the sender learns at once. A machine without power
-            // answers nothing, and the sender waits for its timeouts.
+            // answers nothing, and the sender waits for its timeouts. A restarted process's
+            // kernel resets the old process's connection; the sender's process, if it is still
+            // the one that sent, learns it.
             Some(DropReason::ReceiverDown) if self.slots[to.index()].powered => {
+                self.notify_disconnect(from, to);
+            }
+            Some(DropReason::ReceiverRestarted)
+                if self.slots[from.index()].incarnation == ends.from_incarnation =>
+            {
                 self.notify_disconnect(from, to);
             }
             Some(_) => {}
@@ -625,6 +678,9 @@ impl<N: Node> World<N> {
     fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg) {
         let msg_id = self.next_msg_id;
         self.next_msg_id += 1;
+        let from_incarnation = self.slots[from.index()].incarnation;
+        let current = self.slots[to.index()].incarnation;
+        let to_incarnation = self.connections.stamp(from, to, msg.is_response(), current);
         match self.network.route(self.now, from, to) {
             Route::Deliver { at, connection } => {
                 if self.trace.enabled() {
@@ -645,6 +701,8 @@ impl<N: Node> World<N> {
                         connection,
                         msg_id,
                         sent: self.now,
+                        from_incarnation,
+                        to_incarnation,
                         msg,
                     },
                 );
@@ -784,6 +842,7 @@ impl<N: Node> World<N> {
         if was_up {
             slot.incarnation += 1;
             slot.timers.clear();
+            self.connections.process_died(node);
         }
         if was_up {
             self.trace_node(node, TraceKind::Crashed { how });

@@ -1,7 +1,8 @@
 //! The world's promises, each checked with a tiny node: timers fire once unless cancelled or
 //! the node died; a process crash keeps the page cache; a power loss keeps only synced bytes
 //! and cancels an fsync in progress; a restart boots from the disk; messages to a dead node
-//! are dropped and a killed process's peers are told.
+//! are dropped and a killed process's peers are told; a connection belongs to the processes
+//! at its ends.
 
 use kafkasim_core::disk::{DiskImage, DiskOp, DiskToken};
 use kafkasim_core::ids::NodeId;
@@ -16,8 +17,13 @@ use serde::Serialize;
 #[derive(Debug)]
 struct Note(&'static str);
 impl Describe for Note {
+    /// A note starting with "answer" answers a request (it travels back on its connection).
     fn name(&self) -> &'static str {
-        "Note"
+        if self.0.starts_with("answer") {
+            "NoteResponse"
+        } else {
+            "Note"
+        }
     }
     fn summary(&self) -> String {
         self.0.to_string()
@@ -244,4 +250,71 @@ fn a_partition_drops_messages_one_way_until_healed() {
     w.run_until(ms(100));
     assert_eq!(replies(&w, b)[1..], [Seen::Got("after heal")]);
     assert!(replies(&w, a).contains(&Seen::Got("fine")));
+}
+
+fn dropped_because(w: &World<Probe>, why: &str) -> Vec<String> {
+    w.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::MessageDropped { reason, name, .. } if format!("{reason:?}") == why => {
+                Some(name.to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reference: TCP — a connection is between two processes, and a restarted process's kernel
+/// resets its predecessor's — as Kafka's `NetworkClient` relies on: a response is matched to
+/// its request by correlation id on one connection, so a new process (whose ids start again)
+/// must never read its predecessor's answers. `a` asks, loses power and restarts; `b`'s
+/// answer to the old `a` is reset, not delivered, and `b` learns the connection is gone. What
+/// the new `a` asks afterwards is answered normally.
+#[test]
+fn an_answer_to_a_dead_process_never_reaches_its_successor() {
+    let (mut w, a, b) = world(false);
+    w.schedule_command(ms(1), a, Cmd::Send(b, "question"));
+    w.schedule_fault(ms(5), Fault::PowerLoss { node: a });
+    w.schedule_fault(ms(6), Fault::Restart { node: a });
+    w.schedule_command(ms(10), b, Cmd::Send(a, "answer to the old a"));
+    w.schedule_command(ms(30), a, Cmd::Send(b, "question 2"));
+    w.schedule_command(ms(50), b, Cmd::Send(a, "answer 2"));
+    w.run_until(ms(100));
+    assert!(replies(&w, b).contains(&Seen::Got("question")));
+    let got_by_a = replies(&w, a);
+    assert!(
+        !got_by_a.contains(&Seen::Got("answer to the old a")),
+        "{got_by_a:?}"
+    );
+    assert!(got_by_a.contains(&Seen::Got("answer 2")), "{got_by_a:?}");
+    assert_eq!(
+        dropped_because(&w, "ReceiverRestarted"),
+        vec!["NoteResponse"]
+    );
+    assert!(
+        replies(&w, b).contains(&Seen::Disconnected(a.0)),
+        "the new a's kernel reset the old connection"
+    );
+}
+
+/// The same for a request on a connection opened to the old process (a follower's fetch
+/// session to a leader that lost power): it is reset, and the next request, on a new
+/// connection, reaches the new process.
+#[test]
+fn a_request_on_a_connection_to_a_dead_process_is_reset_then_reconnects() {
+    let (mut w, a, b) = world(false);
+    w.schedule_command(ms(1), b, Cmd::Send(a, "ping 0"));
+    w.schedule_fault(ms(5), Fault::PowerLoss { node: a });
+    w.schedule_fault(ms(6), Fault::Restart { node: a });
+    w.schedule_command(ms(10), b, Cmd::Send(a, "ping 1"));
+    w.schedule_command(ms(40), b, Cmd::Send(a, "ping 2"));
+    w.run_until(ms(100));
+    let got = replies(&w, a);
+    assert!(
+        got.contains(&Seen::Got("ping 0")) && got.contains(&Seen::Got("ping 2")),
+        "{got:?}"
+    );
+    assert!(!got.contains(&Seen::Got("ping 1")), "{got:?}");
+    assert_eq!(dropped_because(&w, "ReceiverRestarted"), vec!["Note"]);
 }
