@@ -1,7 +1,7 @@
 // The visualizer end to end in headless Chromium: run by ./scripts/browser-test, which builds
-// viz/dist and the release CLI first.
+// viz/dist and the CLI (dev build) first.
 //
-// It serves viz/dist with the release `kafkasim viz`, opens runs in Chromium through
+// It serves viz/dist with `kafkasim viz`, opens runs in Chromium through
 // playwright-core (which drives the system's /usr/bin/chromium and never downloads one) and
 // checks the page's contract: the trace hash equals the CLI's for the same scenario and seed,
 // the keyboard, buttons and markers move the cursor, a leader failover shows a new leader in a
@@ -31,7 +31,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const TARGET_DIR = process.env.CARGO_TARGET_DIR
   ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR)
   : path.join(ROOT, 'target');
-const KAFKASIM = path.join(TARGET_DIR, 'release', 'kafkasim');
+// The dev build: ./scripts/test has built it already (its CLI step), so CI pays nothing more.
+const KAFKASIM = process.env.KAFKASIM_BIN || path.join(TARGET_DIR, 'debug', 'kafkasim');
 const DIST = path.join(ROOT, 'viz', 'dist');
 const SHOTS = path.join(ROOT, 'target', 'browser');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -136,7 +137,7 @@ function sameHash(pageHash, cliHash) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The server: the release `kafkasim viz` as a child process.
+// The server: `kafkasim viz` as a child process.
 
 /// Start `kafkasim viz` on a free port and resolve with its base URL once it prints it.
 ///
@@ -873,7 +874,7 @@ function wasmSize() {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  for (const [what, file] of [['the release CLI', KAFKASIM], ['the built app', path.join(DIST, 'index.html')], ['Chromium', CHROMIUM]]) {
+  for (const [what, file] of [['the CLI', KAFKASIM], ['the built app', path.join(DIST, 'index.html')], ['Chromium', CHROMIUM]]) {
     if (!fs.existsSync(file)) {
       console.error(`error: ${what} is missing (${file}); run ./scripts/browser-test, which builds and installs it`);
       return 2;
