@@ -9,7 +9,9 @@
 
 use super::{Broker, Out, Partition, Timer};
 use crate::ids::{NodeId, TopicPartition};
-use crate::protocol::{ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse, Message};
+use crate::protocol::{
+    BrokerState, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse, Message,
+};
 use crate::purgatory::{Condition, Hold, Outcome};
 use crate::replication::epoch_end::FetchCheck;
 use crate::time::{Duration, Instant};
@@ -65,6 +67,10 @@ impl Broker {
     /// A follower's fetch offsets are its acknowledgements.
     fn note_follower_progress(&mut self, now: Instant, request: &FetchRequest, out: &mut Out) {
         let legacy = self.config.legacy_pre_kip279_truncation;
+        let follower = BrokerState {
+            broker_id: request.replica_id,
+            broker_epoch: request.replica_epoch,
+        };
         let mut expansions = Vec::new();
         for fp in &request.partitions {
             let Some(p) = self.partitions.get_mut(&fp.partition) else {
@@ -77,7 +83,7 @@ impl Broker {
             {
                 continue;
             }
-            if let Some(isr) = p.on_follower_fetch(now, request.replica_id, fp.fetch_offset, out) {
+            if let Some(isr) = p.on_follower_fetch(now, follower, fp.fetch_offset, out) {
                 expansions.push((fp.partition.clone(), isr));
             }
         }

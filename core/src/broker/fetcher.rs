@@ -64,11 +64,16 @@ impl Broker {
                 },
             });
         }
+        let replica_epoch = match self.registration {
+            super::Registration::Registered { broker_epoch, .. } => broker_epoch,
+            _ => -1,
+        };
         for (address, partitions) in by_leader {
             let build = |correlation_id| {
                 Message::FetchRequest(FetchRequest {
                     correlation_id,
                     replica_id: self.config.node_id,
+                    replica_epoch,
                     max_wait_ms: self.config.replica_fetch_wait_max_ms,
                     min_bytes: 1,
                     max_bytes: self.config.replica_fetch_response_max_bytes,

@@ -757,7 +757,7 @@ impl Broker {
             broker_epoch,
             partition: tp.clone(),
             leader_epoch: p.leader_epoch(),
-            new_isr,
+            new_isr: p.isr_with_epochs(&new_isr, broker_epoch),
             partition_epoch: p.partition_epoch(),
         };
         let Some(controller) = self

@@ -23,7 +23,7 @@ use crate::log::batch::BatchHeader;
 use crate::log::epoch_cache::UNDEFINED_EPOCH_OFFSET;
 use crate::log::{AppendInfo, Log, LogConfig, LogError};
 use crate::metadata::PartitionState;
-use crate::protocol::ErrorCode;
+use crate::protocol::{BrokerState, ErrorCode};
 use crate::replication::epoch_end::{self, EpochEndOffset, FetchCheck};
 use crate::replication::isr_lag::{self, FollowerFetchState};
 use crate::replication::{committed, high_watermark, isr_join, truncation};
@@ -646,15 +646,20 @@ impl Partition {
             .map_or(0, |e| e.start_offset)
     }
 
-    /// A follower fetched at `fetch_offset`: note its progress. Returns the ISR to ask for if
-    /// the follower caught up and should rejoin.
+    /// A follower fetched at `fetch_offset`: note its progress, and the broker epoch of the
+    /// process that fetched. Returns the ISR to ask for if the follower caught up and should
+    /// rejoin.
     pub fn on_follower_fetch(
         &mut self,
         now: Instant,
-        replica: i32,
+        follower: BrokerState,
         fetch_offset: i64,
         out: &mut Out,
     ) -> Option<Vec<i32>> {
+        let BrokerState {
+            broker_id: replica,
+            broker_epoch,
+        } = follower;
         let leo = self.log.log_end_offset();
         let hw = self.high_watermark;
         let epoch_start = self.epoch_start_offset();
@@ -667,6 +672,7 @@ impl Partition {
         };
         let f = followers.get_mut(&replica)?;
         *f = isr_lag::after_follower_fetch(f, fetch_offset, now, leo);
+        f.broker_epoch = broker_epoch;
         // One ISR change at a time; the join rule itself is Kafka's `isFollowerInSync`.
         let expand = !self.isr.contains(&replica)
             && pending_isr.is_none()
@@ -710,6 +716,27 @@ impl Partition {
             .collect();
         *pending_isr = Some(isr.clone());
         Some(isr)
+    }
+
+    /// `isr` with each member's broker epoch, as an `AlterPartition` names them (KIP-903):
+    /// this broker's own, and each follower's from its last fetch (-1 if it never fetched).
+    pub fn isr_with_epochs(&self, isr: &[i32], own_epoch: i64) -> Vec<BrokerState> {
+        let followers = match &self.role {
+            Role::Leader { followers, .. } => Some(followers),
+            _ => None,
+        };
+        isr.iter()
+            .map(|&broker_id| BrokerState {
+                broker_id,
+                broker_epoch: if broker_id == self.leader {
+                    own_epoch
+                } else {
+                    followers
+                        .and_then(|f| f.get(&broker_id))
+                        .map_or(-1, |f| f.broker_epoch)
+                },
+            })
+            .collect()
     }
 
     /// The `AlterPartition` failed or was answered: stop waiting for it.

@@ -309,6 +309,7 @@ fn an_acks_all_produce_is_held_until_the_high_watermark_passes_it() {
     let follower_fetch = FetchRequest {
         correlation_id: 1,
         replica_id: 2,
+        replica_epoch: 1,
         max_wait_ms: 0,
         min_bytes: 1,
         max_bytes: 1 << 20,

@@ -17,9 +17,8 @@
 //!
 //! - No eligible leader replicas (KIP-966) and no strict min-ISR rule: the last ISR member stays
 //!   in the ISR, and only it may lead cleanly.
-//! - `AlterPartition` does not carry broker epochs (KIP-903): a proposal naming a fenced or
-//!   unknown broker is refused with `INVALID_UPDATE_VERSION`, where Kafka answers
-//!   `INELIGIBLE_REPLICA`.
+//! - `AlterPartition` proposals naming a replica outside the partition, or without the leader,
+//!   get `INVALID_UPDATE_VERSION`, where Kafka answers `INVALID_REQUEST`.
 //! - No controlled shutdown and no preferred-leader rebalancing
 //!   (`auto.leader.rebalance.enable`); a broker only loses leadership by being fenced.
 //! - An unclean election happens in the same write that finds a partition leaderless; Kafka's
@@ -35,7 +34,8 @@ use crate::metadata::{MetadataImage, MetadataRecord};
 use crate::node::{Boot, Input, Never, Vocabulary};
 use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
-    BrokerRegistrationRequest, BrokerRegistrationResponse, ErrorCode, Message,
+    BrokerRegistrationRequest, BrokerRegistrationResponse, BrokerState, ErrorCode, Message,
+    isr_ids,
 };
 use crate::purgatory::{Condition, Hold, Outcome, Purgatory, PurgatoryName};
 use crate::quorum::{self, Quorum, QuorumConfig};
@@ -513,17 +513,26 @@ impl Controller {
             );
             return;
         };
-        let error = if p.leader != r.broker_id || r.leader_epoch != p.leader_epoch {
+        let isr = isr_ids(&r.new_isr);
+        let registered_epoch = self
+            .latest
+            .brokers
+            .get(&r.broker_id)
+            .map(|b| b.broker_epoch);
+        let error = if registered_epoch != Some(r.broker_epoch) {
+            // Kafka's `ClusterControlManager.checkBrokerEpoch`: a leader that restarted (or
+            // was never registered) speaks for a process that is gone.
+            ErrorCode::StaleBrokerEpoch
+        } else if p.leader != r.broker_id || r.leader_epoch != p.leader_epoch {
             ErrorCode::FencedLeaderEpoch
-        } else if r.partition_epoch != p.partition_epoch {
-            ErrorCode::InvalidUpdateVersion
-        } else if !r.new_isr.contains(&r.broker_id)
-            || r.new_isr
-                .iter()
-                .any(|b| !self.latest.is_alive(*b) || !p.replicas.contains(b))
+        } else if r.partition_epoch != p.partition_epoch
+            || !isr.contains(&r.broker_id)
+            || isr.iter().any(|b| !p.replicas.contains(b))
         {
-            // Only live replicas may join the ISR (Kafka: INELIGIBLE_REPLICA).
+            // A stale view, or an ISR Kafka would call an INVALID_REQUEST.
             ErrorCode::InvalidUpdateVersion
+        } else if r.new_isr.iter().any(|m| !self.eligible_for_isr(m)) {
+            ErrorCode::IneligibleReplica
         } else {
             ErrorCode::None
         };
@@ -537,7 +546,7 @@ impl Controller {
         let change = MetadataRecord::PartitionChangeRecord {
             topic: r.partition.topic.to_string(),
             partition: r.partition.partition,
-            isr: Some(r.new_isr.clone()),
+            isr: Some(isr),
             leader: None,
         };
         if let Some(offset) = self.propose(now, vec![change], out) {
@@ -550,6 +559,16 @@ impl Controller {
                 out,
             );
         }
+    }
+
+    /// Whether a proposed ISR member may be in the ISR (Kafka's
+    /// `ReplicationControlManager.ineligibleReplicasForIsr`, KIP-903): registered, not fenced,
+    /// and — when the leader names one — with the broker epoch it is registered with, so that
+    /// a broker that restarted is not admitted on its previous process's fetches.
+    fn eligible_for_isr(&self, member: &BrokerState) -> bool {
+        self.latest.brokers.get(&member.broker_id).is_some_and(|b| {
+            !b.fenced && (member.broker_epoch == -1 || member.broker_epoch == b.broker_epoch)
+        })
     }
 
     /// Create configured topics that do not exist yet, once enough brokers are alive.

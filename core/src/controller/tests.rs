@@ -159,6 +159,16 @@ impl Harness {
     }
 }
 
+/// `ids` as an ISR proposal names them: each with the epoch it registered with.
+fn members(h: &Harness, ids: &[i32]) -> Vec<BrokerState> {
+    ids.iter()
+        .map(|&broker_id| BrokerState {
+            broker_id,
+            broker_epoch: h.epochs[&broker_id],
+        })
+        .collect()
+}
+
 /// The partition changes the controller applied in `out`.
 fn partition_changes(out: &Outbox<Vocab>) -> Vec<(Option<Vec<i32>>, Option<i32>)> {
     traces(out)
@@ -268,7 +278,7 @@ fn only_an_unclean_election_gives_the_partition_a_replica_outside_the_isr() {
             broker_epoch: h.epochs[&1],
             partition: tp(),
             leader_epoch: p.leader_epoch,
-            new_isr: vec![1],
+            new_isr: members(&h, &[1]),
             partition_epoch: p.partition_epoch,
         };
         let out = h.step(Input::Recv {
@@ -307,7 +317,7 @@ fn brokers_expiring_together_are_fenced_one_at_a_time() {
         broker_epoch: h.epochs[&1],
         partition: tp(),
         leader_epoch: p.leader_epoch,
-        new_isr: vec![1, 2],
+        new_isr: members(&h, &[1, 2]),
         partition_epoch: p.partition_epoch,
     };
     h.step(Input::Recv {
@@ -334,4 +344,88 @@ fn brokers_expiring_together_are_fenced_one_at_a_time() {
     assert_eq!(partition_changes(&second), vec![(None, Some(-1))]);
     let p = h.partition();
     assert_eq!((p.isr.clone(), p.leader), (vec![2], -1));
+}
+
+/// Reference: KIP-903; Kafka's `ReplicationControlManager.ineligibleReplicasForIsr` and
+/// `ClusterControlManager.checkBrokerEpoch`. An ISR expansion naming a follower
+/// with the broker epoch of a process that has since re-registered is refused with
+/// INELIGIBLE_REPLICA (the leader saw the *old* process fetch), as is one naming a fenced
+/// broker; a request from a leader whose own broker epoch is stale gets STALE_BROKER_EPOCH;
+/// the same proposal with the current epochs is accepted.
+#[test]
+fn an_isr_member_must_be_named_with_the_broker_epoch_it_is_registered_with() {
+    let mut h = Harness::with_topic(false);
+    let answer = |h: &mut Harness, broker_epoch: i64, new_isr: Vec<BrokerState>| {
+        let p = h.partition();
+        let request = AlterPartitionRequest {
+            correlation_id: 7,
+            broker_id: 1,
+            broker_epoch,
+            partition: tp(),
+            leader_epoch: p.leader_epoch,
+            new_isr,
+            partition_epoch: p.partition_epoch,
+        };
+        let out = h.step(Input::Recv {
+            from: broker_address(1),
+            msg: Message::AlterPartitionRequest(request),
+        });
+        sends(&out).into_iter().find_map(|(_, m)| match m {
+            Message::AlterPartitionResponse(r) => Some(r.error),
+            _ => None,
+        })
+    };
+    let old_epoch_of_3 = h.epochs[&3];
+    // Broker 3 restarts: a new process registers with a new broker epoch and, caught up,
+    // is unfenced — only the epoch tells the old process from the new one.
+    h.register(3);
+    h.heartbeat(3);
+    assert!(!h.controller.latest.brokers[&3].fenced);
+    assert_ne!(h.epochs[&3], old_epoch_of_3);
+    let stale_member = vec![
+        BrokerState {
+            broker_id: 1,
+            broker_epoch: h.epochs[&1],
+        },
+        BrokerState {
+            broker_id: 2,
+            broker_epoch: h.epochs[&2],
+        },
+        BrokerState {
+            broker_id: 3,
+            broker_epoch: old_epoch_of_3,
+        },
+    ];
+    let leader = h.epochs[&1];
+    assert_eq!(
+        answer(&mut h, leader, stale_member),
+        Some(ErrorCode::IneligibleReplica)
+    );
+    assert_eq!(
+        {
+            let isr = members(&h, &[1, 2]);
+            answer(&mut h, leader - 1, isr)
+        },
+        Some(ErrorCode::StaleBrokerEpoch)
+    );
+    // Broker 2 goes silent and is fenced: naming it is refused too.
+    h.at(5_000).heartbeat(1);
+    h.heartbeat(3);
+    h.at(9_500).session_check();
+    assert_eq!(
+        {
+            let isr = members(&h, &[1, 2]);
+            answer(&mut h, leader, isr)
+        },
+        Some(ErrorCode::IneligibleReplica)
+    );
+    // With the epochs the brokers are registered with now, the shrink is accepted (answered
+    // once committed, in a later step; no error now).
+    assert_eq!(
+        {
+            let isr = members(&h, &[1]);
+            answer(&mut h, leader, isr)
+        },
+        Some(ErrorCode::None)
+    );
 }

@@ -63,10 +63,27 @@ pub struct AlterPartitionRequest {
     pub partition: TopicPartition,
     /// The leader epoch the leader is in.
     pub leader_epoch: i32,
-    /// The ISR it wants.
-    pub new_isr: Vec<i32>,
+    /// The ISR it wants, each member with the broker epoch the leader last saw it fetch with
+    /// (`NewIsrWithEpochs`, AlterPartition v3, KIP-903); -1 when unknown.
+    pub new_isr: Vec<BrokerState>,
     /// The partition epoch its view is based on.
     pub partition_epoch: i32,
+}
+
+/// One member of a proposed ISR: its broker id and the broker epoch of the process that
+/// fetched (Kafka's `BrokerState` in `AlterPartitionRequest`). A broker that restarted since
+/// has another epoch, and must not be admitted on its predecessor's fetches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BrokerState {
+    /// The broker's `node.id`.
+    pub broker_id: i32,
+    /// Its broker epoch, or -1 when the leader does not know it.
+    pub broker_epoch: i64,
+}
+
+/// The broker ids of an ISR with epochs.
+pub fn isr_ids(isr: &[BrokerState]) -> Vec<i32> {
+    isr.iter().map(|b| b.broker_id).collect()
 }
 
 /// `AlterPartitionResponse`.

@@ -37,6 +37,9 @@ pub enum ErrorCode {
     RebalanceInProgress,
     /// Another member joined with this member's `group.instance.id` (KIP-345).
     FencedInstanceId,
+    /// A proposed ISR names a broker that is fenced, unregistered, or registered with another
+    /// broker epoch than the one the leader saw fetch (KIP-903).
+    IneligibleReplica,
 }
 
 impl ErrorCode {
@@ -71,6 +74,7 @@ impl ErrorCode {
             ErrorCode::UnknownMemberId => 25,
             ErrorCode::RebalanceInProgress => 27,
             ErrorCode::FencedInstanceId => 82,
+            ErrorCode::IneligibleReplica => 107,
         }
     }
 
@@ -105,6 +109,7 @@ impl ErrorCode {
             ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
             ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             ErrorCode::FencedInstanceId => "FENCED_INSTANCE_ID",
+            ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
         }
     }
 
@@ -165,6 +170,7 @@ mod tests {
             (ErrorCode::UnknownMemberId, 25),
             (ErrorCode::RebalanceInProgress, 27),
             (ErrorCode::FencedInstanceId, 82),
+            (ErrorCode::IneligibleReplica, 107),
         ];
         for (error, code) in table {
             assert_eq!(error.code(), code, "{error}");

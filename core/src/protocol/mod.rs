@@ -13,7 +13,7 @@ mod quorum;
 
 pub use controller::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
-    BrokerRegistrationRequest, BrokerRegistrationResponse,
+    BrokerRegistrationRequest, BrokerRegistrationResponse, BrokerState, isr_ids,
 };
 pub use error::ErrorCode;
 pub use group::{
@@ -266,6 +266,9 @@ pub struct FetchRequest {
     pub correlation_id: i32,
     /// -1 for a consumer; a follower puts its `node.id` here.
     pub replica_id: i32,
+    /// A follower's broker epoch (`ReplicaState.ReplicaEpoch`, Fetch v15, KIP-903): the
+    /// leader names it when it proposes the follower for the ISR. -1 for a consumer.
+    pub replica_epoch: i64,
     /// `fetch.max.wait.ms`: how long the leader may hold the request waiting for data.
     pub max_wait_ms: u64,
     /// `fetch.min.bytes`: answer as soon as this much data is available.
@@ -588,7 +591,10 @@ impl Describe for Message {
             ),
             Message::AlterPartitionRequest(m) => format!(
                 "{} isr={:?} leader epoch {} partition epoch {}",
-                m.partition, m.new_isr, m.leader_epoch, m.partition_epoch
+                m.partition,
+                isr_ids(&m.new_isr),
+                m.leader_epoch,
+                m.partition_epoch
             ),
             Message::AlterPartitionResponse(m) => format!(
                 "{} {} isr={:?} partition epoch {}",

@@ -47,6 +47,8 @@ pub struct FollowerFetchState {
     pub last_fetch_time: Instant,
     /// The latest moment the follower is known to have had everything the leader had.
     pub last_caught_up_time: Instant,
+    /// The broker epoch its last fetch carried (KIP-903), -1 before any.
+    pub broker_epoch: i64,
 }
 
 impl FollowerFetchState {
@@ -56,6 +58,7 @@ impl FollowerFetchState {
         last_fetch_leader_log_end_offset: 0,
         last_fetch_time: Instant::ZERO,
         last_caught_up_time: Instant::ZERO,
+        broker_epoch: -1,
     };
 }
 
@@ -86,6 +89,7 @@ pub fn after_follower_fetch(
             .max(state.last_fetch_leader_log_end_offset),
         last_fetch_time: fetch_time,
         last_caught_up_time,
+        broker_epoch: state.broker_epoch,
     }
 }
 
@@ -112,6 +116,7 @@ pub fn on_become_leader(
             last_fetch_leader_log_end_offset: UNKNOWN_OFFSET,
             last_fetch_time: Instant::ZERO,
             last_caught_up_time,
+            broker_epoch: -1,
         }
     } else {
         FollowerFetchState {
@@ -119,6 +124,7 @@ pub fn on_become_leader(
             last_fetch_leader_log_end_offset: leader_log_end_offset,
             last_fetch_time: last_caught_up_time,
             last_caught_up_time,
+            broker_epoch: state.broker_epoch,
         }
     }
 }

@@ -69,7 +69,11 @@ fn produce(p: &mut Partition, records: usize) {
 /// A follower's fetch at `offset` at time `t_ms`; returns the ISR the leader asks for, if any.
 fn fetch(p: &mut Partition, t_ms: u64, replica: i32, offset: i64) -> Option<Vec<i32>> {
     let mut out = Outbox::<Vocab>::new();
-    p.on_follower_fetch(ms(t_ms), replica, offset, out.writer())
+    let follower = BrokerState {
+        broker_id: replica,
+        broker_epoch: 1,
+    };
+    p.on_follower_fetch(ms(t_ms), follower, offset, out.writer())
 }
 
 /// Kafka's `testLastFetchedOffsetValidation` log: a leader in epoch 10 whose log holds epochs

@@ -405,6 +405,7 @@ impl Consumer {
         for (leader, partitions) in by_leader {
             let correlation_id = self.next_correlation_id();
             let message = Message::FetchRequest(FetchRequest {
+                replica_epoch: -1,
                 correlation_id,
                 replica_id: -1,
                 max_wait_ms: self.config.fetch_max_wait_ms,

@@ -124,6 +124,7 @@ fn on_become_leader_table() {
                 last_fetch_leader_log_end_offset: 11,
                 last_fetch_time: now,
                 last_caught_up_time: now,
+                broker_epoch: -1,
             },
         ),
         (
@@ -135,6 +136,7 @@ fn on_become_leader_table() {
                 last_fetch_leader_log_end_offset: 11,
                 last_fetch_time: ms(0),
                 last_caught_up_time: ms(0),
+                broker_epoch: -1,
             },
         ),
         (
@@ -146,6 +148,7 @@ fn on_become_leader_table() {
                 last_fetch_leader_log_end_offset: UNKNOWN_OFFSET,
                 last_fetch_time: ms(0),
                 last_caught_up_time: now,
+                broker_epoch: -1,
             },
         ),
         (
@@ -157,6 +160,7 @@ fn on_become_leader_table() {
                 last_fetch_leader_log_end_offset: UNKNOWN_OFFSET,
                 last_fetch_time: ms(0),
                 last_caught_up_time: ms(0),
+                broker_epoch: -1,
             },
         ),
     ];
