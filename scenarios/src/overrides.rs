@@ -50,8 +50,16 @@ pub fn parse(text: &str) -> Result<(String, PropertyValue), String> {
 }
 
 /// Set `name` to `value` on every node of `scenario` whose role reads it, and record it.
-/// Returns how many nodes took it.
+/// Returns how many nodes took it; on an error `scenario` is left as it was.
 pub fn apply(scenario: &mut Scenario, name: &str, value: &PropertyValue) -> Result<usize, String> {
+    let mut changed = scenario.clone();
+    let set = apply_to(&mut changed, name, value)?;
+    *scenario = changed;
+    Ok(set)
+}
+
+/// [`apply`] on `scenario` itself (which an error may leave half-changed).
+fn apply_to(scenario: &mut Scenario, name: &str, value: &PropertyValue) -> Result<usize, String> {
     if PER_NODE.contains(&name) {
         return Err(format!(
             "`{name}` is different for every node: set it in the scenario file"
@@ -88,6 +96,10 @@ pub fn apply(scenario: &mut Scenario, name: &str, value: &PropertyValue) -> Resu
     for p in &scenario.producers {
         validate::producer(&p.config)
             .map_err(|conflict| format!("{name}={value}: {}: {conflict}", p.name))?;
+    }
+    for b in &scenario.brokers {
+        validate::broker(&b.config)
+            .map_err(|conflict| format!("{name}={value}: {}: {conflict}", b.name))?;
     }
     scenario.overrides.push(format!("{name}={value}"));
     Ok(set)
@@ -183,6 +195,22 @@ mod tests {
         apply(&mut s, "enable.idempotence", &PropertyValue::Bool(true)).unwrap();
         let err = apply(&mut s, "acks", &PropertyValue::Int(1)).unwrap_err();
         assert!(err.contains("producer-1"), "{err}");
+    }
+
+    #[test]
+    fn a_broker_kafka_refuses_to_start_is_refused() {
+        let mut s = leader_failover();
+        let err = apply(
+            &mut s,
+            "replica.fetch.wait.max.ms",
+            &PropertyValue::Int(5000),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("broker-1") && err.contains("replica.lag.time.max.ms"),
+            "{err}"
+        );
+        assert!(s.overrides.is_empty());
     }
 
     #[test]

@@ -90,6 +90,14 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
             "does not model it yet",
         ),
         (
+            with(
+                "\n[brokers.config]\nreplica.fetch.wait.max.ms = 3000\nreplica.lag.time.max.ms = 2000\n",
+            ),
+            9,
+            "brokers[0].config.replica.fetch.wait.max.ms",
+            "less than or equal to replica.lag.time.max.ms",
+        ),
+        (
             with("\n[producers.config]\nenable.idempotence = true\nacks = 1\n"),
             12,
             "producers[0].config.enable.idempotence",

@@ -24,7 +24,7 @@
 //! checks `retries` first); and with idempotence left unset, more than five requests in flight
 //! turn it off here, where Kafka (since 3.0) still refuses the configuration.
 
-use super::{Acks, ProducerConfig};
+use super::{Acks, BrokerConfig, ProducerConfig};
 use std::fmt;
 
 /// The most requests in flight per connection an idempotent producer may have: the broker keeps
@@ -82,9 +82,55 @@ pub fn producer(config: &ProducerConfig) -> Result<(), ConfigConflict> {
     }
 }
 
+/// Check a broker's configuration once every property is set: the relations Kafka's
+/// `KafkaConfig.validateValues` requires of the replica fetcher, with its messages. A follower
+/// whose fetch may wait longer than `replica.lag.time.max.ms` would drop out of the ISR while
+/// its long poll is merely waiting, and one whose socket times out before its fetch may
+/// answer would reconnect for nothing.
+pub fn broker(config: &BrokerConfig) -> Result<(), ConfigConflict> {
+    if config.replica_fetch_wait_max_ms > config.replica_socket_timeout_ms {
+        Err(ConfigConflict {
+            property: "replica.fetch.wait.max.ms",
+            conflicts_with: "replica.socket.timeout.ms",
+            message: "replica.socket.timeout.ms should always be at least replica.fetch.wait.max.ms to prevent unnecessary socket timeouts",
+        })
+    } else if config.replica_fetch_wait_max_ms > config.replica_lag_time_max_ms {
+        Err(ConfigConflict {
+            property: "replica.fetch.wait.max.ms",
+            conflicts_with: "replica.lag.time.max.ms",
+            message: "replica.fetch.wait.max.ms should always be less than or equal to replica.lag.time.max.ms to prevent frequent changes in ISR",
+        })
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reference: Kafka's `KafkaConfig.validateValues` (the `require`s on
+    /// `replica.fetch.wait.max.ms`) and `KafkaConfigTest`.
+    #[test]
+    fn broker_fetcher_relations() {
+        let with = |wait, socket, lag| BrokerConfig {
+            replica_fetch_wait_max_ms: wait,
+            replica_socket_timeout_ms: socket,
+            replica_lag_time_max_ms: lag,
+            ..BrokerConfig::default()
+        };
+        assert_eq!(
+            broker(&BrokerConfig::default()),
+            Ok(()),
+            "Kafka's defaults hold"
+        );
+        assert_eq!(broker(&with(500, 500, 500)), Ok(()), "equal is allowed");
+        let socket = broker(&with(1000, 999, 30_000)).unwrap_err();
+        assert_eq!(socket.conflicts_with, "replica.socket.timeout.ms");
+        let lag = broker(&with(2000, 30_000, 1999)).unwrap_err();
+        assert_eq!(lag.conflicts_with, "replica.lag.time.max.ms");
+        assert!(lag.message.contains("prevent frequent changes in ISR"));
+    }
 
     fn idempotent() -> ProducerConfig {
         ProducerConfig {

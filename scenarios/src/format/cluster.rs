@@ -11,7 +11,7 @@ use super::{Ctx, properties};
 use crate::error::ScenarioError;
 use crate::model::{BrokerSpec, ControllerSpec};
 use kafkasim_core::config::node_ids::{self, NodeIds};
-use kafkasim_core::config::{BrokerConfig, TopicSpec, internal_topics};
+use kafkasim_core::config::{BrokerConfig, TopicSpec, internal_topics, validate};
 use kafkasim_core::controller::ControllerConfig;
 use kafkasim_core::ids::NodeId;
 use kafkasim_core::time::Duration;
@@ -206,6 +206,12 @@ pub(super) fn brokers(
         };
         let field = format!("brokers[{i}]");
         properties::apply_server(ctx, &b.config, &field, &mut config)?;
+        // Kafka's ConfigException: the broker never starts.
+        validate::broker(&config).map_err(|conflict| {
+            let bfield = format!("{field}.config.{}", conflict.property);
+            let at = b.name.as_ref().map_or(raw.span(), Spanned::span);
+            ctx.err(at, bfield, conflict.message)
+        })?;
         ids.claim(config.node_id)
             .map_err(|e| ctx.err(raw.span(), format!("{field}.config.node.id"), e.to_string()))?;
         brokers.push(BrokerSpec {
