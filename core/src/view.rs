@@ -126,6 +126,12 @@ pub struct PartitionAssignment {
     pub replicas: Vec<i32>,
     /// The ISR.
     pub isr: Vec<i32>,
+    /// The eligible leader replicas (KIP-966).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub eligible_leader_replicas: Vec<i32>,
+    /// The last known leader, once the ISR and the ELR are empty (`LastKnownElr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_known_elr: Vec<i32>,
 }
 
 /// A controller: its quorum membership (it is the active controller while it leads) and the

@@ -28,6 +28,8 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "inflight-reorder-fixed",
     "kip-320-truncation-detection",
     "kip-320-truncation-detection-legacy",
+    "kip-966-last-replica-standing",
+    "kip-966-last-replica-standing-fixed",
     "consumer-join-rebalance",
     "consumer-crash-rebalance",
     "coordinator-failover",

@@ -156,6 +156,17 @@ pub enum FaultKind {
         /// How long the node stays down.
         down_ms: RangeInclusive<u64>,
     },
+    /// A `power-loss` of several of `nodes` at the same moment — machines that share a rack
+    /// or a power supply — and, `down_ms` later, their `restart`s: a correlated power cycle.
+    /// The victims are the drawn one and the next ones in `nodes`' order.
+    PowerCycle {
+        /// The nodes that may lose power.
+        nodes: Vec<String>,
+        /// How many lose power together (at most the number of nodes).
+        together: RangeInclusive<u64>,
+        /// How long they stay down.
+        down_ms: RangeInclusive<u64>,
+    },
 }
 
 /// The phase after the window: every partition removed, then `restart` started again, all at
@@ -245,9 +256,23 @@ impl NemesisSpec {
             }
             let range = match &choice.kind {
                 FaultKind::StallPoll { duration_ms, .. } => Some(duration_ms),
-                FaultKind::Bounce { down_ms, .. } => Some(down_ms),
+                FaultKind::Bounce { down_ms, .. } | FaultKind::PowerCycle { down_ms, .. } => {
+                    Some(down_ms)
+                }
                 _ => None,
             };
+            if let FaultKind::PowerCycle {
+                nodes, together, ..
+            } = &choice.kind
+                && (together.is_empty()
+                    || *together.start() == 0
+                    || *together.end() > nodes.len() as u64)
+            {
+                return Err(format!(
+                    "`{kind}` together {together:?} must lie within 1..={}",
+                    nodes.len()
+                ));
+            }
             if let Some(range) = range
                 && range.is_empty()
             {
@@ -284,6 +309,7 @@ impl FaultKind {
             FaultKind::StallPoll { .. } => "stall-poll",
             FaultKind::Close { .. } => "close",
             FaultKind::Bounce { .. } => "bounce",
+            FaultKind::PowerCycle { .. } => "power-cycle",
         }
     }
 
@@ -292,7 +318,8 @@ impl FaultKind {
             FaultKind::ProcessCrash { nodes }
             | FaultKind::PowerLoss { nodes }
             | FaultKind::Restart { nodes }
-            | FaultKind::Bounce { nodes, .. } => vec![nodes],
+            | FaultKind::Bounce { nodes, .. }
+            | FaultKind::PowerCycle { nodes, .. } => vec![nodes],
             FaultKind::StallPoll { consumers, .. } | FaultKind::Close { consumers } => {
                 vec![consumers]
             }
@@ -416,6 +443,21 @@ pub fn decode(spec: &NemesisSpec, draws: &[FaultDraw]) -> Vec<ScheduledFault> {
                 let up_ms = (at_ms + within(draw.extent, down_ms)).min(last_ms);
                 push(at_ms, FaultAction::ProcessCrash { node: node.clone() });
                 push(up_ms, FaultAction::Restart { node });
+                end_ms = up_ms;
+            }
+            FaultKind::PowerCycle {
+                nodes,
+                together,
+                down_ms,
+            } => {
+                let first = nodes.iter().position(|n| *n == victim(nodes)).unwrap_or(0);
+                let count = within(draw.peer, together) as usize;
+                let up_ms = (at_ms + within(draw.extent, down_ms)).min(last_ms);
+                for k in 0..count {
+                    let node = nodes[(first + k) % nodes.len()].clone();
+                    push(at_ms, FaultAction::PowerLoss { node: node.clone() });
+                    push(up_ms, FaultAction::Restart { node });
+                }
                 end_ms = up_ms;
             }
         }
@@ -916,6 +958,58 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A power cycle takes down 1 to 3 distinct brokers at one moment and brings each back
+    /// `down_ms` later; over many seeds, every group size happens.
+    #[test]
+    fn a_power_cycle_cuts_several_brokers_at_once_and_restarts_them() {
+        let brokers = names(&["broker-1", "broker-2", "broker-3"]);
+        let spec = NemesisSpec {
+            window_ms: 2000..14_000,
+            faults: 1..=1,
+            timing: Timing::Scattered,
+            victims: Victims::AtRandom,
+            menu: vec![Choice {
+                weight: 1,
+                kind: FaultKind::PowerCycle {
+                    nodes: brokers.clone(),
+                    together: 1..=3,
+                    down_ms: 10..=500,
+                },
+            }],
+            heal: None,
+        };
+        let mut sizes = BTreeSet::new();
+        for seed in 0..200 {
+            let faults = schedule(&spec, seed);
+            let (losses, restarts): (Vec<_>, Vec<_>) = faults
+                .iter()
+                .partition(|f| matches!(f.action, FaultAction::PowerLoss { .. }));
+            let at: BTreeSet<u64> = losses.iter().map(|f| f.at_ms).collect();
+            let up: BTreeSet<u64> = restarts.iter().map(|f| f.at_ms).collect();
+            let victims: BTreeSet<&str> = losses.iter().flat_map(|f| nodes_of(&f.action)).collect();
+            assert_eq!((at.len(), up.len()), (1, 1), "seed {seed}: one moment each");
+            assert_eq!(victims.len(), losses.len(), "seed {seed}: distinct victims");
+            assert_eq!(restarts.len(), losses.len());
+            let down = up.first().unwrap() - at.first().unwrap();
+            assert!((10..=500).contains(&down), "seed {seed}: down {down} ms");
+            sizes.insert(losses.len());
+        }
+        assert_eq!(sizes, BTreeSet::from([1, 2, 3]));
+        let too_many = FaultKind::PowerCycle {
+            nodes: brokers,
+            together: 1..=4,
+            down_ms: 10..=500,
+        };
+        let spec = NemesisSpec {
+            menu: vec![Choice {
+                weight: 1,
+                kind: too_many,
+            }],
+            ..spec
+        };
+        assert!(spec.validate().unwrap_err().contains("together"));
     }
 
     #[test]

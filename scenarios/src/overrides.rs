@@ -3,7 +3,7 @@
 //! `kafkasim.legacy.*` fix switches).
 //!
 //! A property is set on every node whose role reads it — `acks` on every producer,
-//! `min.insync.replicas` on every broker — by core's own setters, so the value is checked as
+//! `min.insync.replicas` on every broker and controller — by core's own setters, so the value is checked as
 //! a `config` table in the file would be; a producer left in a state Kafka refuses to start in
 //! (`enable.idempotence=true` with `acks=1`) is refused too. Properties that name a node
 //! (`node.id`, `bootstrap.servers`, …) differ per node by design and cannot be set for all.
@@ -165,11 +165,16 @@ mod tests {
     }
 
     #[test]
-    fn a_broker_property_is_set_on_every_broker_and_recorded() {
+    fn a_server_property_is_set_on_every_server_and_recorded() {
         let mut s = leader_failover();
         let (name, value) = parse("min.insync.replicas=1").unwrap();
-        assert_eq!(apply(&mut s, &name, &value), Ok(3));
+        assert_eq!(
+            apply(&mut s, &name, &value),
+            Ok(4),
+            "a controller and 3 brokers"
+        );
         assert!(s.brokers.iter().all(|b| b.config.min_insync_replicas == 1));
+        assert_eq!(s.controllers[0].config.min_insync_replicas, 1);
         assert_eq!(s.overrides, vec!["min.insync.replicas=1"]);
     }
 

@@ -252,6 +252,37 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
             "producers[0].config.enable.idempotence",
             "retries to a non-zero value",
         ),
+        (
+            BASE.replace(
+                "partitions = 2",
+                "partitions = 2\n[topics.config]\nretention.ms = 5",
+            ),
+            8,
+            "topics[0].config.retention.ms",
+            "kafkasim does not model it yet",
+        ),
+        (
+            BASE.replace(
+                "partitions = 2",
+                "partitions = 2\n[topics.config]\nmin.insync.replicas = 0",
+            ),
+            8,
+            "topics[0].config.min.insync.replicas",
+            "at least 1",
+        ),
+        (
+            BASE.replace(
+                "[[topics]]",
+                "[[controllers]]\nname = \"k1\"\n[controllers.config]\nmin.insync.replicas = 2\n\n[[topics]]",
+            )
+            .replace(
+                "name = \"b1\"",
+                "name = \"b1\"\n[brokers.config]\nmin.insync.replicas = 1",
+            ),
+            14,
+            "brokers[0].config.min.insync.replicas",
+            "the cluster-wide value applies, which the controllers set (2)",
+        ),
     ]
 }
 

@@ -192,6 +192,11 @@ fn scenario(starts: &[u64], faults: &[ScheduledFault], members: Members) -> Scen
     )
     .expect("parses");
     s.duration_ms = 30_000;
+    // The cluster-wide min.insync.replicas, which the controller writes to the metadata log
+    // (with eligible leader replicas the brokers take it from there).
+    for c in &mut s.controllers {
+        c.config.min_insync_replicas = 2;
+    }
     for b in &mut s.brokers {
         b.config.min_insync_replicas = 2;
         // Kafka's 30 s defaults would outlast the whole run: a fetch lost in a partition

@@ -43,9 +43,7 @@ fn controllers(seed: u64, n: i32) -> (World<Actor>, Vec<NodeId>) {
         .map(|i| {
             let config = ControllerConfig {
                 quorum: QuorumConfig::new(100 + i, voters.clone()),
-                broker_session_timeout_ms: 9000,
-                unclean_leader_election_enable: false,
-                topics: Vec::new(),
+                ..ControllerConfig::new(100 + i, Vec::new())
             };
             world.add_node(
                 &format!("controller-{}", 100 + i),

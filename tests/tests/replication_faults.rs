@@ -10,6 +10,12 @@
 //! (`nonmonotonic-send`).
 //! With the KIP-101 fix switched off, the same generator finds a loss.
 //!
+//! Under Kafka's default flush policy, with several brokers losing power at once and quick
+//! restarts ([`correlated_power_cycles`]), an acknowledged record is lost only once the ISR
+//! and the eligible leader replicas (KIP-966) have emptied through unclean shutdowns — the
+//! ISR itself lost every copy — and the run then says so, naming the election of the last
+//! known leader; before KIP-966 the same schedules lose records without it.
+//!
 //! The schedules come from the nemesis ([`kafkasim_scenarios::nemesis`]):
 //! [`crashes_and_partitions`] and [`power_losses`] say what may break. The properties run a fixed,
 //! recorded set of cases (see [`kafkasim_tests::property`]): first the `REGRESSIONS` below —
@@ -146,6 +152,11 @@ fn with_faults(mut scenario: Scenario, faults: &[ScheduledFault]) -> Scenario {
     scenario
 }
 
+/// Run `scenario` with simulation seed `seed`, without a trace file.
+fn run_seeded(scenario: &Scenario, seed: u64) -> RunReport {
+    run(scenario, RunOptions { seed, trace: None }).expect("no trace file, no IO error")
+}
+
 fn findings(report: &RunReport, checker: &str) -> Vec<String> {
     report
         .verdicts
@@ -177,14 +188,7 @@ fn acks_all_with_min_isr_2_never_loses_a_committed_record() {
                 scenario.producers[0].config.idempotent(),
                 "acks=all producers are idempotent by default"
             );
-            let report = run(
-                &scenario,
-                RunOptions {
-                    seed: *seed,
-                    trace: None,
-                },
-            )
-            .unwrap();
+            let report = run_seeded(&scenario, *seed);
             // With idempotence (Kafka's default for acks=all), retries neither duplicate nor
             // reorder.
             for checker in [
@@ -215,14 +219,7 @@ fn without_kip_101_the_sweep_finds_a_loss() {
     let spec = crashes_and_partitions();
     for case in 0..1000u64 {
         let scenario = with_faults(base(true), &nemesis::schedule(&spec, case));
-        let report = run(
-            &scenario,
-            RunOptions {
-                seed: case,
-                trace: None,
-            },
-        )
-        .unwrap();
+        let report = run_seeded(&scenario, case);
         if !findings(&report, "NoCommittedRecordLost").is_empty() {
             eprintln!(
                 "found after {} schedules (seed {case}): {:?}",
@@ -242,14 +239,10 @@ fn the_fault_schedules_do_cause_failovers() {
     let spec = crashes_and_partitions();
     let mut failovers = 0;
     for case in 0..40u64 {
-        let report = run(
+        let report = run_seeded(
             &with_faults(base(false), &nemesis::schedule(&spec, case)),
-            RunOptions {
-                seed: case,
-                trace: None,
-            },
-        )
-        .unwrap();
+            case,
+        );
         if report
             .timeline
             .iter()
@@ -337,14 +330,7 @@ fn power_losses_with_fsync_per_message_lose_nothing_committed() {
         |case| {
             let Case { seed, faults } = case;
             let scenario = with_power_losses(base(false), faults, true);
-            let report = run(
-                &scenario,
-                RunOptions {
-                    seed: *seed,
-                    trace: None,
-                },
-            )
-            .unwrap();
+            let report = run_seeded(&scenario, *seed);
             for checker in ["NoCommittedRecordLost", "LogMatching", "LeaderCompleteness"] {
                 let found = findings(&report, checker);
                 prop_assert!(
@@ -377,14 +363,7 @@ fn power_losses_with_kafkas_default_flush_lose_records_only_when_replicas_fail_t
         if correlated {
             with_correlated_power_loss += 1;
         }
-        let report = run(
-            &scenario,
-            RunOptions {
-                seed: case,
-                trace: None,
-            },
-        )
-        .unwrap();
+        let report = run_seeded(&scenario, case);
         assert!(
             findings(&report, "LogMatching").is_empty(),
             "seed {case}: replicas diverged"
@@ -409,6 +388,145 @@ fn power_losses_with_kafkas_default_flush_lose_records_only_when_replicas_fail_t
     );
 }
 
+/// Correlated power cycles with quick restarts: one to three brokers lose power at the same
+/// moment (a rack, a shared power supply) and come back 10 ms to 0.8 s later — often before
+/// the controller has fenced them — among single power losses, kill -9 bounces, one-way
+/// partitions and resets.
+fn correlated_power_cycles() -> NemesisSpec {
+    let (brokers, servers) = (names(&BROKERS), names(&SERVERS));
+    NemesisSpec {
+        menu: vec![
+            Choice {
+                weight: 3,
+                kind: FaultKind::PowerCycle {
+                    nodes: brokers.clone(),
+                    together: 1..=3,
+                    down_ms: 10..=800,
+                },
+            },
+            Choice {
+                weight: 1,
+                kind: FaultKind::PowerLoss {
+                    nodes: brokers.clone(),
+                },
+            },
+            Choice {
+                weight: 1,
+                kind: FaultKind::Bounce {
+                    nodes: brokers.clone(),
+                    down_ms: 10..=800,
+                },
+            },
+            Choice {
+                weight: 1,
+                kind: FaultKind::Partition {
+                    from: brokers.clone(),
+                    to: servers.clone(),
+                    two_way: false,
+                },
+            },
+            Choice {
+                weight: 1,
+                kind: FaultKind::ResetConnection {
+                    a: brokers,
+                    b: servers,
+                },
+            },
+        ],
+        ..crashes_and_partitions()
+    }
+}
+
+/// The timeline's sentence for an election of the last known leader (see the scenarios'
+/// narration): how a run says that the ISR lost every copy.
+const LAST_KNOWN_LEADER: &str = ", the last known leader of ";
+
+/// Cases of [`acks_all_loses_records_only_when_the_isr_lost_every_copy`] that once failed.
+const CORRELATED_REGRESSIONS: &[(u64, &str)] = &[];
+
+/// Reference: KIP-966 (eligible leader replicas, the strict min-ISR rule, unclean shutdown
+/// detection, the last known leader of balanced recovery); Kafka's `PartitionChangeBuilder`.
+/// Under Kafka's default flush policy (no fsync), with acks=all and min.insync.replicas=2,
+/// several brokers losing power at once and restarting at once: a record acknowledged to the
+/// producer is lost only when every member of the ISR and the ELR left them after an unclean
+/// shutdown, so that the controller had to fall back on the last known leader — the ISR itself
+/// lost every copy — and the timeline then says so. Replicas always agree (`LogMatching`).
+/// (Printed: how many schedules lost records, how many elected a last known leader.)
+#[test]
+fn acks_all_loses_records_only_when_the_isr_lost_every_copy() {
+    let property = Property {
+        file: file!(),
+        name: "acks_all_loses_records_only_when_the_isr_lost_every_copy",
+        cases: 1000,
+    };
+    let regressions = property::regressions(CORRELATED_REGRESSIONS);
+    let (losing, last_resort) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    property::check(
+        property,
+        property::cases(&correlated_power_cycles()),
+        &regressions,
+        |case| {
+            let Case { seed, faults } = case;
+            let scenario = with_power_losses(base(false), faults, false);
+            let report = run_seeded(&scenario, *seed);
+            let schedule = nemesis::format_schedule(faults);
+            let diverged = findings(&report, "LogMatching");
+            prop_assert!(
+                diverged.is_empty(),
+                "seed {seed}: replicas diverged\nfaults: {schedule}\n{:?}",
+                diverged.first()
+            );
+            let said = report
+                .timeline
+                .iter()
+                .any(|l| l.contains(LAST_KNOWN_LEADER));
+            last_resort.set(last_resort.get() + usize::from(said));
+            let lost = findings(&report, "NoCommittedRecordLost");
+            if !lost.is_empty() {
+                losing.set(losing.get() + 1);
+                prop_assert!(
+                    said,
+                    "seed {seed}: an acknowledged record was lost, yet no last known leader was \
+                     elected: the ISR still had a copy\nfaults: {schedule}\n{:?}",
+                    lost.first()
+                );
+            }
+            Ok(())
+        },
+    );
+    eprintln!(
+        "correlated power cycles: {} schedules lost acknowledged records, {} elected a last \
+         known leader",
+        losing.get(),
+        last_resort.get()
+    );
+}
+
+/// The check of [`acks_all_loses_records_only_when_the_isr_lost_every_copy`] can fail: before
+/// KIP-966 (`kafkasim.legacy.pre.kip966`) the same schedules lose acknowledged records with no
+/// election of a last known leader — the last ISR member, back from a power loss, simply leads
+/// again. Schedule `n` is the nemesis's schedule of seed `n`, run with simulation seed `n`.
+#[test]
+fn before_kip_966_the_check_fires_on_correlated_power_cycles() {
+    let spec = correlated_power_cycles();
+    for case in 0..300u64 {
+        let mut scenario = with_power_losses(base(false), &nemesis::schedule(&spec, case), false);
+        for c in &mut scenario.controllers {
+            c.config.legacy_pre_kip966 = true;
+        }
+        let report = run_seeded(&scenario, case);
+        let said = report
+            .timeline
+            .iter()
+            .any(|l| l.contains(LAST_KNOWN_LEADER));
+        if !findings(&report, "NoCommittedRecordLost").is_empty() && !said {
+            eprintln!("found after {} schedules (seed {case})", case + 1);
+            return;
+        }
+    }
+    panic!("300 schedules before KIP-966 lost nothing without a last-known-leader election");
+}
+
 /// Not a check: a debugging aid that prints the timeline of one schedule of the power-loss
 /// sweep (schedule and simulation seed `CASE`), or of `SCHEDULE` (a schedule in the nemesis's
 /// one-line form) with `CASE` as the simulation seed.
@@ -423,14 +541,7 @@ fn debug_case() {
     };
     let scenario = with_power_losses(base(false), &faults, false);
     eprintln!("{}", nemesis::format_schedule(&scenario.faults));
-    let report = run(
-        &scenario,
-        RunOptions {
-            seed: case,
-            trace: None,
-        },
-    )
-    .unwrap();
+    let report = run_seeded(&scenario, case);
     for l in &report.timeline {
         eprintln!("{l}");
     }

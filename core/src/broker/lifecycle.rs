@@ -56,6 +56,9 @@ impl Broker {
             Message::BrokerRegistrationRequest(BrokerRegistrationRequest {
                 correlation_id,
                 broker_id: self.config.node_id,
+                // No process of this broker shuts down cleanly yet (only kill -9 and power
+                // loss are modelled), so it never has a clean-shutdown file to name.
+                previous_broker_epoch: -1,
             }),
         );
         self.registration = Registration::Unregistered {

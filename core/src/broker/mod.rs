@@ -273,9 +273,16 @@ impl Broker {
                     leader: me,
                     leader_epoch: p.log().epoch_cache().latest_epoch().map_or(0, |e| e + 1),
                     partition_epoch: 0,
+                    eligible_leader_replicas: Vec::new(),
+                    last_known_elr: Vec::new(),
                 },
             );
         }
+        // Kafka 4.1's default for a new cluster.
+        image.features.insert(
+            crate::metadata::ELIGIBLE_LEADER_REPLICAS_VERSION.to_string(),
+            1,
+        );
         image
     }
 
@@ -523,6 +530,10 @@ impl Broker {
             let partition = self.partitions.entry(tp.clone()).or_insert_with(|| {
                 Partition::recover(tp.clone(), &self.config, &DiskImage::new(), 0, now, out)
             });
+            let min_isr = self
+                .image
+                .min_insync_replicas(tp.topic.as_ref(), self.config.min_insync_replicas);
+            partition.set_min_isr_rule(min_isr, self.image.elr_enabled());
             let new_epoch = state.leader_epoch != partition.leader_epoch();
             match (state.leader, partition.role().clone()) {
                 (l, Role::Leader { .. }) if l == me && !new_epoch => {

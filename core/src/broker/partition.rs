@@ -69,6 +69,11 @@ pub struct Partition {
     last_flush_time: Instant,
     /// Idempotent producers' recent batches (leader only; rebuilt from the log on election).
     producers: ProducerStates,
+    /// `min.insync.replicas` for this partition's topic, as the metadata resolves it.
+    min_insync_replicas: usize,
+    /// The strict min-ISR rule (KIP-966): no high watermark advance below
+    /// `min.insync.replicas`. Off before KIP-966 (`eligible.leader.replicas.version=0`).
+    strict_min_isr: bool,
 }
 
 /// The partition's directory in the broker's data dir, as Kafka names it: `orders-0`.
@@ -137,7 +142,24 @@ impl Partition {
             flush_requested_up_to: 0,
             last_flush_time: now,
             producers: ProducerStates::default(),
+            min_insync_replicas: config.min_insync_replicas,
+            strict_min_isr: true,
         }
+    }
+
+    /// Take `min.insync.replicas` and whether the strict min-ISR rule holds from the
+    /// metadata (the topic's setting or the cluster's; the `eligible.leader.replicas.version`
+    /// feature).
+    pub fn set_min_isr_rule(&mut self, min_insync_replicas: usize, strict: bool) {
+        self.min_insync_replicas = min_insync_replicas;
+        self.strict_min_isr = strict;
+    }
+
+    /// `min.insync.replicas` for this partition, capped at its replication factor (Kafka's
+    /// `Partition.effectiveMinIsr`: a setting above the replica count asks for every replica,
+    /// not the impossible).
+    pub fn min_insync_replicas(&self) -> usize {
+        self.min_insync_replicas.min(self.replicas.len().max(1))
     }
 
     /// The partition.
@@ -750,10 +772,12 @@ impl Partition {
     /// (Kafka's "maximal ISR", [`high_watermark::maximal_isr`]), never backwards
     /// ([`committed::high_watermark_advances`]). Returns whether it moved.
     ///
-    /// Kafka 3.7+ also waits for a caught-up follower outside the ISR and stops below
-    /// `min.insync.replicas` ([`high_watermark::counts_toward_high_watermark`],
-    /// [`high_watermark::is_under_min_isr`]); this broker does not yet (a named
-    /// simplification, see [`crate::replication`]).
+    /// With the strict min-ISR rule (KIP-966) it does not move while the committed ISR is
+    /// smaller than `min.insync.replicas` ([`high_watermark::is_under_min_isr`]): a record is
+    /// committed only once that many replicas have it, which is what lets a replica dropped
+    /// from the ISR meanwhile stay eligible to lead. Kafka 3.7+ also waits for a caught-up
+    /// follower outside the ISR ([`high_watermark::counts_toward_high_watermark`]); this
+    /// broker does not yet (a named simplification, see [`crate::replication`]).
     pub fn maybe_advance_high_watermark(&mut self, out: &mut Out) -> bool {
         let Role::Leader {
             followers,
@@ -762,6 +786,15 @@ impl Partition {
         else {
             return false;
         };
+        if self.strict_min_isr
+            && high_watermark::is_under_min_isr(
+                self.isr.len(),
+                self.min_insync_replicas,
+                self.replicas.len(),
+            )
+        {
+            return false;
+        }
         let leo = self.log.log_end_offset();
         let members = high_watermark::maximal_isr(&self.isr, pending_isr.as_deref());
         // The leader counts with its own log end; a follower not heard from yet with

@@ -66,7 +66,7 @@ impl Broker {
                 Some(ErrorCode::MessageTooLarge)
             } else if !partition.is_leader() {
                 Some(ErrorCode::NotLeaderOrFollower)
-            } else if acks_all && partition.isr().len() < self.config.min_insync_replicas {
+            } else if acks_all && partition.isr().len() < partition.min_insync_replicas() {
                 Some(ErrorCode::NotEnoughReplicas)
             } else {
                 None
@@ -155,13 +155,12 @@ impl Broker {
     /// otherwise): committed, but on fewer replicas than promised, is
     /// NOT_ENOUGH_REPLICAS_AFTER_APPEND.
     fn answer_committed_produce(&mut self, mut d: DelayedProduce, out: &mut Out) {
-        let min_isr = self.config.min_insync_replicas;
         for (r, wait) in &mut d.parts {
             if wait.take().is_some()
                 && self
                     .partitions
                     .get(&r.partition)
-                    .is_some_and(|p| p.isr().len() < min_isr)
+                    .is_some_and(|p| p.isr().len() < p.min_insync_replicas())
             {
                 r.error = ErrorCode::NotEnoughReplicasAfterAppend;
             }

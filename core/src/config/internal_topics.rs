@@ -37,6 +37,7 @@ pub fn consumer_offsets(brokers: usize) -> TopicSpec {
         name: OFFSETS_TOPIC.to_string(),
         partitions: OFFSETS_TOPIC_NUM_PARTITIONS,
         replication_factor: OFFSETS_TOPIC_REPLICATION_FACTOR.min(brokers),
+        config: Default::default(),
     }
 }
 
@@ -55,6 +56,7 @@ mod tests {
                     name: "__consumer_offsets".into(),
                     partitions: 50,
                     replication_factor: 3,
+                    config: Default::default(),
                 }
             );
         }

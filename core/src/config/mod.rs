@@ -58,6 +58,38 @@ impl fmt::Display for Acks {
     }
 }
 
+/// `min.insync.replicas`: a topic, cluster or broker setting (the property's one spelling).
+pub const MIN_INSYNC_REPLICAS: &str = "min.insync.replicas";
+
+/// `unclean.leader.election.enable`: a topic, cluster or controller setting.
+pub const UNCLEAN_LEADER_ELECTION_ENABLE: &str = "unclean.leader.election.enable";
+
+/// A topic's own settings (`kafka-topics --create --config`), each overriding the cluster's
+/// default for this topic only. Unset fields follow the cluster.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicConfig {
+    /// `min.insync.replicas` for this topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_insync_replicas: Option<usize>,
+    /// `unclean.leader.election.enable` for this topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unclean_leader_election_enable: Option<bool>,
+}
+
+impl TopicConfig {
+    /// The settings as `(name, value)` text pairs, as a `ConfigRecord` stores them.
+    pub fn entries(&self) -> Vec<(&'static str, String)> {
+        let mut entries = Vec::new();
+        if let Some(v) = self.min_insync_replicas {
+            entries.push((MIN_INSYNC_REPLICAS, v.to_string()));
+        }
+        if let Some(v) = self.unclean_leader_election_enable {
+            entries.push((UNCLEAN_LEADER_ELECTION_ENABLE, v.to_string()));
+        }
+        entries
+    }
+}
+
 /// A topic that exists from the start of a run: the active controller creates it once enough
 /// brokers are up (or, with no controller, each broker hosts it alone). Topics are created by
 /// the scenario, not by a `CreateTopics` request.
@@ -70,6 +102,13 @@ pub struct TopicSpec {
     /// `replication.factor` for this topic (Kafka's `default.replication.factor` is 1).
     #[serde(default = "one")]
     pub replication_factor: i32,
+    /// The topic's own settings.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub config: TopicConfig,
+}
+
+fn is_default(config: &TopicConfig) -> bool {
+    *config == TopicConfig::default()
 }
 
 fn one() -> i32 {

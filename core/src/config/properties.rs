@@ -31,7 +31,7 @@
 //! Properties that span several fields (an idempotent producer needs `acks=all`) are checked
 //! once every property is set, in [`super::validate`].
 
-use super::{Acks, AutoOffsetReset, BrokerConfig, ConsumerConfig, ProducerConfig};
+use super::{Acks, AutoOffsetReset, BrokerConfig, ConsumerConfig, ProducerConfig, TopicConfig};
 use crate::controller::ControllerConfig;
 use std::fmt;
 
@@ -154,6 +154,8 @@ pub enum Role {
     Producer,
     /// A consumer.
     Consumer,
+    /// A topic (its own settings, `kafka-topics --create --config`).
+    Topic,
 }
 
 impl Role {
@@ -164,6 +166,7 @@ impl Role {
             Role::Broker => "broker",
             Role::Producer => "producer",
             Role::Consumer => "consumer",
+            Role::Topic => "topic",
         }
     }
 }
@@ -443,6 +446,14 @@ impl Configurable for ControllerConfig {
             c.unclean_leader_election_enable = boolean(v)?;
             Ok(())
         }),
+        ("min.insync.replicas", |c, v| {
+            c.min_insync_replicas = integer(v, 1)? as usize;
+            Ok(())
+        }),
+        ("kafkasim.legacy.pre.kip966", |c, v| {
+            c.legacy_pre_kip966 = boolean(v)?;
+            Ok(())
+        }),
         ("controller.quorum.election.timeout.ms", |c, v| {
             c.quorum.election_timeout_ms = unsigned(v, 1)?;
             Ok(())
@@ -588,6 +599,21 @@ impl Configurable for ConsumerConfig {
     ];
 }
 
+/// A topic's own settings (`[topics.config]`): Kafka's topic-level names.
+impl Configurable for TopicConfig {
+    const ROLE: Role = Role::Topic;
+    const PROPERTIES: &'static [(&'static str, Setter<Self>)] = &[
+        ("min.insync.replicas", |c, v| {
+            c.min_insync_replicas = Some(integer(v, 1)? as usize);
+            Ok(())
+        }),
+        ("unclean.leader.election.enable", |c, v| {
+            c.unclean_leader_election_enable = Some(boolean(v)?);
+            Ok(())
+        }),
+    ];
+}
+
 /// Real Kafka properties that kafkasim does not model yet, per role: setting one is an error
 /// that says so, rather than a silent no-op.
 const NOT_MODELLED: &[(Role, &[&str])] = &[
@@ -622,6 +648,17 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
         Role::Consumer,
         &["isolation.level", "key.deserializer", "value.deserializer"],
     ),
+    (
+        Role::Topic,
+        &[
+            "retention.ms",
+            "retention.bytes",
+            "cleanup.policy",
+            "segment.bytes",
+            "compression.type",
+            "max.message.bytes",
+        ],
+    ),
 ];
 
 /// Every property name a role accepts ([`BOOTSTRAP_SERVERS`] included for clients).
@@ -634,6 +671,7 @@ pub fn names(role: Role) -> Vec<&'static str> {
         Role::Broker => of::<BrokerConfig>(),
         Role::Producer => of::<ProducerConfig>(),
         Role::Consumer => of::<ConsumerConfig>(),
+        Role::Topic => of::<TopicConfig>(),
     };
     if matches!(role, Role::Producer | Role::Consumer) {
         names.push(BOOTSTRAP_SERVERS);
@@ -854,6 +892,7 @@ mod tests {
             Role::Broker,
             Role::Producer,
             Role::Consumer,
+            Role::Topic,
         ] {
             let names = names(role);
             for (i, n) in names.iter().enumerate() {

@@ -10,13 +10,29 @@
 //!
 //! Brokers whose sessions expire are fenced one per metadata write, oldest contact first, as
 //! Kafka's `ReplicationControlManager.maybeFenceOneStaleBroker` does; each fencing removes the
-//! broker from the ISR of its partitions unless it is the last member, and elects where the
-//! leader is gone ([`placement::reconcile`]).
+//! broker from the ISR of its partitions and elects where the leader is gone
+//! ([`placement::partition_change`], Kafka's `PartitionChangeBuilder`).
+//!
+//! **Eligible leader replicas (KIP-966)** are on unless `kafkasim.legacy.pre.kip966` is set:
+//! at its first activation the controller writes `eligible.leader.replicas.version=1` and the
+//! cluster-wide `min.insync.replicas` (its own setting) to the metadata log, as
+//! `kafka-storage format` bootstraps a Kafka 4.1 cluster. Replicas that leave an ISR smaller
+//! than `min.insync.replicas` become eligible leader replicas; the ISR may become empty, the
+//! leader it had being kept as the last known leader; a broker that registers again without
+//! naming the epoch of a clean shutdown (`previousBrokerEpoch`) leaves every ISR and ELR. With
+//! the legacy switch the last ISR member stays in the ISR however it died, as before Kafka 4.
 //!
 //! ## Where this differs from Kafka's `ReplicationControlManager` (known, to be closed)
 //!
-//! - No eligible leader replicas (KIP-966) and no strict min-ISR rule: the last ISR member stays
-//!   in the ISR, and only it may lead cleanly.
+//! - No broker shuts down cleanly yet (no controlled shutdown): every re-registration is an
+//!   unclean shutdown to the controller.
+//! - An unclean election (or of the last known leader) does not set the partition's leader
+//!   recovery state to RECOVERING, and the new leader does not report RECOVERED.
+//! - `min.insync.replicas` and `unclean.leader.election.enable` are read once, at topic
+//!   creation (topic configs) or bootstrap (the cluster default); changing them later
+//!   (`kafka-configs --alter`, which clears the ELRs in Kafka) is not modelled.
+//! - Kafka's `canElectLastKnownLeader` does not check that the last known leader is unfenced
+//!   (its log message reads as if it meant to); here a fenced one is not elected.
 //! - `AlterPartition` proposals naming a replica outside the partition, or without the leader,
 //!   get `INVALID_UPDATE_VERSION`, where Kafka answers `INVALID_REQUEST`.
 //! - No controlled shutdown and no preferred-leader rebalancing
@@ -30,7 +46,9 @@ pub mod placement;
 
 use crate::config::TopicSpec;
 use crate::ids::{NodeId, TopicPartition};
-use crate::metadata::{MetadataImage, MetadataRecord};
+use crate::metadata::{
+    ConfigResourceType, ELIGIBLE_LEADER_REPLICAS_VERSION, MetadataImage, MetadataRecord,
+};
 use crate::node::{Boot, Input, Never, Vocabulary};
 use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
@@ -73,6 +91,29 @@ pub enum Event {
         broker_id: i32,
         /// Its new broker epoch.
         broker_epoch: i64,
+        /// It was registered before and did not say its last shutdown was clean (KIP-966's
+        /// `previousBrokerEpoch`): its log may have lost unflushed records, so it leaves every
+        /// ISR and ELR.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unclean_shutdown: bool,
+    },
+    /// A partition's eligible leader replicas changed (KIP-966).
+    EligibleLeaderReplicasChanged {
+        /// The partition.
+        partition: TopicPartition,
+        /// The new ELR (empty: cleared).
+        eligible_leader_replicas: Vec<i32>,
+        /// The ISR they stand beside.
+        isr: Vec<i32>,
+    },
+    /// It chose a new leader for a partition.
+    LeaderElected {
+        /// The partition.
+        partition: TopicPartition,
+        /// The new leader's broker id.
+        leader: i32,
+        /// How it was chosen.
+        election: placement::Election,
     },
     /// It unfenced a broker: the broker may lead and follow partitions.
     BrokerUnfenced {
@@ -116,7 +157,17 @@ pub struct ControllerConfig {
     /// `broker.session.timeout.ms`: fence a broker silent this long. Default 9000.
     pub broker_session_timeout_ms: u64,
     /// `unclean.leader.election.enable`: may a replica outside the ISR lead? Default false.
+    /// A topic's own setting overrides it.
     pub unclean_leader_election_enable: bool,
+    /// `min.insync.replicas`: the cluster-wide default, which the controller writes to the
+    /// metadata log when eligible leader replicas are on (Kafka 4 then ignores brokers' own
+    /// values). A topic's own setting overrides it. Default 1.
+    pub min_insync_replicas: usize,
+    /// Before KIP-966: `eligible.leader.replicas.version=0`, so no eligible leader replicas,
+    /// no strict min-ISR rule on the brokers, and the last ISR member stays in the ISR however
+    /// it died — the "last replica standing" loss. `kafkasim.legacy.pre.kip966`, default false
+    /// (Kafka 4.1's default for new clusters is level 1).
+    pub legacy_pre_kip966: bool,
     /// Topics to create once enough brokers are alive.
     pub topics: Vec<TopicSpec>,
 }
@@ -129,6 +180,8 @@ impl ControllerConfig {
             quorum: QuorumConfig::new(node_id, BTreeMap::new()),
             broker_session_timeout_ms: 9000,
             unclean_leader_election_enable: false,
+            min_insync_replicas: 1,
+            legacy_pre_kip966: false,
             topics,
         }
     }
@@ -274,10 +327,38 @@ impl Controller {
         out.trace(Event::Activated {
             epoch: self.quorum.epoch(),
         });
+        self.bootstrap(now, out);
         out.set_timer(
             Timer::SessionCheck,
             now + Duration::from_millis(SESSION_CHECK_MS),
         );
+    }
+
+    /// A new cluster's first records, as `kafka-storage format` bootstraps them: the
+    /// `eligible.leader.replicas.version` feature and, with it on, the cluster-wide
+    /// `min.insync.replicas` (Kafka 4 then takes it from the cluster, not from each broker).
+    fn bootstrap(&mut self, now: Instant, out: &mut Out) {
+        if self
+            .latest
+            .features
+            .contains_key(ELIGIBLE_LEADER_REPLICAS_VERSION)
+        {
+            return;
+        }
+        let elr = !self.config.legacy_pre_kip966;
+        let mut records = vec![MetadataRecord::FeatureLevelRecord {
+            name: ELIGIBLE_LEADER_REPLICAS_VERSION.to_string(),
+            feature_level: i16::from(elr),
+        }];
+        if elr {
+            records.push(MetadataRecord::ConfigRecord {
+                resource_type: ConfigResourceType::Broker,
+                resource_name: String::new(),
+                name: crate::config::MIN_INSYNC_REPLICAS.to_string(),
+                value: Some(self.config.min_insync_replicas.to_string()),
+            });
+        }
+        self.propose(now, records, out);
     }
 
     /// Append `records` (applying them to the latest image); returns the last offset.
@@ -331,6 +412,13 @@ impl Controller {
         }
         // The broker epoch is the offset of the registration record, as in Kafka.
         let broker_epoch = self.quorum.log().log_end_offset();
+        // Kafka's `ClusterControlManager.registerBroker`: a broker known before that does not
+        // name its current epoch as the one it shut down cleanly in restarted uncleanly.
+        let unclean_shutdown = self
+            .latest
+            .brokers
+            .get(&r.broker_id)
+            .is_some_and(|b| b.broker_epoch != r.previous_broker_epoch);
         let mut records = vec![MetadataRecord::RegisterBrokerRecord {
             broker_id: r.broker_id,
             address: from,
@@ -339,12 +427,14 @@ impl Controller {
         // A re-registering broker restarted: until it catches up it leads nothing.
         let mut after = self.latest.clone();
         after.apply(&records[0]);
-        records.extend(self.elections(&after));
+        let unclean = unclean_shutdown.then_some(r.broker_id);
+        records.extend(self.elections(&after, unclean, out));
         self.heartbeats.insert(r.broker_id, now);
         if let Some(offset) = self.propose(now, records, out) {
             out.trace(Event::BrokerRegistered {
                 broker_id: r.broker_id,
                 broker_epoch,
+                unclean_shutdown,
             });
             let response = BrokerRegistrationResponse {
                 correlation_id: r.correlation_id,
@@ -401,7 +491,7 @@ impl Controller {
             let mut after = self.latest.clone();
             after.apply(&unfence);
             let mut records = vec![unfence];
-            records.extend(self.elections(&after));
+            records.extend(self.elections(&after, None, out));
             if let Some(offset) = self.propose(now, records, out) {
                 out.trace(Event::BrokerUnfenced {
                     broker_id: r.broker_id,
@@ -457,29 +547,81 @@ impl Controller {
             let mut after = self.latest.clone();
             after.apply(&fence);
             let mut records = vec![fence];
-            records.extend(self.elections(&after));
+            records.extend(self.elections(&after, None, out));
             self.propose(now, records, out);
         }
         out.set_timer(Timer::SessionCheck, next_check);
     }
 
-    /// Partition changes needed in `image` (leaders for offline partitions, fenced brokers out
-    /// of ISRs).
-    fn elections(&self, image: &MetadataImage) -> Vec<MetadataRecord> {
-        let unclean = self.config.unclean_leader_election_enable;
+    /// Partition changes needed in `image`: fenced brokers out of ISRs (into ELRs), the
+    /// broker `unclean_shutdown` out of both, leaders for partitions that lost theirs.
+    fn elections(
+        &self,
+        image: &MetadataImage,
+        unclean_shutdown: Option<i32>,
+        out: &mut Out,
+    ) -> Vec<MetadataRecord> {
+        let gone = |b: i32| !image.is_alive(b) || Some(b) == unclean_shutdown;
+        let unclean: Vec<i32> = unclean_shutdown.into_iter().collect();
         image
             .partitions
             .iter()
             .filter_map(|(tp, p)| {
-                let (isr, leader) = placement::reconcile(p, |b| image.is_alive(b), unclean)?;
-                Some(MetadataRecord::PartitionChangeRecord {
-                    topic: tp.topic.to_string(),
-                    partition: tp.partition,
-                    isr,
-                    leader,
-                })
+                let target = p.isr.iter().copied().filter(|b| !gone(*b)).collect();
+                let rules = self.rules(image, tp, p);
+                let change = placement::partition_change(p, target, &unclean, |b| !gone(b), rules)?;
+                Some(self.change_record(tp, p, change, out))
             })
             .collect()
+    }
+
+    /// The rules `tp` changes by in `image`: its topic's settings, the cluster's features.
+    fn rules(
+        &self,
+        image: &MetadataImage,
+        tp: &TopicPartition,
+        p: &crate::metadata::PartitionState,
+    ) -> placement::ChangeRules {
+        let topic = tp.topic.as_ref();
+        let min_isr = image.min_insync_replicas(topic, self.config.min_insync_replicas);
+        placement::ChangeRules {
+            min_isr: min_isr.min(p.replicas.len()),
+            elr: image.elr_enabled(),
+            unclean: image
+                .unclean_leader_election_enable(topic, self.config.unclean_leader_election_enable),
+        }
+    }
+
+    /// The record of `change` to `p`, and the election and ELR change it makes in the trace.
+    fn change_record(
+        &self,
+        tp: &TopicPartition,
+        p: &crate::metadata::PartitionState,
+        change: placement::PartitionChange,
+        out: &mut Out,
+    ) -> MetadataRecord {
+        if let (Some(leader), Some(election)) = (change.leader, change.election) {
+            out.trace(Event::LeaderElected {
+                partition: tp.clone(),
+                leader,
+                election,
+            });
+        }
+        if let Some(elr) = &change.eligible_leader_replicas {
+            out.trace(Event::EligibleLeaderReplicasChanged {
+                partition: tp.clone(),
+                eligible_leader_replicas: elr.clone(),
+                isr: change.isr.clone().unwrap_or_else(|| p.isr.clone()),
+            });
+        }
+        MetadataRecord::PartitionChangeRecord {
+            topic: tp.topic.to_string(),
+            partition: tp.partition,
+            isr: change.isr,
+            leader: change.leader,
+            eligible_leader_replicas: change.eligible_leader_replicas,
+            last_known_elr: change.last_known_elr,
+        }
     }
 
     fn on_alter_partition(
@@ -543,13 +685,17 @@ impl Controller {
             );
             return;
         }
-        let change = MetadataRecord::PartitionChangeRecord {
-            topic: r.partition.topic.to_string(),
-            partition: r.partition.partition,
-            isr: Some(isr),
-            leader: None,
+        let rules = self.rules(&self.latest, &r.partition, &p);
+        let alive = |b: i32| self.latest.is_alive(b);
+        let Some(change) = placement::partition_change(&p, isr, &[], alive, rules) else {
+            // The ISR asked for is the ISR already: nothing to write.
+            let response = reply(ErrorCode::None, Some(&p));
+            out.send(from, Message::AlterPartitionResponse(response));
+            return;
         };
-        if let Some(offset) = self.propose(now, vec![change], out) {
+        debug_assert!(change.leader.is_none(), "an ISR change keeps its leader");
+        let record = self.change_record(&r.partition, &p, change, out);
+        if let Some(offset) = self.propose(now, vec![record], out) {
             let p = self.latest.partitions.get(&r.partition).cloned();
             let response = reply(ErrorCode::None, p.as_ref());
             self.answer_once_committed(
@@ -590,6 +736,14 @@ impl Controller {
             records.push(MetadataRecord::TopicRecord {
                 name: topic.name.clone(),
             });
+            for (name, value) in topic.config.entries() {
+                records.push(MetadataRecord::ConfigRecord {
+                    resource_type: ConfigResourceType::Topic,
+                    resource_name: topic.name.clone(),
+                    name: name.to_string(),
+                    value: Some(value),
+                });
+            }
             for partition in 0..topic.partitions {
                 let replicas = placement::assign_replicas(
                     &alive,

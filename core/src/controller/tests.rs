@@ -11,6 +11,7 @@ use crate::node::Outbox;
 use crate::prng::Prng;
 use crate::purgatory::{self, Outcome};
 use crate::testkit::{sends, syncs, traces};
+use placement::Election;
 use std::collections::VecDeque;
 
 const CONTROLLER: NodeId = NodeId(0);
@@ -31,18 +32,20 @@ struct Harness {
 }
 
 impl Harness {
-    /// Boot controller 1 for topic `t` (one partition, three replicas) and make it active.
-    fn new(unclean: bool) -> Self {
+    /// Boot controller 1 for topic `t` (one partition, three replicas) and make it active;
+    /// `configure` may change its configuration first.
+    fn new(configure: impl FnOnce(&mut ControllerConfig)) -> Self {
         let mut config = ControllerConfig::new(
             1,
             vec![TopicSpec {
                 name: "t".into(),
                 partitions: 1,
                 replication_factor: 3,
+                config: Default::default(),
             }],
         );
         config.quorum.voters = [(1, CONTROLLER)].into();
-        config.unclean_leader_election_enable = unclean;
+        configure(&mut config);
         let disk = DiskImage::new();
         let boot = Boot {
             id: CONTROLLER,
@@ -103,6 +106,7 @@ impl Harness {
         let request = BrokerRegistrationRequest {
             correlation_id: id,
             broker_id: id,
+            previous_broker_epoch: -1,
         };
         let out = self.step(Input::Recv {
             from: broker_address(id),
@@ -135,6 +139,24 @@ impl Harness {
         })
     }
 
+    /// Broker 1, the leader, asks the controller to shrink the ISR to `isr`.
+    fn shrink(&mut self, isr: &[i32]) -> Outbox<Vocab> {
+        let p = self.partition();
+        let shrink = AlterPartitionRequest {
+            correlation_id: 1,
+            broker_id: 1,
+            broker_epoch: self.epochs[&1],
+            partition: tp(),
+            leader_epoch: p.leader_epoch,
+            new_isr: members(self, isr),
+            partition_epoch: p.partition_epoch,
+        };
+        self.step(Input::Recv {
+            from: broker_address(1),
+            msg: Message::AlterPartitionRequest(shrink),
+        })
+    }
+
     fn session_check(&mut self) -> Outbox<Vocab> {
         self.step(Input::Timer(Timer::SessionCheck))
     }
@@ -144,8 +166,8 @@ impl Harness {
     }
 
     /// Three brokers registered and unfenced; `t-0` created on them, led by broker 1.
-    fn with_topic(unclean: bool) -> Self {
-        let mut h = Harness::new(unclean);
+    fn with_topic(configure: impl FnOnce(&mut ControllerConfig)) -> Self {
+        let mut h = Harness::new(configure);
         for id in 1..=3 {
             h.register(id);
             h.heartbeat(id);
@@ -187,10 +209,11 @@ fn partition_changes(out: &Outbox<Vocab>) -> Vec<(Option<Vec<i32>>, Option<i32>)
 /// `controller_commit` purgatory until the metadata high watermark passes it.
 #[test]
 fn answers_wait_until_the_decision_is_committed() {
-    let mut h = Harness::new(false);
+    let mut h = Harness::new(|_| {});
     let request = BrokerRegistrationRequest {
         correlation_id: 7,
         broker_id: 1,
+        previous_broker_epoch: -1,
     };
     let mut out = Outbox::new();
     h.controller.step(
@@ -225,14 +248,20 @@ fn answers_wait_until_the_decision_is_committed() {
     ));
 }
 
+/// Before KIP-966 (`eligible.leader.replicas.version=0`).
+fn legacy(config: &mut ControllerConfig) {
+    config.legacy_pre_kip966 = true;
+}
+
 /// Reference: kafka-semantics.md K3; Kafka's `PartitionChangeBuilderTest.java`
 /// testElectLeader (a live leader in the ISR stays; otherwise the first live ISR member in
 /// replica order leads). A broker whose session expired is fenced, leaves the ISR, and a
-/// partition it led elects the next ISR member; the last ISR member is never removed, and
-/// without it the partition stays offline.
+/// partition it led elects the next ISR member. Before KIP-966 the last ISR member is never
+/// removed, and without it the partition stays offline; with it, see
+/// [`fencing_the_last_isr_member_empties_the_isr_into_the_elr`].
 #[test]
 fn fenced_brokers_leave_the_isr_and_the_next_isr_member_leads() {
-    let mut h = Harness::with_topic(false);
+    let mut h = Harness::with_topic(legacy);
     let epoch = h.partition().leader_epoch;
     // Brokers 2 and 3 keep heartbeating; broker 1 goes silent.
     h.at(5_000).heartbeat(2);
@@ -262,6 +291,97 @@ fn fenced_brokers_leave_the_isr_and_the_next_isr_member_leads() {
     assert_eq!((p.isr.clone(), p.leader), (vec![3], -1));
 }
 
+/// Reference: KIP-966; Kafka's `PartitionChangeBuilderTest
+/// .testEligibleLeaderReplicas_IsrCanShrinkToZero` and `ReplicationControlManager
+/// .handleBrokerFenced` with `eligible.leader.replicas.version=1`: fencing the last ISR member
+/// empties the ISR; the member becomes an eligible leader replica and the last known leader,
+/// and leads again, cleanly, from the ELR when it comes back unfenced.
+#[test]
+fn fencing_the_last_isr_member_empties_the_isr_into_the_elr() {
+    let mut h = Harness::with_topic(|_| {});
+    h.at(5_000).heartbeat(3);
+    h.at(9_500).session_check();
+    h.session_check();
+    assert_eq!(h.partition().isr, vec![3]);
+    let out = h.at(24_000).session_check();
+    assert_eq!(partition_changes(&out), vec![(Some(vec![]), Some(-1))]);
+    let p = h.partition();
+    assert_eq!(
+        (
+            p.isr.clone(),
+            p.eligible_leader_replicas.clone(),
+            p.last_known_elr.clone()
+        ),
+        (vec![], vec![3], vec![3])
+    );
+    // Broker 3 was only silent (the same process): it heartbeats again and is unfenced.
+    let out = h.at(25_000).heartbeat(3);
+    let elected = traces(&out).into_iter().any(|e| {
+        matches!(
+            e,
+            NodeEvent::Controller(Event::LeaderElected {
+                leader: 3,
+                election: Election::EligibleLeaderReplicas,
+                ..
+            })
+        )
+    });
+    assert!(elected, "{:?}", traces(&out));
+    let p = h.partition();
+    assert_eq!(
+        (p.isr.clone(), p.leader, p.eligible_leader_replicas.clone()),
+        (vec![3], 3, vec![])
+    );
+}
+
+/// Reference: KIP-966 ("last replica standing"); Kafka's `ClusterControlManager
+/// .registerBroker` (a `previousBrokerEpoch` that is not the registered epoch means an
+/// unclean shutdown) and `ReplicationControlManager.handleBrokerUncleanShutdown`. With
+/// `min.insync.replicas=2`, broker 2 is fenced while the ISR is {1, 2}: it becomes eligible.
+/// Broker 1, the last ISR member, loses power and registers again: it leaves the ISR, and
+/// though it is back first it may not lead; broker 2, complete, leads once unfenced. Before
+/// KIP-966 broker 1 leads with whatever its disk kept.
+#[test]
+fn a_broker_back_from_an_unclean_shutdown_leaves_the_isr_and_the_elr() {
+    for pre_kip966 in [false, true] {
+        let mut h = Harness::with_topic(|c| {
+            c.min_insync_replicas = 2;
+            c.legacy_pre_kip966 = pre_kip966;
+        });
+        h.shrink(&[1, 2]);
+        // Broker 2 goes silent; broker 1 keeps heartbeating until it loses power at 6 s.
+        h.at(5_000).heartbeat(1);
+        h.heartbeat(3);
+        h.at(9_500).session_check();
+        let p = h.partition();
+        let elr: &[i32] = if pre_kip966 { &[] } else { &[2] };
+        assert_eq!(
+            (p.isr.clone(), p.eligible_leader_replicas.clone()),
+            (vec![1], elr.to_vec()),
+            "pre_kip966={pre_kip966}"
+        );
+        // Broker 1 restarts after a power loss: a new registration, no clean shutdown.
+        h.at(10_000).register(1);
+        h.heartbeat(1);
+        let p = h.partition();
+        let expected = if pre_kip966 {
+            (vec![1], 1, vec![])
+        } else {
+            (vec![], -1, vec![2])
+        };
+        assert_eq!(
+            (p.isr.clone(), p.leader, p.eligible_leader_replicas.clone()),
+            expected,
+            "pre_kip966={pre_kip966}"
+        );
+        if !pre_kip966 {
+            h.heartbeat(2);
+            let p = h.partition();
+            assert_eq!((p.isr.clone(), p.leader), (vec![2], 2));
+        }
+    }
+}
+
 /// Reference: kafka-semantics.md R6; Kafka's `PartitionChangeBuilderTest.java` testElectLeader
 /// (with `Election.UNCLEAN` and an ISR of dead replicas, the first live replica leads, and
 /// the election is unclean). The ISR shrank to the leader, which dies: without
@@ -269,22 +389,19 @@ fn fenced_brokers_leave_the_isr_and_the_next_isr_member_leads() {
 /// live replica leads with an ISR of itself.
 #[test]
 fn only_an_unclean_election_gives_the_partition_a_replica_outside_the_isr() {
-    for (unclean, expected) in [(false, (vec![1], -1)), (true, (vec![2], 2))] {
-        let mut h = Harness::with_topic(unclean);
-        let p = h.partition();
-        let shrink = AlterPartitionRequest {
-            correlation_id: 1,
-            broker_id: 1,
-            broker_epoch: h.epochs[&1],
-            partition: tp(),
-            leader_epoch: p.leader_epoch,
-            new_isr: members(&h, &[1]),
-            partition_epoch: p.partition_epoch,
-        };
-        let out = h.step(Input::Recv {
-            from: broker_address(1),
-            msg: Message::AlterPartitionRequest(shrink),
+    // Before KIP-966 the dead leader stays in the ISR; with it the ISR empties into the ELR.
+    let cases = [
+        (true, false, (vec![1], -1)),
+        (true, true, (vec![2], 2)),
+        (false, false, (vec![], -1)),
+        (false, true, (vec![2], 2)),
+    ];
+    for (pre_kip966, unclean, expected) in cases {
+        let mut h = Harness::with_topic(|c| {
+            c.unclean_leader_election_enable = unclean;
+            c.legacy_pre_kip966 = pre_kip966;
         });
+        let out = h.shrink(&[1]);
         let answered = sends(&out).into_iter().any(|(_, m)| {
             matches!(m, Message::AlterPartitionResponse(r) if r.error == ErrorCode::None && r.isr == vec![1])
         });
@@ -296,7 +413,11 @@ fn only_an_unclean_election_gives_the_partition_a_replica_outside_the_isr() {
         h.heartbeat(3);
         h.at(9_500).session_check();
         let p = h.partition();
-        assert_eq!((p.isr.clone(), p.leader), expected, "unclean={unclean}");
+        assert_eq!(
+            (p.isr.clone(), p.leader),
+            expected,
+            "pre_kip966={pre_kip966} unclean={unclean}"
+        );
     }
 }
 
@@ -309,21 +430,8 @@ fn only_an_unclean_election_gives_the_partition_a_replica_outside_the_isr() {
 /// ISR `[1, 2]`, and broker 1, which is no longer known to hold everything, could lead first.
 #[test]
 fn brokers_expiring_together_are_fenced_one_at_a_time() {
-    let mut h = Harness::with_topic(false);
-    let p = h.partition();
-    let shrink = AlterPartitionRequest {
-        correlation_id: 1,
-        broker_id: 1,
-        broker_epoch: h.epochs[&1],
-        partition: tp(),
-        leader_epoch: p.leader_epoch,
-        new_isr: members(&h, &[1, 2]),
-        partition_epoch: p.partition_epoch,
-    };
-    h.step(Input::Recv {
-        from: broker_address(1),
-        msg: Message::AlterPartitionRequest(shrink),
-    });
+    let mut h = Harness::with_topic(legacy);
+    h.shrink(&[1, 2]);
     assert_eq!(h.partition().isr, vec![1, 2]);
     // Brokers 1 and 2 go silent together; broker 3 (not in the ISR) keeps heartbeating.
     h.at(5_000).heartbeat(3);
@@ -354,7 +462,7 @@ fn brokers_expiring_together_are_fenced_one_at_a_time() {
 /// the same proposal with the current epochs is accepted.
 #[test]
 fn an_isr_member_must_be_named_with_the_broker_epoch_it_is_registered_with() {
-    let mut h = Harness::with_topic(false);
+    let mut h = Harness::with_topic(|_| {});
     let answer = |h: &mut Harness, broker_epoch: i64, new_isr: Vec<BrokerState>| {
         let p = h.partition();
         let request = AlterPartitionRequest {

@@ -11,4 +11,4 @@ mod image;
 mod records;
 
 pub use image::{BrokerState, MetadataImage, PartitionState};
-pub use records::MetadataRecord;
+pub use records::{ConfigResourceType, ELIGIBLE_LEADER_REPLICAS_VERSION, MetadataRecord};

@@ -11,6 +11,9 @@ pub struct BrokerRegistrationRequest {
     pub correlation_id: i32,
     /// `node.id`.
     pub broker_id: i32,
+    /// The broker epoch its previous process shut down cleanly in, or -1 after an unclean
+    /// shutdown (KIP-966's `PreviousBrokerEpoch`, read from the clean-shutdown file).
+    pub previous_broker_epoch: i64,
 }
 
 /// `BrokerRegistrationResponse`.

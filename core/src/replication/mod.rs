@@ -28,7 +28,7 @@
 //!
 //! | caller | kernels |
 //! |--------|---------|
-//! | `broker::Partition::maybe_advance_high_watermark` | [`high_watermark::maximal_isr`], [`high_watermark::isr_high_watermark`], [`committed::high_watermark_advances`] |
+//! | `broker::Partition::maybe_advance_high_watermark` | [`high_watermark::is_under_min_isr`], [`high_watermark::maximal_isr`], [`high_watermark::isr_high_watermark`], [`committed::high_watermark_advances`] |
 //! | `broker::Partition::check_follower_fetch` | [`epoch_end::check_fetch`], [`epoch_end::legacy_epoch_end_offset`] |
 //! | `broker::Partition::truncate_diverging` | [`truncation::follower_truncation`], [`truncation::legacy_follower_truncation`] |
 //! | `broker::Partition::on_follower_fetch` | [`isr_lag::after_follower_fetch`], [`isr_join::may_join_isr`] |
@@ -42,10 +42,9 @@
 //! # Where kafkasim's broker still differs from Kafka (named simplifications)
 //!
 //! - **Who holds the high watermark.** Kafka 3.7+ also waits for a caught-up, eligible
-//!   follower outside the ISR, and stops advancing below `min.insync.replicas`
-//!   ([`high_watermark::counts_toward_high_watermark`], [`high_watermark::is_under_min_isr`]).
-//!   The broker counts the maximal ISR only; `acks=all` still answers
-//!   NOT_ENOUGH_REPLICAS(_AFTER_APPEND) by `min.insync.replicas`.
+//!   follower outside the ISR ([`high_watermark::counts_toward_high_watermark`]); the broker
+//!   counts the maximal ISR only. (It does keep the strict min-ISR rule of KIP-966,
+//!   [`high_watermark::is_under_min_isr`], unless `kafkasim.legacy.pre.kip966` is set.)
 //! - **The leader's epoch start offset** is read from the epoch cache (the entry of the
 //!   current epoch); Kafka notes the log end offset at `makeLeader`. They differ only for a
 //!   leader re-elected in an epoch its log already holds.
@@ -53,7 +52,8 @@
 //!   Fetch response; Kafka asks the leader for its log end (`ListOffsets`) or, below the
 //!   leader's log start, starts over there.
 //!
-//! Broker epochs (KIP-903) and eligible leader replicas (KIP-966) are not modelled here yet.
+//! Eligible leader replicas (KIP-966) are the controller's, in
+//! [`crate::controller::placement::partition_change`].
 
 pub mod committed;
 pub mod epoch_end;

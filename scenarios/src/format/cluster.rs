@@ -2,8 +2,9 @@
 //! `[[brokers]]`.
 //!
 //! Servers are configured in two steps: Kafka's defaults and what the scenario implies
-//! (`node.id`s numbered in file order, the quorum's voters, the topics to create), then the
-//! entry's own `config` table by Kafka's property names, which may override any of it.
+//! (`node.id`s numbered in file order, the quorum's voters, the topics to create, the
+//! controllers' cluster-wide `min.insync.replicas`), then the entry's own `config` table by
+//! Kafka's property names, which may override any of it.
 
 use super::file::{FileBroker, FileConsumer, FileController, FileDisk, FileNetwork, FileTopic};
 use super::nodes::Nodes;
@@ -11,7 +12,9 @@ use super::{Ctx, properties};
 use crate::error::ScenarioError;
 use crate::model::{BrokerSpec, ControllerSpec};
 use kafkasim_core::config::node_ids::{self, NodeIds};
-use kafkasim_core::config::{BrokerConfig, TopicSpec, internal_topics, validate};
+use kafkasim_core::config::{
+    BrokerConfig, MIN_INSYNC_REPLICAS, TopicConfig, TopicSpec, internal_topics, validate,
+};
 use kafkasim_core::controller::ControllerConfig;
 use kafkasim_core::ids::NodeId;
 use kafkasim_core::time::Duration;
@@ -108,10 +111,13 @@ pub(super) fn topics(
                 *rf.get_ref() as i32
             }
         };
+        let mut config = TopicConfig::default();
+        properties::apply_server(ctx, &t.config, &field, &mut config)?;
         topics.push(TopicSpec {
             name,
             partitions: partitions as i32,
             replication_factor,
+            config,
         });
     }
     Ok(topics)
@@ -189,9 +195,10 @@ pub(super) fn brokers(
     raw: &Spanned<Vec<FileBroker>>,
     nodes: &Nodes,
     topics: &[TopicSpec],
-    voters: &BTreeMap<i32, NodeId>,
+    controllers: &[ControllerSpec],
     ids: &mut NodeIds,
 ) -> Result<Vec<BrokerSpec>, ScenarioError> {
+    let voters = &voters(controllers, nodes);
     let mut brokers = Vec::new();
     for (i, b) in raw.get_ref().iter().enumerate() {
         let mut config = BrokerConfig {
@@ -202,6 +209,10 @@ pub(super) fn brokers(
                 Vec::new()
             },
             controller_quorum_voters: voters.clone(),
+            // The cluster's value unless the broker says otherwise (see `ignored_min_isr`).
+            min_insync_replicas: controllers
+                .first()
+                .map_or(1, |c| c.config.min_insync_replicas),
             ..BrokerConfig::default()
         };
         let field = format!("brokers[{i}]");
@@ -214,10 +225,32 @@ pub(super) fn brokers(
         })?;
         ids.claim(config.node_id)
             .map_err(|e| ctx.err(raw.span(), format!("{field}.config.node.id"), e.to_string()))?;
+        if b.config.sets(MIN_INSYNC_REPLICAS)
+            && let Some(why) = ignored_min_isr(&config, controllers)
+        {
+            let at = b.name.as_ref().map_or(raw.span(), Spanned::span);
+            return Err(ctx.err(at, format!("{field}.config.min.insync.replicas"), why));
+        }
         brokers.push(BrokerSpec {
             name: nodes.brokers()[i].clone(),
             config,
         });
     }
     Ok(brokers)
+}
+
+/// Why a broker's own `min.insync.replicas` would be silently ignored, if it would: with
+/// eligible leader replicas on (Kafka 4.1's default) the cluster-wide value the controllers
+/// write to the metadata log applies, not each broker's — Kafka 4 even removes broker-level
+/// overrides. A broker value that differs from it is a mistake worth stopping for.
+fn ignored_min_isr(broker: &BrokerConfig, controllers: &[ControllerSpec]) -> Option<String> {
+    let c = &controllers.first()?.config;
+    let (mine, cluster) = (broker.min_insync_replicas, c.min_insync_replicas);
+    (!c.legacy_pre_kip966 && mine != cluster).then(|| {
+        format!(
+            "is {mine}, but with eligible leader replicas (Kafka 4.1's default) the cluster-wide \
+             value applies, which the controllers set ({cluster}): set min.insync.replicas = \
+             {mine} in the [[controllers]] config (or per topic in [topics.config])"
+        )
+    })
 }

@@ -58,6 +58,8 @@ pub(super) struct FileTopic {
     pub name: Spanned<String>,
     pub partitions: Spanned<i64>,
     pub replication_factor: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub config: Properties,
 }
 
 /// One `[[controllers]]` entry.

@@ -120,13 +120,12 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
     let mut node_ids = NodeIds::new();
     let controllers =
         cluster::controllers(ctx, &raw.controllers, &nodes, &all_topics, &mut node_ids)?;
-    let voters = cluster::voters(&controllers, &nodes);
     let brokers = cluster::brokers(
         ctx,
         raw_brokers,
         &nodes,
         &all_topics,
-        &voters,
+        &controllers,
         &mut node_ids,
     )?;
 

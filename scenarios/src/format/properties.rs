@@ -200,6 +200,7 @@ fn section(role: Role) -> &'static str {
         Role::Broker => "[[brokers]]",
         Role::Producer => "[[producers]]",
         Role::Consumer => "[[consumers]]",
+        Role::Topic => "[[topics]]",
     }
 }
 

@@ -271,6 +271,7 @@ impl<'a> Timeline<'a> {
 
     fn controller_event(&mut self, at: Instant, node: &str, event: &controller::Event) {
         use controller::Event as C;
+        use controller::placement::Election;
         let line = match event {
             C::Activated { epoch } => {
                 format!("{node} becomes the active controller (metadata quorum epoch {epoch})")
@@ -281,6 +282,44 @@ impl<'a> Timeline<'a> {
             C::BrokerFenced { broker_id } => format!(
                 "{node} fences broker {broker_id}: no heartbeat for broker.session.timeout.ms"
             ),
+            C::BrokerRegistered {
+                broker_id,
+                unclean_shutdown: true,
+                ..
+            } => format!(
+                "{node} registers broker {broker_id} again after an unclean shutdown: its log may have lost unflushed records, so it leaves every ISR and eligible-leader list"
+            ),
+            C::LeaderElected {
+                partition,
+                leader,
+                election,
+            } => match election {
+                Election::Isr => return,
+                Election::EligibleLeaderReplicas => format!(
+                    "{node} elects broker {leader} leader of {partition} from its eligible leader replicas (KIP-966): the ISR is empty, and no record was committed without it"
+                ),
+                Election::LastKnownLeader => format!(
+                    "{node} elects broker {leader}, the last known leader of {partition}: neither the ISR nor the eligible leader replicas have a member left (each left after an unclean shutdown), so no replica is known to hold every committed record: it leads with whatever its log kept, an unclean election of last resort"
+                ),
+                Election::Unclean => format!(
+                    "{node} elects broker {leader} leader of {partition} from outside the ISR (unclean.leader.election.enable): records it lacks are lost"
+                ),
+            },
+            C::EligibleLeaderReplicasChanged {
+                partition,
+                eligible_leader_replicas,
+                isr,
+            } => {
+                if eligible_leader_replicas.is_empty() {
+                    format!(
+                        "{node}: {partition} has no eligible leader replicas any more (ISR {isr:?})"
+                    )
+                } else {
+                    format!(
+                        "{node}: eligible leader replicas of {partition} are {eligible_leader_replicas:?} (ISR {isr:?} is below min.insync.replicas, so nothing is committed without them)"
+                    )
+                }
+            }
             C::BrokerRegistered { .. } | C::RecordApplied { .. } => return,
         };
         self.push(at, line);

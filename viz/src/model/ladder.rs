@@ -10,7 +10,7 @@ use super::loaded::Loaded;
 use super::marks::{Truncation, epoch_of};
 use kafkasim_core::broker::{ReplicaRole, TruncationCause};
 use kafkasim_core::time::Duration;
-use kafkasim_core::view::{NodeView, ReplicaView};
+use kafkasim_core::view::{NodeView, PartitionAssignment, ReplicaView};
 use kafkasim_scenarios::trace::NodeRole;
 use kafkasim_scenarios::view::WorldView;
 use kafkasim_sim::trace::NodeStatus;
@@ -35,6 +35,8 @@ pub struct Ladder {
     pub elided: i64,
     /// The rows, in broker order.
     pub rows: Vec<Row>,
+    /// What the controllers' metadata says of the partition, when a controller knows it.
+    pub metadata: Option<PartitionAssignment>,
 }
 
 /// A replica's row.
@@ -178,7 +180,23 @@ fn ladder(loaded: &Loaded, view: &WorldView, cursor: usize, partition: &str) -> 
         end,
         elided: start - first,
         rows: rows.into_iter().map(|(r, _)| r).collect(),
+        metadata: metadata(view, partition),
     }
+}
+
+/// The partition by the controllers' metadata (any controller that has it).
+fn metadata(view: &WorldView, partition: &str) -> Option<PartitionAssignment> {
+    view.nodes
+        .iter()
+        .filter_map(|n| match &n.view {
+            Some(NodeView::Controller(c)) => c
+                .partitions
+                .iter()
+                .find(|p| p.partition.to_string() == partition)
+                .cloned(),
+            _ => None,
+        })
+        .next()
 }
 
 /// The brokers hosting `partition`: name, id, status and their view of the replica. A broker
@@ -211,19 +229,10 @@ fn brokers<'v>(
         .collect()
 }
 
-/// The replicas of `partition` by the controllers' metadata (any controller that has it).
+/// The replicas of `partition` by the controllers' metadata.
 fn assigned_replicas(view: &WorldView, partition: &str) -> Vec<i32> {
-    view.nodes
-        .iter()
-        .filter_map(|n| match &n.view {
-            Some(NodeView::Controller(c)) => c
-                .partitions
-                .iter()
-                .find(|p| p.partition.to_string() == partition)
-                .map(|p| p.replicas.clone()),
-            _ => None,
-        })
-        .next()
+    metadata(view, partition)
+        .map(|p| p.replicas)
         .unwrap_or_default()
 }
 

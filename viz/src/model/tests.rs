@@ -209,3 +209,31 @@ fn an_expected_anomaly_is_located_where_the_trace_proves_it() {
         }
     }
 }
+
+/// KIP-966 in the ladder: while broker-2 is cut off and broker-1 is back from its power loss
+/// (10 s), the partition has no leader, an empty ISR and broker 2 as its only eligible
+/// leader replica — what the ladder's head shows, from the controller's metadata.
+#[test]
+fn the_ladder_shows_the_eligible_leader_replicas_of_a_leaderless_partition() {
+    let loaded = load("kip-966-last-replica-standing-fixed", 1, &[]);
+    let line = loaded
+        .lines
+        .iter()
+        .rposition(|l| l.time.as_millis() <= 10_000)
+        .unwrap();
+    let at = Player::at(&loaded, line).unwrap();
+    let ladders = ladder::ladders(&loaded, &at.view, at.cursor);
+    let m = ladders[0]
+        .metadata
+        .clone()
+        .expect("the controller's metadata");
+    assert_eq!(
+        (
+            m.leader,
+            m.isr,
+            m.eligible_leader_replicas,
+            m.last_known_elr
+        ),
+        (-1, vec![], vec![2], vec![1])
+    );
+}

@@ -57,6 +57,7 @@ fn draw(l: &Ladder, highlighted: &[(String, i64)]) -> Html {
                     (Some(r), Some(isr)) => format!("  leader {} · ISR {isr:?}", r.broker),
                     _ => "  no leader".to_string(),
                 } }
+                { eligible(l) }
                 if l.elided > 0 {
                     <span class="elided">{ format!("  · offsets 0–{} not drawn", l.start - 1) }</span>
                 }
@@ -68,6 +69,35 @@ fn draw(l: &Ladder, highlighted: &[(String, i64)]) -> Html {
             </div>
             { for l.rows.iter().map(|r| row(l, r, isr.as_deref(), &marked)) }
         </div>
+    }
+}
+
+/// The controller's eligible leader replicas (KIP-966) and last known leader, when it has any:
+/// who may lead once the ISR is empty.
+fn eligible(l: &Ladder) -> Html {
+    let Some(m) = &l.metadata else {
+        return Html::default();
+    };
+    let mut parts = Vec::new();
+    if l.rows
+        .iter()
+        .all(|r| !matches!(&r.replica, Some(x) if x.role == ReplicaRole::Leader))
+    {
+        parts.push(format!("ISR {:?}", m.isr));
+    }
+    if !m.eligible_leader_replicas.is_empty() {
+        parts.push(format!("ELR {:?}", m.eligible_leader_replicas));
+    }
+    if let [last] = m.last_known_elr[..] {
+        parts.push(format!("last known leader {last}"));
+    }
+    if parts.is_empty() {
+        return Html::default();
+    }
+    html! {
+        <span class="elr" data-testid="elr" title="eligible leader replicas (KIP-966): out of the ISR, yet holding every committed record">
+            { format!("  · {}", parts.join(" · ")) }
+        </span>
     }
 }
 

@@ -40,6 +40,8 @@ fn state(leader: i32, leader_epoch: i32, replicas: &[i32], isr: &[i32]) -> Parti
         leader,
         leader_epoch,
         partition_epoch: 0,
+        eligible_leader_replicas: Vec::new(),
+        last_known_elr: Vec::new(),
     }
 }
 
@@ -429,4 +431,40 @@ fn a_follower_joins_the_isr_only_past_the_start_of_the_leaders_epoch() {
         "at the high watermark, before the epoch start"
     );
     assert_eq!(fetch(&mut p, 0, 2, 5), Some(vec![1, 2, 3]));
+}
+
+/// Reference: KIP-966 (the strict min-ISR rule); Kafka's `Partition.maybeIncrementLeaderHW`
+/// ("Not increasing HWM because partition is under min ISR") and `effectiveMinIsr`. With
+/// `min.insync.replicas=2` a leader alone in the ISR appends but does not commit; once a
+/// follower is back in the ISR it commits what both have. Before KIP-966 the lone leader
+/// commits at once. A setting above the replica count asks for every replica.
+#[test]
+fn the_high_watermark_stays_while_the_isr_is_below_min_insync_replicas() {
+    for (strict, expected) in [(true, 0), (false, 3)] {
+        let mut p = replica(&[]);
+        p.set_min_isr_rule(2, strict);
+        let mut out = Outbox::<Vocab>::new();
+        p.become_leader(ms(0), &state(1, 1, &[1, 2], &[1]), 1, out.writer());
+        produce(&mut p, 3);
+        assert_eq!(p.high_watermark(), expected, "strict={strict}");
+        assert_eq!(p.min_insync_replicas(), 2);
+    }
+    let mut p = replica(&[]);
+    p.set_min_isr_rule(2, true);
+    let mut out = Outbox::<Vocab>::new();
+    p.become_leader(ms(0), &state(1, 1, &[1, 2], &[1]), 1, out.writer());
+    produce(&mut p, 3);
+    p.update_isr(&[1, 2], 1, out.writer());
+    assert_eq!(p.high_watermark(), 0, "broker 2 has not fetched yet");
+    fetch(&mut p, 10, 2, 3);
+    assert_eq!(p.high_watermark(), 3, "both have 3 records");
+    let mut lone = replica(&[]);
+    lone.set_min_isr_rule(3, true);
+    lone.become_leader(ms(0), &state(1, 1, &[1], &[1]), 1, out.writer());
+    produce(&mut lone, 2);
+    assert_eq!(
+        (lone.min_insync_replicas(), lone.high_watermark()),
+        (1, 2),
+        "min.insync.replicas above the replication factor is capped at it"
+    );
 }
