@@ -36,6 +36,9 @@ use super::varint::{get_varint, get_varlong, put_varint, put_varlong};
 pub const HEADER_BYTES: usize = 61;
 /// The magic byte of format v2.
 pub const MAGIC_V2: i8 = 2;
+/// The `attributes` bit of a control batch (bit 5): its records are the log's own markers —
+/// a KRaft leader's `LeaderChangeMessage`, a transaction's commit or abort — not data.
+pub const CONTROL_FLAG: i16 = 0x20;
 /// Bytes before the CRC-covered region starts (the `attributes` field).
 const CRC_START: usize = 21;
 /// Bytes of `baseOffset` + `batchLength`: the length field counts what follows them.
@@ -272,6 +275,18 @@ impl RecordBatch {
             .iter()
             .enumerate()
             .map(|(i, r)| (self.base_offset + i as i64, r))
+    }
+
+    /// A control batch of `record` (see [`CONTROL_FLAG`]).
+    pub fn control(record: Record) -> Self {
+        let mut batch = RecordBatch::from_records(vec![record]);
+        batch.attributes |= CONTROL_FLAG;
+        batch
+    }
+
+    /// Whether this is a control batch.
+    pub fn is_control(&self) -> bool {
+        self.attributes & CONTROL_FLAG != 0
     }
 
     /// A batch as a producer without idempotence builds it: offsets from 0 (the leader assigns

@@ -458,17 +458,20 @@ impl Quorum {
         if !self.is_leader() || records.is_empty() {
             return None;
         }
-        let batch = RecordBatch::from_records(
-            records
-                .iter()
-                .map(|r| Record {
-                    timestamp: now.as_millis() as i64,
-                    key: None,
-                    value: Some(r.to_bytes()),
-                    headers: Vec::new(),
-                })
-                .collect(),
-        );
+        let timestamp = now.as_millis() as i64;
+        let encoded: Vec<(Record, bool)> =
+            records.iter().map(|r| r.to_log_record(timestamp)).collect();
+        // A control record travels alone in its control batch, as Kafka writes it.
+        let batch = match &encoded[..] {
+            [(record, true)] => RecordBatch::control(record.clone()),
+            _ => {
+                debug_assert!(
+                    encoded.iter().all(|(_, control)| !control),
+                    "a control record is proposed alone"
+                );
+                RecordBatch::from_records(encoded.into_iter().map(|(r, _)| r).collect())
+            }
+        };
         let epoch = self.epoch();
         let info = self
             .log
@@ -614,9 +617,7 @@ fn decode_records(bytes: &[u8]) -> Vec<(i64, MetadataRecord)> {
     let mut out = Vec::new();
     for batch in batches(bytes) {
         for (offset, record) in batch.records_with_offsets() {
-            if let Some(value) = &record.value
-                && let Ok(r) = MetadataRecord::from_bytes(value)
-            {
+            if let Some(r) = MetadataRecord::from_log_record(record, batch.is_control()) {
                 out.push((offset, r));
             }
         }

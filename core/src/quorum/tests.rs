@@ -304,3 +304,29 @@ fn a_late_fetch_response_of_an_older_epoch_does_not_move_a_candidate_back() {
     );
     assert_eq!(node.epoch(), 4, "the epoch never goes back");
 }
+
+/// Reference: Kafka's `KafkaRaftClient` (`appendLeaderChangeMessage`, written with
+/// `MemoryRecords.withLeaderChangeMessage`): a new leader's first record is a
+/// `LeaderChangeMessage` control record, alone in a control batch; a proposal afterwards is
+/// a data batch. (Without the control flag, a consumer of the log would read the marker as
+/// data.)
+#[test]
+fn a_new_leader_writes_its_leader_change_as_a_control_batch() {
+    let mut leader = leader_of_epoch_3();
+    let mut out = Outbox::new();
+    let record = MetadataRecord::TopicRecord { name: "t".into() };
+    leader.propose(Instant::ZERO, &[record], out.writer());
+    let bytes = leader.log().read(5, usize::MAX).unwrap();
+    let found: Vec<(i64, bool, usize)> = crate::log::batch::batches(&bytes)
+        .map(|b| (b.base_offset, b.is_control(), b.records.len()))
+        .collect();
+    assert_eq!(found, vec![(5, true, 1), (6, false, 1)]);
+    let decoded: Vec<MetadataRecord> = decode_records(&bytes).into_iter().map(|(_, r)| r).collect();
+    assert!(matches!(
+        decoded[..],
+        [
+            MetadataRecord::LeaderChangeMessage { leader_id: 1, .. },
+            MetadataRecord::TopicRecord { .. }
+        ]
+    ));
+}
