@@ -374,7 +374,18 @@ fn group_event(b: &mut BrokerView, event: &group::Event) {
     let g = group_view(b, name);
     match event {
         G::Created { .. } | G::OffsetCommitAppended { .. } | G::GroupsUnloaded { .. } => {}
-        G::GenerationLoaded { generation, .. } => g.generation = *generation,
+        G::GroupLoaded {
+            generation,
+            protocol,
+            leader,
+            members,
+            ..
+        } => {
+            g.generation = *generation;
+            g.protocol.clone_from(protocol);
+            g.leader.clone_from(leader);
+            g.members.clone_from(members);
+        }
         G::StateChanged { state, .. } => g.state = *state,
         G::MemberJoined { member, .. } => {
             if g.members.binary_search_by(|(m, _)| m.cmp(member)).is_err() {

@@ -260,3 +260,39 @@ fn committing_after_each_poll_redelivers_nothing() {
         }
     }
 }
+
+/// G4 and Kafka's `GroupMetadataManager.loadGroup`: the coordinator dies, the next leader of
+/// the group's `__consumer_offsets` partition takes the group over from its record — members,
+/// protocol, leader and assignment — so both members carry on in generation 1 with the
+/// partitions they had: one assignment each, nothing revoked, no rebalance, and the timeline
+/// says the group was loaded with its members. (With only the generation stored, the members
+/// got UNKNOWN_MEMBER_ID and rejoined in generation 2.)
+#[test]
+fn after_a_coordinator_failover_the_members_carry_on_in_the_same_generation() {
+    for seed in SEEDS {
+        let report = run_builtin("coordinator-failover", seed);
+        let h = &report.history;
+        for consumer in ["consumer-1", "consumer-2"] {
+            let generations: Vec<i32> = h
+                .assignments
+                .iter()
+                .filter(|a| a.consumer == consumer)
+                .map(|a| a.generation)
+                .collect();
+            assert_eq!(generations, vec![1], "seed {seed}: {consumer}");
+            assert!(
+                revoked_by(h, consumer).is_empty(),
+                "seed {seed}: {consumer}"
+            );
+        }
+        assert!(
+            report
+                .timeline
+                .iter()
+                .any(|l| l.contains("loads group billing from its record")
+                    && l.contains("generation 1")),
+            "seed {seed}: {:#?}",
+            report.timeline
+        );
+    }
+}

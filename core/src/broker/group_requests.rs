@@ -37,7 +37,7 @@ impl Broker {
 
     /// Whether this broker coordinates `group` (leads its offsets partition); loads the
     /// partition's groups and committed offsets on first use.
-    fn coordinates(&mut self, group: &str, out: &mut Out) -> bool {
+    fn coordinates(&mut self, now: Instant, group: &str, out: &mut Out) -> bool {
         let Some(tp) = self.offsets_partition(group) else {
             return false;
         };
@@ -48,7 +48,8 @@ impl Broker {
             return false;
         }
         if !self.groups.is_loaded(tp.partition) {
-            self.groups.load(tp.partition, p.log(), &mut out.scoped());
+            self.groups
+                .load(tp.partition, p.log(), now, &mut out.scoped());
         }
         true
     }
@@ -99,7 +100,7 @@ impl Broker {
             Message::OffsetFetchRequest(r) => r.group_id.clone(),
             _ => return,
         };
-        if !self.coordinates(&group, out) {
+        if !self.coordinates(now, &group, out) {
             return refuse_group_request(from, &msg, out);
         }
         let node_id = self.config.node_id;

@@ -14,12 +14,15 @@
 //! reports back with [`Coordinator::on_written`] — Kafka's `GroupMetadataManager` calling
 //! `ReplicaManager.appendRecords` with a callback.
 //!
-//! Simplified: only the generation number is stored, not the member list (Kafka stores
-//! both): after a failover members learn `UNKNOWN_MEMBER_ID` and rejoin, in the next
-//! generation.
+//! The group itself is stored when the leader's assignment of a generation arrives (Kafka's
+//! `GroupMetadataValue`, [`records::GroupMetadataValue`]): after a failover the new
+//! coordinator takes it over Stable, and its members carry on in the same generation.
+//! Simplified: Kafka also stores a group when it becomes Empty; here the record of its last
+//! generation stays, and members a new coordinator loads but that have left expire after
+//! their session timeout.
 
 use super::events::{Event, GroupState, RemovalReason};
-use super::records::{self, commit_batch, generation_batch, partition_for_group};
+use super::records::{self, commit_batch, group_batch, partition_for_group};
 use super::state::{Group, Member};
 use crate::ids::{NodeId, TopicPartition};
 use crate::log::Log;
@@ -127,18 +130,36 @@ impl Coordinator {
     }
 
     /// Load the groups and committed offsets of one `__consumer_offsets` partition from its
-    /// log (see [`records::read_stored`]). Each group with offsets is reported.
-    pub fn load(&mut self, partition: i32, log: &Log, out: &mut Out) {
+    /// log (see [`records::read_stored`]): each group as its record stored it, members and
+    /// all, and each group's offsets. Every group and offset loaded is reported.
+    pub fn load(&mut self, partition: i32, log: &Log, now: Instant, out: &mut Out) {
         let stored = records::read_stored(log);
-        for (name, generation) in stored.generations {
-            let g = Self::group_entry(&mut self.groups, &name, Instant::ZERO, out);
-            if generation > g.generation {
-                g.generation = generation;
-                out.trace(Event::GenerationLoaded {
-                    group: name.clone(),
-                    generation,
-                });
+        for (name, metadata) in stored.groups {
+            if self
+                .groups
+                .get(&name)
+                .is_some_and(|g| g.generation >= metadata.generation)
+            {
+                continue;
             }
+            Self::group_entry(&mut self.groups, &name, now, out);
+            let group = Group::from_metadata(&name, &metadata, now);
+            out.trace(Event::GroupLoaded {
+                group: name.clone(),
+                generation: group.generation,
+                protocol: group.protocol.clone(),
+                leader: group.leader.clone(),
+                members: group
+                    .members
+                    .iter()
+                    .map(|(id, m)| (id.clone(), m.assignment.clone()))
+                    .collect(),
+            });
+            // Traced as a move from Empty, where the group was just created.
+            let mut group = group;
+            let state = std::mem::replace(&mut group.state, GroupState::Empty);
+            group.set_state(state, out);
+            self.groups.insert(name, group);
         }
         let mut by_group: BTreeMap<String, Vec<(TopicPartition, i64)>> = BTreeMap::new();
         for ((group, tp), offset) in stored.offsets {
@@ -517,7 +538,7 @@ impl Coordinator {
                     assignment: r.assignments.clone(),
                 });
                 Some(Append {
-                    batch: generation_batch(&r.group_id, group.generation, now),
+                    batch: group_batch(&r.group_id, &group.metadata(), now),
                     write: GroupWrite::Generation {
                         group: r.group_id.clone(),
                         generation: group.generation,
@@ -766,10 +787,40 @@ mod tests {
     use crate::log::LogConfig;
     use crate::node::{Outbox, Output};
 
-    /// A new coordinator reports, per group, the last committed offset of each partition in
-    /// its log: what it will serve, and what checkers compare with earlier commits.
+    /// A group record of `generation` whose leader `c1-1` is its one member, owning
+    /// `orders-0`; without `members`, an empty group.
+    fn stored(generation: i32, members: bool) -> records::GroupMetadataValue {
+        records::GroupMetadataValue {
+            protocol_type: "consumer".into(),
+            generation,
+            protocol: "range".into(),
+            leader: if members {
+                "c1-1".into()
+            } else {
+                String::new()
+            },
+            members: if members {
+                vec![records::MemberMetadata {
+                    member_id: "c1-1".into(),
+                    group_instance_id: None,
+                    session_timeout_ms: 45_000,
+                    rebalance_timeout_ms: 300_000,
+                    subscription: vec!["orders".into()],
+                    assignment: vec![TopicPartition::new("orders", 0)],
+                }]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Reference: Kafka's `GroupMetadataManager.loadGroupsAndOffsets` / `loadGroup` and
+    /// `GroupCoordinator.onElection`: a new coordinator takes each group over from its record
+    /// — generation, protocol, leader, members and assignment, Stable — and reports the last
+    /// committed offset of each partition; a member of that generation heartbeats on without
+    /// rejoining (before, only the generation was stored and it got UNKNOWN_MEMBER_ID).
     #[test]
-    fn load_reports_the_last_offset_of_each_group() {
+    fn load_takes_each_group_over_with_its_members_and_offsets() {
         let mut log = Log::new("__consumer_offsets-0", LogConfig::default());
         let (a, b) = (
             TopicPartition::new("orders", 0),
@@ -778,15 +829,15 @@ mod tests {
         let mut ops = Vec::new();
         for batch in [
             commit_batch("billing", &[(a.clone(), 10), (b.clone(), 5)], Instant::ZERO),
-            generation_batch("billing", 3, Instant::ZERO),
+            group_batch("billing", &stored(3, true), Instant::ZERO),
             commit_batch("billing", &[(a.clone(), 42)], Instant::ZERO),
-            generation_batch("audit", 1, Instant::ZERO),
+            group_batch("audit", &stored(1, false), Instant::ZERO),
         ] {
             log.append_as_leader(&batch, 0, &mut ops).unwrap();
         }
         let mut c = Coordinator::default();
         let mut out: Outbox<Vocab> = Outbox::new();
-        c.load(0, &log, &mut out);
+        c.load(0, &log, Instant::from_millis(9_000), &mut out);
         let traced: Vec<&Event> = out
             .items()
             .iter()
@@ -795,23 +846,32 @@ mod tests {
                 _ => None,
             })
             .collect();
-        // Both groups come back with their generations; only `billing` has offsets.
         assert_eq!(
             traced,
             vec![
                 &Event::Created {
                     group: "audit".into()
                 },
-                &Event::GenerationLoaded {
+                &Event::GroupLoaded {
                     group: "audit".into(),
-                    generation: 1
+                    generation: 1,
+                    protocol: "range".into(),
+                    leader: String::new(),
+                    members: vec![],
                 },
                 &Event::Created {
                     group: "billing".into()
                 },
-                &Event::GenerationLoaded {
+                &Event::GroupLoaded {
                     group: "billing".into(),
-                    generation: 3
+                    generation: 3,
+                    protocol: "range".into(),
+                    leader: "c1-1".into(),
+                    members: vec![("c1-1".into(), vec![a.clone()])],
+                },
+                &Event::StateChanged {
+                    group: "billing".into(),
+                    state: GroupState::Stable,
                 },
                 &Event::OffsetsLoaded {
                     group: "billing".into(),
@@ -821,6 +881,17 @@ mod tests {
         );
         assert!(c.is_loaded(0));
         assert_eq!(c.offsets.get(&("billing".to_string(), a)), Some(&42));
-        assert_eq!(c.groups["billing"].generation, 3);
+        let mut out: Outbox<Vocab> = Outbox::new();
+        let heartbeat = HeartbeatRequest {
+            correlation_id: 1,
+            group_id: "billing".into(),
+            generation_id: 3,
+            member_id: "c1-1".into(),
+        };
+        c.on_heartbeat(Instant::from_millis(9_100), NodeId(5), &heartbeat, &mut out);
+        let answered = out.items().iter().any(|o| {
+            matches!(o, Output::Send { msg: Message::HeartbeatResponse(r), .. } if r.error == ErrorCode::None)
+        });
+        assert!(answered, "{:?}", out.items());
     }
 }

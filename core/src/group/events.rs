@@ -58,12 +58,19 @@ pub enum Event {
         /// The group.
         group: String,
     },
-    /// A new coordinator read a group's last generation back from `__consumer_offsets`.
-    GenerationLoaded {
+    /// A new coordinator read a group back from its record in `__consumer_offsets`: the
+    /// group carries on in the same generation, with the same members and assignment.
+    GroupLoaded {
         /// The group.
         group: String,
-        /// The generation it continues from.
+        /// The generation it continues in.
         generation: i32,
+        /// The assignor of that generation.
+        protocol: String,
+        /// The leader's member id.
+        leader: String,
+        /// Each member with its assignment, by member id.
+        members: Vec<(String, Vec<TopicPartition>)>,
     },
     /// A group moved to another state.
     StateChanged {
@@ -169,7 +176,7 @@ impl Event {
     pub fn group(&self) -> Option<&str> {
         match self {
             Event::Created { group }
-            | Event::GenerationLoaded { group, .. }
+            | Event::GroupLoaded { group, .. }
             | Event::StateChanged { group, .. }
             | Event::MemberJoined { group, .. }
             | Event::GenerationStarted { group, .. }

@@ -4,14 +4,18 @@
 //! `abs(hashCode(group.id)) % offsets.topic.num.partitions` of the internal topic
 //! `__consumer_offsets`. Committed offsets are records of that partition, keyed by
 //! (group, topic, partition) — the topic is compacted, so the last record per key is the
-//! committed offset —, and so is each group's generation. A broker that becomes the
-//! partition's leader reads them back: that is how offsets survive a coordinator failover.
-//! (Kafka's keys and values are versioned binary structs; here they are plain text.)
+//! committed offset —, and so is each group's metadata: Kafka's `GroupMetadataValue`, with the
+//! generation, the protocol, the leader and every member with its session, subscription and
+//! assignment. A broker that becomes the partition's leader reads them back: that is how
+//! offsets, and the group itself, survive a coordinator failover — its members carry on in
+//! the same generation. (Kafka's keys and values are versioned binary structs; here keys are
+//! plain text and the group's value is JSON.)
 
 use crate::ids::TopicPartition;
 use crate::log::Log;
 use crate::log::batch::{Record, RecordBatch, batches};
 use crate::time::Instant;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The internal topic of committed offsets.
@@ -52,13 +56,48 @@ fn parse_offset_key(key: &[u8]) -> Option<(String, TopicPartition)> {
     Some((group, TopicPartition::new(topic, partition)))
 }
 
-/// The record batch storing `group`'s new generation, so that a coordinator elected after a
-/// failover continues the numbering (Kafka stores the whole group metadata this way).
-pub fn generation_batch(group: &str, generation: i32, now: Instant) -> Vec<u8> {
+/// A group as its coordinator stores it (Kafka's `GroupMetadataValue`), once the leader's
+/// assignment of a generation has arrived.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMetadataValue {
+    /// `consumer` for a consumer group.
+    pub protocol_type: String,
+    /// The generation.
+    pub generation: i32,
+    /// The assignor chosen (`range`, `cooperative-sticky`, ...).
+    pub protocol: String,
+    /// The member id of the leader.
+    pub leader: String,
+    /// The members, by member id.
+    pub members: Vec<MemberMetadata>,
+}
+
+/// One member as the group record stores it (Kafka's `MemberMetadata`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberMetadata {
+    /// Its member id.
+    pub member_id: String,
+    /// `group.instance.id` of a static member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_instance_id: Option<String>,
+    /// `session.timeout.ms`.
+    pub session_timeout_ms: u64,
+    /// `max.poll.interval.ms`, its rebalance timeout.
+    pub rebalance_timeout_ms: u64,
+    /// The topics it subscribes to.
+    pub subscription: Vec<String>,
+    /// The partitions the leader assigned it.
+    pub assignment: Vec<TopicPartition>,
+}
+
+/// The record batch storing `group`'s metadata, so that a coordinator elected after a
+/// failover takes the group over as it was: same generation, same members.
+pub fn group_batch(group: &str, value: &GroupMetadataValue, now: Instant) -> Vec<u8> {
+    let value = serde_json::to_vec(value).expect("group metadata serializes");
     RecordBatch::from_records(vec![Record {
         timestamp: now.as_millis() as i64,
         key: Some(group_key(group)),
-        value: Some(generation.to_string().into_bytes()),
+        value: Some(value),
         headers: Vec::new(),
     }])
     .encode()
@@ -83,8 +122,8 @@ pub fn commit_batch(group: &str, offsets: &[(TopicPartition, i64)], now: Instant
 /// What one `__consumer_offsets` partition holds, read to its end.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Stored {
-    /// The last generation recorded per group.
-    pub generations: BTreeMap<String, i32>,
+    /// The last metadata recorded per group.
+    pub groups: BTreeMap<String, GroupMetadataValue>,
     /// The last committed offset per (group, partition).
     pub offsets: BTreeMap<(String, TopicPartition), i64>,
 }
@@ -104,12 +143,11 @@ pub fn read_stored(log: &Log) -> Stored {
             let (Some(key), Some(value)) = (&r.key, &r.value) else {
                 continue;
             };
-            if let Some(group) = key.strip_prefix(b"group\0".as_slice())
-                && let Ok(generation) = String::from_utf8_lossy(value).parse::<i32>()
-            {
-                let name = String::from_utf8_lossy(group).into_owned();
-                let g = stored.generations.entry(name).or_insert(generation);
-                *g = (*g).max(generation);
+            if let Some(group) = key.strip_prefix(b"group\0".as_slice()) {
+                if let Ok(metadata) = serde_json::from_slice::<GroupMetadataValue>(value) {
+                    let name = String::from_utf8_lossy(group).into_owned();
+                    stored.groups.insert(name, metadata);
+                }
                 continue;
             }
             if let (Some(k), Some(offset)) = (
@@ -147,9 +185,27 @@ mod tests {
         assert_eq!(parse_offset_key(b"other"), None);
     }
 
-    /// The last record per key wins, and generations only go up.
+    /// A group record of `generation` with one member owning `orders-0`.
+    pub(crate) fn metadata(generation: i32) -> GroupMetadataValue {
+        GroupMetadataValue {
+            protocol_type: "consumer".into(),
+            generation,
+            protocol: "range".into(),
+            leader: "c1-1".into(),
+            members: vec![MemberMetadata {
+                member_id: "c1-1".into(),
+                group_instance_id: None,
+                session_timeout_ms: 45_000,
+                rebalance_timeout_ms: 300_000,
+                subscription: vec!["orders".into()],
+                assignment: vec![TopicPartition::new("orders", 0)],
+            }],
+        }
+    }
+
+    /// The last record per key wins, as compaction keeps: the latest offset, the latest group.
     #[test]
-    fn reading_back_keeps_the_last_offset_and_the_highest_generation() {
+    fn reading_back_keeps_the_last_offset_and_the_last_group_record() {
         let mut log = Log::new("__consumer_offsets-0", crate::log::LogConfig::default());
         let (a, b) = (
             TopicPartition::new("orders", 0),
@@ -158,15 +214,16 @@ mod tests {
         let mut ops = Vec::new();
         for batch in [
             commit_batch("billing", &[(a.clone(), 10), (b.clone(), 5)], Instant::ZERO),
-            generation_batch("billing", 3, Instant::ZERO),
+            group_batch("billing", &metadata(2), Instant::ZERO),
+            group_batch("billing", &metadata(3), Instant::ZERO),
             commit_batch("billing", &[(a.clone(), 42)], Instant::ZERO),
-            generation_batch("audit", 1, Instant::ZERO),
+            group_batch("audit", &metadata(1), Instant::ZERO),
         ] {
             log.append_as_leader(&batch, 0, &mut ops).unwrap();
         }
         let stored = read_stored(&log);
-        assert_eq!(stored.generations.get("billing"), Some(&3));
-        assert_eq!(stored.generations.get("audit"), Some(&1));
+        assert_eq!(stored.groups.get("billing"), Some(&metadata(3)));
+        assert_eq!(stored.groups["audit"].generation, 1);
         assert_eq!(stored.offsets.get(&("billing".to_string(), a)), Some(&42));
         assert_eq!(stored.offsets.get(&("billing".to_string(), b)), Some(&5));
     }

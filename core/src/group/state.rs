@@ -11,6 +11,7 @@
 
 use super::coordinator::Vocab;
 use super::events::{Event, GroupState};
+use super::records::{GroupMetadataValue, MemberMetadata};
 use crate::ids::{NodeId, TopicPartition};
 use crate::protocol::{ErrorCode, Message, Subscription, SyncGroupResponse};
 use crate::time::{Duration, Instant};
@@ -52,6 +53,71 @@ pub(super) struct Group {
 }
 
 impl Group {
+    /// The group as its record in `__consumer_offsets` stores it.
+    pub(super) fn metadata(&self) -> GroupMetadataValue {
+        GroupMetadataValue {
+            protocol_type: "consumer".to_string(),
+            generation: self.generation,
+            protocol: self.protocol.clone(),
+            leader: self.leader.clone(),
+            members: self
+                .members
+                .iter()
+                .map(|(id, m)| MemberMetadata {
+                    member_id: id.clone(),
+                    group_instance_id: m.group_instance_id.clone(),
+                    session_timeout_ms: m.session_timeout.as_millis(),
+                    rebalance_timeout_ms: m.rebalance_timeout.as_millis(),
+                    subscription: m.subscription.topics.clone(),
+                    assignment: m.assignment.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The group a new coordinator takes over from its record (Kafka's
+    /// `GroupMetadataManager.loadGroup`): Stable with its members, or Empty without; each
+    /// member's session starts afresh at `now`, as Kafka schedules every loaded member's
+    /// heartbeat expiration on load.
+    pub(super) fn from_metadata(name: &str, stored: &GroupMetadataValue, now: Instant) -> Self {
+        let members: BTreeMap<String, Member> = stored
+            .members
+            .iter()
+            .map(|m| {
+                let member = Member {
+                    group_instance_id: m.group_instance_id.clone(),
+                    subscription: Subscription {
+                        topics: m.subscription.clone(),
+                        owned: m.assignment.clone(),
+                    },
+                    protocol: stored.protocol.clone(),
+                    session_timeout: Duration::from_millis(m.session_timeout_ms),
+                    rebalance_timeout: Duration::from_millis(m.rebalance_timeout_ms),
+                    last_heartbeat: now,
+                    pending_join: None,
+                    pending_sync: None,
+                    assignment: m.assignment.clone(),
+                };
+                (m.member_id.clone(), member)
+            })
+            .collect();
+        Group {
+            name: name.to_string(),
+            state: if members.is_empty() {
+                GroupState::Empty
+            } else {
+                GroupState::Stable
+            },
+            generation: stored.generation,
+            protocol: stored.protocol.clone(),
+            leader: stored.leader.clone(),
+            members,
+            join_deadline: now,
+            assigned: true,
+            from_empty: false,
+        }
+    }
+
     pub(super) fn empty(name: &str, now: Instant) -> Self {
         Group {
             name: name.to_string(),

@@ -254,6 +254,20 @@ impl<'a> Timeline<'a> {
                 "{node} (coordinator of {group}) has committed {}",
                 offsets_text(offsets)
             ),
+            // After a coordinator failover, the group as its record stored it.
+            G::GroupLoaded {
+                group,
+                generation,
+                members,
+                ..
+            } if !members.is_empty() => format!(
+                "{node} (coordinator of {group}) loads group {group} from its record in __consumer_offsets: generation {generation}, members {} with their assignments",
+                members
+                    .iter()
+                    .map(|(m, _)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             // After a coordinator failover, where the group resumes from.
             G::OffsetsLoaded { group, offsets } => format!(
                 "{node} (coordinator of {group}) loads its committed offsets from __consumer_offsets: {}",
