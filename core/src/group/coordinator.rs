@@ -787,33 +787,6 @@ mod tests {
     use crate::log::LogConfig;
     use crate::node::{Outbox, Output};
 
-    /// A group record of `generation` whose leader `c1-1` is its one member, owning
-    /// `orders-0`; without `members`, an empty group.
-    fn stored(generation: i32, members: bool) -> records::GroupMetadataValue {
-        records::GroupMetadataValue {
-            protocol_type: "consumer".into(),
-            generation,
-            protocol: "range".into(),
-            leader: if members {
-                "c1-1".into()
-            } else {
-                String::new()
-            },
-            members: if members {
-                vec![records::MemberMetadata {
-                    member_id: "c1-1".into(),
-                    group_instance_id: None,
-                    session_timeout_ms: 45_000,
-                    rebalance_timeout_ms: 300_000,
-                    subscription: vec!["orders".into()],
-                    assignment: vec![TopicPartition::new("orders", 0)],
-                }]
-            } else {
-                Vec::new()
-            },
-        }
-    }
-
     /// Reference: Kafka's `GroupMetadataManager.loadGroupsAndOffsets` / `loadGroup` and
     /// `GroupCoordinator.onElection`: a new coordinator takes each group over from its record
     /// — generation, protocol, leader, members and assignment, Stable — and reports the last
@@ -829,9 +802,9 @@ mod tests {
         let mut ops = Vec::new();
         for batch in [
             commit_batch("billing", &[(a.clone(), 10), (b.clone(), 5)], Instant::ZERO),
-            group_batch("billing", &stored(3, true), Instant::ZERO),
+            group_batch("billing", &records::sample(3, true), Instant::ZERO),
             commit_batch("billing", &[(a.clone(), 42)], Instant::ZERO),
-            group_batch("audit", &stored(1, false), Instant::ZERO),
+            group_batch("audit", &records::sample(1, false), Instant::ZERO),
         ] {
             log.append_as_leader(&batch, 0, &mut ops).unwrap();
         }

@@ -161,6 +161,31 @@ pub fn read_stored(log: &Log) -> Stored {
     stored
 }
 
+/// A group record of `generation` whose leader `c1-1` is its one member, owning `orders-0`;
+/// without `members`, an empty group. (For tests.)
+#[cfg(test)]
+pub(crate) fn sample(generation: i32, members: bool) -> GroupMetadataValue {
+    let member = MemberMetadata {
+        member_id: "c1-1".into(),
+        group_instance_id: None,
+        session_timeout_ms: 45_000,
+        rebalance_timeout_ms: 300_000,
+        subscription: vec!["orders".into()],
+        assignment: vec![TopicPartition::new("orders", 0)],
+    };
+    GroupMetadataValue {
+        protocol_type: "consumer".into(),
+        generation,
+        protocol: "range".into(),
+        leader: if members {
+            "c1-1".into()
+        } else {
+            String::new()
+        },
+        members: if members { vec![member] } else { Vec::new() },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,24 +210,6 @@ mod tests {
         assert_eq!(parse_offset_key(b"other"), None);
     }
 
-    /// A group record of `generation` with one member owning `orders-0`.
-    pub(crate) fn metadata(generation: i32) -> GroupMetadataValue {
-        GroupMetadataValue {
-            protocol_type: "consumer".into(),
-            generation,
-            protocol: "range".into(),
-            leader: "c1-1".into(),
-            members: vec![MemberMetadata {
-                member_id: "c1-1".into(),
-                group_instance_id: None,
-                session_timeout_ms: 45_000,
-                rebalance_timeout_ms: 300_000,
-                subscription: vec!["orders".into()],
-                assignment: vec![TopicPartition::new("orders", 0)],
-            }],
-        }
-    }
-
     /// The last record per key wins, as compaction keeps: the latest offset, the latest group.
     #[test]
     fn reading_back_keeps_the_last_offset_and_the_last_group_record() {
@@ -214,15 +221,15 @@ mod tests {
         let mut ops = Vec::new();
         for batch in [
             commit_batch("billing", &[(a.clone(), 10), (b.clone(), 5)], Instant::ZERO),
-            group_batch("billing", &metadata(2), Instant::ZERO),
-            group_batch("billing", &metadata(3), Instant::ZERO),
+            group_batch("billing", &sample(2, true), Instant::ZERO),
+            group_batch("billing", &sample(3, true), Instant::ZERO),
             commit_batch("billing", &[(a.clone(), 42)], Instant::ZERO),
-            group_batch("audit", &metadata(1), Instant::ZERO),
+            group_batch("audit", &sample(1, true), Instant::ZERO),
         ] {
             log.append_as_leader(&batch, 0, &mut ops).unwrap();
         }
         let stored = read_stored(&log);
-        assert_eq!(stored.groups.get("billing"), Some(&metadata(3)));
+        assert_eq!(stored.groups.get("billing"), Some(&sample(3, true)));
         assert_eq!(stored.groups["audit"].generation, 1);
         assert_eq!(stored.offsets.get(&("billing".to_string(), a)), Some(&42));
         assert_eq!(stored.offsets.get(&("billing".to_string(), b)), Some(&5));
