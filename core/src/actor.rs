@@ -74,6 +74,8 @@ pub enum Event {
     Consumer(consumer::Event),
     /// Answers held until a high watermark or an fsync, and their release (any role).
     Purgatory(purgatory::Event),
+    /// A broker's shutdown after SIGTERM.
+    Shutdown(broker::shutdown::Event),
 }
 
 macro_rules! wraps {
@@ -102,6 +104,7 @@ wraps!(Event::Group(group::Event));
 wraps!(Event::Producer(producer::Event));
 wraps!(Event::Consumer(consumer::Event));
 wraps!(Event::Purgatory(purgatory::Event));
+wraps!(Event::Shutdown(broker::shutdown::Event));
 
 /// The quorum traces its own events and its purgatory's: each goes to its own scope.
 impl From<quorum::Trace> for Event {
@@ -200,6 +203,7 @@ fn narrow<V: Vocabulary<Msg = Message>>(
         Input::DiskDone { file, token } => Input::DiskDone { file, token },
         Input::Command(c) => Input::Command(command(c)?),
         Input::Disconnected { peer } => Input::Disconnected { peer },
+        Input::Terminate => Input::Terminate,
     })
 }
 

@@ -132,6 +132,10 @@ pub enum Input<V: Vocabulary> {
         /// The other end of the connection.
         peer: NodeId,
     },
+    /// SIGTERM: the operator asks the process to stop. It finishes what it must (a broker's
+    /// controlled shutdown, its last flushes and checkpoints) and then says [`Output::Exit`];
+    /// a node with nothing to finish exits at once.
+    Terminate,
 }
 
 /// One thing a state machine wants done.
@@ -159,6 +163,9 @@ pub enum Output<V: Vocabulary> {
     Reply(V::Reply),
     /// Record a state change in the trace.
     Trace(V::Event),
+    /// The process has finished shutting down and exits: the simulator takes it down, as
+    /// after a crash, but what it wrote stays (a clean exit loses nothing it wrote).
+    Exit,
 }
 
 /// Where a state machine writes what it wants done. The simulator's [`Outbox`] is one; a
@@ -209,6 +216,10 @@ impl<V: Vocabulary> dyn Out<V> + '_ {
     pub fn trace(&mut self, event: impl Into<V::Event>) {
         self.push(Output::Trace(event.into()));
     }
+    /// Exit the process: its shutdown is complete.
+    pub fn exit(&mut self) {
+        self.push(Output::Exit);
+    }
     /// A view of this outbox for an embedded subsystem speaking vocabulary `C`: what it
     /// writes is wrapped into this vocabulary's words on the way in.
     pub fn scoped<C>(&mut self) -> Scoped<'_, V, C>
@@ -250,6 +261,7 @@ where
             Output::Disk(op) => Output::Disk(op),
             Output::Reply(reply) => Output::Reply(reply.into()),
             Output::Trace(event) => Output::Trace(event.into()),
+            Output::Exit => Output::Exit,
         });
     }
 }

@@ -109,6 +109,9 @@ pub struct RegisteredBroker {
     pub broker_epoch: i64,
     /// Fenced brokers lead and follow nothing.
     pub fenced: bool,
+    /// It asked to shut down: it may no longer lead or join an ISR.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_controlled_shutdown: bool,
 }
 
 /// What the cluster's metadata says of one partition.

@@ -177,6 +177,7 @@ pub fn build(
                 }
                 continue;
             }
+            FaultAction::Shutdown { node } => Fault::Shutdown { node: id(node) },
             FaultAction::Restart { node } => Fault::Restart { node: id(node) },
             FaultAction::Partition { from, to, two_way } => Fault::Partition {
                 from: id(from),

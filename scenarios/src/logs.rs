@@ -84,6 +84,9 @@ impl Logs {
                 self.at_crashes.push(held);
                 self.down.insert(node.clone());
             }
+            Kind::Stopped => {
+                self.down.insert(node.clone());
+            }
             Kind::Restarted { .. } => {
                 self.down.remove(node);
                 // A restarted broker has only what recovery finds on its disk.

@@ -124,6 +124,13 @@ pub enum FaultAction {
     /// `power-loss-all`: every server (broker and controller) loses power at once; clients
     /// run elsewhere and keep going.
     PowerLossAll,
+    /// `shutdown`: SIGTERM to the node's process; it stops as it is written to (a broker
+    /// with `controlled.shutdown.enable` moves its leaderships away first), then `restart`
+    /// starts it again.
+    Shutdown {
+        /// The node.
+        node: String,
+    },
     /// `restart`: start a crashed node from its disk.
     Restart {
         /// The node.

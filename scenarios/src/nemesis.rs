@@ -535,6 +535,7 @@ pub fn strategy(
 /// -> controller-1` (one way), `4100 partition broker-1 <-> broker-2` (both ways),
 /// `5000 reset-connection broker-1 broker-2`, `6000 stall-poll consumer-1 4000` (for 4000 ms),
 /// `7000 close consumer-2`, `8000 power-loss broker-3`, `9000 power-loss-all`,
+/// `12000 shutdown broker-2`,
 /// `15000 heal`, `15000 restart broker-1`. [`parse_schedule`] reads it back.
 pub fn format_schedule(faults: &[ScheduledFault]) -> String {
     let line = |f: &ScheduledFault| {
@@ -542,6 +543,7 @@ pub fn format_schedule(faults: &[ScheduledFault]) -> String {
             FaultAction::ProcessCrash { node } => format!("process-crash {node}"),
             FaultAction::PowerLoss { node } => format!("power-loss {node}"),
             FaultAction::PowerLossAll => "power-loss-all".to_string(),
+            FaultAction::Shutdown { node } => format!("shutdown {node}"),
             FaultAction::Restart { node } => format!("restart {node}"),
             FaultAction::Partition { from, to, two_way } => {
                 let arrow = if *two_way { "<->" } else { "->" };
@@ -585,6 +587,7 @@ pub fn parse_schedule(text: &str) -> Result<Vec<ScheduledFault>, String> {
             ("process-crash", 3) => FaultAction::ProcessCrash { node: node(2)? },
             ("power-loss", 3) => FaultAction::PowerLoss { node: node(2)? },
             ("power-loss-all", 2) => FaultAction::PowerLossAll,
+            ("shutdown", 3) => FaultAction::Shutdown { node: node(2)? },
             ("restart", 3) => FaultAction::Restart { node: node(2)? },
             ("partition", 5) => FaultAction::Partition {
                 from: node(2)?,
@@ -710,6 +713,7 @@ mod tests {
         match action {
             FaultAction::ProcessCrash { node }
             | FaultAction::PowerLoss { node }
+            | FaultAction::Shutdown { node }
             | FaultAction::Restart { node }
             | FaultAction::StallPoll { node, .. }
             | FaultAction::Close { node } => vec![node],
@@ -724,6 +728,7 @@ mod tests {
             FaultAction::ProcessCrash { .. } => "process-crash",
             FaultAction::PowerLoss { .. } => "power-loss",
             FaultAction::PowerLossAll => "power-loss-all",
+            FaultAction::Shutdown { .. } => "shutdown",
             FaultAction::Restart { .. } => "restart",
             FaultAction::Partition { .. } => "partition",
             FaultAction::Heal => "heal",
@@ -864,6 +869,8 @@ mod tests {
             FaultAction::ResetConnection { .. } => &["reset-connection"],
             FaultAction::StallPoll { .. } => &["stall-poll"],
             FaultAction::Close { .. } => &["close"],
+            // The nemesis draws crashes, not clean shutdowns.
+            FaultAction::Shutdown { .. } => &[],
         }
     }
 

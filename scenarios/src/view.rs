@@ -156,6 +156,7 @@ impl WorldView {
                 }
             }
             Kind::Restarted { incarnation } => self.restarted(node, *incarnation),
+            Kind::Stopped => self.went_down(node, NodeStatus::Stopped),
             Kind::PartitionStarted { from, to, two_way } => {
                 self.cut.insert((from.clone(), to.clone()));
                 if *two_way {
@@ -178,11 +179,17 @@ impl WorldView {
     }
 
     fn crashed(&mut self, node: &str, how: CrashKind) {
+        let status = match how {
+            CrashKind::Process => NodeStatus::Killed,
+            CrashKind::Power => NodeStatus::PoweredOff,
+        };
+        self.went_down(node, status);
+    }
+
+    /// The node's process ended: it crashed, or shut down.
+    fn went_down(&mut self, node: &str, status: NodeStatus) {
         if let Some(n) = self.node_mut(node) {
-            n.status = match how {
-                CrashKind::Process => NodeStatus::Killed,
-                CrashKind::Power => NodeStatus::PoweredOff,
-            };
+            n.status = status;
             n.incarnation += 1;
             n.view = None;
         }

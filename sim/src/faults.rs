@@ -23,6 +23,13 @@ pub enum Fault {
         /// The victim.
         node: NodeId,
     },
+    /// SIGTERM to the node's process: it shuts down as it is written to (a broker moves its
+    /// leaderships away first with `controlled.shutdown.enable`, then flushes its logs and
+    /// writes its checkpoints and clean-shutdown marker), and exits.
+    Shutdown {
+        /// The node.
+        node: NodeId,
+    },
     /// Every machine loses power at once (a data-centre outage).
     PowerLossAll,
     /// Start a crashed node again from its disk.

@@ -20,7 +20,9 @@ pub type Name = Arc<str>;
 
 /// Version of the trace format; bump it whenever an event's encoding changes.
 /// 2: events scoped by subsystem, typed reasons and roles, commands, snapshots.
-pub const TRACE_VERSION: u32 = 2;
+/// 3: SIGTERM and clean exits (`shutdown_requested`, `stopped`), shutdown events, recovery
+/// from a recovery point.
+pub const TRACE_VERSION: u32 = 3;
 
 /// Why a message never arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +59,8 @@ pub enum NodeStatus {
     Killed,
     /// Its machine has no power (silent).
     PoweredOff,
+    /// Its process shut down cleanly (SIGTERM); the machine is up (connections are refused).
+    Stopped,
 }
 
 /// One node in a snapshot.
@@ -172,6 +176,10 @@ pub enum TraceKind<E, R, C, S> {
         /// How.
         how: CrashKind,
     },
+    /// The operator sent the node's process SIGTERM: it begins to shut down.
+    ShutdownRequested,
+    /// The node's process finished shutting down and exited.
+    Stopped,
     /// What a power loss did to the node's files.
     PowerLost {
         /// One entry per file that changed.

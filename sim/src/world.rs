@@ -97,6 +97,15 @@ enum Event<N: Node> {
     Fault(Fault),
 }
 
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Down {
+    /// It crashed (kill -9, power loss).
+    Crashed(CrashKind),
+    /// It exited by itself, its shutdown complete.
+    Exited,
+}
+
 /// The two ends of a message in flight: who sent it and for whom, process by process.
 #[derive(Clone, Copy, Debug)]
 struct Ends {
@@ -120,6 +129,8 @@ struct Slot<N: Node> {
     power_cycles: u32,
     /// Whether the machine has power (a killed process leaves it up; a power loss does not).
     powered: bool,
+    /// Whether the process, now down, exited by itself after SIGTERM (rather than crashed).
+    exited: bool,
     disk_prng: Prng,
 }
 
@@ -220,6 +231,7 @@ impl<N: Node> World<N> {
             disk: Disk::new(),
             power_cycles: 0,
             powered: true,
+            exited: false,
             disk_prng: Prng::derive(self.seed, &format!("disk/{name}"), 0),
         });
         id
@@ -395,10 +407,11 @@ impl<N: Node> World<N> {
             .iter()
             .map(|slot| NodeSnapshot {
                 node: slot.name.clone(),
-                status: match (&slot.state, slot.powered) {
-                    (Some(_), _) => NodeStatus::Up,
-                    (None, true) => NodeStatus::Killed,
-                    (None, false) => NodeStatus::PoweredOff,
+                status: match (&slot.state, slot.powered, slot.exited) {
+                    (Some(_), _, _) => NodeStatus::Up,
+                    (None, true, true) => NodeStatus::Stopped,
+                    (None, true, false) => NodeStatus::Killed,
+                    (None, false, _) => NodeStatus::PoweredOff,
                 },
                 incarnation: slot.incarnation,
                 view: slot.state.as_ref().map(N::view),
@@ -633,6 +646,7 @@ impl<N: Node> World<N> {
     /// Turn a node's outputs into events, disk writes and trace lines.
     fn flush_outbox(&mut self, node: NodeId) {
         let mut outbox = std::mem::take(&mut self.outbox);
+        let mut exits = false;
         for output in outbox.drain() {
             match output {
                 Output::Send { to, msg } => self.send(node, to, msg),
@@ -670,9 +684,13 @@ impl<N: Node> World<N> {
                     });
                 }
                 Output::Trace(event) => self.trace_node(node, TraceKind::Node { event }),
+                Output::Exit => exits = true,
             }
         }
         self.outbox = outbox;
+        if exits {
+            self.take_down(node, Down::Exited);
+        }
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg) {
@@ -770,6 +788,12 @@ impl<N: Node> World<N> {
         match fault {
             Fault::ProcessCrash { node } => self.crash(node, CrashKind::Process),
             Fault::PowerLoss { node } => self.crash(node, CrashKind::Power),
+            Fault::Shutdown { node } => {
+                if self.slots[node.index()].state.is_some() {
+                    self.trace_node(node, TraceKind::ShutdownRequested);
+                    self.step_node(node, Input::Terminate);
+                }
+            }
             Fault::PowerLossAll => {
                 for i in 0..self.slots.len() {
                     self.crash(NodeId(i as u32), CrashKind::Power);
@@ -778,6 +802,7 @@ impl<N: Node> World<N> {
             Fault::Restart { node } => {
                 if self.slots[node.index()].state.is_none() {
                     self.slots[node.index()].powered = true;
+                    self.slots[node.index()].exited = false;
                     self.start(node);
                 }
             }
@@ -834,19 +859,35 @@ impl<N: Node> World<N> {
     }
 
     fn crash(&mut self, node: NodeId, how: CrashKind) {
-        let slot = &mut self.slots[node.index()];
-        if slot.state.is_none() && how == CrashKind::Process {
+        if self.slots[node.index()].state.is_none() && how == CrashKind::Process {
             return;
         }
+        self.take_down(node, Down::Crashed(how));
+    }
+
+    /// The node's process ends — it crashed, or exited after SIGTERM — and with it its
+    /// memory, its timers and its connections; a power loss takes the page cache too.
+    fn take_down(&mut self, node: NodeId, down: Down) {
+        let slot = &mut self.slots[node.index()];
         let was_up = slot.state.take().is_some();
         if was_up {
             slot.incarnation += 1;
             slot.timers.clear();
+            slot.exited = down == Down::Exited;
             self.connections.process_died(node);
+            self.trace_node(
+                node,
+                match down {
+                    Down::Crashed(how) => TraceKind::Crashed { how },
+                    Down::Exited => TraceKind::Stopped,
+                },
+            );
         }
-        if was_up {
-            self.trace_node(node, TraceKind::Crashed { how });
-        }
+        let how = match down {
+            Down::Crashed(how) => how,
+            // An exiting process's kernel closes its sockets, as a killed one's does.
+            Down::Exited => CrashKind::Process,
+        };
         // Messages on their way to the dead process are lost; its own sent messages already
         // left the machine and still arrive.
         let mut peers_to_notify = Vec::new();

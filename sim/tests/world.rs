@@ -93,6 +93,7 @@ impl Node for Probe {
             } => out.reply(Seen::Synced(t)),
             Input::Recv { msg, .. } => out.reply(Seen::Got(msg.0)),
             Input::Disconnected { peer } => out.reply(Seen::Disconnected(peer.0)),
+            Input::Terminate => out.exit(),
         }
     }
 }

@@ -222,6 +222,7 @@ fn to_sim(world: &World<Actor>, action: &FaultAction) -> Fault {
     match action {
         FaultAction::ProcessCrash { node } => Fault::ProcessCrash { node: id(node) },
         FaultAction::PowerLoss { node } => Fault::PowerLoss { node: id(node) },
+        FaultAction::Shutdown { node } => Fault::Shutdown { node: id(node) },
         FaultAction::Restart { node } => Fault::Restart { node: id(node) },
         FaultAction::Partition { from, to, two_way } => Fault::Partition {
             from: id(from),

@@ -1,14 +1,24 @@
-//! `replication-offset-checkpoint`: each partition's high watermark, saved every
-//! `replica.high.watermark.checkpoint.interval.ms` (5000). Before KIP-101 a restarted follower
-//! truncated its log to this value — which is how it could lose acknowledged records.
+//! The broker's offset checkpoint files, one offset per partition:
+//! - `replication-offset-checkpoint`: each partition's high watermark, saved every
+//!   `replica.high.watermark.checkpoint.interval.ms` (5000). Before KIP-101 a restarted
+//!   follower truncated its log to this value — which is how it could lose acknowledged
+//!   records.
+//! - `recovery-point-offset-checkpoint`: each log's recovery point (everything below it was
+//!   fsynced), saved every `log.flush.offset.checkpoint.interval.ms` (60000) and at a clean
+//!   shutdown. After a crash, recovery scans the log from the segment holding it, not from
+//!   the start.
 //!
-//! Format (Kafka's): a version line `0`, a count line, then `topic partition offset` lines.
+//! Format (Kafka's `OffsetCheckpointFile`): a version line `0`, a count line, then
+//! `topic partition offset` lines.
 
 use crate::ids::TopicPartition;
 use std::collections::BTreeMap;
 
-/// The file's name in the broker's data directory.
-pub const FILE: &str = "replication-offset-checkpoint";
+/// The high watermarks' file in the broker's data directory.
+pub const HIGH_WATERMARKS: &str = "replication-offset-checkpoint";
+
+/// The recovery points' file in the broker's data directory.
+pub const RECOVERY_POINTS: &str = "recovery-point-offset-checkpoint";
 
 /// The file's bytes.
 pub fn encode(offsets: &BTreeMap<TopicPartition, i64>) -> Vec<u8> {

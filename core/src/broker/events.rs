@@ -73,6 +73,9 @@ pub enum FlushTrigger {
     /// `log.flush.interval.ms` passed since the last flush (checked by the flush scheduler).
     #[serde(rename = "log.flush.interval.ms")]
     Interval,
+    /// The broker is shutting down: every log is flushed before it stops.
+    #[serde(rename = "shutdown")]
+    Shutdown,
 }
 
 impl fmt::Display for FlushTrigger {
@@ -80,6 +83,7 @@ impl fmt::Display for FlushTrigger {
         f.write_str(match self {
             FlushTrigger::Messages => "log.flush.interval.messages",
             FlushTrigger::Interval => "log.flush.interval.ms",
+            FlushTrigger::Shutdown => "the shutdown",
         })
     }
 }

@@ -71,6 +71,7 @@ impl Broker {
             broker_id: request.replica_id,
             broker_epoch: request.replica_epoch,
         };
+        let may_join = self.quorum.is_none() || self.image.is_alive(request.replica_id);
         let mut expansions = Vec::new();
         for fp in &request.partitions {
             let Some(p) = self.partitions.get_mut(&fp.partition) else {
@@ -83,7 +84,7 @@ impl Broker {
             {
                 continue;
             }
-            if let Some(isr) = p.on_follower_fetch(now, follower, fp.fetch_offset, out) {
+            if let Some(isr) = p.on_follower_fetch(now, follower, fp.fetch_offset, may_join, out) {
                 expansions.push((fp.partition.clone(), isr));
             }
         }

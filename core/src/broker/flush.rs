@@ -60,6 +60,11 @@ impl Flushes {
             .collect()
     }
 
+    /// Whether no flush is in flight.
+    pub fn is_idle(&self) -> bool {
+        self.flushes.is_empty()
+    }
+
     /// Whether the sync `token` of a flush is still in flight.
     pub fn is_syncing(&self, token: DiskToken) -> bool {
         self.flushes

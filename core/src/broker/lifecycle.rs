@@ -1,7 +1,8 @@
 //! A KRaft broker's link to the controllers: it registers, heartbeats every
 //! `broker.heartbeat.interval.ms`, and follows the metadata log as an observer of the quorum.
 //! The controller unfences it once it has caught up with the metadata log, and fences it if
-//! its heartbeats stop for `broker.session.timeout.ms`.
+//! its heartbeats stop for `broker.session.timeout.ms`. A broker shutting down asks in its
+//! heartbeats to have its leaderships moved first ([`super::shutdown`]).
 
 use super::{Broker, Out, Timer};
 use crate::ids::NodeId;
@@ -56,9 +57,8 @@ impl Broker {
             Message::BrokerRegistrationRequest(BrokerRegistrationRequest {
                 correlation_id,
                 broker_id: self.config.node_id,
-                // No process of this broker shuts down cleanly yet (only kill -9 and power
-                // loss are modelled), so it never has a clean-shutdown file to name.
-                previous_broker_epoch: -1,
+                // The epoch its clean-shutdown marker named at start-up, else -1 (KIP-966).
+                previous_broker_epoch: self.previous_broker_epoch,
             }),
         );
         self.registration = Registration::Unregistered {
@@ -88,6 +88,7 @@ impl Broker {
                             broker_id: self.config.node_id,
                             broker_epoch,
                             current_metadata_offset,
+                            want_shut_down: self.wants_shut_down(),
                         }),
                     );
                 }
@@ -144,6 +145,9 @@ impl Broker {
                     if unfenced_now {
                         self.reconcile_partitions(now, out);
                     }
+                }
+                if r.should_shut_down {
+                    self.on_controlled_shutdown_done(now, true, out);
                 }
             }
             ErrorCode::StaleBrokerEpoch => {

@@ -25,6 +25,7 @@ pub mod lifecycle;
 mod partition;
 mod produce;
 pub mod producer_state;
+pub mod shutdown;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +34,7 @@ use crate::config::BrokerConfig;
 use crate::disk::{DiskImage, DiskOp, DiskToken};
 use crate::group::{self, Coordinator};
 use crate::ids::{NodeId, TopicPartition};
+use crate::log::RecoveryStart;
 use crate::metadata::{BrokerState, MetadataImage, PartitionState};
 use crate::node::{Boot, Input, Never, Vocabulary};
 use crate::protocol::{
@@ -70,6 +72,11 @@ pub enum Timer {
     IsrCheck,
     /// Write the high watermarks to `replication-offset-checkpoint`.
     HighWatermarkCheckpoint,
+    /// Write the recovery points to `recovery-point-offset-checkpoint`
+    /// (`log.flush.offset.checkpoint.interval.ms`).
+    RecoveryPointCheckpoint,
+    /// The controller did not approve the controlled shutdown in time.
+    ControlledShutdownTimeout,
     /// Fetch from partition leaders again after `replica.fetch.backoff.ms`.
     ReplicaFetchRetry,
     /// A request to a leader (Fetch) or the controller (AlterPartition) got no answer in time.
@@ -156,6 +163,11 @@ pub struct Broker {
     groups: Coordinator,
     /// Writes of the group coordinator to `__consumer_offsets`, waiting to be committed.
     group_writes: Purgatory<group_requests::PendingWrite>,
+    /// Where the broker is in a shutdown (SIGTERM).
+    shutdown: shutdown::Shutdown,
+    /// The broker epoch the clean-shutdown marker named at start-up (-1: the last shutdown
+    /// was not clean), for the registration's `previousBrokerEpoch`.
+    previous_broker_epoch: i64,
 }
 
 /// How long a leader waits for the controller's answer to an `AlterPartition` (Kafka's
@@ -175,13 +187,27 @@ fn partitions_on_disk(disk: &DiskImage) -> BTreeSet<TopicPartition> {
 }
 
 impl Broker {
-    /// Start (or restart) the broker: recover every partition found on disk.
+    /// Start (or restart) the broker: recover every partition found on disk — without a scan
+    /// after a clean shutdown, else from each log's recovery point.
     pub fn boot<C>(boot: &Boot<'_, C>, config: &BrokerConfig, out: &mut Out) -> Self {
-        let hws = boot
+        let read = |file| {
+            boot.disk
+                .get(file)
+                .map(|b| checkpoint::parse(b))
+                .unwrap_or_default()
+        };
+        let hws = read(checkpoint::HIGH_WATERMARKS);
+        let recovery_points = read(checkpoint::RECOVERY_POINTS);
+        let clean_shutdown = boot
             .disk
-            .get(checkpoint::FILE)
-            .map(|b| checkpoint::parse(b))
-            .unwrap_or_default();
+            .get(shutdown::CLEAN_SHUTDOWN_FILE)
+            .and_then(|b| shutdown::parse_marker(b));
+        if boot.disk.contains_key(shutdown::CLEAN_SHUTDOWN_FILE) {
+            // Consumed: from now on this process writes, and a crash must not find it.
+            out.disk(DiskOp::Delete {
+                file: shutdown::CLEAN_SHUTDOWN_FILE.to_string(),
+            });
+        }
         let mut wanted = partitions_on_disk(boot.disk);
         if config.controller_quorum_voters.is_empty() {
             for topic in &config.topics {
@@ -194,7 +220,13 @@ impl Broker {
             .into_iter()
             .map(|tp| {
                 let hw = hws.get(&tp).copied().unwrap_or(0);
-                let p = Partition::recover(tp.clone(), config, boot.disk, hw, boot.now, out);
+                let start = match clean_shutdown {
+                    Some(_) => RecoveryStart::CleanShutdown,
+                    None => {
+                        RecoveryStart::RecoveryPoint(recovery_points.get(&tp).copied().unwrap_or(0))
+                    }
+                };
+                let p = Partition::recover(tp.clone(), config, boot.disk, hw, start, boot.now, out);
                 (tp, p)
             })
             .collect();
@@ -229,6 +261,8 @@ impl Broker {
             next_producer_id: 0,
             groups: Coordinator::default(),
             group_writes: Purgatory::new(PurgatoryName::GroupWrite),
+            shutdown: shutdown::Shutdown::Running,
+            previous_broker_epoch: clean_shutdown.unwrap_or(-1),
         };
         if broker.quorum.is_some() {
             broker.send_registration(boot.now, out);
@@ -245,6 +279,10 @@ impl Broker {
         if let Some(interval) = broker.flush_scheduler_interval() {
             out.set_timer(Timer::FlushScheduler, boot.now + interval);
         }
+        out.set_timer(
+            Timer::RecoveryPointCheckpoint,
+            boot.now + broker.recovery_point_checkpoint_interval(),
+        );
         broker.debug_check_invariants();
         broker
     }
@@ -260,6 +298,7 @@ impl Broker {
                 address: self.id,
                 broker_epoch: 0,
                 fenced: false,
+                in_controlled_shutdown: false,
             },
         );
         for (tp, p) in &self.partitions {
@@ -323,6 +362,10 @@ impl Broker {
         Duration::from_millis((self.config.replica_lag_time_max_ms / 2).max(1))
     }
 
+    fn recovery_point_checkpoint_interval(&self) -> Duration {
+        Duration::from_millis(self.config.log_flush_offset_checkpoint_interval_ms)
+    }
+
     fn flush_scheduler_interval(&self) -> Option<Duration> {
         // The flusher only matters when a time-based flush is configured.
         self.config.log_flush_interval_ms?;
@@ -333,6 +376,13 @@ impl Broker {
 
     /// Handle one input.
     pub fn step(&mut self, now: Instant, input: Input<Vocab>, out: &mut Out) {
+        if self.is_closing() {
+            // The logs are closing: only their syncs matter now.
+            if let Input::DiskDone { file, token } = input {
+                self.on_disk_done(now, &file, token, out);
+            }
+            return;
+        }
         match input {
             Input::Recv { from, msg } => {
                 let msg = match self.quorum.as_mut() {
@@ -347,6 +397,10 @@ impl Broker {
             Input::DiskDone { file, token } => self.on_disk_done(now, &file, token, out),
             Input::Disconnected { peer } => self.on_disconnected(now, peer, out),
             Input::Command(never) => match never {},
+            Input::Terminate => self.on_terminate(now, out),
+        }
+        if self.is_closing() {
+            return;
         }
         self.apply_metadata(now, out);
         self.fetch_from_leaders(now, out);
@@ -475,6 +529,14 @@ impl Broker {
                     ),
                 );
             }
+            Timer::RecoveryPointCheckpoint => {
+                self.checkpoint_recovery_points(out);
+                out.set_timer(
+                    Timer::RecoveryPointCheckpoint,
+                    now + self.recovery_point_checkpoint_interval(),
+                );
+            }
+            Timer::ControlledShutdownTimeout => self.on_controlled_shutdown_done(now, false, out),
             Timer::ReplicaFetchRetry => {}
             Timer::Group(group::Timer::Tick) => self.on_group_tick(now, out),
             Timer::Network(t) => match self.network.on_timer(t).map(|(_, r)| r.kind) {
@@ -528,7 +590,16 @@ impl Broker {
             .collect();
         for (tp, state) in assigned {
             let partition = self.partitions.entry(tp.clone()).or_insert_with(|| {
-                Partition::recover(tp.clone(), &self.config, &DiskImage::new(), 0, now, out)
+                let start = RecoveryStart::RecoveryPoint(0);
+                Partition::recover(
+                    tp.clone(),
+                    &self.config,
+                    &DiskImage::new(),
+                    0,
+                    start,
+                    now,
+                    out,
+                )
             });
             let min_isr = self
                 .image
@@ -712,25 +783,23 @@ impl Broker {
             let (to, message) = w.op;
             out.send(to, message);
         }
+        if self.is_closing() {
+            self.advance_shutdown(Some(token), out);
+        }
     }
 
     /// Kafka writes checkpoint files to a temporary file, fsyncs it and renames it.
-    fn checkpoint_high_watermarks(&mut self, out: &mut Out) {
+    fn checkpoint_high_watermarks(&mut self, out: &mut Out) -> DiskToken {
         let offsets = self
             .partitions
             .iter()
             .map(|(tp, p)| (tp.clone(), p.high_watermark()))
             .collect();
         out.disk(DiskOp::Replace {
-            file: checkpoint::FILE.to_string(),
+            file: checkpoint::HIGH_WATERMARKS.to_string(),
             bytes: checkpoint::encode(&offsets),
         });
-        let token = DiskToken(self.next_token);
-        self.next_token += 1;
-        out.disk(DiskOp::Sync {
-            file: checkpoint::FILE.to_string(),
-            token,
-        });
+        self.sync(checkpoint::HIGH_WATERMARKS, out)
     }
 
     /// Shrink the ISR of led partitions whose followers lag more than `replica.lag.time.max.ms`.

@@ -21,7 +21,7 @@ use crate::disk::{DiskImage, DiskOp};
 use crate::ids::TopicPartition;
 use crate::log::batch::BatchHeader;
 use crate::log::epoch_cache::UNDEFINED_EPOCH_OFFSET;
-use crate::log::{AppendInfo, Log, LogConfig, LogError};
+use crate::log::{AppendInfo, Log, LogConfig, LogError, RecoveryStart};
 use crate::metadata::PartitionState;
 use crate::protocol::{BrokerState, ErrorCode};
 use crate::replication::epoch_end::{self, EpochEndOffset, FetchCheck};
@@ -89,21 +89,31 @@ fn log_config(config: &BrokerConfig) -> LogConfig {
 }
 
 impl Partition {
-    /// Rebuild the partition from the disk image, recovering its log. `high_watermark` is the
-    /// value from the broker's `replication-offset-checkpoint`, if any.
+    /// Rebuild the partition from the disk image, recovering its log from `start`.
+    /// `high_watermark` is the value from the broker's `replication-offset-checkpoint`, if any.
     pub fn recover(
         tp: TopicPartition,
         config: &BrokerConfig,
         disk: &DiskImage,
         high_watermark: i64,
+        start: RecoveryStart,
         now: Instant,
         out: &mut Out,
     ) -> Self {
         let dir = log_dir(&tp);
         let prefix = format!("{dir}/");
         let has_files = disk.keys().any(|f| f.starts_with(&prefix));
-        let (log, report, ops) = Log::recover(&dir, log_config(config), disk);
+        let (mut log, report, ops) = Log::recover(&dir, log_config(config), disk, start);
         out.disk_all(ops);
+        // What the recovery point does not cover may sit in the page cache only (a killed
+        // process's writes): the next flush syncs it.
+        let recovery_point = match start {
+            RecoveryStart::CleanShutdown => log.log_end_offset(),
+            RecoveryStart::RecoveryPoint(point) => {
+                log.mark_unflushed_from(point);
+                point.clamp(0, log.log_end_offset())
+            }
+        };
         let high_watermark = high_watermark.min(log.log_end_offset());
         if has_files {
             out.trace(LogEvent::Recovered {
@@ -123,11 +133,6 @@ impl Partition {
                 partition: tp.clone(),
             });
         }
-        // The broker cannot tell which of the bytes it found were ever fsynced (after a
-        // process crash they may sit in the page cache only), so its recovery point starts at
-        // zero and the next flush syncs everything. (Kafka keeps a recovery-point checkpoint
-        // file and rescans only above it; this broker rescans every segment, which finds the
-        // same torn tail.)
         Partition {
             tp,
             log,
@@ -138,8 +143,8 @@ impl Partition {
             replicas: Vec::new(),
             isr: Vec::new(),
             high_watermark,
-            recovery_point: 0,
-            flush_requested_up_to: 0,
+            recovery_point,
+            flush_requested_up_to: recovery_point,
             last_flush_time: now,
             producers: ProducerStates::default(),
             min_insync_replicas: config.min_insync_replicas,
@@ -670,12 +675,14 @@ impl Partition {
 
     /// A follower fetched at `fetch_offset`: note its progress, and the broker epoch of the
     /// process that fetched. Returns the ISR to ask for if the follower caught up and should
-    /// rejoin.
+    /// rejoin — only if it `may_join` (Kafka's `Partition.isReplicaIsrEligible`: not fenced,
+    /// not in controlled shutdown, as the leader's metadata says).
     pub fn on_follower_fetch(
         &mut self,
         now: Instant,
         follower: BrokerState,
         fetch_offset: i64,
+        may_join: bool,
         out: &mut Out,
     ) -> Option<Vec<i32>> {
         let BrokerState {
@@ -696,7 +703,8 @@ impl Partition {
         *f = isr_lag::after_follower_fetch(f, fetch_offset, now, leo);
         f.broker_epoch = broker_epoch;
         // One ISR change at a time; the join rule itself is Kafka's `isFollowerInSync`.
-        let expand = !self.isr.contains(&replica)
+        let expand = may_join
+            && !self.isr.contains(&replica)
             && pending_isr.is_none()
             && isr_join::may_join_isr(fetch_offset, hw, Some(epoch_start));
         let request = expand.then(|| {

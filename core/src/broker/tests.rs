@@ -151,6 +151,7 @@ impl Harness {
                 error: ErrorCode::None,
                 is_caught_up: true,
                 is_fenced: false,
+                should_shut_down: false,
             }),
         );
         let roles: Vec<ReplicaRole> = h

@@ -241,6 +241,9 @@ impl Producer {
                 });
             }
             Input::Recv { msg, .. } => self.on_message(now, msg, out),
+            // The application exits without waiting for what it has not sent (its records
+            // are reported as never acknowledged, as after a crash).
+            Input::Terminate => return out.exit(),
             Input::Timer(Timer::Linger(tp)) => self.close_batch(&tp),
             Input::Timer(Timer::Network(timer)) => {
                 if let Some((correlation_id, request)) = self.network.on_timer(timer) {

@@ -159,6 +159,12 @@ pub struct BrokerConfig {
     /// `replica.high.watermark.checkpoint.interval.ms`: how often the high watermarks are
     /// written to `replication-offset-checkpoint`. Default 5000.
     pub replica_high_watermark_checkpoint_interval_ms: u64,
+    /// `log.flush.offset.checkpoint.interval.ms`: how often each log's recovery point is
+    /// written to `recovery-point-offset-checkpoint`. Default 60000.
+    pub log_flush_offset_checkpoint_interval_ms: u64,
+    /// `controlled.shutdown.enable`: on SIGTERM, ask the controller to move this broker's
+    /// leaderships away before stopping. Default true.
+    pub controlled_shutdown_enable: bool,
     /// `replica.socket.timeout.ms`: a follower gives up on a Fetch unanswered this long (on top
     /// of the wait) and sends another. Default 30000.
     pub replica_socket_timeout_ms: u64,
@@ -194,6 +200,8 @@ impl Default for BrokerConfig {
             replica_fetch_backoff_ms: 1000,
             replica_socket_timeout_ms: 30_000,
             replica_high_watermark_checkpoint_interval_ms: 5000,
+            log_flush_offset_checkpoint_interval_ms: 60_000,
+            controlled_shutdown_enable: true,
             min_insync_replicas: 1,
             legacy_truncate_to_high_watermark: false,
             legacy_pre_kip279_truncation: false,

@@ -407,6 +407,14 @@ impl Configurable for BrokerConfig {
             c.replica_high_watermark_checkpoint_interval_ms = unsigned(v, 1)?;
             Ok(())
         }),
+        ("log.flush.offset.checkpoint.interval.ms", |c, v| {
+            c.log_flush_offset_checkpoint_interval_ms = unsigned(v, 1)?;
+            Ok(())
+        }),
+        ("controlled.shutdown.enable", |c, v| {
+            c.controlled_shutdown_enable = boolean(v)?;
+            Ok(())
+        }),
         ("replica.socket.timeout.ms", |c, v| {
             c.replica_socket_timeout_ms = unsigned(v, 1)?;
             Ok(())
@@ -452,6 +460,18 @@ impl Configurable for ControllerConfig {
         }),
         ("kafkasim.legacy.pre.kip966", |c, v| {
             c.legacy_pre_kip966 = boolean(v)?;
+            Ok(())
+        }),
+        ("auto.leader.rebalance.enable", |c, v| {
+            c.auto_leader_rebalance_enable = boolean(v)?;
+            Ok(())
+        }),
+        ("leader.imbalance.check.interval.seconds", |c, v| {
+            c.leader_imbalance_check_interval_seconds = unsigned(v, 1)?;
+            Ok(())
+        }),
+        ("leader.imbalance.per.broker.percentage", |c, v| {
+            c.leader_imbalance_per_broker_percentage = integer(v, 0)? as u32;
             Ok(())
         }),
         ("controller.quorum.election.timeout.ms", |c, v| {

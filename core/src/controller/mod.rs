@@ -22,10 +22,19 @@
 //! naming the epoch of a clean shutdown (`previousBrokerEpoch`) leaves every ISR and ELR. With
 //! the legacy switch the last ISR member stays in the ISR however it died, as before Kafka 4.
 //!
+//! **Controlled shutdown**: a broker that asks in its heartbeat to shut down while it leads
+//! enters controlled shutdown (`BrokerRegistrationChangeRecord`): it may no longer lead or join
+//! an ISR, leaves the ISRs as a fenced broker would, and is told `shouldShutDown` (and fenced)
+//! once it leads nothing and every unfenced broker has applied those changes, as Kafka's
+//! `BrokerHeartbeatManager.calculateNextBrokerState` decides.
+//!
+//! **Preferred leaders** (`auto.leader.rebalance.enable`): after a write that leaves a
+//! partition led by another replica than its first, the controller waits
+//! `leader.imbalance.check.interval.seconds`, then gives each such leadership back to its
+//! preferred replica if that one is in the ISR and active.
+//!
 //! ## Where this differs from Kafka's `ReplicationControlManager` (known, to be closed)
 //!
-//! - No broker shuts down cleanly yet (no controlled shutdown): every re-registration is an
-//!   unclean shutdown to the controller.
 //! - An unclean election (or of the last known leader) does not set the partition's leader
 //!   recovery state to RECOVERING, and the new leader does not report RECOVERED.
 //! - `min.insync.replicas` and `unclean.leader.election.enable` are read once, at topic
@@ -35,8 +44,11 @@
 //!   (its log message reads as if it meant to); here a fenced one is not elected.
 //! - `AlterPartition` proposals naming a replica outside the partition, or without the leader,
 //!   get `INVALID_UPDATE_VERSION`, where Kafka answers `INVALID_REQUEST`.
-//! - No controlled shutdown and no preferred-leader rebalancing
-//!   (`auto.leader.rebalance.enable`); a broker only loses leadership by being fenced.
+//! - A preferred-leader rebalance moves every partition it can at once; Kafka's moves at most
+//!   1,000 per run and runs again 10 ms later. `leader.imbalance.per.broker.percentage` is
+//!   accepted and ignored, as Kafka's KRaft controller ignores it.
+//! - A controller shutting down (SIGTERM) just exits; Kafka's active controller first resigns
+//!   (`EndQuorumEpoch`) so that the next election starts at once.
 //! - An unclean election happens in the same write that finds a partition leaderless; Kafka's
 //!   KRaft controller runs it from a periodic task.
 //! - Replica placement has no racks and no random starting broker
@@ -66,6 +78,8 @@ use std::collections::BTreeMap;
 pub enum Timer {
     /// The active controller looks for brokers whose session expired.
     SessionCheck,
+    /// The active controller moves leaderships back to preferred replicas.
+    LeaderBalance,
     /// Its metadata quorum member's deadlines.
     Quorum(quorum::Timer),
 }
@@ -120,6 +134,18 @@ pub enum Event {
         /// The broker's `node.id`.
         broker_id: i32,
     },
+    /// A broker asked to shut down while leading partitions: it enters controlled shutdown,
+    /// leaves every ISR it is not the last member of, and its leaderships move.
+    ControlledShutdownStarted {
+        /// The broker's `node.id`.
+        broker_id: i32,
+    },
+    /// A broker that asked to shut down may stop: it leads nothing and every active broker
+    /// knows it. It is fenced (Kafka's SHUTDOWN_NOW).
+    ShutdownGranted {
+        /// The broker's `node.id`.
+        broker_id: i32,
+    },
     /// It fenced a broker whose heartbeats stopped.
     BrokerFenced {
         /// The broker's `node.id`.
@@ -168,6 +194,15 @@ pub struct ControllerConfig {
     /// it died — the "last replica standing" loss. `kafkasim.legacy.pre.kip966`, default false
     /// (Kafka 4.1's default for new clusters is level 1).
     pub legacy_pre_kip966: bool,
+    /// `auto.leader.rebalance.enable`: move leaderships back to preferred replicas. Default
+    /// true.
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds`: how long after a write that leaves a
+    /// partition away from its preferred leader the controller rebalances. Default 300.
+    pub leader_imbalance_check_interval_seconds: u64,
+    /// `leader.imbalance.per.broker.percentage`: accepted, and ignored as Kafka's KRaft
+    /// controller ignores it (only the ZooKeeper controller used it). Default 10.
+    pub leader_imbalance_per_broker_percentage: u32,
     /// Topics to create once enough brokers are alive.
     pub topics: Vec<TopicSpec>,
 }
@@ -182,9 +217,25 @@ impl ControllerConfig {
             unclean_leader_election_enable: false,
             min_insync_replicas: 1,
             legacy_pre_kip966: false,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_seconds: 300,
+            leader_imbalance_per_broker_percentage: 10,
             topics,
         }
     }
+}
+
+/// Where a broker stands with the active controller (Kafka's `BrokerControlState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BrokerControlState {
+    /// Registered, not yet caught up, or fenced since.
+    Fenced,
+    /// May lead and follow.
+    Unfenced,
+    /// Asked to shut down; its leaderships are moving away.
+    ControlledShutdown,
+    /// May stop now.
+    ShutdownNow,
 }
 
 /// How often the active controller looks for brokers whose session expired.
@@ -201,6 +252,13 @@ pub struct Controller {
     latest: MetadataImage,
     /// Last heartbeat per broker (the active controller's memory only).
     heartbeats: BTreeMap<i32, Instant>,
+    /// The metadata offset each broker last said it had applied (memory only).
+    metadata_offsets: BTreeMap<i32, i64>,
+    /// Where each broker in controlled shutdown entered it: the offset of the records that
+    /// moved its leaderships (memory only; a new active controller starts without).
+    controlled_shutdown_offsets: BTreeMap<i32, i64>,
+    /// Whether a preferred-leader rebalance is scheduled (Kafka's `imbalancedScheduled`).
+    balance_scheduled: bool,
     /// Responses to send once the metadata log commits past an offset (Kafka's
     /// `DeferredEventQueue` of the `QuorumController`).
     awaiting_commit: Purgatory<(NodeId, Message)>,
@@ -224,6 +282,9 @@ impl Controller {
             committed: MetadataImage::default(),
             latest: MetadataImage::default(),
             heartbeats: BTreeMap::new(),
+            metadata_offsets: BTreeMap::new(),
+            controlled_shutdown_offsets: BTreeMap::new(),
+            balance_scheduled: false,
             awaiting_commit: Purgatory::new(PurgatoryName::ControllerCommit),
             leading: false,
         };
@@ -270,6 +331,7 @@ impl Controller {
             }
             Input::Timer(Timer::Quorum(t)) => self.quorum.on_timer(now, t, &mut out.scoped()),
             Input::Timer(Timer::SessionCheck) => self.on_session_check(now, out),
+            Input::Timer(Timer::LeaderBalance) => self.balance_partition_leaders(now, out),
             Input::Command(never) => match never {},
             // Every file of a controller is its metadata log's.
             Input::DiskDone { token, .. } => {
@@ -278,6 +340,9 @@ impl Controller {
             Input::Disconnected { peer } => {
                 self.quorum.on_disconnected(now, peer, &mut out.scoped())
             }
+            // Its metadata log is synced as it goes: nothing to finish (Kafka's active
+            // controller also resigns with EndQuorumEpoch, not modelled; see the module doc).
+            Input::Terminate => return out.exit(),
         }
         self.after_step(now, out);
     }
@@ -306,11 +371,16 @@ impl Controller {
             self.latest = self.committed.clone();
             self.awaiting_commit.take_all(Outcome::Aborted, out);
             self.heartbeats.clear();
+            self.metadata_offsets.clear();
+            self.controlled_shutdown_offsets.clear();
             out.cancel_timer(Timer::SessionCheck);
+            out.cancel_timer(Timer::LeaderBalance);
+            self.balance_scheduled = false;
         }
         self.leading = leading;
         if leading {
             self.maybe_create_topics(now, out);
+            self.maybe_schedule_balance(now, out);
         }
         if cfg!(debug_assertions) {
             self.quorum.debug_check_invariants();
@@ -462,6 +532,7 @@ impl Controller {
             error: ErrorCode::None,
             is_caught_up: false,
             is_fenced: true,
+            should_shut_down: false,
         };
         if !self.leading {
             response.error = self.not_controller();
@@ -479,24 +550,58 @@ impl Controller {
             return;
         }
         self.heartbeats.insert(r.broker_id, now);
+        self.metadata_offsets
+            .insert(r.broker_id, r.current_metadata_offset);
         // Caught up: the broker has applied the metadata log past its own registration.
-        let caught_up = r.current_metadata_offset > broker.broker_epoch;
-        response.is_caught_up = caught_up;
-        response.is_fenced = broker.fenced;
-        if broker.fenced && caught_up {
-            let unfence = MetadataRecord::UnfenceBrokerRecord {
-                broker_id: r.broker_id,
-                broker_epoch: r.broker_epoch,
-            };
-            let mut after = self.latest.clone();
-            after.apply(&unfence);
-            let mut records = vec![unfence];
-            records.extend(self.elections(&after, None, out));
-            if let Some(offset) = self.propose(now, records, out) {
+        response.is_caught_up = r.current_metadata_offset > broker.broker_epoch;
+        let (current, next) = self.next_broker_state(&r, &broker);
+        response.is_fenced = next == BrokerControlState::Fenced
+            || (current == BrokerControlState::Fenced && next == BrokerControlState::ShutdownNow);
+        response.should_shut_down = next == BrokerControlState::ShutdownNow;
+        let change = match (current, next) {
+            (BrokerControlState::Fenced, BrokerControlState::Unfenced) => {
                 out.trace(Event::BrokerUnfenced {
                     broker_id: r.broker_id,
                 });
-                response.is_fenced = false;
+                Some(MetadataRecord::UnfenceBrokerRecord {
+                    broker_id: r.broker_id,
+                    broker_epoch: r.broker_epoch,
+                })
+            }
+            (BrokerControlState::Unfenced, BrokerControlState::ControlledShutdown) => {
+                out.trace(Event::ControlledShutdownStarted {
+                    broker_id: r.broker_id,
+                });
+                Some(MetadataRecord::BrokerRegistrationChangeRecord {
+                    broker_id: r.broker_id,
+                    broker_epoch: r.broker_epoch,
+                    in_controlled_shutdown: true,
+                })
+            }
+            // Kafka's `handleBrokerFenced` for SHUTDOWN_NOW: the broker leaves every ISR.
+            (
+                BrokerControlState::Unfenced | BrokerControlState::ControlledShutdown,
+                BrokerControlState::ShutdownNow,
+            ) => {
+                out.trace(Event::ShutdownGranted {
+                    broker_id: r.broker_id,
+                });
+                Some(MetadataRecord::FenceBrokerRecord {
+                    broker_id: r.broker_id,
+                    broker_epoch: r.broker_epoch,
+                })
+            }
+            _ => None,
+        };
+        if let Some(record) = change {
+            let mut after = self.latest.clone();
+            after.apply(&record);
+            let mut records = vec![record];
+            records.extend(self.elections(&after, None, out));
+            if let Some(offset) = self.propose(now, records, out) {
+                if next == BrokerControlState::ControlledShutdown {
+                    self.controlled_shutdown_offsets.insert(r.broker_id, offset);
+                }
                 self.answer_once_committed(
                     offset,
                     from,
@@ -507,6 +612,65 @@ impl Controller {
             }
         }
         out.send(from, Message::BrokerHeartbeatResponse(response));
+    }
+
+    /// Where a heartbeat moves its broker, from where it stands (Kafka's
+    /// `BrokerHeartbeatManager.calculateNextBrokerState`): a fenced broker is unfenced once it
+    /// has caught up; one that wants to shut down stops at once if it leads nothing, and else
+    /// enters controlled shutdown, leaving it only once it leads nothing and every active
+    /// broker has applied the records that moved its leaderships.
+    fn next_broker_state(
+        &self,
+        r: &BrokerHeartbeatRequest,
+        broker: &crate::metadata::BrokerState,
+    ) -> (BrokerControlState, BrokerControlState) {
+        let leads = || {
+            self.latest
+                .partitions
+                .values()
+                .any(|p| p.leader == r.broker_id)
+        };
+        if broker.in_controlled_shutdown {
+            let shutdown_offset = self
+                .controlled_shutdown_offsets
+                .get(&r.broker_id)
+                .copied()
+                .unwrap_or(-1);
+            let next = if leads() || shutdown_offset >= self.lowest_active_offset() {
+                BrokerControlState::ControlledShutdown
+            } else {
+                BrokerControlState::ShutdownNow
+            };
+            return (BrokerControlState::ControlledShutdown, next);
+        }
+        if broker.fenced {
+            let next = if r.want_shut_down {
+                BrokerControlState::ShutdownNow
+            } else if r.current_metadata_offset > broker.broker_epoch {
+                BrokerControlState::Unfenced
+            } else {
+                BrokerControlState::Fenced
+            };
+            return (BrokerControlState::Fenced, next);
+        }
+        let next = match (r.want_shut_down, leads()) {
+            (false, _) => BrokerControlState::Unfenced,
+            (true, true) => BrokerControlState::ControlledShutdown,
+            (true, false) => BrokerControlState::ShutdownNow,
+        };
+        (BrokerControlState::Unfenced, next)
+    }
+
+    /// The metadata offset every unfenced broker has applied (exclusive: the next offset
+    /// each will apply), as their heartbeats last reported it.
+    fn lowest_active_offset(&self) -> i64 {
+        self.latest
+            .brokers
+            .iter()
+            .filter(|(_, b)| !b.fenced)
+            .map(|(id, _)| self.metadata_offsets.get(id).copied().unwrap_or(0))
+            .min()
+            .unwrap_or(i64::MAX)
     }
 
     /// Fence the broker whose session expired longest ago, if any — one per check, as Kafka's
@@ -551,6 +715,58 @@ impl Controller {
             self.propose(now, records, out);
         }
         out.set_timer(Timer::SessionCheck, next_check);
+    }
+
+    /// After a write that leaves a partition away from its preferred leader, rebalance
+    /// `leader.imbalance.check.interval.seconds` later (Kafka's
+    /// `QuorumController.maybeScheduleNextBalancePartitionLeaders`, called after every write).
+    fn maybe_schedule_balance(&mut self, now: Instant, out: &mut Out) {
+        if self.balance_scheduled
+            || !self.config.auto_leader_rebalance_enable
+            || !self
+                .latest
+                .partitions
+                .values()
+                .any(placement::is_imbalanced)
+        {
+            return;
+        }
+        self.balance_scheduled = true;
+        let interval =
+            Duration::from_millis(self.config.leader_imbalance_check_interval_seconds * 1000);
+        out.set_timer(Timer::LeaderBalance, now + interval);
+    }
+
+    /// Move every leadership whose preferred replica is back in the ISR to it (Kafka's
+    /// `ReplicationControlManager.maybeBalancePartitionLeaders`).
+    fn balance_partition_leaders(&mut self, now: Instant, out: &mut Out) {
+        self.balance_scheduled = false;
+        if !self.leading {
+            return;
+        }
+        let alive = |b: i32| self.latest.is_alive(b);
+        let changes: Vec<(
+            TopicPartition,
+            crate::metadata::PartitionState,
+            placement::PartitionChange,
+        )> = self
+            .latest
+            .partitions
+            .iter()
+            .filter_map(|(tp, p)| {
+                let change = placement::preferred_leader_change(p, alive)?;
+                Some((tp.clone(), p.clone(), change))
+            })
+            .collect();
+        let records: Vec<MetadataRecord> = changes
+            .into_iter()
+            .map(|(tp, p, change)| self.change_record(&tp, &p, change, out))
+            .collect();
+        if !records.is_empty() {
+            self.propose(now, records, out);
+        }
+        // Partitions whose preferred replica could not lead yet are tried again after the
+        // next write, as in Kafka.
     }
 
     /// Partition changes needed in `image`: fenced brokers out of ISRs (into ELRs), the
@@ -708,13 +924,17 @@ impl Controller {
     }
 
     /// Whether a proposed ISR member may be in the ISR (Kafka's
-    /// `ReplicationControlManager.ineligibleReplicasForIsr`, KIP-903): registered, not fenced,
-    /// and — when the leader names one — with the broker epoch it is registered with, so that
-    /// a broker that restarted is not admitted on its previous process's fetches.
+    /// `ReplicationControlManager.ineligibleReplicasForIsr`, KIP-903 and KIP-841): registered,
+    /// not fenced, not in controlled shutdown, and — when the leader names one — with the
+    /// broker epoch it is registered with, so that a broker that restarted is not admitted on
+    /// its previous process's fetches.
     fn eligible_for_isr(&self, member: &BrokerState) -> bool {
-        self.latest.brokers.get(&member.broker_id).is_some_and(|b| {
-            !b.fenced && (member.broker_epoch == -1 || member.broker_epoch == b.broker_epoch)
-        })
+        self.latest.is_alive(member.broker_id)
+            && self
+                .latest
+                .brokers
+                .get(&member.broker_id)
+                .is_some_and(|b| member.broker_epoch == -1 || member.broker_epoch == b.broker_epoch)
     }
 
     /// Create configured topics that do not exist yet, once enough brokers are alive.

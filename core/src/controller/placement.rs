@@ -30,6 +30,9 @@ pub enum Election {
     LastKnownLeader,
     /// `unclean.leader.election.enable`: any live replica, committed records or not.
     Unclean,
+    /// Back to the preferred replica (the first of the assignment), which is in the ISR
+    /// again (`auto.leader.rebalance.enable`).
+    Preferred,
 }
 
 impl Election {
@@ -140,6 +143,30 @@ pub fn partition_change(
 }
 
 /// The leader `partition_change` settles on, and how (`None` when it keeps or finds none).
+/// Whether `p` is led by another replica than its preferred one (Kafka's
+/// `imbalancedPartitions`: a leaderless partition is not counted).
+pub fn is_imbalanced(p: &PartitionState) -> bool {
+    p.leader >= 0 && p.replicas.first() != Some(&p.leader)
+}
+
+/// The change that moves `p`'s leadership back to its preferred replica, if that replica is
+/// in the ISR and `acceptable` (unfenced, not shutting down): Kafka's
+/// `PartitionChangeBuilder` with `Election.PREFERRED`, as `maybeBalancePartitionLeaders` runs
+/// it. `None` when `p` is balanced or its preferred replica cannot lead.
+pub fn preferred_leader_change(
+    p: &PartitionState,
+    acceptable: impl Fn(i32) -> bool,
+) -> Option<PartitionChange> {
+    let preferred = *p.replicas.first()?;
+    (is_imbalanced(p) && p.isr.contains(&preferred) && acceptable(preferred)).then(|| {
+        PartitionChange {
+            leader: Some(preferred),
+            election: Some(Election::Preferred),
+            ..PartitionChange::default()
+        }
+    })
+}
+
 fn elect(
     p: &PartitionState,
     target_isr: &[i32],
@@ -223,6 +250,34 @@ mod tests {
             eligible_leader_replicas: Vec::new(),
             last_known_elr: Vec::new(),
         }
+    }
+
+    /// Kafka's `ReplicationControlManagerTest.testBalancePartitionLeaders` and
+    /// `PartitionChangeBuilderTest` with `Election.PREFERRED`: the preferred replica takes the
+    /// leadership back only from the ISR, and only if it may lead.
+    #[test]
+    fn preferred_leader_election_needs_the_preferred_replica_in_the_isr_and_acceptable() {
+        // (partition, a broker that may not lead, the leader a preferred election gives)
+        let cases = [
+            (p(&[1, 2, 3], &[1, 2, 3], 2), None, Some(1)),
+            (p(&[1, 2, 3], &[2, 3], 2), None, None),
+            (p(&[1, 2, 3], &[1, 2, 3], 2), Some(1), None),
+            (p(&[1, 2, 3], &[1, 2, 3], 1), None, None),
+            (p(&[1, 2, 3], &[1], -1), None, None),
+        ];
+        for (i, (state, unacceptable, leader)) in cases.iter().enumerate() {
+            let change = preferred_leader_change(state, |b| Some(b) != *unacceptable);
+            assert_eq!(change.as_ref().and_then(|c| c.leader), *leader, "case {i}");
+            if let Some(c) = change {
+                assert_eq!(c.election, Some(Election::Preferred));
+                assert_eq!((c.isr, c.eligible_leader_replicas), (None, None));
+            }
+        }
+        assert!(is_imbalanced(&p(&[1, 2, 3], &[1, 2, 3], 2)));
+        assert!(
+            !is_imbalanced(&p(&[1, 2, 3], &[1], -1)),
+            "leaderless is not imbalanced"
+        );
     }
 
     #[test]

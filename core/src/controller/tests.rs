@@ -10,7 +10,7 @@ use crate::metadata::PartitionState;
 use crate::node::Outbox;
 use crate::prng::Prng;
 use crate::purgatory::{self, Outcome};
-use crate::testkit::{sends, syncs, traces};
+use crate::testkit::{sends, syncs, timers_set, traces};
 use placement::Election;
 use std::collections::VecDeque;
 
@@ -127,11 +127,17 @@ impl Harness {
 
     /// Broker `id` heartbeats, caught up with the metadata log.
     fn heartbeat(&mut self, id: i32) -> Outbox<Vocab> {
+        self.heartbeat_wanting(id, false)
+    }
+
+    /// Broker `id` heartbeats, caught up, asking to shut down if `want_shut_down`.
+    fn heartbeat_wanting(&mut self, id: i32, want_shut_down: bool) -> Outbox<Vocab> {
         let request = BrokerHeartbeatRequest {
             correlation_id: 0,
             broker_id: id,
             broker_epoch: self.epochs[&id],
             current_metadata_offset: i64::MAX,
+            want_shut_down,
         };
         self.step(Input::Recv {
             from: broker_address(id),
@@ -154,6 +160,24 @@ impl Harness {
         self.step(Input::Recv {
             from: broker_address(1),
             msg: Message::AlterPartitionRequest(shrink),
+        })
+    }
+
+    /// The partition's current leader asks the controller for the ISR `isr`.
+    fn leader_proposes(&mut self, isr: &[i32]) -> Outbox<Vocab> {
+        let p = self.partition();
+        let request = AlterPartitionRequest {
+            correlation_id: 9,
+            broker_id: p.leader,
+            broker_epoch: self.epochs[&p.leader],
+            partition: tp(),
+            leader_epoch: p.leader_epoch,
+            new_isr: members(self, isr),
+            partition_epoch: p.partition_epoch,
+        };
+        self.step(Input::Recv {
+            from: broker_address(p.leader),
+            msg: Message::AlterPartitionRequest(request),
         })
     }
 
@@ -536,4 +560,121 @@ fn an_isr_member_must_be_named_with_the_broker_epoch_it_is_registered_with() {
         },
         Some(ErrorCode::None)
     );
+}
+
+/// The heartbeat response the controller sent broker `id` in `out`.
+fn heartbeat_response(out: &Outbox<Vocab>, id: i32) -> BrokerHeartbeatResponse {
+    sends(out)
+        .into_iter()
+        .find_map(|(to, m)| match m {
+            Message::BrokerHeartbeatResponse(r) if to == broker_address(id) => Some(r.clone()),
+            _ => None,
+        })
+        .expect("every heartbeat is answered")
+}
+
+/// Kafka's `BrokerHeartbeatManager.calculateNextBrokerState` and
+/// `ReplicationControlManager.handleBrokerInControlledShutdown`: an unfenced broker that
+/// wants to shut down while it leads enters controlled shutdown — it leaves the ISR and its
+/// leadership moves — and is told to shut down (and fenced) only once it leads nothing.
+#[test]
+fn a_leader_that_wants_to_shut_down_is_released_once_its_leadership_moved() {
+    let mut h = Harness::with_topic(|_| {});
+    let out = h.at(100).heartbeat_wanting(1, true);
+    assert!(
+        traces(&out).contains(&&NodeEvent::Controller(Event::ControlledShutdownStarted {
+            broker_id: 1
+        }))
+    );
+    let answer = heartbeat_response(&out, 1);
+    assert!(!answer.should_shut_down && !answer.is_fenced, "{answer:?}");
+    let p = h.partition();
+    assert_ne!(p.leader, 1, "the leadership moved");
+    assert!(
+        !p.isr.contains(&1),
+        "a broker in controlled shutdown leaves the ISR"
+    );
+    assert!(h.controller.latest.brokers[&1].in_controlled_shutdown);
+    // Every active broker applied the change (they report i64::MAX): it may go.
+    let out = h.at(2100).heartbeat_wanting(1, true);
+    let answer = heartbeat_response(&out, 1);
+    assert!(answer.should_shut_down, "{answer:?}");
+    assert!(
+        h.controller.latest.brokers[&1].fenced,
+        "SHUTDOWN_NOW fences it"
+    );
+}
+
+/// `calculateNextBrokerState`: a broker that leads nothing, or is fenced, may shut down at once.
+#[test]
+fn a_broker_that_leads_nothing_may_shut_down_at_once() {
+    let mut h = Harness::with_topic(|_| {});
+    let out = h.at(100).heartbeat_wanting(3, true);
+    assert!(heartbeat_response(&out, 3).should_shut_down);
+    assert!(
+        !traces(&out).contains(&&NodeEvent::Controller(Event::ControlledShutdownStarted {
+            broker_id: 3
+        })),
+        "no controlled shutdown for a broker that leads nothing"
+    );
+    assert!(!h.partition().isr.contains(&3), "fenced, it left the ISR");
+    let out = h.at(200).heartbeat_wanting(3, true);
+    assert!(
+        heartbeat_response(&out, 3).should_shut_down,
+        "fenced: at once"
+    );
+}
+
+/// A broker in controlled shutdown may not rejoin an ISR (KIP-841's
+/// `ineligibleReplicasForIsr`): the leader's proposal naming it is refused.
+#[test]
+fn a_broker_in_controlled_shutdown_is_ineligible_for_the_isr() {
+    let mut h = Harness::with_topic(|_| {});
+    let out = h.at(100).heartbeat_wanting(1, true);
+    assert!(!heartbeat_response(&out, 1).should_shut_down);
+    let out = h.leader_proposes(&[1, 2, 3]);
+    let error = sends(&out).into_iter().find_map(|(_, m)| match m {
+        Message::AlterPartitionResponse(r) => Some(r.error),
+        _ => None,
+    });
+    assert_eq!(error, Some(ErrorCode::IneligibleReplica));
+}
+
+/// `QuorumController.maybeScheduleNextBalancePartitionLeaders` and
+/// `ReplicationControlManager.maybeBalancePartitionLeaders`: a write that leaves a partition
+/// away from its preferred leader schedules a rebalance `leader.imbalance.check.interval.seconds`
+/// later, which gives the leadership back once the preferred replica is in the ISR again.
+#[test]
+fn the_leadership_goes_back_to_the_preferred_replica_after_the_check_interval() {
+    let mut h = Harness::with_topic(|c| c.leader_imbalance_check_interval_seconds = 10);
+    h.at(100).heartbeat_wanting(1, true);
+    h.at(2100).heartbeat_wanting(1, true);
+    assert_ne!(h.partition().leader, 1);
+    // Broker 1 comes back and the leader lets it into the ISR.
+    h.at(3000).register(1);
+    h.at(3100).heartbeat(1);
+    let p = h.partition();
+    h.at(3200).leader_proposes(&[1, 2, 3]);
+    assert_eq!(h.partition().isr, vec![1, 2, 3]);
+    let out = h.at(10_100).step(Input::Timer(Timer::LeaderBalance));
+    assert!(
+        traces(&out).contains(&&NodeEvent::Controller(Event::LeaderElected {
+            partition: tp(),
+            leader: 1,
+            election: Election::Preferred,
+        }))
+    );
+    assert_eq!(h.partition().leader, 1);
+    assert_eq!(h.partition().leader_epoch, p.leader_epoch + 1);
+}
+
+/// With `auto.leader.rebalance.enable=false` the controller never schedules the rebalance.
+#[test]
+fn without_auto_leader_rebalance_no_rebalance_is_scheduled() {
+    for enabled in [true, false] {
+        let mut h = Harness::with_topic(|c| c.auto_leader_rebalance_enable = enabled);
+        let out = h.at(100).heartbeat_wanting(1, true);
+        let scheduled = timers_set(&out).contains(&&Timer::LeaderBalance);
+        assert_eq!(scheduled, enabled, "auto.leader.rebalance.enable={enabled}");
+    }
 }

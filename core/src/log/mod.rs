@@ -21,7 +21,7 @@ pub mod varint;
 use crate::disk::{DiskOp, DiskToken, DiskWrites};
 use batch::{BatchError, BatchHeader, RecordBatch, set_base_offset, set_partition_leader_epoch};
 use epoch_cache::EpochCache;
-pub use recovery::{RecoveryReport, Truncation, TruncationReason};
+pub use recovery::{RecoveryReport, RecoveryStart, Truncation, TruncationReason};
 use segment::Segment;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -484,6 +484,24 @@ impl Log {
                 DiskOp::Sync { file, token }
             })
             .collect()
+    }
+
+    /// Count every file from the segment holding `offset` on as unsynced: after a crash the
+    /// bytes above the recovery point may be in the page cache only.
+    pub fn mark_unflushed_from(&mut self, offset: i64) {
+        let from = self
+            .segments
+            .range(..=offset)
+            .next_back()
+            .map_or(0, |(base, _)| *base);
+        for (base, segment) in self.segments.range(from..) {
+            if !segment.log.is_empty() {
+                self.dirty.insert(segment::log_file(&self.dir, *base));
+            }
+            if !segment.index.is_empty() {
+                self.dirty.insert(segment::index_file(&self.dir, *base));
+            }
+        }
     }
 
     /// Whether anything was written since the last flush.

@@ -54,7 +54,7 @@ proptest! {
             durable_image = image.clone();
         }
         // What the durable prefix holds: its batches, byte for byte.
-        let (durable_log, durable_report, _) = Log::recover("t-0", small(), &durable_image);
+        let (durable_log, durable_report, _) = Log::recover("t-0", small(), &durable_image, RecoveryStart::RecoveryPoint(0));
         prop_assert_eq!(durable_report.truncation, None);
         let durable = durable_log.read(0, usize::MAX).unwrap();
 
@@ -74,7 +74,7 @@ proptest! {
             }
         }
 
-        let (recovered, report, ops) = Log::recover("t-0", small(), &damaged);
+        let (recovered, report, ops) = Log::recover("t-0", small(), &damaged, RecoveryStart::RecoveryPoint(0));
         let kept = recovered.read(0, usize::MAX).unwrap();
         prop_assert!(kept.starts_with(&durable), "a durable batch was dropped or changed");
         let mut rest = kept.as_slice();
@@ -89,7 +89,7 @@ proptest! {
         prop_assert_eq!(report.log_end_offset, expected);
         let mut fixed = damaged.clone();
         apply(&mut fixed, &ops);
-        let (again, second, second_ops) = Log::recover("t-0", small(), &fixed);
+        let (again, second, second_ops) = Log::recover("t-0", small(), &fixed, RecoveryStart::RecoveryPoint(0));
         prop_assert_eq!(second.truncation, None);
         prop_assert!(second_ops.is_empty(), "recovery is a fixed point: {:?}", second_ops);
         prop_assert_eq!(again.read(0, usize::MAX).unwrap(), kept);
@@ -229,9 +229,9 @@ proptest! {
             &fates,
         );
 
-        let (flushed_log, _, _) = Log::recover("t-0", small(), &images[flushed]);
+        let (flushed_log, _, _) = Log::recover("t-0", small(), &images[flushed], RecoveryStart::RecoveryPoint(0));
         let durable = flushed_log.read(0, usize::MAX).unwrap();
-        let (recovered, report, ops) = Log::recover("t-0", small(), &disk);
+        let (recovered, report, ops) = Log::recover("t-0", small(), &disk, RecoveryStart::RecoveryPoint(0));
         let start = recovered.log_start_offset();
         let kept = recovered.read(start, usize::MAX).unwrap();
         // A later segment can be first only if the first never reached the disk, which only
@@ -250,7 +250,7 @@ proptest! {
 
         let mut fixed = disk.clone();
         apply(&mut fixed, &ops);
-        let (again, second, second_ops) = Log::recover("t-0", small(), &fixed);
+        let (again, second, second_ops) = Log::recover("t-0", small(), &fixed, RecoveryStart::RecoveryPoint(0));
         prop_assert_eq!(second.truncation, None);
         prop_assert!(second_ops.is_empty(), "recovery is a fixed point: {:?}", second_ops);
         prop_assert_eq!(again.read(start, usize::MAX).unwrap(), kept);
@@ -315,7 +315,7 @@ proptest! {
         prop_assert_eq!(last[0].partition_leader_epoch, epoch);
         let mut image = images.last().unwrap().clone();
         apply(&mut image, &ops);
-        let (recovered, report, _) = Log::recover("t-0", small(), &image);
+        let (recovered, report, _) = Log::recover("t-0", small(), &image, RecoveryStart::RecoveryPoint(0));
         prop_assert_eq!(report.truncation, None);
         prop_assert_eq!(recovered.read(0, usize::MAX).unwrap(), log.read(0, usize::MAX).unwrap());
         prop_assert_eq!(recovered.epoch_cache(), log.epoch_cache());

@@ -171,7 +171,8 @@ fn truncate_cuts_at_batch_boundaries_and_trims_the_epoch_cache() {
     // The disk agrees with memory after recovery from the ops.
     let mut image = DiskImage::new();
     apply(&mut image, &ops);
-    let (recovered, report, _) = Log::recover("t-0", small(), &image);
+    let (recovered, report, _) =
+        Log::recover("t-0", small(), &image, RecoveryStart::RecoveryPoint(0));
     assert_eq!(report.truncation, None);
     assert_eq!(values(&recovered), values(&log));
     assert_eq!(recovered.epoch_cache(), log.epoch_cache());
@@ -215,7 +216,12 @@ fn recovery_cuts_a_torn_tail_and_reports_it() {
     let file = "t-0/00000000000000000000.log".to_string();
     let full = image[&file].len();
     image.get_mut(&file).unwrap().truncate(full - 5);
-    let (recovered, report, fix) = Log::recover("t-0", LogConfig::default(), &image);
+    let (recovered, report, fix) = Log::recover(
+        "t-0",
+        LogConfig::default(),
+        &image,
+        RecoveryStart::RecoveryPoint(0),
+    );
     assert_eq!(recovered.log_end_offset(), 2);
     let t = report.truncation.clone().unwrap();
     assert_eq!(t.reason, TruncationReason::TornBatch);
@@ -223,13 +229,23 @@ fn recovery_cuts_a_torn_tail_and_reports_it() {
     assert_eq!(t.bytes_truncated as usize + t.position as usize, full - 5);
     assert_eq!(report.valid_batches, 1);
     apply(&mut image, &fix);
-    let (_, second, _) = Log::recover("t-0", LogConfig::default(), &image);
+    let (_, second, _) = Log::recover(
+        "t-0",
+        LogConfig::default(),
+        &image,
+        RecoveryStart::RecoveryPoint(0),
+    );
     assert_eq!(second.truncation, None, "recovery is a fixed point");
 }
 
 #[test]
 fn recovery_of_nothing_is_an_empty_log() {
-    let (log, report, ops) = Log::recover("t-0", LogConfig::default(), &DiskImage::new());
+    let (log, report, ops) = Log::recover(
+        "t-0",
+        LogConfig::default(),
+        &DiskImage::new(),
+        RecoveryStart::RecoveryPoint(0),
+    );
     assert_eq!(log.log_end_offset(), 0);
     assert_eq!(report.segments_scanned, 0);
     assert!(ops.is_empty());
@@ -239,7 +255,12 @@ fn recovery_of_nothing_is_an_empty_log() {
 fn a_damaged_epoch_checkpoint_is_reported_not_fatal() {
     let mut image = DiskImage::new();
     image.insert("t-0/leader-epoch-checkpoint".into(), b"garbage".to_vec());
-    let (log, report, _) = Log::recover("t-0", LogConfig::default(), &image);
+    let (log, report, _) = Log::recover(
+        "t-0",
+        LogConfig::default(),
+        &image,
+        RecoveryStart::RecoveryPoint(0),
+    );
     assert!(report.epoch_checkpoint_problem.is_some());
     assert_eq!(log.epoch_cache().latest_epoch(), None);
 }
@@ -263,7 +284,8 @@ fn recovery_restores_epochs_the_checkpoint_lost() {
             None => damaged.remove("t-0/leader-epoch-checkpoint"),
             Some(bytes) => damaged.insert("t-0/leader-epoch-checkpoint".into(), bytes),
         };
-        let (recovered, _, fix) = Log::recover("t-0", small(), &damaged);
+        let (recovered, _, fix) =
+            Log::recover("t-0", small(), &damaged, RecoveryStart::RecoveryPoint(0));
         assert_eq!(recovered.epoch_cache(), log.epoch_cache());
         apply(&mut damaged, &fix);
         assert_eq!(
@@ -289,7 +311,8 @@ fn a_segment_beyond_a_hole_goes_with_everything_after_it() {
     let bases: Vec<i64> = log.segments().keys().copied().collect();
     assert!(bases.len() >= 3, "segments {bases:?}");
     image.remove(&segment::log_file("t-0", bases[1]));
-    let (recovered, report, fix) = Log::recover("t-0", small(), &image);
+    let (recovered, report, fix) =
+        Log::recover("t-0", small(), &image, RecoveryStart::RecoveryPoint(0));
     assert_eq!(recovered.log_end_offset(), bases[1]);
     let t = report.truncation.unwrap();
     assert_eq!(t.reason, TruncationReason::OffsetOutOfOrder);
@@ -315,7 +338,8 @@ fn truncating_below_the_log_start_starts_afresh_there() {
     apply(&mut image, &ops);
     let second = *log.segments().keys().nth(1).unwrap();
     image.remove(&segment::log_file("t-0", 0));
-    let (mut recovered, _, fix) = Log::recover("t-0", small(), &image);
+    let (mut recovered, _, fix) =
+        Log::recover("t-0", small(), &image, RecoveryStart::RecoveryPoint(0));
     apply(&mut image, &fix);
     assert_eq!(recovered.log_start_offset(), second);
     assert_eq!(recovered.epoch_cache().entries()[0].start_offset, second);
@@ -329,7 +353,7 @@ fn truncating_below_the_log_start_starts_afresh_there() {
     assert!(recovered.epoch_cache().entries().is_empty());
     assert_eq!(recovered.read(1, usize::MAX), Ok(Vec::new()));
     apply(&mut image, &ops);
-    let (again, report, _) = Log::recover("t-0", small(), &image);
+    let (again, report, _) = Log::recover("t-0", small(), &image, RecoveryStart::RecoveryPoint(0));
     assert_eq!(report.truncation, None);
     assert_eq!((again.log_start_offset(), again.log_end_offset()), (1, 1));
     let info = recovered

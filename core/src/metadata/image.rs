@@ -16,6 +16,8 @@ pub struct BrokerState {
     pub broker_epoch: i64,
     /// Fenced brokers lead and follow nothing.
     pub fenced: bool,
+    /// In controlled shutdown: it asked to stop, and may no longer lead or join an ISR.
+    pub in_controlled_shutdown: bool,
 }
 
 /// What the cluster knows about one partition.
@@ -74,6 +76,7 @@ impl MetadataImage {
                         address: *address,
                         broker_epoch: *broker_epoch,
                         fenced: true,
+                        in_controlled_shutdown: false,
                     },
                 );
             }
@@ -95,6 +98,17 @@ impl MetadataImage {
                     && b.broker_epoch == *broker_epoch
                 {
                     b.fenced = true;
+                }
+            }
+            MetadataRecord::BrokerRegistrationChangeRecord {
+                broker_id,
+                broker_epoch,
+                in_controlled_shutdown,
+            } => {
+                if let Some(b) = self.brokers.get_mut(broker_id)
+                    && b.broker_epoch == *broker_epoch
+                {
+                    b.in_controlled_shutdown = *in_controlled_shutdown;
                 }
             }
             MetadataRecord::TopicRecord { name } => {
@@ -228,6 +242,7 @@ impl MetadataImage {
                 broker_id: *id,
                 broker_epoch: b.broker_epoch,
                 fenced: b.fenced,
+                in_controlled_shutdown: b.in_controlled_shutdown,
             })
             .collect()
     }
@@ -259,6 +274,7 @@ impl MetadataImage {
                 address: NodeId(u32::MAX),
                 broker_epoch: b.broker_epoch,
                 fenced: b.fenced,
+                in_controlled_shutdown: b.in_controlled_shutdown,
             };
             image.brokers.insert(b.broker_id, state);
         }
@@ -282,9 +298,13 @@ impl MetadataImage {
         image
     }
 
-    /// Whether broker `id` is registered and unfenced.
+    /// Whether broker `id` is registered, unfenced and not in controlled shutdown: whether
+    /// it may lead or join an ISR (Kafka's `BrokerRegistration.isActive`, and its
+    /// `ineligibleReplicasForIsr`, KIP-841).
     pub fn is_alive(&self, id: i32) -> bool {
-        self.brokers.get(&id).is_some_and(|b| !b.fenced)
+        self.brokers
+            .get(&id)
+            .is_some_and(|b| !b.fenced && !b.in_controlled_shutdown)
     }
 
     /// The address of broker `id`.

@@ -41,6 +41,18 @@ pub enum MetadataRecord {
         /// The registration it refers to.
         broker_epoch: i64,
     },
+    /// A registered broker's state changed without a new registration. Here it only ever
+    /// puts a broker in controlled shutdown (Kafka's record also carries fencing changes,
+    /// which this project writes as [`MetadataRecord::FenceBrokerRecord`] and
+    /// [`MetadataRecord::UnfenceBrokerRecord`]).
+    BrokerRegistrationChangeRecord {
+        /// `node.id`.
+        broker_id: i32,
+        /// The registration it refers to.
+        broker_epoch: i64,
+        /// The broker asked to shut down: it may no longer lead or join an ISR.
+        in_controlled_shutdown: bool,
+    },
     /// A topic was created.
     TopicRecord {
         /// The topic name.

@@ -38,6 +38,9 @@ pub struct BrokerHeartbeatRequest {
     pub broker_epoch: i64,
     /// How far the broker has applied the metadata log.
     pub current_metadata_offset: i64,
+    /// The broker is shutting down and asks for its leaderships to be moved away first
+    /// (controlled shutdown).
+    pub want_shut_down: bool,
 }
 
 /// `BrokerHeartbeatResponse`.
@@ -51,6 +54,9 @@ pub struct BrokerHeartbeatResponse {
     pub is_caught_up: bool,
     /// Whether the broker is fenced.
     pub is_fenced: bool,
+    /// The controlled shutdown the broker asked for is complete: it leads nothing and every
+    /// active broker knows it, so it may stop.
+    pub should_shut_down: bool,
 }
 
 /// `AlterPartitionRequest`: a partition leader asks to change the ISR.

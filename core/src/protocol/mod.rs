@@ -517,12 +517,26 @@ impl Describe for Message {
                 format!("{} broker epoch {}", m.error, m.broker_epoch)
             }
             Message::BrokerHeartbeatRequest(m) => format!(
-                "broker {} epoch {} metadata offset {}",
-                m.broker_id, m.broker_epoch, m.current_metadata_offset
+                "broker {} epoch {} metadata offset {}{}",
+                m.broker_id,
+                m.broker_epoch,
+                m.current_metadata_offset,
+                if m.want_shut_down {
+                    ", wants to shut down"
+                } else {
+                    ""
+                }
             ),
             Message::BrokerHeartbeatResponse(m) => format!(
-                "{} caught up={} fenced={}",
-                m.error, m.is_caught_up, m.is_fenced
+                "{} caught up={} fenced={}{}",
+                m.error,
+                m.is_caught_up,
+                m.is_fenced,
+                if m.should_shut_down {
+                    ", should shut down"
+                } else {
+                    ""
+                }
             ),
             Message::FindCoordinatorRequest(m) => format!("group {}", m.key),
             Message::FindCoordinatorResponse(m) => format!("{} coordinator {}", m.error, m.node_id),

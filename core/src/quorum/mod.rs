@@ -31,6 +31,7 @@ mod tests;
 use crate::client::network::{self, NetworkClient};
 use crate::disk::{DiskImage, DiskOp, DiskToken};
 use crate::ids::NodeId;
+use crate::log::RecoveryStart;
 use crate::log::batch::{Record, RecordBatch, batches};
 use crate::log::{Log, LogConfig};
 use crate::metadata::MetadataRecord;
@@ -313,7 +314,10 @@ impl Quorum {
         now: Instant,
         out: &mut Out,
     ) -> Self {
-        let (log, _report, ops) = Log::recover(METADATA_DIR, LogConfig::default(), disk);
+        // The metadata log keeps no recovery point here: it is small, and scanned whole at
+        // every start.
+        let start = RecoveryStart::RecoveryPoint(0);
+        let (log, _report, ops) = Log::recover(METADATA_DIR, LogConfig::default(), disk, start);
         out.disk_all(ops);
         let election = disk
             .get(&format!("{METADATA_DIR}/{}", state::FILE))

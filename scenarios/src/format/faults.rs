@@ -13,7 +13,7 @@ use crate::model::{Expectations, FaultAction, ScheduledFault};
 use toml::Spanned;
 
 /// The actions a fault may take, for "unknown action" messages.
-const ACTIONS: &str = "process-crash, power-loss, power-loss-all, restart, partition, heal, reset-connection, stall-poll, close";
+const ACTIONS: &str = "process-crash, power-loss, power-loss-all, shutdown, restart, partition, heal, reset-connection, stall-poll, close";
 
 /// `[[faults]]`, in time order.
 pub(super) fn schedule(
@@ -65,6 +65,9 @@ impl Fault<'_> {
                 node: self.node(&f.node, "node")?,
             },
             "power-loss-all" => FaultAction::PowerLossAll,
+            "shutdown" => FaultAction::Shutdown {
+                node: self.node(&f.node, "node")?,
+            },
             "restart" => FaultAction::Restart {
                 node: self.node(&f.node, "node")?,
             },

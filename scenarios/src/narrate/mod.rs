@@ -2,6 +2,7 @@
 //! Kafka's terms. Everything here is derived from the trace and the history, never from
 //! inside the nodes, so the same text can be rebuilt from a saved trace.
 
+pub mod availability;
 mod crashes;
 mod moment;
 mod timeline;
@@ -365,6 +366,7 @@ pub fn summary(header: &Header, h: &History, events: &Events) -> Vec<String> {
     if replicated {
         lines.extend(crashes::crash_outcomes(header, h, events));
     }
+    lines.extend(availability::summary(events));
     lines.extend(redeliveries(header, h));
     lines.extend(rebalance_pauses(header, events));
     for consumer in header.consumers() {

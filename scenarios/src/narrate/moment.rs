@@ -147,6 +147,7 @@ fn status_text(status: NodeStatus) -> &'static str {
         NodeStatus::Up => "up",
         NodeStatus::Killed => "killed",
         NodeStatus::PoweredOff => "powered off",
+        NodeStatus::Stopped => "shut down",
     }
 }
 

@@ -6,7 +6,7 @@
 
 use crate::trace::{Kind, Line};
 use kafkasim_core::actor::{Event, Reply};
-use kafkasim_core::broker::{LogEvent, ReplicaEvent, ReplicaRole};
+use kafkasim_core::broker::{LogEvent, ReplicaEvent, ReplicaRole, shutdown};
 use kafkasim_core::client::{consumer, producer};
 use kafkasim_core::controller;
 use kafkasim_core::group;
@@ -122,6 +122,10 @@ impl<'a> Timeline<'a> {
             Kind::Crashed { how } => self.crashed(at, node, *how),
             Kind::PowerLost { files } => self.power_lost(at, node, files),
             Kind::Restarted { incarnation } => self.restarted(at, node, *incarnation),
+            Kind::ShutdownRequested => {
+                self.push(at, format!("{node} is asked to shut down (SIGTERM)"))
+            }
+            Kind::Stopped => self.push(at, format!("{node} has shut down")),
             Kind::PartitionStarted { from, to, two_way } => {
                 let arrow = if *two_way { "<-/->" } else { "-/->" };
                 self.push(at, format!("network partition: {from} {arrow} {to}"));
@@ -150,10 +154,32 @@ impl<'a> Timeline<'a> {
             Event::Producer(producer::Event::RequestTimedOut { request, .. }) => {
                 self.timed_out(at, node, request)
             }
+            Event::Shutdown(e) => self.shutdown_event(at, node, e),
             Event::Producer(producer::Event::BatchRetried { .. })
             | Event::Quorum(_)
             | Event::Purgatory(_) => {}
         }
+    }
+
+    fn shutdown_event(&mut self, at: Instant, node: &str, event: &shutdown::Event) {
+        let line = match event {
+            shutdown::Event::ControlledShutdownRequested => format!(
+                "{node} asks the controller to move its leaderships away before it stops (controlled.shutdown.enable)"
+            ),
+            shutdown::Event::ControlledShutdownTimedOut => format!(
+                "{node}: the controller did not approve its controlled shutdown in time; it stops anyway"
+            ),
+            shutdown::Event::ClosingLogs { controlled: true } => {
+                format!("{node} may stop: it stops serving and flushes every log")
+            }
+            shutdown::Event::ClosingLogs { controlled: false } => {
+                format!("{node} stops serving and flushes every log")
+            }
+            shutdown::Event::CleanShutdownMarked { broker_epoch } => format!(
+                "{node} has flushed and checkpointed every log and writes its clean-shutdown marker (broker epoch {broker_epoch}): at its restart it trusts its logs without a scan"
+            ),
+        };
+        self.push(at, line);
     }
 
     fn log_event(&mut self, at: Instant, node: &'a str, event: &'a LogEvent) {
@@ -173,8 +199,23 @@ impl<'a> Timeline<'a> {
     }
 
     fn recovered(&mut self, at: Instant, node: &str, tp: &TopicPartition, r: &RecoveryReport) {
+        if r.clean_shutdown {
+            let line = format!(
+                "{node} loads {tp} after a clean shutdown without a scan: {} batches ({} records), log end offset {}",
+                r.valid_batches, r.valid_records, r.log_end_offset
+            );
+            return self.push(at, line);
+        }
+        let trusted = if r.segments_trusted > 0 {
+            format!(
+                " after {} segment(s) below its recovery point {}",
+                r.segments_trusted, r.recovery_point
+            )
+        } else {
+            String::new()
+        };
         let mut line = format!(
-            "{node} recovers {tp}: {} valid batches ({} records) in {} segment(s), log end offset {}",
+            "{node} recovers {tp}: {} valid batches ({} records), {} segment(s) checked{trusted}, log end offset {}",
             r.valid_batches, r.valid_records, r.segments_scanned, r.log_end_offset
         );
         match &r.truncation {
@@ -293,6 +334,12 @@ impl<'a> Timeline<'a> {
             C::BrokerUnfenced { broker_id } => format!(
                 "{node} unfences broker {broker_id}: it has caught up with the metadata log"
             ),
+            C::ControlledShutdownStarted { broker_id } => format!(
+                "{node} puts broker {broker_id} in controlled shutdown: from now on it may not lead or join an ISR, and its partitions get other leaders where a replica can take over"
+            ),
+            C::ShutdownGranted { broker_id } => format!(
+                "{node} lets broker {broker_id} shut down: it leads no partition any more; it is fenced until it registers again"
+            ),
             C::BrokerFenced { broker_id } => format!(
                 "{node} fences broker {broker_id}: no heartbeat for broker.session.timeout.ms"
             ),
@@ -314,6 +361,9 @@ impl<'a> Timeline<'a> {
                 ),
                 Election::LastKnownLeader => format!(
                     "{node} elects broker {leader}, the last known leader of {partition}: neither the ISR nor the eligible leader replicas have a member left (each left after an unclean shutdown), so no replica is known to hold every committed record: it leads with whatever its log kept, an unclean election of last resort"
+                ),
+                Election::Preferred => format!(
+                    "{node} moves the leadership of {partition} back to its preferred replica, broker {leader}, which is in the ISR again (auto.leader.rebalance.enable)"
                 ),
                 Election::Unclean => format!(
                     "{node} elects broker {leader} leader of {partition} from outside the ISR (unclean.leader.election.enable): records it lacks are lost"

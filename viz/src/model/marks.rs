@@ -184,6 +184,14 @@ impl Reader {
             Kind::Restarted { .. } => {
                 self.mark(i, line, MarkerKind::Fault, format!("{node} restarts"))
             }
+            Kind::ShutdownRequested => {
+                let label = format!("{node} is asked to shut down (SIGTERM)");
+                self.mark(i, line, MarkerKind::Fault, label)
+            }
+            Kind::Stopped => {
+                self.close_holds_of(node, i);
+                self.mark(i, line, MarkerKind::Fault, format!("{node} has shut down"));
+            }
             Kind::PartitionStarted { from, to, two_way } => {
                 let arrow = if *two_way { "<-/->" } else { "-/->" };
                 let label = format!("network partition {from} {arrow} {to}");

@@ -67,6 +67,7 @@ pub fn cluster(props: &Props) -> Html {
                         NodeStatus::Up => ("up", "up"),
                         NodeStatus::Killed => ("killed", "killed (kill -9)"),
                         NodeStatus::PoweredOff => ("off", "powered off"),
+                        NodeStatus::Stopped => ("stopped", "shut down (SIGTERM)"),
                     };
                     let sub = subtitle(&n.role, snap.and_then(|s| s.view.as_ref()));
                     let held = held_by(&n.name);

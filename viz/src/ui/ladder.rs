@@ -193,6 +193,9 @@ fn status_words(status: kafkasim_sim::trace::NodeStatus) -> &'static str {
         kafkasim_sim::trace::NodeStatus::PoweredOff => {
             "broker powered off: what was not fsynced is gone"
         }
+        kafkasim_sim::trace::NodeStatus::Stopped => {
+            "broker shut down: its log is flushed and waits on disk"
+        }
     }
 }
 

@@ -19,7 +19,8 @@ pub fn legend() -> Html {
                     <span class="mark-sample leo" />{ " log end offset  " }
                     <span class="mark-sample log-start" />{ " log start offset" }</li>
                 <li><span class="node-sample up" />{ " up  " }<span class="node-sample fenced" />{ " fenced  " }
-                    <span class="node-sample killed" />{ " killed  " }<span class="node-sample off" />{ " powered off" }</li>
+                    <span class="node-sample killed" />{ " killed  " }<span class="node-sample off" />{ " powered off  " }
+                    <span class="node-sample stopped" />{ " shut down" }</li>
                 <li><span class="msg-sample produce" />{ " Produce  " }<span class="msg-sample fetch" />{ " Fetch  " }
                     <span class="msg-sample group" />{ " group  " }<span class="msg-sample control" />{ " controller, metadata" }
                     { "  ✕ cut link (arrow: one way) · \"holds N\": responses held until the HW or an fsync" }</li>

@@ -8,6 +8,9 @@ use crate::actor::Event;
 use crate::node::Outbox;
 use crate::testkit::{batch, log_image, traces};
 
+/// Recovery that checks every batch, as after a crash with no recovery-point checkpoint.
+const FULL_SCAN: RecoveryStart = RecoveryStart::RecoveryPoint(0);
+
 type Vocab = crate::broker::Vocab;
 
 fn tp() -> TopicPartition {
@@ -28,6 +31,7 @@ fn replica(runs: &[(i32, usize)]) -> Partition {
         &BrokerConfig::default(),
         &disk,
         0,
+        FULL_SCAN,
         ms(0),
         out.writer(),
     )
@@ -75,7 +79,7 @@ fn fetch(p: &mut Partition, t_ms: u64, replica: i32, offset: i64) -> Option<Vec<
         broker_id: replica,
         broker_epoch: 1,
     };
-    p.on_follower_fetch(ms(t_ms), follower, offset, out.writer())
+    p.on_follower_fetch(ms(t_ms), follower, offset, true, out.writer())
 }
 
 /// Kafka's `testLastFetchedOffsetValidation` log: a leader in epoch 10 whose log holds epochs
@@ -219,7 +223,7 @@ fn only_a_pre_kip_101_follower_truncates_to_its_high_watermark() {
         let disk = log_image(&log_dir(&tp()), &[(0, 5)]);
         let mut out = Outbox::<Vocab>::new();
         let config = BrokerConfig::default();
-        let mut p = Partition::recover(tp(), &config, &disk, 2, ms(0), out.writer());
+        let mut p = Partition::recover(tp(), &config, &disk, 2, FULL_SCAN, ms(0), out.writer());
         let mut out = Outbox::<Vocab>::new();
         p.become_follower(&state(2, 1, &[1, 2], &[1, 2]), legacy, out.writer());
         assert_eq!(p.log_end_offset(), expected_end, "legacy={legacy}");
@@ -260,7 +264,7 @@ fn a_diverging_follower_truncates_where_the_kernel_says() {
         let disk = log_image(&log_dir(&tp()), &[(0, 1), (2, 1), (4, 1)]);
         let mut out = Outbox::<Vocab>::new();
         let config = BrokerConfig::default();
-        let mut p = Partition::recover(tp(), &config, &disk, 1, ms(0), out.writer());
+        let mut p = Partition::recover(tp(), &config, &disk, 1, FULL_SCAN, ms(0), out.writer());
         p.become_follower(&state(2, 5, &[1, 2], &[1, 2]), false, out.writer());
         let mut out = Outbox::<Vocab>::new();
         p.truncate_diverging(epoch, end, legacy, out.writer());

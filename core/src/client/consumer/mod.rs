@@ -142,10 +142,20 @@ impl Consumer {
 
     /// Handle one input.
     pub fn step(&mut self, now: Instant, input: Input<Vocab>, out: &mut Out) {
+        if matches!(input, Input::Terminate) {
+            // An application stopped by SIGTERM closes its consumer on the way out (a
+            // shutdown hook calling `close()`), so the group rebalances at once.
+            if !self.closed {
+                self.close(now, out);
+            }
+            out.exit();
+            return;
+        }
         if self.closed {
             return;
         }
         match input {
+            Input::Terminate => {} // handled above
             Input::Command(Command::Assign { topic }) => self.topic = Some(topic),
             // Subscribing again to the same topic changes nothing, as in Kafka.
             Input::Command(Command::Subscribe { topic }) if self.group.is_none() => {
