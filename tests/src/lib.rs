@@ -12,3 +12,15 @@ pub fn run_builtin(name: &str, seed: u64) -> RunReport {
         format::parse(&format!("builtin:{name}"), text).expect("catalog scenarios parse");
     harness::run(&scenario, RunOptions { seed, trace: None }).expect("no trace file, no IO error")
 }
+
+/// Simulate the scenario in `text` (a scenario file's contents) with `seed`, keeping its trace.
+pub fn simulate_text(name: &str, text: &str, seed: u64) -> harness::Simulation {
+    let scenario = format::parse(name, text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    harness::simulate(&scenario, RunOptions { seed, trace: None }).expect("no trace file")
+}
+
+/// Simulate the built-in scenario `name` with `seed`, keeping its trace.
+pub fn simulate_builtin(name: &str, seed: u64) -> harness::Simulation {
+    let text = catalog::find(name).unwrap_or_else(|| panic!("no built-in scenario {name}"));
+    simulate_text(&format!("builtin:{name}"), text, seed)
+}
