@@ -40,6 +40,34 @@ pub struct Scenario {
     pub overrides: Vec<String>,
 }
 
+impl Scenario {
+    /// What the file asks for that Kafka accepts but that may not mean what it seems: today,
+    /// a topic whose `min.insync.replicas` (its own, or the cluster's) is above its
+    /// replication factor. Kafka creates it, and its brokers count the setting as the
+    /// replication factor (`Partition.effectiveMinIsr`), so `acks=all` needs every replica
+    /// in sync — and can never succeed while one is out.
+    pub fn warnings(&self) -> Vec<String> {
+        let (topics, cluster_min_isr) = match (self.controllers.first(), self.brokers.first()) {
+            (Some(c), _) => (&c.config.topics, c.config.min_insync_replicas),
+            (None, Some(b)) => (&b.config.topics, b.config.min_insync_replicas),
+            (None, None) => return Vec::new(),
+        };
+        topics
+            .iter()
+            .filter_map(|t| {
+                let min_isr = t.config.min_insync_replicas.unwrap_or(cluster_min_isr);
+                let rf = usize::try_from(t.replication_factor.max(1)).unwrap_or(1);
+                (min_isr > rf).then(|| {
+                    format!(
+                        "topic {}: min.insync.replicas = {min_isr} is above its replication factor {rf}; Kafka accepts it and its brokers count it as {rf}, so acks=all needs every replica in sync and fails with NOT_ENOUGH_REPLICAS while one is out",
+                        t.name
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
 /// A KRaft controller node.
 #[derive(Clone, Debug)]
 pub struct ControllerSpec {

@@ -340,6 +340,27 @@ fn defaults_are_kafkas_and_nodes_are_ordered() {
     assert_eq!(p.bootstrap_servers.len(), 1);
 }
 
+/// Kafka's `Partition.effectiveMinIsr`: a `min.insync.replicas` above the replication factor
+/// is accepted (no error), counted as the replication factor, and worth a warning.
+#[test]
+fn min_insync_replicas_above_the_replication_factor_is_accepted_with_a_warning() {
+    let topic = |min_isr: usize| {
+        BASE.replace(
+            "partitions = 2",
+            &format!("partitions = 2\n[topics.config]\nmin.insync.replicas = {min_isr}"),
+        )
+    };
+    let warned = parse("a", &topic(2)).expect("accepted, as Kafka accepts it");
+    let warnings = warned.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .contains("topic orders: min.insync.replicas = 2 is above its replication factor 1"),
+        "{warnings:?}"
+    );
+    assert!(parse("a", &topic(1)).unwrap().warnings().is_empty());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 

@@ -55,6 +55,12 @@ pub fn parameters(scenario: &Scenario, world: &World<Actor>) -> Vec<String> {
             }
         ),
     ];
+    lines.extend(
+        scenario
+            .warnings()
+            .into_iter()
+            .map(|w| format!("warning: {w}")),
+    );
     for b in &scenario.brokers {
         let c = &b.config;
         lines.push(format!(
