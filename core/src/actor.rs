@@ -12,6 +12,7 @@ use crate::client::consumer::{self, Consumer};
 use crate::client::producer::{self, Producer};
 use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
 use crate::controller::{self, Controller, ControllerConfig};
+use crate::database::{self, Database, DatabaseConfig};
 use crate::group;
 use crate::node::{Boot, Input, Never, Node, Out, Vocabulary};
 use crate::protocol::Message;
@@ -32,6 +33,8 @@ pub enum Timer {
     Producer(producer::Timer),
     /// A consumer's.
     Consumer(consumer::Timer),
+    /// A database's.
+    Database(database::Timer),
 }
 
 /// What the scenario tells a client to do.
@@ -42,6 +45,8 @@ pub enum Command {
     Producer(producer::Command),
     /// To a consumer.
     Consumer(consumer::Command),
+    /// To a database (its workload's transactions).
+    Database(database::Command),
 }
 
 /// What clients report to the scenario: delivery callbacks and polled records.
@@ -52,6 +57,8 @@ pub enum Reply {
     Producer(producer::Reply),
     /// A consumer's.
     Consumer(consumer::Reply),
+    /// A database's (COMMIT and ROLLBACK returning).
+    Database(database::Reply),
 }
 
 /// State changes inside nodes, recorded in the trace, by the subsystem they concern.
@@ -76,6 +83,8 @@ pub enum Event {
     Purgatory(purgatory::Event),
     /// A broker's shutdown after SIGTERM.
     Shutdown(broker::shutdown::Event),
+    /// A database: commits, WAL flushes, checkpoints, recovery.
+    Database(database::Event),
 }
 
 macro_rules! wraps {
@@ -92,6 +101,10 @@ wraps!(Timer::Broker(broker::Timer));
 wraps!(Timer::Controller(controller::Timer));
 wraps!(Timer::Producer(producer::Timer));
 wraps!(Timer::Consumer(consumer::Timer));
+wraps!(Timer::Database(database::Timer));
+wraps!(Command::Database(database::Command));
+wraps!(Reply::Database(database::Reply));
+wraps!(Event::Database(database::Event));
 wraps!(Command::Producer(producer::Command));
 wraps!(Command::Consumer(consumer::Command));
 wraps!(Reply::Producer(producer::Reply));
@@ -149,6 +162,8 @@ pub enum ActorConfig {
     Consumer(ConsumerConfig),
     /// A KRaft controller.
     Controller(ControllerConfig),
+    /// A database server.
+    Database(DatabaseConfig),
 }
 
 /// A node of a simulated Kafka cluster.
@@ -162,6 +177,8 @@ pub enum Actor {
     Consumer(Consumer),
     /// A KRaft controller (boxed: it is much larger than the other roles).
     Controller(Box<Controller>),
+    /// A database server.
+    Database(Box<Database>),
 }
 
 impl Actor {
@@ -225,6 +242,9 @@ impl Node for Actor {
             ActorConfig::Controller(c) => {
                 Actor::Controller(Box::new(Controller::boot(&boot, c, &mut out.scoped())))
             }
+            ActorConfig::Database(c) => {
+                Actor::Database(Box::new(Database::boot(&boot, c, &mut out.scoped())))
+            }
         }
     }
 
@@ -255,10 +275,23 @@ impl Node for Actor {
                 };
                 let command = |c| match c {
                     Command::Producer(c) => Some(c),
-                    Command::Consumer(_) => None,
+                    _ => None,
                 };
                 if let Some(input) = narrow::<producer::Vocab>(input, timer, command) {
                     p.step(now, input, &mut out.scoped());
+                }
+            }
+            Actor::Database(d) => {
+                let timer = |t| match t {
+                    Timer::Database(t) => Some(t),
+                    _ => None,
+                };
+                let command = |c| match c {
+                    Command::Database(c) => Some(c),
+                    _ => None,
+                };
+                if let Some(input) = narrow::<database::Vocab>(input, timer, command) {
+                    d.step(now, input, &mut out.scoped());
                 }
             }
             Actor::Consumer(c) => {
@@ -268,7 +301,7 @@ impl Node for Actor {
                 };
                 let command = |cmd| match cmd {
                     Command::Consumer(cmd) => Some(cmd),
-                    Command::Producer(_) => None,
+                    _ => None,
                 };
                 if let Some(input) = narrow::<consumer::Vocab>(input, timer, command) {
                     c.step(now, input, &mut out.scoped());
@@ -283,6 +316,7 @@ impl Node for Actor {
             Actor::Controller(c) => NodeView::Controller(c.view()),
             Actor::Producer(_) => NodeView::Producer,
             Actor::Consumer(c) => NodeView::Consumer(c.view()),
+            Actor::Database(d) => NodeView::Database(d.view()),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod broker;
 pub mod client;
 pub mod config;
 pub mod controller;
+pub mod database;
 pub mod disk;
 pub mod group;
 pub mod ids;

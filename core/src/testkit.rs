@@ -111,3 +111,25 @@ pub fn syncs<V: Vocabulary>(out: &Outbox<V>) -> Vec<(String, DiskToken)> {
         })
         .collect()
 }
+
+/// The disk operations written to `out`, in order.
+pub fn disk_ops<V: Vocabulary>(out: &Outbox<V>) -> Vec<&DiskOp> {
+    out.items()
+        .iter()
+        .filter_map(|o| match o {
+            Output::Disk(op) => Some(op),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The replies written to `out`.
+pub fn replies<V: Vocabulary>(out: &Outbox<V>) -> Vec<&V::Reply> {
+    out.items()
+        .iter()
+        .filter_map(|o| match o {
+            Output::Reply(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}

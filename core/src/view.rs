@@ -26,6 +26,8 @@ pub enum NodeView {
     Producer,
     /// A consumer.
     Consumer(ConsumerView),
+    /// A database server: its WAL positions and its tables.
+    Database(crate::database::DatabaseView),
 }
 
 /// A broker: its replicas, the groups it coordinates, and its place in the metadata quorum.

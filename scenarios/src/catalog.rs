@@ -10,6 +10,7 @@ macro_rules! catalog {
 
 /// Every built-in scenario: (name, file text), in the order `kafkasim list` shows them.
 pub const BUILTIN: &[(&str, &str)] = catalog![
+    "db-crash-recovery",
     "wal-recovery",
     "leader-failover",
     "min-isr-unavailable",

@@ -108,11 +108,24 @@ pub fn build(
     for c in &scenario.consumers {
         world.add_node(&c.name, ActorConfig::Consumer(c.config.clone()));
     }
+    for d in &scenario.databases {
+        world.add_node(&d.name, ActorConfig::Database(d.config.clone()));
+    }
     let ids: Vec<NodeId> = world.nodes().collect();
     for id in ids {
         world.start(id);
     }
     world.snapshot();
+    for d in &scenario.databases {
+        let node = world.node_id(&d.name).expect("database added above");
+        for (at_ms, command) in crate::workload::transactions(d, seed) {
+            world.schedule_command(
+                Instant::from_millis(at_ms),
+                node,
+                Command::Database(command),
+            );
+        }
+    }
     let mut record_id = 0u64;
     for p in &scenario.producers {
         let node = world.node_id(&p.name).expect("producer added above");

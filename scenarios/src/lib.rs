@@ -18,3 +18,4 @@ pub mod nemesis;
 pub mod overrides;
 pub mod trace;
 pub mod view;
+pub mod workload;

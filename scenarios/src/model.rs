@@ -31,6 +31,8 @@ pub struct Scenario {
     pub producers: Vec<ProducerSpec>,
     /// The consumers.
     pub consumers: Vec<ConsumerSpec>,
+    /// The database servers.
+    pub databases: Vec<DatabaseSpec>,
     /// Faults at fixed times, in time order.
     pub faults: Vec<ScheduledFault>,
     /// What must hold, and what must appear.
@@ -66,6 +68,35 @@ impl Scenario {
             })
             .collect()
     }
+}
+
+/// A database server and the transactions its applications run.
+#[derive(Clone, Debug)]
+pub struct DatabaseSpec {
+    /// Node name, e.g. `db-1`.
+    pub name: String,
+    /// Its configuration (GUCs and tables).
+    pub config: kafkasim_core::database::DatabaseConfig,
+    /// The transactions run against it, if any.
+    pub workload: Option<TransactionWorkload>,
+}
+
+/// A steady stream of transactions on one table: `transactions` of them, one every
+/// `interval_ms` from `start_ms`, each of one to three statements on keys `1..=keys`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransactionWorkload {
+    /// The table written.
+    pub table: String,
+    /// When the first transaction runs.
+    pub start_ms: u64,
+    /// How many transactions.
+    pub transactions: u64,
+    /// Time between transactions.
+    pub interval_ms: u64,
+    /// Primary keys are drawn from `1..=keys`.
+    pub keys: u64,
+    /// The share of transactions, in percent, that end in ROLLBACK.
+    pub rollback_percent: u64,
 }
 
 /// A KRaft controller node.

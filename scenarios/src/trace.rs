@@ -50,6 +50,13 @@ pub enum NodeRole {
         /// Its `group.id` (it subscribes), or none (it assigns itself every partition).
         group: Option<String>,
     },
+    /// A database server.
+    Database {
+        /// Its `synchronous_commit`.
+        synchronous_commit: kafkasim_core::database::SynchronousCommit,
+        /// Its tables' names.
+        tables: Vec<String>,
+    },
 }
 
 /// One node of the run.
@@ -116,6 +123,16 @@ impl Header {
             nodes.push(NodeFacts {
                 name: c.name.clone(),
                 role: NodeRole::Consumer { topic, group },
+            });
+        }
+        for d in &scenario.databases {
+            let role = NodeRole::Database {
+                synchronous_commit: d.config.synchronous_commit,
+                tables: d.config.tables.iter().map(|t| t.name.clone()).collect(),
+            };
+            nodes.push(NodeFacts {
+                name: d.name.clone(),
+                role,
             });
         }
         Header {

@@ -16,6 +16,7 @@ use kafkasim_core::actor::{Event, Reply};
 use kafkasim_core::broker::{LogEvent, ReplicaEvent, ReplicaRole};
 use kafkasim_core::client::consumer;
 use kafkasim_core::controller;
+use kafkasim_core::database::{self, DatabaseView, heap::Rows};
 use kafkasim_core::group;
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::metadata::MetadataImage;
@@ -61,6 +62,10 @@ fn started(role: &NodeRole) -> NodeView {
         }),
         NodeRole::Producer { .. } => NodeView::Producer,
         NodeRole::Consumer { .. } => NodeView::Consumer(ConsumerView::started()),
+        NodeRole::Database { tables, .. } => NodeView::Database(DatabaseView {
+            tables: tables.iter().map(|t| (t.clone(), Rows::new())).collect(),
+            ..DatabaseView::default()
+        }),
     }
 }
 
@@ -231,7 +236,28 @@ impl WorldView {
             (NodeView::Broker(b), Event::Group(e)) => group_event(b, e),
             (NodeView::Controller(c), Event::Quorum(e)) => quorum_event(&mut c.quorum, e),
             (NodeView::Consumer(c), Event::Consumer(e)) => consumer_event(c, e),
+            (NodeView::Database(d), Event::Database(e)) => database_event(d, e),
             _ => {}
+        }
+    }
+}
+
+/// What a database's event changes of its view.
+fn database_event(d: &mut DatabaseView, e: &database::Event) {
+    match e {
+        database::Event::Committed { lsn, changes, .. } => {
+            d.commit_lsn = *lsn;
+            for change in changes {
+                database::recovery::apply(&mut d.tables, change);
+            }
+        }
+        database::Event::WalFlushed { flush_lsn } => d.flush_lsn = *flush_lsn,
+        database::Event::CheckpointCompleted { redo, .. } => d.redo_lsn = *redo,
+        database::Event::Recovered { report, tables } => {
+            d.commit_lsn = report.end;
+            d.flush_lsn = report.redo;
+            d.redo_lsn = report.redo;
+            d.tables.clone_from(tables);
         }
     }
 }

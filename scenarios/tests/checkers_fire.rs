@@ -13,9 +13,12 @@
 //! one thing that goes wrong in it".
 
 use kafkasim_core::client::consumer::PolledRecord;
+use kafkasim_core::database::heap::{Rows, Value};
+use kafkasim_core::database::{RowChange, SynchronousCommit};
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::time::Instant;
 use kafkasim_scenarios::checkers::CHECKERS;
+use kafkasim_scenarios::checkers::database::{DatabaseHistory, DbCommit};
 use kafkasim_scenarios::checkers::history::{
     Acked, Assignment, CommitAppended, CommittedKind, CommittedOffsets, ConsumerStep, Crash,
     Election, GenerationStarted, History, Poll, Sent,
@@ -375,6 +378,56 @@ fn offsets_dense_polls(repaired: bool) -> History {
 // ---------------------------------------------------------------------------------------------
 // The table and the tests.
 
+// ---------------------------------------------------------------------------------------------
+// Databases: one commit of `db-1`, acknowledged or not, lost or not, and its final table.
+
+/// `db-1` (with `synchronous_commit`) committed transaction 7 (xid 42) inserting order 1 at
+/// 100 ms, acknowledged at 102 ms; `lost` says whether the recovery at 500 ms lost it; the
+/// table at the end holds `final_row`.
+fn database(synchronous_commit: SynchronousCommit, lost: bool, final_row: Option<&str>) -> History {
+    let row = |who: &str| vec![Value::Int(1), Value::Text(who.into())];
+    let commit = DbCommit {
+        txn: 7,
+        xid: 42,
+        time: at(100),
+        changes: vec![RowChange::Insert {
+            table: "orders".into(),
+            row: row("ada"),
+        }],
+        acknowledged: Some(at(102)),
+        lost_at: lost.then_some((at(500), Some(41))),
+    };
+    let rows: Rows = final_row.map(|who| (1, row(who))).into_iter().collect();
+    let db = DatabaseHistory {
+        synchronous_commit,
+        commits: vec![commit],
+        rolled_back: Vec::new(),
+        final_tables: Some([("orders".to_string(), rows)].into()),
+    };
+    let mut h = History::default();
+    h.databases.insert("db-1".into(), db);
+    h
+}
+
+/// A synchronous commit that returned is gone after recovery.
+fn lost_commit(repaired: bool) -> History {
+    database(SynchronousCommit::On, !repaired, repaired.then_some("ada"))
+}
+
+/// An asynchronous commit that returned is gone after recovery.
+fn lost_async_commit(repaired: bool) -> History {
+    database(SynchronousCommit::Off, !repaired, repaired.then_some("ada"))
+}
+
+/// The table at the end holds a value no surviving commit wrote.
+fn db_state(repaired: bool) -> History {
+    database(
+        SynchronousCommit::On,
+        false,
+        Some(if repaired { "ada" } else { "eve" }),
+    )
+}
+
 struct Case {
     /// The checker's name in `CHECKERS`.
     checker: &'static str,
@@ -398,6 +451,9 @@ const CASES: &[Case] = &[
     Case { checker: "commit-monotonic", history: commit_monotonic, mentions: &["orders-0", "from 42", "to 17", "broker-2"] },
     Case { checker: "fsynced-survives", history: fsynced_survives, mentions: &["m2", "orders-0@1", "broker-1", "recovery point 2"] },
     Case { checker: "no-corrupt-read", history: no_corrupt_read, mentions: &["consumer-1", "orders-0@3", "CRC32C"] },
+    Case { checker: "lost-commit", history: lost_commit, mentions: &["db-1", "xid 42", "synchronous_commit=on", "ended at xid 41"] },
+    Case { checker: "lost-async-commit", history: lost_async_commit, mentions: &["db-1", "xid 42", "synchronous_commit=off"] },
+    Case { checker: "db-state", history: db_state, mentions: &["db-1", "public.orders row 1", "eve", "ada"] },
     Case { checker: "no-corrupt-read", history: no_corrupt_read_unsent, mentions: &["consumer-1", "orders-0@0", "garbage"] },
     Case { checker: "NoCommittedRecordLost", history: no_committed_record_lost, mentions: &["m1", "orders-0@0", "broker-2 holds stray"] },
     Case { checker: "LogMatching", history: log_matching, mentions: &["broker-1", "broker-2", "orders-0@1", "offset 0", "stray"] },

@@ -25,6 +25,24 @@ name = "c1"
 topic = "orders"
 "#;
 
+/// A scenario of one database and nothing else: no Kafka cluster needed.
+const DB_BASE: &str = r#"name = "d"
+duration_ms = 1000
+
+[[databases]]
+name = "db-1"
+[databases.config]
+synchronous_commit = "on"
+[[databases.tables]]
+name = "orders"
+columns = ["id integer", "customer text"]
+[databases.workload]
+table = "orders"
+transactions = 10
+interval_ms = 10
+keys = 5
+"#;
+
 fn with(extra: &str) -> String {
     format!("{BASE}{extra}")
 }
@@ -283,7 +301,53 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
             "brokers[0].config.min.insync.replicas",
             "the cluster-wide value applies, which the controllers set (2)",
         ),
+        (
+            DB_BASE.replace("\"on\"", "\"sometimes\""),
+            7,
+            "databases[0].config.synchronous_commit",
+            "available values: local, remote_write, remote_apply, on, off",
+        ),
+        (
+            DB_BASE.replace("synchronous_commit = \"on\"", "synchronous_standby_names = \"s1\""),
+            7,
+            "databases[0].config.synchronous_standby_names",
+            "a real PostgreSQL setting, but kafkasim does not model it yet",
+        ),
+        (
+            DB_BASE.replace("\"id integer\"", "\"id text\""),
+            10,
+            "databases[0].tables[0].columns",
+            "the first column is the primary key and must be an integer",
+        ),
+        (
+            DB_BASE.replace("customer text", "customer jsonb"),
+            10,
+            "databases[0].tables[0].columns[1]",
+            "type \"jsonb\" is not modelled",
+        ),
+        (
+            DB_BASE.replace("table = \"orders\"", "table = \"payments\""),
+            12,
+            "databases[0].workload.table",
+            "no table `payments` (tables: orders)",
+        ),
+        (
+            DB_BASE.replace("keys = 5", "keys = 0"),
+            15,
+            "databases[0].workload.keys",
+            "must be at least 1",
+        ),
     ]
+}
+
+/// A database alone is a whole scenario: no `[[brokers]]` needed.
+#[test]
+fn a_database_needs_no_kafka_cluster() {
+    let s = parse("d", DB_BASE).expect("a scenario of one database");
+    assert!(s.brokers.is_empty());
+    assert_eq!(node_order(&s), ["db-1"]);
+    let w = s.databases[0].workload.as_ref().expect("a workload");
+    assert_eq!((w.transactions, w.keys, w.rollback_percent), (10, 5, 0));
 }
 
 #[test]

@@ -24,3 +24,14 @@ pub fn simulate_builtin(name: &str, seed: u64) -> harness::Simulation {
     let text = catalog::find(name).unwrap_or_else(|| panic!("no built-in scenario {name}"));
     simulate_text(&format!("builtin:{name}"), text, seed)
 }
+
+/// The findings of checker `name` in `report`.
+pub fn findings(report: &RunReport, name: &str) -> Vec<String> {
+    report
+        .verdicts
+        .iter()
+        .find(|v| v.checker == name)
+        .unwrap_or_else(|| panic!("no checker {name}"))
+        .findings
+        .clone()
+}

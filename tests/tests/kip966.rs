@@ -15,13 +15,7 @@ const SEEDS: std::ops::Range<u64> = 0..200;
 
 /// How many findings checker `name` had in `report`.
 fn findings(report: &kafkasim_scenarios::harness::RunReport, name: &str) -> usize {
-    report
-        .verdicts
-        .iter()
-        .find(|v| v.checker == name)
-        .unwrap_or_else(|| panic!("no checker {name}"))
-        .findings
-        .len()
+    kafkasim_tests::findings(report, name).len()
 }
 
 #[test]

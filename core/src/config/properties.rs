@@ -156,9 +156,19 @@ pub enum Role {
     Consumer,
     /// A topic (its own settings, `kafka-topics --create --config`).
     Topic,
+    /// A PostgreSQL-like database server (its GUCs, `postgresql.conf`).
+    Database,
 }
 
 impl Role {
+    /// Whose setting names the role reads: Kafka's, or PostgreSQL's.
+    pub fn product(self) -> &'static str {
+        match self {
+            Role::Database => "PostgreSQL",
+            _ => "Kafka",
+        }
+    }
+
     /// The role in words, for messages.
     pub fn noun(self) -> &'static str {
         match self {
@@ -167,6 +177,7 @@ impl Role {
             Role::Producer => "producer",
             Role::Consumer => "consumer",
             Role::Topic => "topic",
+            Role::Database => "database",
         }
     }
 }
@@ -220,8 +231,9 @@ pub enum PropertyError {
 pub enum Unknown {
     /// Another role reads it (a controller setting given to a broker).
     ReadBy(Role),
-    /// A real Kafka property that kafkasim does not model yet.
-    NotModelled,
+    /// A real property of the role (Kafka's, or PostgreSQL's for a database) that kafkasim
+    /// does not model yet.
+    NotModelled(Role),
     /// Probably a typo of this name.
     DidYouMean(&'static str),
     /// Nothing close: these are the names the role knows.
@@ -241,9 +253,10 @@ impl fmt::Display for PropertyError {
                     role.noun(),
                     role.noun()
                 ),
-                Unknown::NotModelled => write!(
+                Unknown::NotModelled(role) => write!(
                     f,
-                    "`{name}` is a real Kafka property, but kafkasim does not model it yet"
+                    "`{name}` is a real {} setting, but kafkasim does not model it yet",
+                    role.product()
                 ),
                 Unknown::DidYouMean(close) => {
                     write!(f, "unknown property `{name}`; did you mean `{close}`?")
@@ -669,6 +682,18 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
         &["isolation.level", "key.deserializer", "value.deserializer"],
     ),
     (
+        Role::Database,
+        &[
+            "synchronous_standby_names",
+            "archive_mode",
+            "archive_command",
+            "primary_conninfo",
+            "wal_level",
+            "max_replication_slots",
+            "full_page_writes",
+        ],
+    ),
+    (
         Role::Topic,
         &[
             "retention.ms",
@@ -692,6 +717,7 @@ pub fn names(role: Role) -> Vec<&'static str> {
         Role::Producer => of::<ProducerConfig>(),
         Role::Consumer => of::<ConsumerConfig>(),
         Role::Topic => of::<TopicConfig>(),
+        Role::Database => of::<crate::database::DatabaseConfig>(),
     };
     if matches!(role, Role::Producer | Role::Consumer) {
         names.push(BOOTSTRAP_SERVERS);
@@ -710,7 +736,7 @@ pub fn explain_unknown(role: Role, name: &str) -> Unknown {
         .iter()
         .any(|(r, list)| *r == role && list.contains(&name));
     if not_modelled {
-        return Unknown::NotModelled;
+        return Unknown::NotModelled(role);
     }
     let known = names(role);
     let closest = known.iter().map(|k| (edit_distance(k, name), *k)).min();
@@ -882,7 +908,11 @@ mod tests {
         );
         assert_eq!(
             explain_unknown(Role::Producer, "transactional.id"),
-            Unknown::NotModelled
+            Unknown::NotModelled(Role::Producer)
+        );
+        assert_eq!(
+            why(Role::Database, "archive_mode").to_string(),
+            "`archive_mode` is a real PostgreSQL setting, but kafkasim does not model it yet"
         );
         assert_eq!(
             explain_unknown(Role::Broker, "unclean.leader.election.enable"),
@@ -913,6 +943,7 @@ mod tests {
             Role::Producer,
             Role::Consumer,
             Role::Topic,
+            Role::Database,
         ] {
             let names = names(role);
             for (i, n) in names.iter().enumerate() {

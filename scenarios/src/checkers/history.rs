@@ -277,6 +277,8 @@ pub struct History {
     pub final_leaders: BTreeMap<TopicPartition, String>,
     /// Records sent by producers with `acks=all` (the ones replication promises to keep).
     pub acks_all: std::collections::BTreeSet<u64>,
+    /// Each database's commits, rollbacks and final tables.
+    pub databases: BTreeMap<String, super::database::DatabaseHistory>,
 }
 
 impl History {
@@ -305,9 +307,11 @@ impl History {
         let logs = Logs::replay(lines);
         history.absorb_final_logs(&logs);
         history.absorb_held_at_crash(&logs);
-        if let Some(end) = Reducer::new(header, lines).at_end() {
-            history.absorb_final_view(&end);
+        let end = Reducer::new(header, lines).at_end();
+        if let Some(end) = &end {
+            history.absorb_final_view(end);
         }
+        history.databases = super::database::histories(header, lines, end.as_ref());
         let acks_all: BTreeSet<&str> = header
             .producers()
             .filter(|(_, acks)| *acks == Acks::All)
@@ -453,6 +457,8 @@ impl History {
         match reply {
             Reply::Producer(reply) => self.absorb_producer_reply(time, reply),
             Reply::Consumer(reply) => self.absorb_consumer_reply(node, time, reply),
+            // Read by the database checkers' own history.
+            Reply::Database(_) => {}
         }
     }
 

@@ -2,6 +2,7 @@
 //! look it up (Jepsen's Kafka workload; the durability promises of fsync and log recovery;
 //! the TLA+ specs of Kafka replication; the fencing of consumer groups).
 
+pub mod database;
 pub mod durability;
 pub mod groups;
 pub mod history;
@@ -120,6 +121,24 @@ pub const CHECKERS: &[Checker] = &[
         about: "the high watermark a consumer sees never goes backwards (only unclean election moves it back)",
         check: replication::hw_monotonic,
         at_end: false,
+    },
+    Checker {
+        name: "lost-commit",
+        about: "a COMMIT that returned (synchronous_commit other than off) is missing after crash recovery",
+        check: database::lost_commit,
+        at_end: false,
+    },
+    Checker {
+        name: "lost-async-commit",
+        about: "a COMMIT that returned with synchronous_commit=off is missing after crash recovery (the window PostgreSQL documents)",
+        check: database::lost_async_commit,
+        at_end: false,
+    },
+    Checker {
+        name: "db-state",
+        about: "a database's tables at the end are exactly what its surviving commits wrote, in commit order",
+        check: database::db_state,
+        at_end: true,
     },
     Checker {
         name: "offsets-dense",

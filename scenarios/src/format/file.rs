@@ -30,6 +30,8 @@ pub(super) struct File {
     #[serde(default)]
     pub consumers: Vec<FileConsumer>,
     #[serde(default)]
+    pub databases: Vec<FileDatabase>,
+    #[serde(default)]
     pub faults: Vec<FileFault>,
     #[serde(default)]
     pub expect: FileExpect,
@@ -106,6 +108,39 @@ pub(super) struct FileConsumer {
     pub commit: Option<Spanned<String>>,
     #[serde(default)]
     pub config: Properties,
+}
+
+/// One `[[databases]]` entry: a database server, its tables and its workload.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileDatabase {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub config: Properties,
+    #[serde(default)]
+    pub tables: Vec<FileTable>,
+    pub workload: Option<FileTransactions>,
+}
+
+/// One `[[databases.tables]]` entry: `columns = ["id integer", "customer text"]`, the first
+/// column being the primary key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileTable {
+    pub name: Spanned<String>,
+    pub columns: Spanned<Vec<Spanned<String>>>,
+}
+
+/// `[databases.workload]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileTransactions {
+    pub table: Spanned<String>,
+    pub transactions: u64,
+    pub start_ms: Option<Spanned<u64>>,
+    pub interval_ms: Spanned<u64>,
+    pub keys: Spanned<u64>,
+    pub rollback_percent: Option<Spanned<u64>>,
 }
 
 /// One `[[faults]]` entry; which keys it needs depends on its `action`.

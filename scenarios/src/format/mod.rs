@@ -19,14 +19,16 @@
 //! | every node's name                  | `nodes::Nodes::collect`                  |
 //! | `[[controllers]]`, `[[brokers]]`   | `cluster::controllers`, `cluster::brokers` |
 //! | `[[producers]]`, `[[consumers]]`   | `clients::producers`, `clients::consumers` |
+//! | `[[databases]]`                    | `databases::databases`                   |
 //! | `[[faults]]`, `[expect]`           | `faults::schedule`, `faults::expectations` |
 //! | any node's `config` table          | `properties::apply`                      |
 //!
 //! Nodes get their simulated addresses in [`node_order`]: controllers, brokers, producers,
-//! then consumers, each in file order.
+//! consumers, then databases, each in file order.
 
 mod clients;
 mod cluster;
+mod databases;
 mod faults;
 mod file;
 mod nodes;
@@ -39,17 +41,20 @@ use kafkasim_core::config::node_ids::NodeIds;
 use std::ops::Range;
 use toml::Spanned;
 
-/// The order node ids are given in: controllers, brokers, producers, then consumers, each in
-/// file order. The harness adds nodes in this order, so `bootstrap.servers` can be resolved here.
+/// The order node ids are given in: controllers, brokers, producers, consumers, then
+/// databases, each in file order. The harness adds nodes in this order, so
+/// `bootstrap.servers` can be resolved here.
 pub fn node_order(scenario: &Scenario) -> Vec<String> {
     let controllers = scenario.controllers.iter().map(|c| c.name.clone());
     let brokers = scenario.brokers.iter().map(|b| b.name.clone());
     let producers = scenario.producers.iter().map(|p| p.name.clone());
     let consumers = scenario.consumers.iter().map(|c| c.name.clone());
+    let databases = scenario.databases.iter().map(|d| d.name.clone());
     controllers
         .chain(brokers)
         .chain(producers)
         .chain(consumers)
+        .chain(databases)
         .collect()
 }
 
@@ -107,13 +112,19 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
     let broker_count = raw.brokers.as_ref().map_or(0, |b| b.get_ref().len());
     let has_controllers = !raw.controllers.is_empty();
     let topics = cluster::topics(ctx, &raw.topics, broker_count, has_controllers)?;
-    let raw_brokers = cluster::require_brokers(ctx, raw.brokers.as_ref())?;
+    // A scenario of databases alone needs no Kafka cluster.
+    let no_brokers = toml::Spanned::new(0..0, Vec::new());
+    let raw_brokers = match raw.brokers.as_ref() {
+        None if !raw.databases.is_empty() => &no_brokers,
+        brokers => cluster::require_brokers(ctx, brokers)?,
+    };
     let nodes = nodes::Nodes::collect(
         ctx,
         &raw.controllers,
         raw_brokers,
         &raw.producers,
         &raw.consumers,
+        &raw.databases,
     )?;
 
     let all_topics = cluster::with_internal_topics(&topics, &raw.consumers, broker_count);
@@ -135,6 +146,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
     };
     let producers = clients::producers(ctx, &raw.producers, &nodes, &bounds)?;
     let consumers = clients::consumers(ctx, &raw.consumers, &nodes, &bounds)?;
+    let databases = databases::databases(ctx, &raw.databases, duration_ms)?;
     let faults = faults::schedule(ctx, &raw.faults, &nodes, duration_ms)?;
     let expect = faults::expectations(ctx, &raw.expect)?;
 
@@ -149,6 +161,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         brokers,
         producers,
         consumers,
+        databases,
         faults,
         expect,
         overrides: Vec::new(),

@@ -6,7 +6,7 @@
 //! adds the nodes to the world.
 
 use super::Ctx;
-use super::file::{FileBroker, FileConsumer, FileController, FileProducer};
+use super::file::{FileBroker, FileConsumer, FileController, FileDatabase, FileProducer};
 use crate::error::ScenarioError;
 use kafkasim_core::config::properties::PropertyValue;
 use kafkasim_core::ids::NodeId;
@@ -19,6 +19,7 @@ pub(super) struct Nodes {
     controllers: usize,
     brokers: usize,
     producers: usize,
+    consumers: usize,
 }
 
 impl Nodes {
@@ -30,12 +31,14 @@ impl Nodes {
         brokers: &Spanned<Vec<FileBroker>>,
         producers: &[FileProducer],
         consumers: &[FileConsumer],
+        databases: &[FileDatabase],
     ) -> Result<Nodes, ScenarioError> {
         let mut nodes = Nodes {
             names: Vec::new(),
             controllers: controllers.len(),
             brokers: brokers.get_ref().len(),
             producers: producers.len(),
+            consumers: consumers.len(),
         };
         for (i, c) in controllers.iter().enumerate() {
             let (name, span) = match &c.name {
@@ -58,6 +61,10 @@ impl Nodes {
         for (i, c) in consumers.iter().enumerate() {
             let field = format!("consumers[{i}].name");
             nodes.add(ctx, c.name.get_ref().clone(), c.name.span(), field)?;
+        }
+        for (i, d) in databases.iter().enumerate() {
+            let field = format!("databases[{i}].name");
+            nodes.add(ctx, d.name.get_ref().clone(), d.name.span(), field)?;
         }
         Ok(nodes)
     }
@@ -117,7 +124,9 @@ impl Nodes {
     /// Whether `name` is a consumer.
     pub(super) fn is_consumer(&self, name: &str) -> bool {
         let first = self.controllers + self.brokers + self.producers;
-        self.names[first..].iter().any(|n| n == name)
+        self.names[first..first + self.consumers]
+            .iter()
+            .any(|n| n == name)
     }
 
     /// `bootstrap.servers`: a list of broker names (or one comma-separated string), resolved to

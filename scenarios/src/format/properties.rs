@@ -201,6 +201,7 @@ fn section(role: Role) -> &'static str {
         Role::Producer => "[[producers]]",
         Role::Consumer => "[[consumers]]",
         Role::Topic => "[[topics]]",
+        Role::Database => "[[databases]]",
     }
 }
 

@@ -72,6 +72,24 @@ pub fn parameters(scenario: &Scenario, world: &World<Actor>) -> Vec<String> {
             never(c.log_flush_scheduler_interval_ms)
         ));
     }
+    for d in &scenario.databases {
+        let c = &d.config;
+        let mut line = format!(
+            "{}: synchronous_commit={} wal_writer_delay={}ms checkpoint_timeout={}ms wal_segment_size={}",
+            d.name,
+            c.synchronous_commit,
+            c.wal_writer_delay_ms,
+            c.checkpoint_timeout_ms,
+            c.wal_segment_size
+        );
+        if let Some(w) = &d.workload {
+            line.push_str(&format!(
+                "; {} transactions on {} every {}ms from {}ms ({}% ROLLBACK)",
+                w.transactions, w.table, w.interval_ms, w.start_ms, w.rollback_percent
+            ));
+        }
+        lines.push(line);
+    }
     for p in &scenario.producers {
         let w = &p.workload;
         lines.push(format!(
@@ -155,6 +173,37 @@ fn redeliveries(header: &Header, h: &History) -> Vec<String> {
 
 /// How long partitions stood still in rebalances, per group: from the moment a member gave
 /// a partition up to the moment a member of the same group was assigned it again.
+/// Per database: its commits, and what its crashes took.
+fn databases(h: &History) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (name, db) in &h.databases {
+        let acked = db
+            .commits
+            .iter()
+            .filter(|c| c.acknowledged.is_some())
+            .count();
+        let lost: Vec<_> = db.commits.iter().filter(|c| c.lost_at.is_some()).collect();
+        let lost_acked = lost.iter().filter(|c| c.acknowledged.is_some()).count();
+        lines.push(format!(
+            "{name} (synchronous_commit={}): {} transactions committed, {acked} of them acknowledged; {} rolled back",
+            db.synchronous_commit,
+            db.commits.len(),
+            db.rolled_back.len()
+        ));
+        if !lost.is_empty() {
+            lines.push(format!(
+                "  {} committed transactions lost in crashes, {lost_acked} of them acknowledged (xids {})",
+                lost.len(),
+                lost.iter()
+                    .map(|c| c.xid.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    lines
+}
+
 fn rebalance_pauses(header: &Header, events: &Events) -> Vec<String> {
     let mut given_up: BTreeMap<(String, TopicPartition), Instant> = BTreeMap::new();
     // group → (partition-seconds stood still, partitions that stood still).
@@ -373,6 +422,7 @@ pub fn summary(header: &Header, h: &History, events: &Events) -> Vec<String> {
         lines.extend(crashes::crash_outcomes(header, h, events));
     }
     lines.extend(availability::summary(events));
+    lines.extend(databases(h));
     lines.extend(redeliveries(header, h));
     lines.extend(rebalance_pauses(header, events));
     for consumer in header.consumers() {

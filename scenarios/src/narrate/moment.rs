@@ -26,7 +26,34 @@ pub fn moment(header: &Header, view: &WorldView) -> Vec<String> {
     lines.extend(groups(view));
     lines.extend(controllers(view));
     lines.extend(consumers(view));
+    lines.extend(databases(view));
     lines
+}
+
+/// Each database's WAL positions — the gap between commit and flush is what
+/// `synchronous_commit = off` risks — and its tables' sizes.
+fn databases(view: &WorldView) -> Vec<String> {
+    view.nodes
+        .iter()
+        .filter_map(|n| match &n.view {
+            Some(NodeView::Database(d)) => Some((&n.node, d)),
+            _ => None,
+        })
+        .map(|(name, d)| {
+            let tables: Vec<String> = d
+                .tables
+                .iter()
+                .map(|(t, rows)| format!("public.{t} {} rows", rows.len()))
+                .collect();
+            format!(
+                "{name}: last commit ends at {}, WAL flushed to {}, redo point {}; {}",
+                d.commit_lsn,
+                d.flush_lsn,
+                d.redo_lsn,
+                tables.join(", ")
+            )
+        })
+        .collect()
 }
 
 fn nodes_line(view: &WorldView) -> String {

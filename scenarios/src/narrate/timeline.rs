@@ -9,6 +9,7 @@ use kafkasim_core::actor::{Event, Reply};
 use kafkasim_core::broker::{LogEvent, ReplicaEvent, ReplicaRole, shutdown};
 use kafkasim_core::client::{consumer, producer};
 use kafkasim_core::controller;
+use kafkasim_core::database;
 use kafkasim_core::group;
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::log::RecoveryReport;
@@ -155,10 +156,40 @@ impl<'a> Timeline<'a> {
                 self.timed_out(at, node, request)
             }
             Event::Shutdown(e) => self.shutdown_event(at, node, e),
+            Event::Database(e) => self.database_event(at, node, e),
             Event::Producer(producer::Event::BatchRetried { .. })
             | Event::Quorum(_)
             | Event::Purgatory(_) => {}
         }
+    }
+
+    fn database_event(&mut self, at: Instant, node: &str, event: &database::Event) {
+        let line = match event {
+            database::Event::Recovered { report: r, .. } => {
+                let from = match r.checkpoint {
+                    Some(c) => format!("from the checkpoint at {c}, redo from {}", r.redo),
+                    None => format!("without a checkpoint, redo from {}", r.redo),
+                };
+                let end = match r.damaged {
+                    Some(why) => format!("the WAL is cut at {} ({why})", r.end),
+                    None => format!("the WAL ends at {}", r.end),
+                };
+                format!(
+                    "{node} recovers {from}: {} committed transactions replayed, {} rolled back skipped, {} unfinished discarded; {end}",
+                    r.commits_replayed, r.aborts_skipped, r.incomplete_discarded
+                )
+            }
+            database::Event::CheckpointCompleted {
+                checkpoint,
+                redo,
+                removed_segments,
+            } => format!(
+                "{node}: checkpoint at {checkpoint} complete (redo point {redo}); {} old WAL segment(s) removed",
+                removed_segments.len()
+            ),
+            database::Event::Committed { .. } | database::Event::WalFlushed { .. } => return,
+        };
+        self.push(at, line);
     }
 
     fn shutdown_event(&mut self, at: Instant, node: &str, event: &shutdown::Event) {

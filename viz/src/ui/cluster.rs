@@ -116,13 +116,16 @@ pub fn cluster(props: &Props) -> Html {
     }
 }
 
-/// Where each node is drawn: controllers on top, brokers in the middle, clients below.
+/// Where each node is drawn: controllers on top, brokers and databases in the middle,
+/// clients below.
 fn layout(nodes: &[kafkasim_scenarios::trace::NodeFacts]) -> BTreeMap<&str, (f64, f64)> {
     let rows: [(f64, Vec<&str>); 3] = [
         (32.0, by_role(nodes, |r| matches!(r, NodeRole::Controller))),
         (
             150.0,
-            by_role(nodes, |r| matches!(r, NodeRole::Broker { .. })),
+            by_role(nodes, |r| {
+                matches!(r, NodeRole::Broker { .. } | NodeRole::Database { .. })
+            }),
         ),
         (
             198.0,
@@ -184,6 +187,10 @@ fn subtitle(role: &NodeRole, view: Option<&NodeView>) -> String {
             Some(g) => format!("consumer of {g}"),
             None => "consumer (assign)".into(),
         },
+        // The gap between the two is what synchronous_commit=off risks.
+        (NodeRole::Database { .. }, Some(NodeView::Database(d))) => {
+            format!("commit {}, flushed {}", d.commit_lsn, d.flush_lsn)
+        }
         _ => String::new(),
     }
 }

@@ -1,0 +1,595 @@
+//! A PostgreSQL-like database server: tables with primary keys, transactions, a write-ahead
+//! log with LSNs, `synchronous_commit`, the WAL writer, checkpoints and crash recovery by redo
+//! — the story a DBA already knows, so that a Kafka partition can be told as the same idea.
+//!
+//! A transaction arrives whole from the scenario's workload ([`Command::Transaction`]): its
+//! changes become WAL records (heap insert, update, delete), then a commit or abort record,
+//! appended to the current WAL segment in the page cache. When the commit is acknowledged is
+//! `synchronous_commit`'s business: `off` answers at once (the WAL writer flushes every
+//! `wal_writer_delay`, so a crash may lose the last commits), every other setting waits until
+//! the commit record is flushed (several commits share one flush: group commit). With no
+//! standby — there is none yet — `on`, `remote_write` and `remote_apply` behave as `local`,
+//! as they do in PostgreSQL with `synchronous_standby_names` empty.
+//!
+//! Every `checkpoint_timeout` a checkpoint writes every table's data file, logs a checkpoint
+//! record, then updates `global/pg_control`; WAL segments wholly before its redo point are
+//! removed. At start-up the database recovers ([`recovery`]): the last checkpoint's data
+//! files, then redo of the WAL to its first damaged or missing record.
+//!
+//! Simplified, and said where it matters: a transaction runs in one step (no concurrent
+//! transactions, no locks, no MVCC snapshots: every transaction sees every earlier commit);
+//! a statement that fails (a duplicate key) rolls the whole transaction back; the data files
+//! are written whole at checkpoints ([`heap`]); records never span WAL segments ([`wal`]).
+
+pub mod config;
+pub mod heap;
+pub mod recovery;
+pub mod wal;
+
+use crate::disk::{DiskOp, DiskToken};
+use crate::node::{Boot, Input, Vocabulary};
+use crate::time::{Duration, Instant};
+pub use config::{DatabaseConfig, SynchronousCommit};
+use heap::{Key, Row, Rows, key_of};
+use recovery::{ControlFile, PG_CONTROL, RecoveryReport};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use wal::{Lsn, WalRecord, Xid};
+
+/// A change to one row: a statement of a transaction as the workload asks it, and as the
+/// WAL logs it once it changed a row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum RowChange {
+    /// `INSERT INTO table VALUES (row)`.
+    Insert {
+        /// The table.
+        table: String,
+        /// The row, primary key first.
+        row: Row,
+    },
+    /// `UPDATE table SET ... WHERE key = row[0]`.
+    Update {
+        /// The table.
+        table: String,
+        /// The row's new values, primary key first.
+        row: Row,
+    },
+    /// `DELETE FROM table WHERE key = key`.
+    Delete {
+        /// The table.
+        table: String,
+        /// The primary key.
+        key: Key,
+    },
+}
+
+/// What the scenario's workload asks of the database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// `BEGIN; statements; COMMIT` (or `ROLLBACK` when `commit` is false).
+    Transaction {
+        /// The workload's number for it, to match the answer.
+        txn: u64,
+        /// Its statements, in order.
+        statements: Vec<RowChange>,
+        /// COMMIT, or ROLLBACK.
+        commit: bool,
+    },
+}
+
+/// What the database answers the workload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    /// COMMIT returned: the transaction is committed, as durably as `synchronous_commit` says.
+    Committed {
+        /// The workload's number.
+        txn: u64,
+        /// Its transaction id.
+        xid: Xid,
+        /// The end of its commit record.
+        lsn: Lsn,
+    },
+    /// ROLLBACK returned, or a statement failed and the transaction was rolled back.
+    RolledBack {
+        /// The workload's number.
+        txn: u64,
+        /// Its transaction id.
+        xid: Xid,
+        /// The error that aborted it, if a statement failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+}
+
+/// What the database records in the trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A transaction's commit record was inserted into the WAL: it is committed in memory,
+    /// and durable once the WAL is flushed past `lsn`.
+    Committed {
+        /// The workload's number.
+        txn: u64,
+        /// Its transaction id.
+        xid: Xid,
+        /// The end of its commit record.
+        lsn: Lsn,
+        /// The rows it changed, in order (its statements that changed nothing are not here).
+        changes: Vec<RowChange>,
+    },
+    /// The WAL was flushed (fsync) up to `flush_lsn`.
+    WalFlushed {
+        /// Everything before it is durable.
+        flush_lsn: Lsn,
+    },
+    /// A checkpoint completed: after a crash, redo starts at `redo`.
+    CheckpointCompleted {
+        /// The checkpoint record's LSN.
+        checkpoint: Lsn,
+        /// Its redo point.
+        redo: Lsn,
+        /// WAL segment files removed, wholly before the redo point.
+        removed_segments: Vec<String>,
+    },
+    /// The database started and recovered from its disk.
+    Recovered {
+        /// What recovery found and did.
+        report: RecoveryReport,
+        /// Every table's rows after recovery.
+        #[serde(with = "heap::tables_as_lists")]
+        tables: BTreeMap<String, Rows>,
+    },
+}
+
+/// The database's named deadlines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Timer {
+    /// The WAL writer wakes up (`wal_writer_delay`).
+    WalWriter,
+    /// Time for a checkpoint (`checkpoint_timeout`).
+    Checkpoint,
+}
+
+/// The words a database speaks.
+#[derive(Debug)]
+pub enum Vocab {}
+
+impl Vocabulary for Vocab {
+    type Msg = crate::protocol::Message;
+    type Timer = Timer;
+    type Event = Event;
+    type Reply = Reply;
+    type Command = Command;
+}
+
+type Out<'a> = dyn crate::node::Out<Vocab> + 'a;
+
+/// A checkpoint under way.
+#[derive(Debug)]
+enum Checkpoint {
+    /// The data files as they were at `control.redo` wait for the WAL to be flushed there
+    /// (the WAL-before-data rule: no data file may hold a change the WAL could lose).
+    WalFirst {
+        control: ControlFile,
+        files: Vec<(String, Vec<u8>)>,
+    },
+    /// Writing the data files.
+    DataFiles {
+        control: ControlFile,
+        syncs: BTreeSet<DiskToken>,
+    },
+    /// The checkpoint record at `checkpoint` waits for a WAL flush.
+    Record { control: ControlFile },
+    /// `pg_control` is being synced.
+    Control {
+        control: ControlFile,
+        sync: DiskToken,
+    },
+}
+
+/// A commit waiting for the WAL flush before it is acknowledged.
+#[derive(Debug)]
+struct WaitingCommit {
+    txn: u64,
+    xid: Xid,
+    lsn: Lsn,
+}
+
+/// What a view shows of the database.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseView {
+    /// The end of the last commit record (at start-up, the end of the recovered WAL).
+    pub commit_lsn: Lsn,
+    /// How far the WAL is durable (`pg_current_wal_flush_lsn()`).
+    pub flush_lsn: Lsn,
+    /// The last checkpoint's redo point.
+    pub redo_lsn: Lsn,
+    /// Every table's rows by primary key, by table name.
+    #[serde(with = "heap::tables_as_lists")]
+    pub tables: BTreeMap<String, Rows>,
+}
+
+/// A database server.
+#[derive(Debug)]
+pub struct Database {
+    config: DatabaseConfig,
+    tables: BTreeMap<String, Rows>,
+    next_xid: Xid,
+    last_committed_xid: Option<Xid>,
+    insert_lsn: Lsn,
+    /// The end of the last commit record (at start-up, the end of the recovered WAL).
+    commit_lsn: Lsn,
+    flush_lsn: Lsn,
+    /// WAL segment files written since their last flush began.
+    dirty: BTreeSet<String>,
+    /// A flush in flight: the LSN it makes durable and its syncs.
+    flushing: Option<(Lsn, BTreeSet<DiskToken>)>,
+    waiting: Vec<WaitingCommit>,
+    checkpoint: Option<Checkpoint>,
+    control: Option<ControlFile>,
+    /// WAL segment files on disk, oldest first.
+    segments: Vec<String>,
+    next_token: u64,
+}
+
+impl Database {
+    /// Start from the disk: recover, then flush what recovery read (it may sit in the page
+    /// cache only) before new commits count on it.
+    pub fn boot<C>(boot: &Boot<'_, C>, config: &DatabaseConfig, out: &mut Out) -> Self {
+        let (recovered, report, ops) =
+            recovery::recover(&config.tables, config.wal_segment_size, boot.disk);
+        out.disk_all(ops);
+        let mut db = Database {
+            config: config.clone(),
+            tables: recovered.tables,
+            next_xid: recovered.next_xid,
+            last_committed_xid: report.last_committed_xid,
+            insert_lsn: report.end,
+            commit_lsn: report.end,
+            flush_lsn: report.redo,
+            dirty: recovered.segments.iter().cloned().collect(),
+            flushing: None,
+            waiting: Vec::new(),
+            checkpoint: None,
+            control: recovered.control,
+            segments: recovered.segments,
+            next_token: 0,
+        };
+        if !boot.disk.is_empty() {
+            let tables = db.view().tables;
+            out.trace(Event::Recovered { report, tables });
+        }
+        db.start_flush(out);
+        out.set_timer(Timer::WalWriter, boot.now + db.wal_writer_delay());
+        out.set_timer(Timer::Checkpoint, boot.now + db.checkpoint_timeout());
+        db
+    }
+
+    fn wal_writer_delay(&self) -> Duration {
+        Duration::from_millis(self.config.wal_writer_delay_ms)
+    }
+
+    fn checkpoint_timeout(&self) -> Duration {
+        Duration::from_millis(self.config.checkpoint_timeout_ms)
+    }
+
+    /// What the world may see.
+    pub fn view(&self) -> DatabaseView {
+        DatabaseView {
+            commit_lsn: self.commit_lsn,
+            flush_lsn: self.flush_lsn,
+            redo_lsn: self.control.map_or(Lsn(0), |c| c.redo),
+            tables: self.tables.clone(),
+        }
+    }
+
+    /// Handle one input.
+    pub fn step(&mut self, now: Instant, input: Input<Vocab>, out: &mut Out) {
+        match input {
+            Input::Timer(Timer::WalWriter) => {
+                self.start_flush(out);
+                out.set_timer(Timer::WalWriter, now + self.wal_writer_delay());
+            }
+            Input::Timer(Timer::Checkpoint) => {
+                self.begin_checkpoint(out);
+                out.set_timer(Timer::Checkpoint, now + self.checkpoint_timeout());
+            }
+            Input::DiskDone { token, .. } => self.on_synced(token, out),
+            Input::Command(command) => self.on_command(command, out),
+            // A smart shutdown would checkpoint first; this one just stops (recovery copes).
+            Input::Terminate => out.exit(),
+            Input::Recv { .. } | Input::Disconnected { .. } => {}
+        }
+    }
+
+    /// Run one transaction from the workload.
+    fn on_command(&mut self, command: Command, out: &mut Out) {
+        let Command::Transaction {
+            txn,
+            statements,
+            commit,
+        } = command;
+        let xid = self.next_xid;
+        self.next_xid += 1;
+        let (changes, error) = self.execute(&statements);
+        let commit = commit && error.is_none();
+        let mut records: Vec<WalRecord> = changes
+            .iter()
+            .map(|change| WalRecord::Heap {
+                change: change.clone(),
+            })
+            .collect();
+        records.push(if commit {
+            WalRecord::Commit
+        } else {
+            WalRecord::Abort
+        });
+        for record in &records {
+            self.insert(xid, record, out);
+        }
+        if !commit {
+            out.reply(Reply::RolledBack { txn, xid, error });
+            return;
+        }
+        for change in &changes {
+            recovery::apply(&mut self.tables, change);
+        }
+        self.last_committed_xid = Some(xid);
+        let lsn = self.insert_lsn;
+        self.commit_lsn = lsn;
+        out.trace(Event::Committed {
+            txn,
+            xid,
+            lsn,
+            changes,
+        });
+        if self.config.synchronous_commit.waits_for_flush() {
+            self.waiting.push(WaitingCommit { txn, xid, lsn });
+            if self.flushing.is_none() {
+                self.start_flush(out);
+            }
+        } else {
+            out.reply(Reply::Committed { txn, xid, lsn });
+        }
+    }
+
+    /// The WAL records of `statements`, checked against the tables; the error that aborts
+    /// the transaction, if one fails.
+    fn execute(&self, statements: &[RowChange]) -> (Vec<RowChange>, Option<String>) {
+        // What this transaction has done so far, on top of the committed rows.
+        let mut mine: BTreeMap<(&str, Key), Option<&Row>> = BTreeMap::new();
+        let mut records = Vec::new();
+        for s in statements {
+            let (table, key) = match s {
+                RowChange::Insert { table, row } | RowChange::Update { table, row } => {
+                    (table.as_str(), key_of(row))
+                }
+                RowChange::Delete { table, key } => (table.as_str(), *key),
+            };
+            let Some(rows) = self.tables.get(table) else {
+                return (
+                    records,
+                    Some(format!("relation \"{table}\" does not exist")),
+                );
+            };
+            let exists = mine
+                .get(&(table, key))
+                .map_or(rows.contains_key(&key), Option::is_some);
+            match s {
+                RowChange::Insert { .. } if exists => {
+                    return (
+                        records,
+                        Some(format!(
+                            "duplicate key value violates unique constraint \"{table}_pkey\""
+                        )),
+                    );
+                }
+                // UPDATE or DELETE of no row: zero rows affected, nothing logged.
+                RowChange::Update { .. } | RowChange::Delete { .. } if !exists => {}
+                RowChange::Insert { row, .. } | RowChange::Update { row, .. } => {
+                    mine.insert((table, key), Some(row));
+                    records.push(s.clone());
+                }
+                RowChange::Delete { .. } => {
+                    mine.insert((table, key), None);
+                    records.push(s.clone());
+                }
+            }
+        }
+        (records, None)
+    }
+
+    /// Append `record` of `xid` at the insert position (in the page cache).
+    fn insert(&mut self, xid: Xid, record: &WalRecord, out: &mut Out) -> Lsn {
+        let size = self.config.wal_segment_size;
+        let mut lsn = self.insert_lsn;
+        let mut bytes = wal::encode(lsn, xid, record);
+        let left = size - (lsn.0 - wal::segment_start(lsn, size).0);
+        if bytes.len() as u64 > left {
+            lsn = Lsn(wal::segment_start(lsn, size).0 + size);
+            bytes = wal::encode(lsn, xid, record);
+        }
+        debug_assert!(bytes.len() as u64 <= size, "a WAL record fits in a segment");
+        let file = wal::segment_file(lsn, size);
+        if self.segments.last() != Some(&file) {
+            self.segments.push(file.clone());
+        }
+        self.dirty.insert(file.clone());
+        self.insert_lsn = Lsn(lsn.0 + bytes.len() as u64);
+        out.disk(DiskOp::Append { file, bytes });
+        lsn
+    }
+
+    fn sync(&mut self, file: String, out: &mut Out) -> DiskToken {
+        let token = DiskToken(self.next_token);
+        self.next_token += 1;
+        out.disk(DiskOp::Sync { file, token });
+        token
+    }
+
+    /// Flush the WAL up to the insert position, unless a flush is in flight or nothing is
+    /// unflushed.
+    fn start_flush(&mut self, out: &mut Out) {
+        if self.flushing.is_some() || self.dirty.is_empty() {
+            return;
+        }
+        let files = std::mem::take(&mut self.dirty);
+        let syncs = files.into_iter().map(|f| self.sync(f, out)).collect();
+        self.flushing = Some((self.insert_lsn, syncs));
+    }
+
+    fn on_synced(&mut self, token: DiskToken, out: &mut Out) {
+        if let Some((upto, syncs)) = &mut self.flushing
+            && syncs.remove(&token)
+        {
+            if syncs.is_empty() {
+                let upto = *upto;
+                self.flushing = None;
+                self.wal_flushed(upto, out);
+            }
+            return;
+        }
+        self.checkpoint_synced(token, out);
+    }
+
+    /// The WAL is durable up to `upto`: acknowledge the commits it covers, and flush again
+    /// for those it does not.
+    fn wal_flushed(&mut self, upto: Lsn, out: &mut Out) {
+        debug_assert!(upto >= self.flush_lsn, "the flush LSN never goes back");
+        self.flush_lsn = upto;
+        out.trace(Event::WalFlushed { flush_lsn: upto });
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|c| c.lsn <= upto);
+        self.waiting = waiting;
+        for c in done {
+            out.reply(Reply::Committed {
+                txn: c.txn,
+                xid: c.xid,
+                lsn: c.lsn,
+            });
+        }
+        match self.checkpoint.take() {
+            Some(Checkpoint::WalFirst { control, files }) if control.redo <= upto => {
+                self.write_data_files(control, files, out);
+            }
+            Some(Checkpoint::Record { control }) if control.checkpoint < upto => {
+                out.disk(DiskOp::Replace {
+                    file: PG_CONTROL.to_string(),
+                    bytes: serde_json::to_vec(&control).expect("pg_control serialises"),
+                });
+                let sync = self.sync(PG_CONTROL.to_string(), out);
+                self.checkpoint = Some(Checkpoint::Control { control, sync });
+            }
+            other => self.checkpoint = other,
+        }
+        let checkpoint_waits = matches!(
+            self.checkpoint,
+            Some(Checkpoint::WalFirst { .. } | Checkpoint::Record { .. })
+        );
+        if !self.waiting.is_empty() || checkpoint_waits {
+            self.start_flush(out);
+        }
+    }
+
+    /// Begin a checkpoint: take every data file as it is now, at the insert position (the
+    /// redo point), to write once the WAL is flushed there.
+    fn begin_checkpoint(&mut self, out: &mut Out) {
+        if self.checkpoint.is_some() {
+            return;
+        }
+        let files = self
+            .tables
+            .iter()
+            .map(|(name, rows)| (heap::data_file(name), heap::encode_rows(rows)))
+            .collect();
+        let control = ControlFile {
+            checkpoint: self.insert_lsn,
+            redo: self.insert_lsn,
+            next_xid: self.next_xid,
+            last_committed_xid: self.last_committed_xid,
+        };
+        if self.flush_lsn >= control.redo {
+            self.write_data_files(control, files, out);
+        } else {
+            self.checkpoint = Some(Checkpoint::WalFirst { control, files });
+            self.start_flush(out);
+        }
+    }
+
+    /// Write and sync the checkpoint's data files.
+    fn write_data_files(
+        &mut self,
+        control: ControlFile,
+        files: Vec<(String, Vec<u8>)>,
+        out: &mut Out,
+    ) {
+        let mut syncs = BTreeSet::new();
+        for (file, bytes) in files {
+            out.disk(DiskOp::Replace {
+                file: file.clone(),
+                bytes,
+            });
+            syncs.insert(self.sync(file, out));
+        }
+        self.checkpoint = Some(Checkpoint::DataFiles { control, syncs });
+        if let Some(Checkpoint::DataFiles { syncs, .. }) = &self.checkpoint
+            && syncs.is_empty()
+        {
+            self.log_checkpoint(control, out);
+        }
+    }
+
+    /// The data files are durable: log the checkpoint record (it belongs to no transaction:
+    /// xid 0, as in PostgreSQL) and flush it.
+    fn log_checkpoint(&mut self, mut control: ControlFile, out: &mut Out) {
+        control.checkpoint = self.insert(0, &WalRecord::Checkpoint { redo: control.redo }, out);
+        self.checkpoint = Some(Checkpoint::Record { control });
+        self.start_flush(out);
+    }
+
+    /// A sync of the checkpoint's completed.
+    fn checkpoint_synced(&mut self, token: DiskToken, out: &mut Out) {
+        match &mut self.checkpoint {
+            Some(Checkpoint::DataFiles { control, syncs }) if syncs.contains(&token) => {
+                syncs.remove(&token);
+                if syncs.is_empty() {
+                    let control = *control;
+                    self.log_checkpoint(control, out);
+                }
+            }
+            Some(Checkpoint::Control { control, sync }) if *sync == token => {
+                let control = *control;
+                self.checkpoint = None;
+                self.checkpoint_completed(control, out);
+            }
+            _ => {}
+        }
+    }
+
+    /// `pg_control` names the new checkpoint: WAL segments wholly before its redo point are
+    /// no longer needed.
+    fn checkpoint_completed(&mut self, control: ControlFile, out: &mut Out) {
+        self.control = Some(control);
+        let keep = wal::segment_file(control.redo, self.config.wal_segment_size);
+        let (removed, kept): (Vec<String>, Vec<String>) = std::mem::take(&mut self.segments)
+            .into_iter()
+            .partition(|f| *f < keep);
+        self.segments = kept;
+        for file in &removed {
+            self.dirty.remove(file);
+            out.disk(DiskOp::Delete { file: file.clone() });
+        }
+        out.trace(Event::CheckpointCompleted {
+            checkpoint: control.checkpoint,
+            redo: control.redo,
+            removed_segments: removed,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,188 @@
+//! Crash recovery by redo, as PostgreSQL's startup process does it: read `global/pg_control`
+//! for the last checkpoint, load the data files it made durable, then replay the WAL from the
+//! checkpoint's redo point — each committed transaction's changes applied at its commit
+//! record, rolled-back and unfinished ones dropped — up to the first record that is torn,
+//! damaged or absent. The WAL is cut there: what follows was never durable.
+
+use super::RowChange;
+use super::heap::{self, Rows, TableSchema, key_of};
+use super::wal::{self, BadRecord, Lsn, WalRecord, Xid};
+use crate::disk::{DiskImage, DiskOp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The control file.
+pub const PG_CONTROL: &str = "global/pg_control";
+
+/// What `pg_control` says: where the last checkpoint is, and where redo starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlFile {
+    /// The checkpoint record's LSN ("Latest checkpoint location").
+    pub checkpoint: Lsn,
+    /// Its redo point ("Latest checkpoint's REDO location").
+    pub redo: Lsn,
+    /// The next transaction id at the checkpoint ("Latest checkpoint's NextXID").
+    pub next_xid: Xid,
+    /// The last transaction committed before the redo point.
+    pub last_committed_xid: Option<Xid>,
+}
+
+/// What recovery found and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryReport {
+    /// The checkpoint recovery started from (none: a new cluster, or never checkpointed).
+    pub checkpoint: Option<Lsn>,
+    /// Where redo started.
+    pub redo: Lsn,
+    /// Where the WAL ends after recovery: the next record goes here.
+    pub end: Lsn,
+    /// Committed transactions replayed.
+    pub commits_replayed: u64,
+    /// Rolled-back transactions whose records were skipped.
+    pub aborts_skipped: u64,
+    /// Transactions with records but no commit or abort before the end: they never happened.
+    pub incomplete_discarded: u64,
+    /// Why redo stopped, if a record there was damaged (rather than absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damaged: Option<BadRecord>,
+    /// The last transaction that committed, after recovery.
+    pub last_committed_xid: Option<Xid>,
+}
+
+/// The database as recovery leaves it.
+#[derive(Debug)]
+pub struct Recovered {
+    /// Every table's rows.
+    pub tables: BTreeMap<String, Rows>,
+    /// The next transaction id to hand out.
+    pub next_xid: Xid,
+    /// The last checkpoint.
+    pub control: Option<ControlFile>,
+    /// WAL segment files that hold records from `report.redo` on.
+    pub segments: Vec<String>,
+}
+
+/// Recover the database of `schemas` from `disk`: the state, the report, and the disk
+/// operations that cut the WAL where redo stopped.
+pub fn recover(
+    schemas: &[TableSchema],
+    segment_size: u64,
+    disk: &DiskImage,
+) -> (Recovered, RecoveryReport, Vec<DiskOp>) {
+    let control: Option<ControlFile> = disk
+        .get(PG_CONTROL)
+        .and_then(|b| serde_json::from_slice(b).ok());
+    let mut tables: BTreeMap<String, Rows> = schemas
+        .iter()
+        .map(|s| {
+            let rows = control
+                .and_then(|_| disk.get(&heap::data_file(&s.name)))
+                .and_then(|b| heap::decode_rows(b))
+                .unwrap_or_default();
+            (s.name.clone(), rows)
+        })
+        .collect();
+    let redo = control.map_or(Lsn(0), |c| c.redo);
+    let mut report = RecoveryReport {
+        checkpoint: control.map(|c| c.checkpoint),
+        redo,
+        last_committed_xid: control.and_then(|c| c.last_committed_xid),
+        ..RecoveryReport::default()
+    };
+    let mut pending: BTreeMap<Xid, Vec<RowChange>> = BTreeMap::new();
+    let mut max_xid = control.map(|c| c.next_xid.saturating_sub(1));
+    let mut segments = Vec::new();
+    let mut ops = Vec::new();
+    let mut lsn = redo;
+    loop {
+        let file = wal::segment_file(lsn, segment_size);
+        let Some(bytes) = disk.get(&file) else {
+            break;
+        };
+        if segments.last() != Some(&file) {
+            segments.push(file.clone());
+        }
+        let offset = (lsn.0 - wal::segment_start(lsn, segment_size).0) as usize;
+        if offset >= bytes.len() {
+            // This segment is done: the WAL goes on at the start of the next one, if that
+            // exists (a record that did not fit here went there).
+            let next = Lsn(wal::segment_start(lsn, segment_size).0 + segment_size);
+            if !disk.contains_key(&wal::segment_file(next, segment_size)) {
+                break;
+            }
+            lsn = next;
+            continue;
+        }
+        match wal::decode(&bytes[offset..], lsn) {
+            Ok((xid, record, len)) => {
+                max_xid = max_xid.max(Some(xid));
+                replay(xid, record, &mut pending, &mut tables, &mut report);
+                lsn = Lsn(lsn.0 + len as u64);
+            }
+            Err(bad) => {
+                report.damaged = Some(bad);
+                ops.push(DiskOp::Truncate {
+                    file: file.clone(),
+                    len: offset as u64,
+                });
+                break;
+            }
+        }
+    }
+    // Segments beyond the end hold nothing redo could reach: they go.
+    for name in disk.keys().filter(|f| f.starts_with("pg_wal/")) {
+        if *name > wal::segment_file(lsn, segment_size) {
+            ops.push(DiskOp::Delete { file: name.clone() });
+        }
+    }
+    report.incomplete_discarded = pending.len() as u64;
+    report.end = lsn;
+    let next_xid = max_xid.map_or(wal::FIRST_NORMAL_XID, |x| x + 1);
+    let recovered = Recovered {
+        tables,
+        next_xid,
+        control,
+        segments,
+    };
+    (recovered, report, ops)
+}
+
+/// Redo one record of transaction `xid`.
+fn replay(
+    xid: Xid,
+    record: WalRecord,
+    pending: &mut BTreeMap<Xid, Vec<RowChange>>,
+    tables: &mut BTreeMap<String, Rows>,
+    report: &mut RecoveryReport,
+) {
+    match record {
+        WalRecord::Commit => {
+            for change in pending.remove(&xid).unwrap_or_default() {
+                apply(tables, &change);
+            }
+            report.commits_replayed += 1;
+            report.last_committed_xid = Some(xid);
+        }
+        WalRecord::Abort => {
+            pending.remove(&xid);
+            report.aborts_skipped += 1;
+        }
+        WalRecord::Checkpoint { .. } => {}
+        WalRecord::Heap { change } => pending.entry(xid).or_default().push(change),
+    }
+}
+
+/// Apply a committed change to the tables.
+pub fn apply(tables: &mut BTreeMap<String, Rows>, change: &RowChange) {
+    match change {
+        RowChange::Insert { table, row } | RowChange::Update { table, row } => {
+            tables
+                .entry(table.clone())
+                .or_default()
+                .insert(key_of(row), row.clone());
+        }
+        RowChange::Delete { table, key } => {
+            tables.entry(table.clone()).or_default().remove(key);
+        }
+    }
+}

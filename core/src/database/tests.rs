@@ -1,0 +1,352 @@
+//! The database as a state machine, with a disk that keeps a page cache and a durable copy:
+//! commits and `synchronous_commit`, checkpoints, and recovery after kill -9 and power loss.
+
+use super::heap::{Column, ColumnType, TableSchema, Value};
+use super::*;
+use crate::disk::DiskImage;
+use crate::ids::NodeId;
+use crate::node::Outbox;
+use crate::prng::Prng;
+use crate::testkit::{disk_ops, replies, syncs, traces};
+
+/// A disk with a page cache and what an fsync made durable.
+#[derive(Default)]
+struct TestDisk {
+    cache: DiskImage,
+    durable: DiskImage,
+}
+
+impl TestDisk {
+    fn apply(&mut self, out: &Outbox<Vocab>) {
+        for op in disk_ops(out) {
+            match op {
+                DiskOp::Append { file, bytes } => self
+                    .cache
+                    .entry(file.clone())
+                    .or_default()
+                    .extend_from_slice(bytes),
+                DiskOp::Replace { file, bytes } => {
+                    self.cache.insert(file.clone(), bytes.clone());
+                }
+                DiskOp::Truncate { file, len } => {
+                    if let Some(b) = self.cache.get_mut(file) {
+                        b.truncate(*len as usize);
+                    }
+                }
+                DiskOp::Delete { file } => {
+                    self.cache.remove(file);
+                    self.durable.remove(file);
+                }
+                DiskOp::Sync { .. } => {}
+            }
+        }
+    }
+
+    fn sync(&mut self, file: &str) {
+        if let Some(b) = self.cache.get(file) {
+            self.durable.insert(file.to_string(), b.clone());
+        }
+    }
+}
+
+struct Harness {
+    db: Database,
+    disk: TestDisk,
+    config: DatabaseConfig,
+    /// Syncs asked for and not completed yet.
+    pending: Vec<(String, DiskToken)>,
+    replies: Vec<Reply>,
+    events: Vec<Event>,
+    txn: u64,
+}
+
+fn orders() -> TableSchema {
+    TableSchema {
+        name: "orders".into(),
+        columns: vec![
+            Column {
+                name: "id".into(),
+                kind: ColumnType::Integer,
+            },
+            Column {
+                name: "customer".into(),
+                kind: ColumnType::Text,
+            },
+        ],
+    }
+}
+
+fn row(id: i64, customer: &str) -> Row {
+    vec![Value::Int(id), Value::Text(customer.into())]
+}
+
+impl Harness {
+    fn new(synchronous_commit: SynchronousCommit) -> Self {
+        let config = DatabaseConfig {
+            synchronous_commit,
+            wal_segment_size: 1024,
+            tables: vec![orders()],
+            ..DatabaseConfig::default()
+        };
+        Harness::boot(config, TestDisk::default())
+    }
+
+    fn boot(config: DatabaseConfig, disk: TestDisk) -> Self {
+        let image = disk.cache.clone();
+        let boot = Boot {
+            id: NodeId(0),
+            now: Instant::ZERO,
+            incarnation: 0,
+            config: &config,
+            disk: &image,
+            prng: Prng::derive(1, "db", 0),
+        };
+        let mut out = Outbox::new();
+        let db = Database::boot(&boot, &config, out.writer());
+        let mut h = Harness {
+            db,
+            disk,
+            config,
+            pending: Vec::new(),
+            replies: Vec::new(),
+            events: Vec::new(),
+            txn: 0,
+        };
+        h.absorb(out);
+        h
+    }
+
+    fn absorb(&mut self, out: Outbox<Vocab>) {
+        self.disk.apply(&out);
+        self.pending.extend(syncs(&out));
+        self.events.extend(traces(&out).into_iter().cloned());
+        self.replies.extend(replies(&out).into_iter().cloned());
+    }
+
+    fn step(&mut self, input: Input<Vocab>) {
+        let mut out = Outbox::new();
+        self.db.step(Instant::ZERO, input, out.writer());
+        self.absorb(out);
+    }
+
+    /// Complete every sync asked for, and those they lead to.
+    fn complete_syncs(&mut self) {
+        while !self.pending.is_empty() {
+            for (file, token) in std::mem::take(&mut self.pending) {
+                self.disk.sync(&file);
+                self.step(Input::DiskDone { file, token });
+            }
+        }
+    }
+
+    /// The WAL writer wakes up and its flush completes.
+    fn wal_writer(&mut self) {
+        self.step(Input::Timer(Timer::WalWriter));
+        self.complete_syncs();
+    }
+
+    fn transaction(&mut self, statements: Vec<RowChange>, commit: bool) -> u64 {
+        self.txn += 1;
+        let txn = self.txn;
+        self.step(Input::Command(Command::Transaction {
+            txn,
+            statements,
+            commit,
+        }));
+        txn
+    }
+
+    fn insert(&mut self, id: i64, customer: &str) -> u64 {
+        let table = "orders".to_string();
+        self.transaction(
+            vec![RowChange::Insert {
+                table,
+                row: row(id, customer),
+            }],
+            true,
+        )
+    }
+
+    fn committed(&self, txn: u64) -> bool {
+        self.replies
+            .iter()
+            .any(|r| matches!(r, Reply::Committed { txn: t, .. } if *t == txn))
+    }
+
+    /// Restart from what survives: the page cache after kill -9, the durable bytes after a
+    /// power loss.
+    fn restart(self, power_loss: bool) -> Harness {
+        let mut disk = self.disk;
+        if power_loss {
+            disk.cache = disk.durable.clone();
+        }
+        Harness::boot(self.config, disk)
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        self.db.view().tables["orders"].values().cloned().collect()
+    }
+
+    fn recovered(&self) -> RecoveryReport {
+        self.events
+            .iter()
+            .find_map(|e| match e {
+                Event::Recovered { report, .. } => Some(report.clone()),
+                _ => None,
+            })
+            .expect("the database recovered")
+    }
+}
+
+/// `synchronous_commit = on` (or `local`): COMMIT returns once the commit record is flushed;
+/// `off`: at once.
+#[test]
+fn a_commit_is_acknowledged_after_the_flush_unless_synchronous_commit_is_off() {
+    let mut on = Harness::new(SynchronousCommit::On);
+    let t = on.insert(1, "ada");
+    assert!(!on.committed(t), "waits for the WAL flush");
+    on.complete_syncs();
+    assert!(on.committed(t));
+    assert!(on.events.contains(&Event::WalFlushed {
+        flush_lsn: on.db.insert_lsn
+    }));
+
+    let mut off = Harness::new(SynchronousCommit::Off);
+    let t = off.insert(1, "ada");
+    assert!(off.committed(t), "answers before the flush");
+    assert!(off.db.flush_lsn < off.db.insert_lsn);
+}
+
+/// After a power loss, `synchronous_commit = off` loses the acknowledged commits the WAL
+/// writer had not flushed; `on` loses none. kill -9 loses nothing either way (page cache).
+#[test]
+fn power_loss_loses_only_unflushed_asynchronous_commits() {
+    for (mode, kept_after_power_loss) in [(SynchronousCommit::On, 2), (SynchronousCommit::Off, 1)] {
+        let mut h = Harness::new(mode);
+        h.insert(1, "ada");
+        h.wal_writer();
+        let t = h.insert(2, "bob");
+        if mode == SynchronousCommit::On {
+            h.complete_syncs();
+        }
+        assert!(h.committed(t), "{mode}: acknowledged");
+        let again = h.restart(true);
+        assert_eq!(again.rows().len(), kept_after_power_loss, "{mode}");
+        assert_eq!(
+            again.recovered().last_committed_xid,
+            Some(wal::FIRST_NORMAL_XID + kept_after_power_loss as u32 - 1)
+        );
+
+        let mut h = Harness::new(mode);
+        h.insert(1, "ada");
+        h.insert(2, "bob");
+        let again = h.restart(false);
+        assert_eq!(
+            again.rows().len(),
+            2,
+            "{mode}: kill -9 keeps the page cache"
+        );
+    }
+}
+
+/// A rolled-back transaction, or one whose statement fails, leaves nothing behind — in
+/// memory or after redo.
+#[test]
+fn rolled_back_and_failed_transactions_leave_nothing() {
+    let mut h = Harness::new(SynchronousCommit::On);
+    h.insert(1, "ada");
+    let table = || "orders".to_string();
+    h.transaction(
+        vec![
+            RowChange::Update {
+                table: table(),
+                row: row(1, "eve"),
+            },
+            RowChange::Insert {
+                table: table(),
+                row: row(2, "eve"),
+            },
+        ],
+        false,
+    );
+    h.transaction(
+        vec![
+            RowChange::Insert {
+                table: table(),
+                row: row(3, "mallory"),
+            },
+            RowChange::Insert {
+                table: table(),
+                row: row(1, "mallory"),
+            },
+        ],
+        true,
+    );
+    assert!(h.replies.iter().any(|r| matches!(
+        r,
+        Reply::RolledBack { error: Some(e), .. } if e.contains("duplicate key value violates unique constraint \"orders_pkey\"")
+    )));
+    h.complete_syncs();
+    assert_eq!(h.rows(), vec![row(1, "ada")]);
+    let again = h.restart(true);
+    assert_eq!(again.rows(), vec![row(1, "ada")]);
+    assert_eq!(again.recovered().aborts_skipped, 2);
+}
+
+/// A checkpoint writes the data files only after the WAL is flushed to its redo point, then
+/// logs its record, then updates pg_control; recovery starts there, and the WAL segments
+/// wholly before the redo point are gone.
+#[test]
+fn recovery_redoes_from_the_last_checkpoint() {
+    let mut h = Harness::new(SynchronousCommit::Off);
+    for id in 0..30 {
+        h.insert(id, "someone with a long name to fill the segments");
+    }
+    h.step(Input::Timer(Timer::Checkpoint));
+    assert!(
+        !h.disk.cache.contains_key(&heap::data_file("orders")),
+        "no data file before the WAL is flushed to the redo point"
+    );
+    h.complete_syncs();
+    let completed = h.events.iter().find_map(|e| match e {
+        Event::CheckpointCompleted {
+            redo,
+            removed_segments,
+            ..
+        } => Some((*redo, removed_segments.clone())),
+        _ => None,
+    });
+    let (redo, removed) = completed.expect("the checkpoint completed");
+    assert!(!removed.is_empty(), "old segments are removed");
+    h.insert(100, "after the checkpoint");
+    h.wal_writer();
+    let again = h.restart(true);
+    let report = again.recovered();
+    assert_eq!(report.redo, redo);
+    assert_eq!(
+        report.commits_replayed, 1,
+        "only what followed the checkpoint"
+    );
+    assert_eq!(again.rows().len(), 31);
+}
+
+/// A torn WAL tail is found by its CRC and cut: redo stops at the last whole record.
+#[test]
+fn a_torn_wal_tail_is_cut() {
+    let mut h = Harness::new(SynchronousCommit::On);
+    h.insert(1, "ada");
+    h.complete_syncs();
+    h.insert(2, "bob");
+    let file = wal::segment_file(h.db.insert_lsn, 1024);
+    let bytes = h.disk.cache.get_mut(&file).expect("the segment");
+    let len = bytes.len();
+    bytes[len - 3] ^= 0xFF;
+    let again = h.restart(false);
+    let report = again.recovered();
+    assert_eq!(report.damaged, Some(wal::BadRecord::CrcMismatch));
+    assert_eq!(again.rows(), vec![row(1, "ada")]);
+    assert_eq!(
+        report.incomplete_discarded, 1,
+        "bob's insert had no commit left"
+    );
+}

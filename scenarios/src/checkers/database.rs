@@ -1,0 +1,202 @@
+//! What a database promises, judged from the trace: a COMMIT that returned survives a crash
+//! (unless `synchronous_commit = off` said it might not), and the tables hold exactly what
+//! the surviving committed transactions wrote — nothing of a rolled-back one.
+
+use super::history::History;
+use crate::trace::{Header, Line, NodeRole};
+use crate::view::WorldView;
+use kafkasim_core::actor::{Event, Reply};
+use kafkasim_core::database::{self, RowChange, SynchronousCommit, heap::Rows, wal::Xid};
+use kafkasim_core::time::Instant;
+use kafkasim_core::view::NodeView;
+use kafkasim_sim::trace::TraceKind;
+use std::collections::BTreeMap;
+
+/// A transaction whose commit record was inserted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbCommit {
+    /// The workload's number for it.
+    pub txn: u64,
+    /// Its transaction id.
+    pub xid: Xid,
+    /// When it committed.
+    pub time: Instant,
+    /// The rows it changed.
+    pub changes: Vec<RowChange>,
+    /// When COMMIT returned to the application, if it did.
+    pub acknowledged: Option<Instant>,
+    /// The first recovery after it that did not find it (its commit record was lost), with
+    /// the last transaction that recovery found committed.
+    pub lost_at: Option<(Instant, Option<Xid>)>,
+}
+
+/// One database's history.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseHistory {
+    /// Its `synchronous_commit`.
+    pub synchronous_commit: SynchronousCommit,
+    /// Its commits, in order.
+    pub commits: Vec<DbCommit>,
+    /// Transactions rolled back: (workload number, error if a statement failed).
+    pub rolled_back: Vec<(u64, Option<String>)>,
+    /// Its tables at the end, if it was up.
+    pub final_tables: Option<BTreeMap<String, Rows>>,
+}
+
+impl DatabaseHistory {
+    /// The tables the surviving commits make, replayed in commit order.
+    pub fn expected_tables(&self) -> BTreeMap<String, Rows> {
+        let mut tables = BTreeMap::new();
+        for c in self.commits.iter().filter(|c| c.lost_at.is_none()) {
+            for change in &c.changes {
+                database::recovery::apply(&mut tables, change);
+            }
+        }
+        tables
+    }
+}
+
+/// Every database's history, from the trace and the view at its end.
+pub fn histories(
+    header: &Header,
+    lines: &[Line],
+    end: Option<&WorldView>,
+) -> BTreeMap<String, DatabaseHistory> {
+    let mut dbs: BTreeMap<String, DatabaseHistory> = header
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.role {
+            NodeRole::Database {
+                synchronous_commit, ..
+            } => Some((
+                n.name.clone(),
+                DatabaseHistory {
+                    synchronous_commit: *synchronous_commit,
+                    ..DatabaseHistory::default()
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    for line in lines {
+        let Some(db) = dbs.get_mut(&*line.node) else {
+            continue;
+        };
+        match &line.kind {
+            TraceKind::Node {
+                event:
+                    Event::Database(database::Event::Committed {
+                        txn, xid, changes, ..
+                    }),
+            } => db.commits.push(DbCommit {
+                txn: *txn,
+                xid: *xid,
+                time: line.time,
+                changes: changes.clone(),
+                acknowledged: None,
+                lost_at: None,
+            }),
+            TraceKind::Node {
+                event: Event::Database(database::Event::Recovered { report, .. }),
+            } => {
+                // Commits since the last recovery that this one did not find are lost.
+                let last = report.last_committed_xid;
+                for c in db.commits.iter_mut().rev() {
+                    if c.lost_at.is_some() || c.time > line.time {
+                        continue;
+                    }
+                    if c.time <= line.time && last.is_none_or(|l| c.xid > l) {
+                        c.lost_at = Some((line.time, last));
+                    } else {
+                        break;
+                    }
+                }
+            }
+            TraceKind::Reply {
+                reply: Reply::Database(reply),
+            } => match reply {
+                database::Reply::Committed { txn, .. } => {
+                    if let Some(c) = db.commits.iter_mut().rev().find(|c| c.txn == *txn) {
+                        c.acknowledged = Some(line.time);
+                    }
+                }
+                database::Reply::RolledBack { txn, error, .. } => {
+                    db.rolled_back.push((*txn, error.clone()));
+                }
+            },
+            _ => {}
+        }
+    }
+    if let Some(end) = end {
+        for (name, db) in &mut dbs {
+            if let Some(NodeView::Database(d)) = end.node(name).and_then(|n| n.view.as_ref()) {
+                db.final_tables = Some(d.tables.clone());
+            }
+        }
+    }
+    dbs
+}
+
+fn lost_acknowledged(h: &History, asynchronous: bool) -> Vec<String> {
+    let mut findings = Vec::new();
+    for (name, db) in &h.databases {
+        if (db.synchronous_commit == SynchronousCommit::Off) != asynchronous {
+            continue;
+        }
+        for c in &db.commits {
+            if let (Some(acked), Some((at, last))) = (c.acknowledged, c.lost_at) {
+                findings.push(format!(
+                    "{name}: COMMIT of xid {} (transaction {}) returned at {acked} with synchronous_commit={}, but recovery at {at} ended at {}",
+                    c.xid,
+                    c.txn,
+                    db.synchronous_commit,
+                    last.map_or("no committed transaction".to_string(), |x| format!("xid {x}"))
+                ));
+            }
+        }
+    }
+    findings
+}
+
+/// `lost-commit`: a COMMIT that returned, with `synchronous_commit` other than `off`, is
+/// missing after a later crash recovery. Never allowed.
+pub fn lost_commit(h: &History) -> Vec<String> {
+    lost_acknowledged(h, false)
+}
+
+/// `lost-async-commit`: a COMMIT that returned with `synchronous_commit = off` is missing
+/// after a later crash recovery: the window PostgreSQL documents (up to three times
+/// `wal_writer_delay`).
+pub fn lost_async_commit(h: &History) -> Vec<String> {
+    lost_acknowledged(h, true)
+}
+
+/// `db-state`: a database's tables at the end are exactly what its surviving commits wrote,
+/// replayed in commit order — no rolled-back change, no lost one brought back, no other.
+pub fn db_state(h: &History) -> Vec<String> {
+    let mut findings = Vec::new();
+    for (name, db) in &h.databases {
+        let Some(actual) = &db.final_tables else {
+            continue;
+        };
+        let expected = db.expected_tables();
+        let tables: std::collections::BTreeSet<&String> =
+            actual.keys().chain(expected.keys()).collect();
+        for table in tables {
+            let empty = Rows::new();
+            let (a, e) = (
+                actual.get(table).unwrap_or(&empty),
+                expected.get(table).unwrap_or(&empty),
+            );
+            let keys: std::collections::BTreeSet<&i64> = a.keys().chain(e.keys()).collect();
+            if let Some(key) = keys.into_iter().find(|k| a.get(k) != e.get(k)) {
+                findings.push(format!(
+                    "{name}: public.{table} row {key} is {:?} at the end; the surviving commits wrote {:?}",
+                    a.get(key),
+                    e.get(key)
+                ));
+            }
+        }
+    }
+    findings
+}

@@ -1,0 +1,158 @@
+//! `[[databases]]`: PostgreSQL-like servers, their tables and the transactions run on them.
+//!
+//! ```toml
+//! [[databases]]
+//! name = "db-1"
+//! [databases.config]
+//! synchronous_commit = "off"
+//! [[databases.tables]]
+//! name = "orders"
+//! columns = ["id integer", "customer text", "amount integer"]
+//! [databases.workload]
+//! table = "orders"
+//! transactions = 300
+//! interval_ms = 20
+//! keys = 40
+//! ```
+//!
+//! The first column of a table is its primary key and must be an `integer`.
+
+use super::Ctx;
+use super::file::{FileDatabase, FileTable, FileTransactions};
+use super::properties;
+use crate::error::ScenarioError;
+use crate::model::{DatabaseSpec, TransactionWorkload};
+use kafkasim_core::database::DatabaseConfig;
+use kafkasim_core::database::heap::{Column, ColumnType, TableSchema};
+
+/// `[[databases]]`.
+pub(super) fn databases(
+    ctx: &Ctx<'_>,
+    raw: &[FileDatabase],
+    duration_ms: u64,
+) -> Result<Vec<DatabaseSpec>, ScenarioError> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let field = format!("databases[{i}]");
+            let mut config = DatabaseConfig::default();
+            properties::apply_server(ctx, &d.config, &field, &mut config)?;
+            for (t, table) in d.tables.iter().enumerate() {
+                let schema = table_schema(ctx, table, &format!("{field}.tables[{t}]"))?;
+                if config.tables.iter().any(|s| s.name == schema.name) {
+                    let why = format!("table `{}` is defined twice", schema.name);
+                    return Err(ctx.err(
+                        table.name.span(),
+                        format!("{field}.tables[{t}].name"),
+                        why,
+                    ));
+                }
+                config.tables.push(schema);
+            }
+            let workload = d
+                .workload
+                .as_ref()
+                .map(|w| workload(ctx, w, &config, duration_ms, &format!("{field}.workload")))
+                .transpose()?;
+            Ok(DatabaseSpec {
+                name: d.name.get_ref().clone(),
+                config,
+                workload,
+            })
+        })
+        .collect()
+}
+
+/// One table: its name, and its columns as `"<name> <type>"`.
+fn table_schema(ctx: &Ctx<'_>, raw: &FileTable, field: &str) -> Result<TableSchema, ScenarioError> {
+    let name = raw.name.get_ref().trim().to_string();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(ctx.err(
+            raw.name.span(),
+            format!("{field}.name"),
+            "a table name is letters, digits and '_'",
+        ));
+    }
+    let mut columns: Vec<Column> = Vec::new();
+    for (i, c) in raw.columns.get_ref().iter().enumerate() {
+        let cfield = format!("{field}.columns[{i}]");
+        let mut words = c.get_ref().split_whitespace();
+        let (Some(column), Some(kind), None) = (words.next(), words.next(), words.next()) else {
+            return Err(ctx.err(
+                c.span(),
+                cfield,
+                "a column is \"<name> <type>\", e.g. \"id integer\"",
+            ));
+        };
+        let Some(kind) = ColumnType::parse(kind) else {
+            let why = format!("type \"{kind}\" is not modelled (types: integer, text)");
+            return Err(ctx.err(c.span(), cfield, why));
+        };
+        if columns.iter().any(|k| k.name == column) {
+            let why = format!("column \"{column}\" specified more than once");
+            return Err(ctx.err(c.span(), cfield, why));
+        }
+        columns.push(Column {
+            name: column.to_string(),
+            kind,
+        });
+    }
+    match columns.first() {
+        Some(Column {
+            kind: ColumnType::Integer,
+            ..
+        }) => Ok(TableSchema { name, columns }),
+        _ => Err(ctx.err(
+            raw.columns.span(),
+            format!("{field}.columns"),
+            "the first column is the primary key and must be an integer",
+        )),
+    }
+}
+
+/// `[databases.workload]`, checked against the tables and the run.
+fn workload(
+    ctx: &Ctx<'_>,
+    raw: &FileTransactions,
+    config: &DatabaseConfig,
+    duration_ms: u64,
+    field: &str,
+) -> Result<TransactionWorkload, ScenarioError> {
+    let table = raw.table.get_ref();
+    if !config.tables.iter().any(|t| t.name == *table) {
+        let known: Vec<&str> = config.tables.iter().map(|t| t.name.as_str()).collect();
+        let why = format!("no table `{table}` (tables: {})", known.join(", "));
+        return Err(ctx.err(raw.table.span(), format!("{field}.table"), why));
+    }
+    let positive = |v: &toml::Spanned<u64>, key: &str| {
+        if *v.get_ref() == 0 {
+            Err(ctx.err(v.span(), format!("{field}.{key}"), "must be at least 1"))
+        } else {
+            Ok(*v.get_ref())
+        }
+    };
+    let interval_ms = positive(&raw.interval_ms, "interval_ms")?;
+    let keys = positive(&raw.keys, "keys")?;
+    let start_ms = raw.start_ms.as_ref().map_or(0, |s| *s.get_ref());
+    if start_ms > duration_ms {
+        let span = raw.start_ms.as_ref().map_or(0..0, |s| s.span());
+        let why = format!("after the end of the run ({duration_ms} ms)");
+        return Err(ctx.err(span, format!("{field}.start_ms"), why));
+    }
+    let rollback_percent = match &raw.rollback_percent {
+        Some(p) if *p.get_ref() > 100 => {
+            let why = "a percentage is at most 100";
+            return Err(ctx.err(p.span(), format!("{field}.rollback_percent"), why));
+        }
+        Some(p) => *p.get_ref(),
+        None => 0,
+    };
+    Ok(TransactionWorkload {
+        table: table.clone(),
+        start_ms,
+        transactions: raw.transactions,
+        interval_ms,
+        keys,
+        rollback_percent,
+    })
+}
