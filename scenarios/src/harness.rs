@@ -14,6 +14,7 @@ use crate::trace::{Header, Line};
 use crate::view::{Reducer, WorldView};
 use kafkasim_core::actor::{Actor, ActorConfig, Command};
 use kafkasim_core::client::{consumer, producer};
+use kafkasim_core::database;
 use kafkasim_core::ids::NodeId;
 use kafkasim_core::time::{Duration, Instant};
 use kafkasim_sim::World;
@@ -118,7 +119,18 @@ pub fn build(
     world.snapshot();
     for d in &scenario.databases {
         let node = world.node_id(&d.name).expect("database added above");
-        for (at_ms, command) in crate::workload::transactions(d, seed) {
+        let readers = d.slot_readers.iter().flat_map(|r| {
+            (r.start_ms..=scenario.duration_ms)
+                .step_by(r.poll_ms as usize)
+                .map(|at_ms| {
+                    let slot = r.slot.clone();
+                    (at_ms, database::Command::GetChanges { slot })
+                })
+        });
+        for (at_ms, command) in crate::workload::transactions(d, seed)
+            .into_iter()
+            .chain(readers)
+        {
             world.schedule_command(
                 Instant::from_millis(at_ms),
                 node,

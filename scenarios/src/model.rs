@@ -79,6 +79,20 @@ pub struct DatabaseSpec {
     pub config: kafkasim_core::database::DatabaseConfig,
     /// The transactions run against it, if any.
     pub workload: Option<TransactionWorkload>,
+    /// The applications reading its logical replication slots.
+    pub slot_readers: Vec<SlotReader>,
+}
+
+/// An application that calls `pg_logical_slot_get_changes(slot, NULL, NULL)` every
+/// `poll_ms` from `start_ms` to the end of the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotReader {
+    /// The slot.
+    pub slot: String,
+    /// The first call.
+    pub start_ms: u64,
+    /// Time between calls.
+    pub poll_ms: u64,
 }
 
 /// A steady stream of transactions on one table: `transactions` of them, one every

@@ -253,11 +253,19 @@ fn database_event(d: &mut DatabaseView, e: &database::Event) {
         }
         database::Event::WalFlushed { flush_lsn } => d.flush_lsn = *flush_lsn,
         database::Event::CheckpointCompleted { redo, .. } => d.redo_lsn = *redo,
-        database::Event::Recovered { report, tables } => {
+        database::Event::Recovered {
+            report,
+            tables,
+            slots,
+        } => {
             d.commit_lsn = report.end;
             d.flush_lsn = report.redo;
             d.redo_lsn = report.redo;
             d.tables.clone_from(tables);
+            d.slots.clone_from(slots);
+        }
+        database::Event::SlotAdvanced { slot, position } => {
+            d.slots.insert(slot.clone(), *position);
         }
     }
 }

@@ -18,7 +18,7 @@ use kafkasim_core::database::{RowChange, SynchronousCommit};
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::time::Instant;
 use kafkasim_scenarios::checkers::CHECKERS;
-use kafkasim_scenarios::checkers::database::{DatabaseHistory, DbCommit};
+use kafkasim_scenarios::checkers::database::{DatabaseHistory, DbCommit, Delivery};
 use kafkasim_scenarios::checkers::history::{
     Acked, Assignment, CommitAppended, CommittedKind, CommittedOffsets, ConsumerStep, Crash,
     Election, GenerationStarted, History, Poll, Sent,
@@ -403,6 +403,7 @@ fn database(synchronous_commit: SynchronousCommit, lost: bool, final_row: Option
         commits: vec![commit],
         rolled_back: Vec::new(),
         final_tables: Some([("orders".to_string(), rows)].into()),
+        deliveries: Vec::new(),
     };
     let mut h = History::default();
     h.databases.insert("db-1".into(), db);
@@ -417,6 +418,22 @@ fn lost_commit(repaired: bool) -> History {
 /// An asynchronous commit that returned is gone after recovery.
 fn lost_async_commit(repaired: bool) -> History {
     database(SynchronousCommit::Off, !repaired, repaired.then_some("ada"))
+}
+
+/// The slot `cdc` returns xid 43 before xid 42, the commit before it: 42 is skipped.
+fn slot_delivery(repaired: bool) -> History {
+    let mut h = database(SynchronousCommit::On, false, Some("ada"));
+    let db = h.databases.get_mut("db-1").expect("db-1");
+    let mut second = db.commits[0].clone();
+    (second.txn, second.xid, second.time) = (8, 43, at(200));
+    db.commits.push(second);
+    let xids = if repaired { vec![42, 43] } else { vec![43] };
+    db.deliveries.push(Delivery {
+        time: at(300),
+        slot: "cdc".into(),
+        xids,
+    });
+    h
 }
 
 /// The table at the end holds a value no surviving commit wrote.
@@ -453,6 +470,7 @@ const CASES: &[Case] = &[
     Case { checker: "no-corrupt-read", history: no_corrupt_read, mentions: &["consumer-1", "orders-0@3", "CRC32C"] },
     Case { checker: "lost-commit", history: lost_commit, mentions: &["db-1", "xid 42", "synchronous_commit=on", "ended at xid 41"] },
     Case { checker: "lost-async-commit", history: lost_async_commit, mentions: &["db-1", "xid 42", "synchronous_commit=off"] },
+    Case { checker: "slot-delivery", history: slot_delivery, mentions: &["db-1", "slot cdc", "xid 43", "skipped xid 42"] },
     Case { checker: "db-state", history: db_state, mentions: &["db-1", "public.orders row 1", "eve", "ada"] },
     Case { checker: "no-corrupt-read", history: no_corrupt_read_unsent, mentions: &["consumer-1", "orders-0@0", "garbage"] },
     Case { checker: "NoCommittedRecordLost", history: no_committed_record_lost, mentions: &["m1", "orders-0@0", "broker-2 holds stray"] },

@@ -337,6 +337,30 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
             "databases[0].workload.keys",
             "must be at least 1",
         ),
+        (
+            format!("{DB_BASE}[[databases.slots]]\nname = \"cdc\"\npoll_ms = 100\n"),
+            17,
+            "databases[0].slots[0].name",
+            "logical decoding requires wal_level >= logical",
+        ),
+        (
+            format!(
+                "{}[[databases.slots]]\nname = \"cdc\"\nplugin = \"wal2json\"\npoll_ms = 100\n",
+                DB_BASE.replace("synchronous_commit = \"on\"", "wal_level = \"logical\"")
+            ),
+            18,
+            "databases[0].slots[0].plugin",
+            "output plugin \"wal2json\" is not modelled",
+        ),
+        (
+            format!(
+                "{}[[databases.slots]]\nname = \"CDC\"\npoll_ms = 100\n",
+                DB_BASE.replace("synchronous_commit = \"on\"", "wal_level = \"logical\"")
+            ),
+            17,
+            "databases[0].slots[0].name",
+            "may only contain lower case letters",
+        ),
     ]
 }
 

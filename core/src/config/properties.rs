@@ -688,7 +688,6 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
             "archive_mode",
             "archive_command",
             "primary_conninfo",
-            "wal_level",
             "max_replication_slots",
             "full_page_writes",
         ],

@@ -2,7 +2,9 @@
 //! its units (`wal_writer_delay = '200ms'`, `checkpoint_timeout = '5min'`).
 
 use super::heap::TableSchema;
-use crate::config::properties::{Configurable, PropertyValue, Role, Setter, boolean, integer};
+use crate::config::properties::{
+    Configurable, PropertyValue, Role, Setter, boolean, integer, string,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -44,6 +46,19 @@ impl fmt::Display for SynchronousCommit {
     }
 }
 
+/// `wal_level`: how much the WAL says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WalLevel {
+    /// Only what crash recovery needs.
+    Minimal,
+    /// The default: enough for a physical standby and archiving.
+    #[default]
+    Replica,
+    /// Enough for logical decoding too (replication slots of an output plugin).
+    Logical,
+}
+
 /// A database server's configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatabaseConfig {
@@ -57,8 +72,13 @@ pub struct DatabaseConfig {
     /// `wal_segment_size` (set at `initdb`): bytes per WAL segment file, a power of two.
     /// Default 16 MB; scenarios use small ones so that segments come and go.
     pub wal_segment_size: u64,
+    /// `wal_level`. Default `replica`; logical slots need `logical`.
+    pub wal_level: WalLevel,
     /// The tables, created at the first start (`CREATE TABLE`).
     pub tables: Vec<TableSchema>,
+    /// Logical replication slots of the `test_decoding` plugin, created at the first start
+    /// (`pg_create_logical_replication_slot(name, 'test_decoding')`).
+    pub slots: Vec<String>,
 }
 
 impl Default for DatabaseConfig {
@@ -68,7 +88,9 @@ impl Default for DatabaseConfig {
             wal_writer_delay_ms: 200,
             checkpoint_timeout_ms: 300_000,
             wal_segment_size: 16 * 1024 * 1024,
+            wal_level: WalLevel::Replica,
             tables: Vec::new(),
+            slots: Vec::new(),
         }
     }
 }
@@ -190,6 +212,19 @@ impl Configurable for DatabaseConfig {
         }),
         ("wal_segment_size", |c, v| {
             c.wal_segment_size = size_bytes(v)?;
+            Ok(())
+        }),
+        ("wal_level", |c, v| {
+            c.wal_level = match string(v)?.trim() {
+                "minimal" => WalLevel::Minimal,
+                "replica" | "archive" | "hot_standby" => WalLevel::Replica,
+                "logical" => WalLevel::Logical,
+                other => {
+                    return Err(format!(
+                        "invalid value \"{other}\" (available values: minimal, replica, logical)"
+                    ));
+                }
+            };
             Ok(())
         }),
         ("fsync", |_, v| {

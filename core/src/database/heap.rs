@@ -133,6 +133,22 @@ pub mod tables_as_lists {
     }
 }
 
+/// `public.orders (id integer, customer text)`: the tests' table.
+#[cfg(test)]
+pub(crate) fn orders_schema() -> TableSchema {
+    let column = |name: &str, kind| Column {
+        name: name.into(),
+        kind,
+    };
+    TableSchema {
+        name: "orders".into(),
+        columns: vec![
+            column("id", ColumnType::Integer),
+            column("customer", ColumnType::Text),
+        ],
+    }
+}
+
 /// The data file of `table`.
 pub fn data_file(table: &str) -> String {
     format!("base/5/{table}")

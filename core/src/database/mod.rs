@@ -22,6 +22,7 @@
 //! are written whole at checkpoints ([`heap`]); records never span WAL segments ([`wal`]).
 
 pub mod config;
+pub mod decoding;
 pub mod heap;
 pub mod recovery;
 pub mod wal;
@@ -29,7 +30,8 @@ pub mod wal;
 use crate::disk::{DiskOp, DiskToken};
 use crate::node::{Boot, Input, Vocabulary};
 use crate::time::{Duration, Instant};
-pub use config::{DatabaseConfig, SynchronousCommit};
+pub use config::{DatabaseConfig, SynchronousCommit, WalLevel};
+use decoding::{DecodedRow, DecodedTxn, SlotPosition};
 use heap::{Key, Row, Rows, key_of};
 use recovery::{ControlFile, PG_CONTROL, RecoveryReport};
 use serde::{Deserialize, Serialize};
@@ -77,6 +79,12 @@ pub enum Command {
         /// COMMIT, or ROLLBACK.
         commit: bool,
     },
+    /// `SELECT * FROM pg_logical_slot_get_changes(slot, NULL, NULL)`: decode and confirm
+    /// every flushed transaction the slot has not confirmed.
+    GetChanges {
+        /// The slot.
+        slot: String,
+    },
 }
 
 /// What the database answers the workload.
@@ -91,6 +99,15 @@ pub enum Reply {
         xid: Xid,
         /// The end of its commit record.
         lsn: Lsn,
+    },
+    /// `pg_logical_slot_get_changes` returned.
+    Changes {
+        /// The slot.
+        slot: String,
+        /// Its rows, `(lsn, xid, data)`, as `test_decoding` writes them.
+        rows: Vec<DecodedRow>,
+        /// The transactions they hold, in commit order: (xid, end of the commit record).
+        transactions: Vec<(Xid, Lsn)>,
     },
     /// ROLLBACK returned, or a statement failed and the transaction was rolled back.
     RolledBack {
@@ -134,6 +151,13 @@ pub enum Event {
         /// WAL segment files removed, wholly before the redo point.
         removed_segments: Vec<String>,
     },
+    /// A slot's consumer confirmed what it was given: the slot moved.
+    SlotAdvanced {
+        /// The slot.
+        slot: String,
+        /// Where it stands now.
+        position: SlotPosition,
+    },
     /// The database started and recovered from its disk.
     Recovered {
         /// What recovery found and did.
@@ -141,6 +165,9 @@ pub enum Event {
         /// Every table's rows after recovery.
         #[serde(with = "heap::tables_as_lists")]
         tables: BTreeMap<String, Rows>,
+        /// Every replication slot, where its state file put it.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        slots: BTreeMap<String, SlotPosition>,
     },
 }
 
@@ -207,6 +234,9 @@ pub struct DatabaseView {
     pub flush_lsn: Lsn,
     /// The last checkpoint's redo point.
     pub redo_lsn: Lsn,
+    /// Every replication slot's position.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub slots: BTreeMap<String, SlotPosition>,
     /// Every table's rows by primary key, by table name.
     #[serde(with = "heap::tables_as_lists")]
     pub tables: BTreeMap<String, Rows>,
@@ -233,14 +263,22 @@ pub struct Database {
     /// WAL segment files on disk, oldest first.
     segments: Vec<String>,
     next_token: u64,
+    /// Every logical replication slot's position.
+    slots: BTreeMap<String, SlotPosition>,
+    /// The slots' positions the checkpoint under way saves.
+    checkpoint_slots: BTreeMap<String, SlotPosition>,
+    /// The slots' positions as their state files last saved them: the WAL they still need
+    /// is kept.
+    saved_slots: BTreeMap<String, SlotPosition>,
+    /// Committed transactions some slot has not confirmed, in commit order.
+    decodable: Vec<DecodedTxn>,
 }
 
 impl Database {
     /// Start from the disk: recover, then flush what recovery read (it may sit in the page
     /// cache only) before new commits count on it.
     pub fn boot<C>(boot: &Boot<'_, C>, config: &DatabaseConfig, out: &mut Out) -> Self {
-        let (recovered, report, ops) =
-            recovery::recover(&config.tables, config.wal_segment_size, boot.disk);
+        let (recovered, report, ops) = recovery::recover(config, boot.disk);
         out.disk_all(ops);
         let mut db = Database {
             config: config.clone(),
@@ -257,10 +295,18 @@ impl Database {
             control: recovered.control,
             segments: recovered.segments,
             next_token: 0,
+            checkpoint_slots: BTreeMap::new(),
+            saved_slots: recovered.slots.clone(),
+            slots: recovered.slots,
+            decodable: recovered.decodable,
         };
         if !boot.disk.is_empty() {
-            let tables = db.view().tables;
-            out.trace(Event::Recovered { report, tables });
+            let DatabaseView { tables, slots, .. } = db.view();
+            out.trace(Event::Recovered {
+                report,
+                tables,
+                slots,
+            });
         }
         db.start_flush(out);
         out.set_timer(Timer::WalWriter, boot.now + db.wal_writer_delay());
@@ -282,6 +328,7 @@ impl Database {
             commit_lsn: self.commit_lsn,
             flush_lsn: self.flush_lsn,
             redo_lsn: self.control.map_or(Lsn(0), |c| c.redo),
+            slots: self.slots.clone(),
             tables: self.tables.clone(),
         }
     }
@@ -307,14 +354,21 @@ impl Database {
 
     /// Run one transaction from the workload.
     fn on_command(&mut self, command: Command, out: &mut Out) {
-        let Command::Transaction {
-            txn,
-            statements,
-            commit,
-        } = command;
+        match command {
+            Command::Transaction {
+                txn,
+                statements,
+                commit,
+            } => self.transaction(txn, &statements, commit, out),
+            Command::GetChanges { slot } => self.get_changes(slot, out),
+        }
+    }
+
+    /// `BEGIN; statements; COMMIT` (or ROLLBACK).
+    fn transaction(&mut self, txn: u64, statements: &[RowChange], commit: bool, out: &mut Out) {
         let xid = self.next_xid;
         self.next_xid += 1;
-        let (changes, error) = self.execute(&statements);
+        let (changes, error) = self.execute(statements);
         let commit = commit && error.is_none();
         let mut records: Vec<WalRecord> = changes
             .iter()
@@ -327,9 +381,7 @@ impl Database {
         } else {
             WalRecord::Abort
         });
-        for record in &records {
-            self.insert(xid, record, out);
-        }
+        let lsns: Vec<Lsn> = records.iter().map(|r| self.insert(xid, r, out)).collect();
         if !commit {
             out.reply(Reply::RolledBack { txn, xid, error });
             return;
@@ -340,6 +392,20 @@ impl Database {
         self.last_committed_xid = Some(xid);
         let lsn = self.insert_lsn;
         self.commit_lsn = lsn;
+        if !self.slots.is_empty() {
+            let (commit_lsn, change_lsns) = lsns.split_last().expect("a commit record");
+            self.decodable.push(DecodedTxn {
+                xid,
+                changes: change_lsns
+                    .iter()
+                    .copied()
+                    .zip(changes.iter().cloned())
+                    .collect(),
+                begin_lsn: lsns[0],
+                commit_lsn: *commit_lsn,
+                end_lsn: lsn,
+            });
+        }
         out.trace(Event::Committed {
             txn,
             xid,
@@ -354,6 +420,44 @@ impl Database {
         } else {
             out.reply(Reply::Committed { txn, xid, lsn });
         }
+    }
+
+    /// `pg_logical_slot_get_changes(slot, NULL, NULL)`: every transaction committed after the
+    /// slot's confirmed position whose commit record is flushed, decoded by `test_decoding`,
+    /// and the slot confirmed past them.
+    fn get_changes(&mut self, slot: String, out: &mut Out) {
+        let Some(position) = self.slots.get(&slot).copied() else {
+            return;
+        };
+        let ready: Vec<&DecodedTxn> = self
+            .decodable
+            .iter()
+            .filter(|t| t.end_lsn > position.confirmed_flush_lsn && t.end_lsn <= self.flush_lsn)
+            .collect();
+        let rows = ready
+            .iter()
+            .flat_map(|t| decoding::test_decoding(t, &self.config.tables))
+            .collect();
+        let transactions: Vec<(Xid, Lsn)> = ready.iter().map(|t| (t.xid, t.end_lsn)).collect();
+        if let Some(&(_, end)) = transactions.last() {
+            let position = SlotPosition {
+                restart_lsn: end,
+                confirmed_flush_lsn: end,
+            };
+            self.slots.insert(slot.clone(), position);
+            out.trace(Event::SlotAdvanced {
+                slot: slot.clone(),
+                position,
+            });
+            let oldest = self.slots.values().map(|p| p.confirmed_flush_lsn).min();
+            self.decodable
+                .retain(|t| oldest.is_none_or(|o| t.end_lsn > o));
+        }
+        out.reply(Reply::Changes {
+            slot,
+            rows,
+            transactions,
+        });
     }
 
     /// The WAL records of `statements`, checked against the tables; the error that aborts
@@ -512,6 +616,7 @@ impl Database {
             next_xid: self.next_xid,
             last_committed_xid: self.last_committed_xid,
         };
+        self.checkpoint_slots = self.slots.clone();
         if self.flush_lsn >= control.redo {
             self.write_data_files(control, files, out);
         } else {
@@ -520,13 +625,18 @@ impl Database {
         }
     }
 
-    /// Write and sync the checkpoint's data files.
+    /// Write and sync the checkpoint's data files, and the slots' state files as they were at
+    /// its start (`CheckPointReplicationSlots`).
     fn write_data_files(
         &mut self,
         control: ControlFile,
-        files: Vec<(String, Vec<u8>)>,
+        mut files: Vec<(String, Vec<u8>)>,
         out: &mut Out,
     ) {
+        for (slot, position) in &self.checkpoint_slots {
+            let bytes = serde_json::to_vec(position).expect("a slot serialises");
+            files.push((decoding::state_file(slot), bytes));
+        }
         let mut syncs = BTreeSet::new();
         for (file, bytes) in files {
             out.disk(DiskOp::Replace {
@@ -564,6 +674,7 @@ impl Database {
             Some(Checkpoint::Control { control, sync }) if *sync == token => {
                 let control = *control;
                 self.checkpoint = None;
+                self.saved_slots = std::mem::take(&mut self.checkpoint_slots);
                 self.checkpoint_completed(control, out);
             }
             _ => {}
@@ -574,7 +685,13 @@ impl Database {
     /// no longer needed.
     fn checkpoint_completed(&mut self, control: ControlFile, out: &mut Out) {
         self.control = Some(control);
-        let keep = wal::segment_file(control.redo, self.config.wal_segment_size);
+        // Keep what the redo point and every slot still need (PostgreSQL's KeepLogSeg).
+        let oldest = self
+            .saved_slots
+            .values()
+            .map(|p| p.restart_lsn)
+            .fold(control.redo, Lsn::min);
+        let keep = wal::segment_file(oldest, self.config.wal_segment_size);
         let (removed, kept): (Vec<String>, Vec<String>) = std::mem::take(&mut self.segments)
             .into_iter()
             .partition(|f| *f < keep);

@@ -3,9 +3,15 @@
 //! checkpoint's redo point — each committed transaction's changes applied at its commit
 //! record, rolled-back and unfinished ones dropped — up to the first record that is torn,
 //! damaged or absent. The WAL is cut there: what follows was never durable.
+//!
+//! Replication slots come back from their state files; the WAL is read from the oldest
+//! slot's `restart_lsn` if that is before the redo point (the checkpoint kept it), so that
+//! every committed transaction a slot has not confirmed can be decoded again.
 
 use super::RowChange;
-use super::heap::{self, Rows, TableSchema, key_of};
+use super::config::DatabaseConfig;
+use super::decoding::{self, DecodedTxn, SlotPosition};
+use super::heap::{self, Rows, key_of};
 use super::wal::{self, BadRecord, Lsn, WalRecord, Xid};
 use crate::disk::{DiskImage, DiskOp};
 use serde::{Deserialize, Serialize};
@@ -58,17 +64,24 @@ pub struct Recovered {
     pub next_xid: Xid,
     /// The last checkpoint.
     pub control: Option<ControlFile>,
-    /// WAL segment files that hold records from `report.redo` on.
+    /// WAL segment files that hold records from where recovery read on.
     pub segments: Vec<String>,
+    /// Every slot's position, from its state file (a slot never saved starts at 0/0).
+    pub slots: BTreeMap<String, SlotPosition>,
+    /// Committed transactions after the oldest slot's confirmed position, in commit order.
+    pub decodable: Vec<DecodedTxn>,
 }
 
-/// Recover the database of `schemas` from `disk`: the state, the report, and the disk
+/// A transaction's records so far: where it began, and its changes with their LSNs.
+type Pending = BTreeMap<Xid, (Lsn, Vec<(Lsn, RowChange)>)>;
+
+/// Recover the database `config` describes from `disk`: the state, the report, and the disk
 /// operations that cut the WAL where redo stopped.
 pub fn recover(
-    schemas: &[TableSchema],
-    segment_size: u64,
+    config: &DatabaseConfig,
     disk: &DiskImage,
 ) -> (Recovered, RecoveryReport, Vec<DiskOp>) {
+    let (schemas, segment_size) = (&config.tables, config.wal_segment_size);
     let control: Option<ControlFile> = disk
         .get(PG_CONTROL)
         .and_then(|b| serde_json::from_slice(b).ok());
@@ -83,17 +96,31 @@ pub fn recover(
         })
         .collect();
     let redo = control.map_or(Lsn(0), |c| c.redo);
+    let slots: BTreeMap<String, SlotPosition> = config
+        .slots
+        .iter()
+        .map(|name| {
+            let position = disk
+                .get(&decoding::state_file(name))
+                .and_then(|b| serde_json::from_slice(b).ok())
+                .unwrap_or_default();
+            (name.clone(), position)
+        })
+        .collect();
+    let confirmed = slots.values().map(|p| p.confirmed_flush_lsn).min();
+    let start = slots.values().map(|p| p.restart_lsn).fold(redo, Lsn::min);
+    let mut decodable = Vec::new();
     let mut report = RecoveryReport {
         checkpoint: control.map(|c| c.checkpoint),
         redo,
         last_committed_xid: control.and_then(|c| c.last_committed_xid),
         ..RecoveryReport::default()
     };
-    let mut pending: BTreeMap<Xid, Vec<RowChange>> = BTreeMap::new();
+    let mut pending = Pending::new();
     let mut max_xid = control.map(|c| c.next_xid.saturating_sub(1));
     let mut segments = Vec::new();
     let mut ops = Vec::new();
-    let mut lsn = redo;
+    let mut lsn = start;
     loop {
         let file = wal::segment_file(lsn, segment_size);
         let Some(bytes) = disk.get(&file) else {
@@ -116,8 +143,14 @@ pub fn recover(
         match wal::decode(&bytes[offset..], lsn) {
             Ok((xid, record, len)) => {
                 max_xid = max_xid.max(Some(xid));
-                replay(xid, record, &mut pending, &mut tables, &mut report);
-                lsn = Lsn(lsn.0 + len as u64);
+                let end = Lsn(lsn.0 + len as u64);
+                let at = Place { lsn, end, redo };
+                if let Some(txn) = replay(xid, record, at, &mut pending, &mut tables, &mut report)
+                    && confirmed.is_some_and(|c| txn.end_lsn > c)
+                {
+                    decodable.push(txn);
+                }
+                lsn = end;
             }
             Err(bad) => {
                 report.damaged = Some(bad);
@@ -143,33 +176,65 @@ pub fn recover(
         next_xid,
         control,
         segments,
+        slots,
+        decodable,
     };
     (recovered, report, ops)
 }
 
-/// Redo one record of transaction `xid`.
+/// Where a record lies: its LSN, its end, and the redo point (only what follows it is
+/// applied: the data files hold the rest).
+#[derive(Clone, Copy)]
+struct Place {
+    lsn: Lsn,
+    end: Lsn,
+    redo: Lsn,
+}
+
+/// Redo one record of transaction `xid`; a commit returns the transaction, decoded.
 fn replay(
     xid: Xid,
     record: WalRecord,
-    pending: &mut BTreeMap<Xid, Vec<RowChange>>,
+    at: Place,
+    pending: &mut Pending,
     tables: &mut BTreeMap<String, Rows>,
     report: &mut RecoveryReport,
-) {
+) -> Option<DecodedTxn> {
+    let after_redo = at.lsn >= at.redo;
     match record {
         WalRecord::Commit => {
-            for change in pending.remove(&xid).unwrap_or_default() {
-                apply(tables, &change);
+            let (begin_lsn, changes) = pending.remove(&xid).unwrap_or((at.lsn, Vec::new()));
+            if after_redo {
+                for (_, change) in &changes {
+                    apply(tables, change);
+                }
+                report.commits_replayed += 1;
+                report.last_committed_xid = Some(xid);
             }
-            report.commits_replayed += 1;
-            report.last_committed_xid = Some(xid);
+            return Some(DecodedTxn {
+                xid,
+                changes,
+                begin_lsn,
+                commit_lsn: at.lsn,
+                end_lsn: at.end,
+            });
         }
         WalRecord::Abort => {
             pending.remove(&xid);
-            report.aborts_skipped += 1;
+            if after_redo {
+                report.aborts_skipped += 1;
+            }
         }
         WalRecord::Checkpoint { .. } => {}
-        WalRecord::Heap { change } => pending.entry(xid).or_default().push(change),
+        WalRecord::Heap { change } => {
+            pending
+                .entry(xid)
+                .or_insert_with(|| (at.lsn, Vec::new()))
+                .1
+                .push((at.lsn, change));
+        }
     }
+    None
 }
 
 /// Apply a committed change to the tables.

@@ -1,8 +1,9 @@
 //! The database as a state machine, with a disk that keeps a page cache and a durable copy:
 //! commits and `synchronous_commit`, checkpoints, and recovery after kill -9 and power loss.
 
-use super::heap::{Column, ColumnType, TableSchema, Value};
+use super::heap::{self, TableSchema, Value};
 use super::*;
+use crate::database::config::WalLevel;
 use crate::disk::DiskImage;
 use crate::ids::NodeId;
 use crate::node::Outbox;
@@ -61,19 +62,7 @@ struct Harness {
 }
 
 fn orders() -> TableSchema {
-    TableSchema {
-        name: "orders".into(),
-        columns: vec![
-            Column {
-                name: "id".into(),
-                kind: ColumnType::Integer,
-            },
-            Column {
-                name: "customer".into(),
-                kind: ColumnType::Text,
-            },
-        ],
-    }
+    heap::orders_schema()
 }
 
 fn row(id: i64, customer: &str) -> Row {
@@ -348,5 +337,49 @@ fn a_torn_wal_tail_is_cut() {
     assert_eq!(
         report.incomplete_discarded, 1,
         "bob's insert had no commit left"
+    );
+}
+
+/// `pg_logical_slot_get_changes` returns only transactions whose commit is flushed, in
+/// `test_decoding`'s text, confirms them, and after kill -9 returns again what it returned
+/// since the slot's state was last saved (at a checkpoint).
+#[test]
+fn a_slot_returns_flushed_commits_and_again_after_a_crash() {
+    let config = DatabaseConfig {
+        synchronous_commit: SynchronousCommit::Off,
+        wal_segment_size: 1024,
+        wal_level: WalLevel::Logical,
+        tables: vec![orders()],
+        slots: vec!["cdc".into()],
+        ..DatabaseConfig::default()
+    };
+    let mut h = Harness::boot(config, TestDisk::default());
+    let get = |h: &mut Harness| {
+        h.step(Input::Command(Command::GetChanges { slot: "cdc".into() }));
+        match h.replies.pop() {
+            Some(Reply::Changes { rows, .. }) => {
+                rows.into_iter().map(|r| r.data).collect::<Vec<_>>()
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    h.insert(1, "ada");
+    assert!(get(&mut h).is_empty(), "not flushed yet: nothing to decode");
+    h.wal_writer();
+    assert_eq!(
+        get(&mut h),
+        [
+            "BEGIN 3",
+            "table public.orders: INSERT: id[integer]:1 customer[text]:'ada'",
+            "COMMIT 3"
+        ]
+    );
+    assert!(get(&mut h).is_empty(), "confirmed: not again");
+    let mut again = h.restart(false);
+    again.complete_syncs();
+    assert_eq!(
+        get(&mut again).len(),
+        3,
+        "the slot was never saved: the change comes again"
     );
 }

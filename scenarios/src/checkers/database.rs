@@ -41,6 +41,19 @@ pub struct DatabaseHistory {
     pub rolled_back: Vec<(u64, Option<String>)>,
     /// Its tables at the end, if it was up.
     pub final_tables: Option<BTreeMap<String, Rows>>,
+    /// What `pg_logical_slot_get_changes` returned, in order.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// One `pg_logical_slot_get_changes` call that returned transactions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// When it returned.
+    pub time: Instant,
+    /// The slot.
+    pub slot: String,
+    /// The transactions, in the order returned.
+    pub xids: Vec<Xid>,
 }
 
 impl DatabaseHistory {
@@ -123,6 +136,14 @@ pub fn histories(
                 database::Reply::RolledBack { txn, error, .. } => {
                     db.rolled_back.push((*txn, error.clone()));
                 }
+                database::Reply::Changes {
+                    slot, transactions, ..
+                } if !transactions.is_empty() => db.deliveries.push(Delivery {
+                    time: line.time,
+                    slot: slot.clone(),
+                    xids: transactions.iter().map(|(xid, _)| *xid).collect(),
+                }),
+                database::Reply::Changes { .. } => {}
             },
             _ => {}
         }
@@ -169,6 +190,55 @@ pub fn lost_commit(h: &History) -> Vec<String> {
 /// `wal_writer_delay`).
 pub fn lost_async_commit(h: &History) -> Vec<String> {
     lost_acknowledged(h, true)
+}
+
+/// `slot-delivery`: what a logical replication slot returns are committed transactions that
+/// survive every crash (decoding reads flushed WAL only), in commit order, none skipped —
+/// after a crash it may return again what it returned since its last saved position
+/// (at-least-once), but never jump ahead of a surviving commit it has not returned.
+pub fn slot_delivery(h: &History) -> Vec<String> {
+    let mut findings = Vec::new();
+    for (name, db) in &h.databases {
+        // The surviving commits, in order; a delivered xid is the latest commit with it.
+        let surviving: Vec<&DbCommit> = db.commits.iter().filter(|c| c.lost_at.is_none()).collect();
+        let mut next: BTreeMap<&str, usize> = BTreeMap::new();
+        for d in &db.deliveries {
+            let expected = next.entry(d.slot.as_str()).or_insert(0);
+            for xid in &d.xids {
+                let commit = db
+                    .commits
+                    .iter()
+                    .rev()
+                    .find(|c| c.xid == *xid && c.time <= d.time);
+                let Some(commit) = commit else {
+                    findings.push(format!(
+                        "{name}: slot {} returned xid {xid} at {}, which never committed",
+                        d.slot, d.time
+                    ));
+                    continue;
+                };
+                if let Some((at, _)) = commit.lost_at {
+                    findings.push(format!(
+                        "{name}: slot {} returned xid {xid} at {}, which the recovery at {at} lost",
+                        d.slot, d.time
+                    ));
+                    continue;
+                }
+                let index = surviving
+                    .iter()
+                    .position(|c| std::ptr::eq(*c, commit))
+                    .expect("a surviving commit is in the list");
+                if index > *expected {
+                    findings.push(format!(
+                        "{name}: slot {} returned xid {xid} at {} but skipped xid {} before it",
+                        d.slot, d.time, surviving[*expected].xid
+                    ));
+                }
+                *expected = index + 1;
+            }
+        }
+    }
+    findings
 }
 
 /// `db-state`: a database's tables at the end are exactly what its surviving commits wrote,

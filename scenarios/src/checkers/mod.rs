@@ -135,6 +135,12 @@ pub const CHECKERS: &[Checker] = &[
         at_end: false,
     },
     Checker {
+        name: "slot-delivery",
+        about: "a logical replication slot returns surviving commits only, in commit order, none skipped (redelivery after a crash allowed)",
+        check: database::slot_delivery,
+        at_end: false,
+    },
+    Checker {
         name: "db-state",
         about: "a database's tables at the end are exactly what its surviving commits wrote, in commit order",
         check: database::db_state,

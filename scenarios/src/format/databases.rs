@@ -18,12 +18,12 @@
 //! The first column of a table is its primary key and must be an `integer`.
 
 use super::Ctx;
-use super::file::{FileDatabase, FileTable, FileTransactions};
+use super::file::{FileDatabase, FileSlot, FileTable, FileTransactions};
 use super::properties;
 use crate::error::ScenarioError;
-use crate::model::{DatabaseSpec, TransactionWorkload};
-use kafkasim_core::database::DatabaseConfig;
+use crate::model::{DatabaseSpec, SlotReader, TransactionWorkload};
 use kafkasim_core::database::heap::{Column, ColumnType, TableSchema};
+use kafkasim_core::database::{DatabaseConfig, WalLevel};
 
 /// `[[databases]]`.
 pub(super) fn databases(
@@ -54,10 +54,27 @@ pub(super) fn databases(
                 .as_ref()
                 .map(|w| workload(ctx, w, &config, duration_ms, &format!("{field}.workload")))
                 .transpose()?;
+            let mut slot_readers = Vec::new();
+            for (s, raw) in d.slots.iter().enumerate() {
+                let reader = slot(
+                    ctx,
+                    raw,
+                    &config,
+                    duration_ms,
+                    &format!("{field}.slots[{s}]"),
+                )?;
+                if config.slots.contains(&reader.slot) {
+                    let why = format!("replication slot \"{}\" already exists", reader.slot);
+                    return Err(ctx.err(raw.name.span(), format!("{field}.slots[{s}].name"), why));
+                }
+                config.slots.push(reader.slot.clone());
+                slot_readers.push(reader);
+            }
             Ok(DatabaseSpec {
                 name: d.name.get_ref().clone(),
                 config,
                 workload,
+                slot_readers,
             })
         })
         .collect()
@@ -108,6 +125,53 @@ fn table_schema(ctx: &Ctx<'_>, raw: &FileTable, field: &str) -> Result<TableSche
             "the first column is the primary key and must be an integer",
         )),
     }
+}
+
+/// One `[[databases.slots]]` entry, checked as `pg_create_logical_replication_slot` checks it.
+fn slot(
+    ctx: &Ctx<'_>,
+    raw: &FileSlot,
+    config: &DatabaseConfig,
+    duration_ms: u64,
+    field: &str,
+) -> Result<SlotReader, ScenarioError> {
+    let name = raw.name.get_ref();
+    let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+    if name.is_empty() || !name.chars().all(valid) {
+        let why = "replication slot names may only contain lower case letters, numbers, and the underscore character";
+        return Err(ctx.err(raw.name.span(), format!("{field}.name"), why));
+    }
+    if config.wal_level != WalLevel::Logical {
+        let why = "logical decoding requires wal_level >= logical: set wal_level = \"logical\" in [databases.config]";
+        return Err(ctx.err(raw.name.span(), format!("{field}.name"), why));
+    }
+    if let Some(plugin) = &raw.plugin
+        && plugin.get_ref() != "test_decoding"
+    {
+        let why = format!(
+            "output plugin \"{}\" is not modelled (plugins: test_decoding)",
+            plugin.get_ref()
+        );
+        return Err(ctx.err(plugin.span(), format!("{field}.plugin"), why));
+    }
+    if *raw.poll_ms.get_ref() == 0 {
+        return Err(ctx.err(
+            raw.poll_ms.span(),
+            format!("{field}.poll_ms"),
+            "must be at least 1",
+        ));
+    }
+    let start_ms = raw.start_ms.as_ref().map_or(0, |s| *s.get_ref());
+    if start_ms > duration_ms {
+        let span = raw.start_ms.as_ref().map_or(0..0, |s| s.span());
+        let why = format!("after the end of the run ({duration_ms} ms)");
+        return Err(ctx.err(span, format!("{field}.start_ms"), why));
+    }
+    Ok(SlotReader {
+        slot: name.clone(),
+        start_ms,
+        poll_ms: *raw.poll_ms.get_ref(),
+    })
 }
 
 /// `[databases.workload]`, checked against the tables and the run.

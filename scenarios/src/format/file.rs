@@ -120,6 +120,19 @@ pub(super) struct FileDatabase {
     #[serde(default)]
     pub tables: Vec<FileTable>,
     pub workload: Option<FileTransactions>,
+    #[serde(default)]
+    pub slots: Vec<FileSlot>,
+}
+
+/// One `[[databases.slots]]` entry: a logical replication slot, and the application that
+/// reads it with `pg_logical_slot_get_changes` every `poll_ms`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileSlot {
+    pub name: Spanned<String>,
+    pub plugin: Option<Spanned<String>>,
+    pub start_ms: Option<Spanned<u64>>,
+    pub poll_ms: Spanned<u64>,
 }
 
 /// One `[[databases.tables]]` entry: `columns = ["id integer", "customer text"]`, the first

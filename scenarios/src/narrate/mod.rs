@@ -190,6 +190,7 @@ fn databases(h: &History) -> Vec<String> {
             db.commits.len(),
             db.rolled_back.len()
         ));
+        lines.extend(slot_deliveries(db));
         if !lost.is_empty() {
             lines.push(format!(
                 "  {} committed transactions lost in crashes, {lost_acked} of them acknowledged (xids {})",
@@ -202,6 +203,34 @@ fn databases(h: &History) -> Vec<String> {
         }
     }
     lines
+}
+
+/// Per slot: how many transactions it returned, and how many of them more than once (after a
+/// crash brought the slot back to its saved position).
+fn slot_deliveries(db: &crate::checkers::database::DatabaseHistory) -> Vec<String> {
+    let mut times: BTreeMap<&str, BTreeMap<usize, usize>> = BTreeMap::new();
+    for d in &db.deliveries {
+        for xid in &d.xids {
+            // The commit it is: the latest with that xid before the call.
+            let commit = db
+                .commits
+                .iter()
+                .rposition(|c| c.xid == *xid && c.time <= d.time);
+            if let Some(i) = commit {
+                *times.entry(&d.slot).or_default().entry(i).or_default() += 1;
+            }
+        }
+    }
+    times
+        .iter()
+        .map(|(slot, counts)| {
+            let again = counts.values().filter(|n| **n > 1).count();
+            format!(
+                "  slot {slot}: returned {} committed transactions, {again} of them more than once (delivery is at least once)",
+                counts.len()
+            )
+        })
+        .collect()
 }
 
 fn rebalance_pauses(header: &Header, events: &Events) -> Vec<String> {

@@ -5,7 +5,7 @@
 //! request timeouts folded into one line, the first poll of each consumer.
 
 use crate::trace::{Kind, Line};
-use kafkasim_core::actor::{Event, Reply};
+use kafkasim_core::actor::{Command, Event, Reply};
 use kafkasim_core::broker::{LogEvent, ReplicaEvent, ReplicaRole, shutdown};
 use kafkasim_core::client::{consumer, producer};
 use kafkasim_core::controller;
@@ -74,6 +74,8 @@ struct Timeline<'a> {
     /// Clients keep nothing on disk: their crashes and restarts read differently.
     clients: BTreeSet<&'a str>,
     timeouts: Option<Burst>,
+    /// Slots whose first decoded transaction was shown in full: (database, slot).
+    decoded_shown: BTreeSet<(&'a str, &'a str)>,
 }
 
 /// `orders-0@215, orders-1@179`.
@@ -89,9 +91,19 @@ fn partitions_text(partitions: &[TopicPartition]) -> String {
 
 impl<'a> Timeline<'a> {
     fn new(events: &'a [Line]) -> Self {
+        // Producers and consumers: a database answers commands too, but keeps its disk.
         let clients = events
             .iter()
-            .filter(|e| matches!(e.kind, Kind::Reply { .. } | Kind::Command { .. }))
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    Kind::Reply {
+                        reply: Reply::Producer(_) | Reply::Consumer(_)
+                    } | Kind::Command {
+                        command: Command::Producer(_) | Command::Consumer(_)
+                    }
+                )
+            })
             .map(|e| &*e.node)
             .collect();
         Timeline {
@@ -101,6 +113,7 @@ impl<'a> Timeline<'a> {
             first_poll_seen: BTreeSet::new(),
             clients,
             timeouts: None,
+            decoded_shown: BTreeSet::new(),
         }
     }
 
@@ -138,6 +151,14 @@ impl<'a> Timeline<'a> {
             Kind::Reply {
                 reply: Reply::Consumer(reply),
             } => self.consumer_reply(at, node, reply),
+            Kind::Reply {
+                reply:
+                    Reply::Database(database::Reply::Changes {
+                        slot,
+                        rows,
+                        transactions,
+                    }),
+            } if !transactions.is_empty() => self.decoded(at, node, slot, rows, transactions),
             Kind::Note { text } => self.push(at, text.clone()),
             _ => {}
         }
@@ -187,9 +208,38 @@ impl<'a> Timeline<'a> {
                 "{node}: checkpoint at {checkpoint} complete (redo point {redo}); {} old WAL segment(s) removed",
                 removed_segments.len()
             ),
-            database::Event::Committed { .. } | database::Event::WalFlushed { .. } => return,
+            database::Event::Committed { .. }
+            | database::Event::WalFlushed { .. }
+            | database::Event::SlotAdvanced { .. } => return,
         };
         self.push(at, line);
+    }
+
+    /// A slot returned transactions: how many, where the slot now stands, and the first time,
+    /// the first transaction as `test_decoding` wrote it.
+    fn decoded(
+        &mut self,
+        at: Instant,
+        node: &'a str,
+        slot: &'a str,
+        rows: &[database::decoding::DecodedRow],
+        transactions: &[(database::wal::Xid, database::wal::Lsn)],
+    ) {
+        let confirmed = transactions.last().map(|(_, end)| *end).unwrap_or_default();
+        self.push(
+            at,
+            format!(
+                "{node}: pg_logical_slot_get_changes('{slot}') returns {} transaction(s) in {} rows; confirmed_flush_lsn is now {confirmed}",
+                transactions.len(),
+                rows.len()
+            ),
+        );
+        if self.decoded_shown.insert((node, slot)) {
+            let first = transactions[0].0;
+            for r in rows.iter().filter(|r| r.xid == first) {
+                self.push(at, format!("    {} | {} | {}", r.lsn, r.xid, r.data));
+            }
+        }
     }
 
     fn shutdown_event(&mut self, at: Instant, node: &str, event: &shutdown::Event) {
