@@ -272,6 +272,9 @@ pub struct Database {
     saved_slots: BTreeMap<String, SlotPosition>,
     /// Committed transactions some slot has not confirmed, in commit order.
     decodable: Vec<DecodedTxn>,
+    /// SIGTERM arrived when the WAL ended here: a checkpoint from here on leaves nothing to
+    /// redo, and once one completes the server exits.
+    shutdown_at: Option<Lsn>,
 }
 
 impl Database {
@@ -299,6 +302,7 @@ impl Database {
             saved_slots: recovered.slots.clone(),
             slots: recovered.slots,
             decodable: recovered.decodable,
+            shutdown_at: None,
         };
         if !boot.disk.is_empty() {
             let DatabaseView { tables, slots, .. } = db.view();
@@ -345,11 +349,23 @@ impl Database {
                 out.set_timer(Timer::Checkpoint, now + self.checkpoint_timeout());
             }
             Input::DiskDone { token, .. } => self.on_synced(token, out),
+            // Shutting down, the server takes no new work (PostgreSQL refuses connections).
+            Input::Command(_) if self.shutdown_at.is_some() => {}
             Input::Command(command) => self.on_command(command, out),
-            // A smart shutdown would checkpoint first; this one just stops (recovery copes).
-            Input::Terminate => out.exit(),
+            Input::Terminate => self.begin_shutdown(out),
             Input::Recv { .. } | Input::Disconnected { .. } => {}
         }
+    }
+
+    /// SIGTERM (a "fast" shutdown): no new work; a shutdown checkpoint, after the one under
+    /// way if any, so that the next start has nothing to redo and the slots are saved where
+    /// they are; then exit.
+    fn begin_shutdown(&mut self, out: &mut Out) {
+        if self.shutdown_at.is_some() {
+            return;
+        }
+        self.shutdown_at = Some(self.insert_lsn);
+        self.begin_checkpoint(out);
     }
 
     /// Run one transaction from the workload.
@@ -705,6 +721,13 @@ impl Database {
             redo: control.redo,
             removed_segments: removed,
         });
+        // A checkpoint under way at SIGTERM may have begun before the last commits: only
+        // one from the shutdown on leaves nothing to redo.
+        match self.shutdown_at {
+            Some(at) if control.redo >= at => out.exit(),
+            Some(_) => self.begin_checkpoint(out),
+            None => {}
+        }
     }
 }
 

@@ -340,20 +340,24 @@ fn a_torn_wal_tail_is_cut() {
     );
 }
 
-/// `pg_logical_slot_get_changes` returns only transactions whose commit is flushed, in
-/// `test_decoding`'s text, confirms them, and after kill -9 returns again what it returned
-/// since the slot's state was last saved (at a checkpoint).
-#[test]
-fn a_slot_returns_flushed_commits_and_again_after_a_crash() {
-    let config = DatabaseConfig {
-        synchronous_commit: SynchronousCommit::Off,
+/// A logical server with `synchronous_commit` and the slot `cdc`.
+fn with_slot(synchronous_commit: SynchronousCommit) -> DatabaseConfig {
+    DatabaseConfig {
+        synchronous_commit,
         wal_segment_size: 1024,
         wal_level: WalLevel::Logical,
         tables: vec![orders()],
         slots: vec!["cdc".into()],
         ..DatabaseConfig::default()
-    };
-    let mut h = Harness::boot(config, TestDisk::default());
+    }
+}
+
+/// `pg_logical_slot_get_changes` returns only transactions whose commit is flushed, in
+/// `test_decoding`'s text, confirms them, and after kill -9 returns again what it returned
+/// since the slot's state was last saved (at a checkpoint).
+#[test]
+fn a_slot_returns_flushed_commits_and_again_after_a_crash() {
+    let mut h = Harness::boot(with_slot(SynchronousCommit::Off), TestDisk::default());
     let get = |h: &mut Harness| {
         h.step(Input::Command(Command::GetChanges { slot: "cdc".into() }));
         match h.replies.pop() {
@@ -381,5 +385,46 @@ fn a_slot_returns_flushed_commits_and_again_after_a_crash() {
         get(&mut again).len(),
         3,
         "the slot was never saved: the change comes again"
+    );
+}
+
+/// SIGTERM: a shutdown checkpoint, then exit; the next start has nothing to redo, and a slot
+/// returns nothing twice.
+#[test]
+fn a_shutdown_checkpoints_so_that_the_next_start_redoes_nothing() {
+    let mut h = Harness::boot(with_slot(SynchronousCommit::On), TestDisk::default());
+    h.insert(1, "ada");
+    h.complete_syncs();
+    h.step(Input::Command(Command::GetChanges { slot: "cdc".into() }));
+    let mut out = Outbox::new();
+    h.db.step(Instant::ZERO, Input::Terminate, out.writer());
+    let mut exited = out
+        .items()
+        .iter()
+        .any(|o| matches!(o, crate::node::Output::Exit));
+    h.absorb(out);
+    while !h.pending.is_empty() && !exited {
+        let (file, token) = h.pending.remove(0);
+        h.disk.sync(&file);
+        let mut out = Outbox::new();
+        h.db.step(Instant::ZERO, Input::DiskDone { file, token }, out.writer());
+        exited |= out
+            .items()
+            .iter()
+            .any(|o| matches!(o, crate::node::Output::Exit));
+        h.absorb(out);
+    }
+    assert!(
+        exited,
+        "the server exits once its shutdown checkpoint is done"
+    );
+    let mut again = h.restart(true);
+    assert_eq!(again.recovered().commits_replayed, 0, "nothing to redo");
+    assert_eq!(again.rows(), vec![row(1, "ada")]);
+    again.complete_syncs();
+    again.step(Input::Command(Command::GetChanges { slot: "cdc".into() }));
+    assert!(
+        matches!(again.replies.last(), Some(Reply::Changes { rows, .. }) if rows.is_empty()),
+        "the slot was saved where it stood: nothing comes twice"
     );
 }

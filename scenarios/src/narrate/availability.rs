@@ -114,8 +114,14 @@ pub fn gaps(events: &[Line]) -> Vec<Gap> {
     gaps
 }
 
+/// A gap's length as a reader takes it in: seconds, milliseconds, or — for a hand-over between
+/// two brokers applying the same metadata record — microseconds.
 fn seconds(micros: u64) -> String {
-    format!("{:.3} s", micros as f64 / 1_000_000.0)
+    match micros {
+        1_000_000.. => format!("{:.3} s", micros as f64 / 1_000_000.0),
+        1_000.. => format!("{:.1} ms", micros as f64 / 1_000.0),
+        _ => format!("{micros} us"),
+    }
 }
 
 /// One summary line per partition that had a gap; when none had though a broker went down,
@@ -171,4 +177,16 @@ pub fn summary(events: &[Line]) -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gap_lengths_read_at_their_scale() {
+        assert_eq!(seconds(3_006_000), "3.006 s");
+        assert_eq!(seconds(2_500), "2.5 ms");
+        assert_eq!(seconds(412), "412 us");
+    }
 }
