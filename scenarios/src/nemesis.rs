@@ -156,6 +156,15 @@ pub enum FaultKind {
         /// How long the node stays down.
         down_ms: RangeInclusive<u64>,
     },
+    /// A `shutdown` (SIGTERM) of one of `nodes` and, `down_ms` after it was asked, its
+    /// `restart`: an operator's rolling restart, as clean as the node's shutdown is.
+    CleanBounce {
+        /// The nodes that may be restarted cleanly.
+        nodes: Vec<String>,
+        /// How long after SIGTERM the node is started again (a restart of a node still
+        /// shutting down does nothing).
+        down_ms: RangeInclusive<u64>,
+    },
     /// A `power-loss` of several of `nodes` at the same moment — machines that share a rack
     /// or a power supply — and, `down_ms` later, their `restart`s: a correlated power cycle.
     /// The victims are the drawn one and the next ones in `nodes`' order.
@@ -256,9 +265,9 @@ impl NemesisSpec {
             }
             let range = match &choice.kind {
                 FaultKind::StallPoll { duration_ms, .. } => Some(duration_ms),
-                FaultKind::Bounce { down_ms, .. } | FaultKind::PowerCycle { down_ms, .. } => {
-                    Some(down_ms)
-                }
+                FaultKind::Bounce { down_ms, .. }
+                | FaultKind::CleanBounce { down_ms, .. }
+                | FaultKind::PowerCycle { down_ms, .. } => Some(down_ms),
                 _ => None,
             };
             if let FaultKind::PowerCycle {
@@ -309,6 +318,7 @@ impl FaultKind {
             FaultKind::StallPoll { .. } => "stall-poll",
             FaultKind::Close { .. } => "close",
             FaultKind::Bounce { .. } => "bounce",
+            FaultKind::CleanBounce { .. } => "clean-bounce",
             FaultKind::PowerCycle { .. } => "power-cycle",
         }
     }
@@ -319,6 +329,7 @@ impl FaultKind {
             | FaultKind::PowerLoss { nodes }
             | FaultKind::Restart { nodes }
             | FaultKind::Bounce { nodes, .. }
+            | FaultKind::CleanBounce { nodes, .. }
             | FaultKind::PowerCycle { nodes, .. } => vec![nodes],
             FaultKind::StallPoll { consumers, .. } | FaultKind::Close { consumers } => {
                 vec![consumers]
@@ -442,6 +453,13 @@ pub fn decode(spec: &NemesisSpec, draws: &[FaultDraw]) -> Vec<ScheduledFault> {
                 let node = victim(nodes);
                 let up_ms = (at_ms + within(draw.extent, down_ms)).min(last_ms);
                 push(at_ms, FaultAction::ProcessCrash { node: node.clone() });
+                push(up_ms, FaultAction::Restart { node });
+                end_ms = up_ms;
+            }
+            FaultKind::CleanBounce { nodes, down_ms } => {
+                let node = victim(nodes);
+                let up_ms = (at_ms + within(draw.extent, down_ms)).min(last_ms);
+                push(at_ms, FaultAction::Shutdown { node: node.clone() });
                 push(up_ms, FaultAction::Restart { node });
                 end_ms = up_ms;
             }
@@ -861,7 +879,7 @@ mod tests {
     fn sources(action: &FaultAction) -> &'static [&'static str] {
         match action {
             FaultAction::ProcessCrash { .. } => &["process-crash", "bounce"],
-            FaultAction::Restart { .. } => &["restart", "bounce"],
+            FaultAction::Restart { .. } => &["restart", "bounce", "clean-bounce"],
             FaultAction::PowerLoss { .. } => &["power-loss"],
             FaultAction::PowerLossAll => &["power-loss-all"],
             FaultAction::Partition { .. } => &["partition"],
@@ -869,8 +887,40 @@ mod tests {
             FaultAction::ResetConnection { .. } => &["reset-connection"],
             FaultAction::StallPoll { .. } => &["stall-poll"],
             FaultAction::Close { .. } => &["close"],
-            // The nemesis draws crashes, not clean shutdowns.
-            FaultAction::Shutdown { .. } => &[],
+            FaultAction::Shutdown { .. } => &["clean-bounce"],
+        }
+    }
+
+    /// A clean bounce is a `shutdown` (SIGTERM) and, within its range, a `restart` of the
+    /// same node.
+    #[test]
+    fn a_clean_bounce_is_a_shutdown_then_a_restart() {
+        let spec = NemesisSpec {
+            faults: 1..=1,
+            menu: vec![Choice {
+                weight: 1,
+                kind: FaultKind::CleanBounce {
+                    nodes: names(&["broker-1", "broker-2"]),
+                    down_ms: 500..=900,
+                },
+            }],
+            heal: None,
+            ..everything()
+        };
+        for seed in 0..50 {
+            let faults = schedule(&spec, seed);
+            let [down, up] = faults.as_slice() else {
+                panic!("seed {seed}: {faults:?}");
+            };
+            let FaultAction::Shutdown { node } = &down.action else {
+                panic!("seed {seed}: {down:?}");
+            };
+            assert_eq!(up.action, FaultAction::Restart { node: node.clone() });
+            let gap = up.at_ms - down.at_ms;
+            assert!(
+                (500..=900).contains(&gap) || up.at_ms == spec.window_ms.end - 1,
+                "seed {seed}: {gap} ms"
+            );
         }
     }
 

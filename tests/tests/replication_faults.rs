@@ -32,6 +32,7 @@ use kafkasim_scenarios::nemesis::{
 };
 use kafkasim_tests::property::{self, Case, Property};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 
 const BROKERS: [&str; 3] = ["broker-1", "broker-2", "broker-3"];
 /// The brokers and the controller: the other end of a partition or a reset.
@@ -166,6 +167,31 @@ fn findings(report: &RunReport, checker: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// With idempotence (Kafka's default for acks=all): nothing committed lost, replicas agree,
+/// new leaders complete, and retries neither duplicate nor reorder.
+fn nothing_committed_lost(
+    report: &RunReport,
+    seed: u64,
+    faults: &[ScheduledFault],
+) -> Result<(), TestCaseError> {
+    for checker in [
+        "NoCommittedRecordLost",
+        "LogMatching",
+        "LeaderCompleteness",
+        "duplicate",
+        "nonmonotonic-send",
+    ] {
+        let found = findings(report, checker);
+        prop_assert!(
+            found.is_empty(),
+            "{checker} violated with seed {seed}\nfaults: {}\nfirst findings: {:?}",
+            nemesis::format_schedule(faults),
+            &found[..found.len().min(3)]
+        );
+    }
+    Ok(())
+}
+
 /// Cases of [`acks_all_with_min_isr_2_never_loses_a_committed_record`] that once failed.
 const REGRESSIONS: &[(u64, &str)] = &[];
 
@@ -191,22 +217,7 @@ fn acks_all_with_min_isr_2_never_loses_a_committed_record() {
             let report = run_seeded(&scenario, *seed);
             // With idempotence (Kafka's default for acks=all), retries neither duplicate nor
             // reorder.
-            for checker in [
-                "NoCommittedRecordLost",
-                "LogMatching",
-                "LeaderCompleteness",
-                "duplicate",
-                "nonmonotonic-send",
-            ] {
-                let found = findings(&report, checker);
-                prop_assert!(
-                    found.is_empty(),
-                    "{checker} violated with seed {seed}\nfaults: {}\nfirst findings: {:?}",
-                    nemesis::format_schedule(faults),
-                    &found[..found.len().min(3)]
-                );
-            }
-            Ok(())
+            nothing_committed_lost(&report, *seed, faults)
         },
     );
 }
@@ -388,12 +399,42 @@ fn power_losses_with_kafkas_default_flush_lose_records_only_when_replicas_fail_t
     );
 }
 
+/// Kill -9 bounces of 10 ms to 0.8 s, one-way partitions and resets, one part each: what the
+/// specs below mix their own faults with.
+fn quick_bounces_partitions_resets() -> Vec<Choice> {
+    let (brokers, servers) = (names(&BROKERS), names(&SERVERS));
+    vec![
+        Choice {
+            weight: 1,
+            kind: FaultKind::Bounce {
+                nodes: brokers.clone(),
+                down_ms: 10..=800,
+            },
+        },
+        Choice {
+            weight: 1,
+            kind: FaultKind::Partition {
+                from: brokers.clone(),
+                to: servers.clone(),
+                two_way: false,
+            },
+        },
+        Choice {
+            weight: 1,
+            kind: FaultKind::ResetConnection {
+                a: brokers,
+                b: servers,
+            },
+        },
+    ]
+}
+
 /// Correlated power cycles with quick restarts: one to three brokers lose power at the same
 /// moment (a rack, a shared power supply) and come back 10 ms to 0.8 s later — often before
 /// the controller has fenced them — among single power losses, kill -9 bounces, one-way
 /// partitions and resets.
 fn correlated_power_cycles() -> NemesisSpec {
-    let (brokers, servers) = (names(&BROKERS), names(&SERVERS));
+    let brokers = names(&BROKERS);
     NemesisSpec {
         menu: vec![
             Choice {
@@ -410,31 +451,75 @@ fn correlated_power_cycles() -> NemesisSpec {
                     nodes: brokers.clone(),
                 },
             },
-            Choice {
-                weight: 1,
-                kind: FaultKind::Bounce {
-                    nodes: brokers.clone(),
-                    down_ms: 10..=800,
-                },
-            },
-            Choice {
-                weight: 1,
-                kind: FaultKind::Partition {
-                    from: brokers.clone(),
-                    to: servers.clone(),
-                    two_way: false,
-                },
-            },
-            Choice {
-                weight: 1,
-                kind: FaultKind::ResetConnection {
-                    a: brokers,
-                    b: servers,
-                },
-            },
-        ],
+        ]
+        .into_iter()
+        .chain(quick_bounces_partitions_resets())
+        .collect(),
         ..crashes_and_partitions()
     }
+}
+
+/// Rolling restarts among crashes: most faults are clean bounces (SIGTERM, then a restart 0.2
+/// to 4 s later, often while the controlled shutdown is still under way), among kill -9
+/// bounces, one-way partitions and resets.
+fn clean_bounces() -> NemesisSpec {
+    let brokers = names(&BROKERS);
+    NemesisSpec {
+        menu: vec![Choice {
+            weight: 3,
+            kind: FaultKind::CleanBounce {
+                nodes: brokers.clone(),
+                down_ms: 200..=4000,
+            },
+        }]
+        .into_iter()
+        .chain(quick_bounces_partitions_resets())
+        .collect(),
+        ..crashes_and_partitions()
+    }
+}
+
+/// Cases of [`clean_and_unclean_restarts_never_lose_a_committed_record`] that once failed.
+const CLEAN_REGRESSIONS: &[(u64, &str)] = &[];
+
+/// Reference: Kafka's controlled shutdown (`BrokerServer.shutdown`, `BrokerHeartbeatManager`),
+/// the clean-shutdown marker and the recovery-point checkpoint (`LogManager`, `LogLoader`).
+/// Brokers shut down cleanly and restart — some before their controlled shutdown finished —
+/// among kill -9 bounces, partitions and resets: with acks=all and min.insync.replicas=2
+/// nothing acknowledged is lost, replicas agree, and idempotence keeps retries in order.
+/// (Printed: how many schedules completed at least one controlled shutdown.)
+#[test]
+fn clean_and_unclean_restarts_never_lose_a_committed_record() {
+    let property = Property {
+        file: file!(),
+        name: "clean_and_unclean_restarts_never_lose_a_committed_record",
+        cases: 1000,
+    };
+    let regressions = property::regressions(CLEAN_REGRESSIONS);
+    let controlled = std::cell::Cell::new(0);
+    property::check(
+        property,
+        property::cases(&clean_bounces()),
+        &regressions,
+        |case| {
+            let Case { seed, faults } = case;
+            let report = run_seeded(&with_faults(base(false), faults), *seed);
+            let done = report
+                .timeline
+                .iter()
+                .any(|l| l.contains("may stop: it stops serving"));
+            controlled.set(controlled.get() + usize::from(done));
+            nothing_committed_lost(&report, *seed, faults)
+        },
+    );
+    eprintln!(
+        "clean bounces: {} of 1000 schedules completed a controlled shutdown",
+        controlled.get()
+    );
+    assert!(
+        controlled.get() > 300,
+        "the schedules must exercise controlled shutdown"
+    );
 }
 
 /// The timeline's sentence for an election of the last known leader (see the scenarios'
