@@ -237,3 +237,26 @@ fn the_ladder_shows_the_eligible_leader_replicas_of_a_leaderless_partition() {
         (-1, vec![], vec![2], vec![1])
     );
 }
+
+/// Every scenario the page offers loads, and its ladders can be drawn at its start, its
+/// middle and its end — the database scenarios, which have no partitions, included.
+#[test]
+fn every_built_in_scenario_loads_and_draws() {
+    for name in catalog::names() {
+        let loaded = load(name, 1, &[]);
+        assert!(!loaded.lines.is_empty(), "{name}: an empty trace");
+        let last = loaded.lines.len() - 1;
+        for line in [0, last / 2, last] {
+            let player = Player::at(&loaded, line).unwrap_or_else(|| panic!("{name}: no view"));
+            let ladders = ladder::ladders(&loaded, &player.view, player.cursor);
+            let databases =
+                loaded.header.nodes.iter().all(|n| {
+                    matches!(n.role, kafkasim_scenarios::trace::NodeRole::Database { .. })
+                });
+            assert!(
+                databases || line == 0 || !ladders.is_empty(),
+                "{name}: no partition drawn at line {line}"
+            );
+        }
+    }
+}
