@@ -21,6 +21,7 @@ pub mod prng;
 pub mod protocol;
 pub mod purgatory;
 pub mod quorum;
+pub mod registry;
 pub mod replication;
 #[cfg(test)]
 pub(crate) mod testkit;
