@@ -2,7 +2,8 @@
 //! and write them.
 //!
 //! What it does as Kafka does:
-//! - at start-up it **recovers** every partition log from its disk (see [`crate::log`]);
+//! - at start-up it **recovers** every partition log from its disk (see [`crate::log`]): from
+//!   its recovery point after a crash, not at all after a clean shutdown;
 //! - it learns from the **metadata** which partitions it leads and which it follows — from the
 //!   KRaft controllers' metadata log ([`lifecycle`]), or, with no controller configured
 //!   (static mode), by leading every configured partition alone;
@@ -13,7 +14,10 @@
 //!   says its log diverges (KIP-101/KIP-279/KIP-595);
 //! - it fsyncs only as the flush policy says ([`flush`]);
 //! - `Fetch` returns whole batches below the high watermark to consumers (long-polling up to
-//!   `fetch.max.wait.ms`), and below the log end to followers.
+//!   `fetch.max.wait.ms`), and below the log end to followers;
+//! - on SIGTERM it shuts down cleanly ([`shutdown`]): a controlled shutdown first, then its
+//!   logs flushed and checkpointed, and a clean-shutdown marker that lets the next start skip
+//!   recovery.
 
 pub mod checkpoint;
 pub mod events;
