@@ -13,6 +13,9 @@ const CASES: &[(&str, u64)] = &[
     ("leader-failover", 1),
     ("eager-vs-cooperative", 1),
     ("zombie-consumer", 1),
+    ("db-crash-recovery", 1),
+    ("logical-decoding", 1),
+    ("rolling-restart-controlled", 1),
 ];
 
 #[test]
