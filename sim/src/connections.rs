@@ -35,6 +35,25 @@ impl Connections {
         self.served.insert((to, from), incarnation);
     }
 
+    /// Whether a message from `from` for `to`'s process `incarnation` went on the connection
+    /// `from` uses now: not once `from` answers a newer process of `to` (a response), or
+    /// has opened a connection to one (a request). The reset of a connection already
+    /// replaced is no news to `from`.
+    pub fn is_current(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        is_response: bool,
+        incarnation: u32,
+    ) -> bool {
+        let now = if is_response {
+            self.served.get(&(from, to))
+        } else {
+            self.opened.get(&(from, to))
+        };
+        now.is_none_or(|current| *current == incarnation)
+    }
+
     /// `node` learnt that its connection to `peer` broke: its next request opens a new one.
     pub fn disconnected(&mut self, node: NodeId, peer: NodeId) {
         self.opened.remove(&(node, peer));

@@ -76,6 +76,10 @@ enum Event<N: Node> {
         node: NodeId,
         incarnation: u32,
         peer: NodeId,
+        /// For the reset of a connection to a process that restarted: (whether the lost
+        /// message was a response, the process it was for). Checked again on arrival: a
+        /// node that has meanwhile started talking to the new process learns nothing.
+        stale: Option<(bool, u32)>,
     },
     Timer {
         node: NodeId,
@@ -495,8 +499,12 @@ impl<N: Node> World<N> {
                 node,
                 incarnation,
                 peer,
+                stale,
             } => {
-                if self.is_up(node, incarnation) {
+                let replaced = stale.is_some_and(|(is_response, old)| {
+                    !self.connections.is_current(node, peer, is_response, old)
+                });
+                if self.is_up(node, incarnation) && !replaced {
                     self.connections.disconnected(node, peer);
                     if self.trace.enabled() {
                         let peer_name = self.slots[peer.index()].name.clone();
@@ -613,14 +621,17 @@ impl<N: Node> World<N> {
             // ("connection refused"): the sender learns at once. A machine without power
             // answers nothing, and the sender waits for its timeouts. A restarted process's
             // kernel resets the old process's connection; the sender's process, if it is still
-            // the one that sent, learns it.
+            // the one that sent, learns it — unless, by the time it learns, it already talks to
+            // the new process on a new connection (a server that has read the restarted
+            // client's first request).
             Some(DropReason::ReceiverDown) if self.slots[to.index()].powered => {
                 self.notify_disconnect(from, to);
             }
             Some(DropReason::ReceiverRestarted)
                 if self.slots[from.index()].incarnation == ends.from_incarnation =>
             {
-                self.notify_disconnect(from, to);
+                let stale = (msg.is_response(), ends.to_incarnation);
+                self.notify_disconnect_of(from, to, Some(stale));
             }
             Some(_) => {}
         }
@@ -843,6 +854,11 @@ impl<N: Node> World<N> {
 
     /// Tell `node` (if up) that its connection to `peer` broke, one network latency from now.
     fn notify_disconnect(&mut self, node: NodeId, peer: NodeId) {
+        self.notify_disconnect_of(node, peer, None);
+    }
+
+    /// [`Self::notify_disconnect`], for the connection `stale` names if any.
+    fn notify_disconnect_of(&mut self, node: NodeId, peer: NodeId, stale: Option<(bool, u32)>) {
         let slot = &self.slots[node.index()];
         if slot.state.is_some() {
             let incarnation = slot.incarnation;
@@ -853,6 +869,7 @@ impl<N: Node> World<N> {
                     node,
                     incarnation,
                     peer,
+                    stale,
                 },
             );
         }
