@@ -28,7 +28,12 @@ pub mod recovery;
 pub mod wal;
 
 use crate::disk::{DiskOp, DiskToken};
+use crate::ids::NodeId;
 use crate::node::{Boot, Input, Vocabulary};
+use crate::protocol::{
+    Message, ReplicationError, SnapshotQuery, SnapshotResult, StandbyStatusUpdate,
+    StartReplication, XLogData,
+};
 use crate::time::{Duration, Instant};
 pub use config::{DatabaseConfig, SynchronousCommit, WalLevel};
 use decoding::{DecodedRow, DecodedTxn, SlotPosition};
@@ -217,6 +222,24 @@ enum Checkpoint {
     },
 }
 
+/// A walsender: a client streaming one slot's changes.
+#[derive(Debug)]
+struct WalSender {
+    /// The client.
+    peer: NodeId,
+    /// The end of the last transaction sent (or the start position).
+    sent_upto: Lsn,
+}
+
+/// An initial snapshot's rows, held until the WAL is flushed past their LSN: a snapshot
+/// must not show what a crash could still take back (with `synchronous_commit = off`, a
+/// commit is visible before it is durable).
+#[derive(Debug)]
+struct PendingSnapshot {
+    peer: NodeId,
+    result: SnapshotResult,
+}
+
 /// A commit waiting for the WAL flush before it is acknowledged.
 #[derive(Debug)]
 struct WaitingCommit {
@@ -275,6 +298,10 @@ pub struct Database {
     /// SIGTERM arrived when the WAL ended here: a checkpoint from here on leaves nothing to
     /// redo, and once one completes the server exits.
     shutdown_at: Option<Lsn>,
+    /// The walsenders streaming slots, by slot.
+    walsenders: BTreeMap<String, WalSender>,
+    /// Initial snapshots waiting for a WAL flush.
+    snapshots: Vec<PendingSnapshot>,
 }
 
 impl Database {
@@ -303,6 +330,8 @@ impl Database {
             slots: recovered.slots,
             decodable: recovered.decodable,
             shutdown_at: None,
+            walsenders: BTreeMap::new(),
+            snapshots: Vec::new(),
         };
         if !boot.disk.is_empty() {
             let DatabaseView { tables, slots, .. } = db.view();
@@ -353,8 +382,139 @@ impl Database {
             Input::Command(_) if self.shutdown_at.is_some() => {}
             Input::Command(command) => self.on_command(command, out),
             Input::Terminate => self.begin_shutdown(out),
-            Input::Recv { .. } | Input::Disconnected { .. } => {}
+            Input::Recv { from, msg } => self.on_message(from, msg, out),
+            Input::Disconnected { peer } => {
+                self.walsenders.retain(|_, w| w.peer != peer);
+                self.snapshots.retain(|s| s.peer != peer);
+            }
         }
+    }
+
+    /// A message on a replication connection.
+    fn on_message(&mut self, from: NodeId, msg: Message, out: &mut Out) {
+        match msg {
+            Message::StartReplication(StartReplication { slot, start_lsn }) => {
+                let Some(position) = self.slots.get(&slot) else {
+                    let message = format!("replication slot \"{slot}\" does not exist");
+                    out.send(
+                        from,
+                        Message::ReplicationError(ReplicationError { message }),
+                    );
+                    return;
+                };
+                // Decoding starts after the later of the two (`CreateDecodingContext`).
+                let sent_upto = start_lsn.max(position.confirmed_flush_lsn);
+                let walsender = WalSender {
+                    peer: from,
+                    sent_upto,
+                };
+                self.walsenders.insert(slot.clone(), walsender);
+                self.stream(&slot, out);
+            }
+            Message::StandbyStatusUpdate(StandbyStatusUpdate { slot, flush_lsn }) => {
+                if self.knows_client(from) {
+                    self.confirm(from, &slot, flush_lsn, out);
+                } else {
+                    self.refuse_unknown_client(from, out);
+                }
+            }
+            Message::TcpKeepalive if !self.knows_client(from) => {
+                self.refuse_unknown_client(from, out);
+            }
+            Message::SnapshotQuery(SnapshotQuery { tables }) => {
+                let tables = tables
+                    .iter()
+                    .filter_map(|t| Some((t.clone(), self.tables.get(t)?.clone())))
+                    .collect();
+                let result = SnapshotResult {
+                    lsn: self.commit_lsn,
+                    tables,
+                };
+                self.snapshots.push(PendingSnapshot { peer: from, result });
+                self.answer_snapshots(out);
+                self.start_flush(out);
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether `peer` has a replication connection or a snapshot query open here.
+    fn knows_client(&self, peer: NodeId) -> bool {
+        self.walsenders.values().any(|w| w.peer == peer)
+            || self.snapshots.iter().any(|s| s.peer == peer)
+    }
+
+    /// A client talking on a connection this server does not have (it restarted since the
+    /// client connected, or the client's connection request was lost): the kernel would
+    /// reset it; the client hears that its connection is gone.
+    fn refuse_unknown_client(&mut self, peer: NodeId, out: &mut Out) {
+        let message = "server closed the connection unexpectedly".to_string();
+        out.send(
+            peer,
+            Message::ReplicationError(ReplicationError { message }),
+        );
+    }
+
+    /// Send every snapshot whose LSN is flushed.
+    fn answer_snapshots(&mut self, out: &mut Out) {
+        let flushed = self.flush_lsn;
+        let (ready, waiting) = std::mem::take(&mut self.snapshots)
+            .into_iter()
+            .partition(|s| s.result.lsn <= flushed);
+        self.snapshots = waiting;
+        for s in ready {
+            out.send(s.peer, Message::SnapshotResult(s.result));
+        }
+    }
+
+    /// Send `slot`'s client every flushed transaction it has not been sent, in commit order
+    /// (a walsender sends only flushed WAL: nothing a crash could take back).
+    fn stream(&mut self, slot: &str, out: &mut Out) {
+        let Some(w) = self.walsenders.get_mut(slot) else {
+            return;
+        };
+        let flushed = self.flush_lsn;
+        for txn in &self.decodable {
+            if txn.end_lsn > w.sent_upto && txn.end_lsn <= flushed {
+                w.sent_upto = txn.end_lsn;
+                let data = XLogData {
+                    slot: slot.to_string(),
+                    txn: txn.clone(),
+                };
+                out.send(w.peer, Message::XLogData(data));
+            }
+        }
+    }
+
+    /// The client of `slot` confirmed it up to `flush_lsn` (never past what it was sent).
+    fn confirm(&mut self, from: NodeId, slot: &str, flush_lsn: Lsn, out: &mut Out) {
+        let Some(w) = self.walsenders.get(slot).filter(|w| w.peer == from) else {
+            return;
+        };
+        let upto = flush_lsn.min(w.sent_upto);
+        let Some(position) = self.slots.get(slot).copied() else {
+            return;
+        };
+        if upto <= position.confirmed_flush_lsn {
+            return;
+        }
+        self.advance_slot(slot, upto, out);
+    }
+
+    /// Move `slot` to `end`, and forget what no slot needs any more.
+    fn advance_slot(&mut self, slot: &str, end: Lsn, out: &mut Out) {
+        let position = SlotPosition {
+            restart_lsn: end,
+            confirmed_flush_lsn: end,
+        };
+        self.slots.insert(slot.to_string(), position);
+        out.trace(Event::SlotAdvanced {
+            slot: slot.to_string(),
+            position,
+        });
+        let oldest = self.slots.values().map(|p| p.confirmed_flush_lsn).min();
+        self.decodable
+            .retain(|t| oldest.is_none_or(|o| t.end_lsn > o));
     }
 
     /// SIGTERM (a "fast" shutdown): no new work; a shutdown checkpoint, after the one under
@@ -456,18 +616,7 @@ impl Database {
             .collect();
         let transactions: Vec<(Xid, Lsn)> = ready.iter().map(|t| (t.xid, t.end_lsn)).collect();
         if let Some(&(_, end)) = transactions.last() {
-            let position = SlotPosition {
-                restart_lsn: end,
-                confirmed_flush_lsn: end,
-            };
-            self.slots.insert(slot.clone(), position);
-            out.trace(Event::SlotAdvanced {
-                slot: slot.clone(),
-                position,
-            });
-            let oldest = self.slots.values().map(|p| p.confirmed_flush_lsn).min();
-            self.decodable
-                .retain(|t| oldest.is_none_or(|o| t.end_lsn > o));
+            self.advance_slot(&slot, end, out);
         }
         out.reply(Reply::Changes {
             slot,
@@ -592,6 +741,11 @@ impl Database {
                 lsn: c.lsn,
             });
         }
+        self.answer_snapshots(out);
+        let slots: Vec<String> = self.walsenders.keys().cloned().collect();
+        for slot in slots {
+            self.stream(&slot, out);
+        }
         match self.checkpoint.take() {
             Some(Checkpoint::WalFirst { control, files }) if control.redo <= upto => {
                 self.write_data_files(control, files, out);
@@ -610,7 +764,7 @@ impl Database {
             self.checkpoint,
             Some(Checkpoint::WalFirst { .. } | Checkpoint::Record { .. })
         );
-        if !self.waiting.is_empty() || checkpoint_waits {
+        if !self.waiting.is_empty() || !self.snapshots.is_empty() || checkpoint_waits {
             self.start_flush(out);
         }
     }

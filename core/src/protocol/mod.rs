@@ -10,6 +10,7 @@ mod controller;
 mod error;
 mod group;
 mod quorum;
+mod replication;
 
 pub use controller::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
@@ -24,6 +25,10 @@ pub use group::{
 };
 pub use quorum::{
     BeginQuorumEpochRequest, QuorumFetchRequest, QuorumFetchResponse, VoteRequest, VoteResponse,
+};
+pub use replication::{
+    ReplicationError, SnapshotQuery, SnapshotResult, StandbyStatusUpdate, StartReplication,
+    XLogData,
 };
 
 use crate::ids::{NodeId, TopicPartition};
@@ -107,6 +112,21 @@ pub enum Message {
     AlterPartitionRequest(AlterPartitionRequest),
     /// Active controller → partition leader.
     AlterPartitionResponse(AlterPartitionResponse),
+    /// CDC connector → database: stream a logical slot's changes.
+    StartReplication(StartReplication),
+    /// Database → CDC connector: one decoded transaction of the stream.
+    XLogData(XLogData),
+    /// CDC connector → database: confirm the slot up to an LSN.
+    StandbyStatusUpdate(StandbyStatusUpdate),
+    /// CDC connector → database: read every row once (the initial snapshot).
+    SnapshotQuery(SnapshotQuery),
+    /// Database → CDC connector: the snapshot's rows and their LSN.
+    SnapshotResult(SnapshotResult),
+    /// Database → CDC connector: a replication command failed.
+    ReplicationError(ReplicationError),
+    /// CDC connector → database: a TCP keepalive probe (Debezium's `database.tcpKeepAlive`)
+    /// while it waits for an answer; a restarted server's kernel answers it with a reset.
+    TcpKeepalive,
 }
 
 /// `OffsetForLeaderEpochRequest`: for each partition, the epoch of the fetcher's last record.
@@ -385,6 +405,14 @@ impl Message {
             Message::VoteRequest(_)
             | Message::VoteResponse(_)
             | Message::BeginQuorumEpochRequest(_) => -1,
+            // PostgreSQL's protocol answers in order on its connection: no correlation ids.
+            Message::StartReplication(_)
+            | Message::XLogData(_)
+            | Message::StandbyStatusUpdate(_)
+            | Message::SnapshotQuery(_)
+            | Message::SnapshotResult(_)
+            | Message::ReplicationError(_)
+            | Message::TcpKeepalive => -1,
         }
     }
 }
@@ -434,6 +462,28 @@ impl Describe for Message {
             Message::InitProducerIdResponse(_) => "InitProducerIdResponse",
             Message::AlterPartitionRequest(_) => "AlterPartitionRequest",
             Message::AlterPartitionResponse(_) => "AlterPartitionResponse",
+            Message::StartReplication(_) => "START_REPLICATION",
+            Message::XLogData(_) => "XLogData",
+            Message::StandbyStatusUpdate(_) => "StandbyStatusUpdate",
+            Message::SnapshotQuery(_) => "SnapshotQuery",
+            Message::SnapshotResult(_) => "SnapshotResult",
+            Message::ReplicationError(_) => "ErrorResponse",
+            Message::TcpKeepalive => "TCP keepalive",
+        }
+    }
+
+    /// Kafka's responses, and what a PostgreSQL server sends back on a client's connection
+    /// (the stream, the snapshot's rows, errors).
+    fn is_response(&self) -> bool {
+        match self {
+            Message::XLogData(_) | Message::SnapshotResult(_) | Message::ReplicationError(_) => {
+                true
+            }
+            Message::StartReplication(_)
+            | Message::StandbyStatusUpdate(_)
+            | Message::SnapshotQuery(_)
+            | Message::TcpKeepalive => false,
+            _ => self.name().ends_with("Response"),
         }
     }
 
@@ -610,6 +660,25 @@ impl Describe for Message {
                 m.leader_epoch,
                 m.partition_epoch
             ),
+            Message::StartReplication(m) => {
+                format!("SLOT {} LOGICAL {}", m.slot, m.start_lsn)
+            }
+            Message::XLogData(m) => format!(
+                "{}: xid {} ({} changes) commit {}",
+                m.slot,
+                m.txn.xid,
+                m.txn.changes.len(),
+                m.txn.end_lsn
+            ),
+            Message::StandbyStatusUpdate(m) => format!("{}: flush {}", m.slot, m.flush_lsn),
+            Message::SnapshotQuery(m) => format!("SELECT * FROM {}", m.tables.join(", ")),
+            Message::SnapshotResult(m) => format!(
+                "{} rows as of {}",
+                m.tables.values().map(|r| r.len()).sum::<usize>(),
+                m.lsn
+            ),
+            Message::ReplicationError(m) => m.message.clone(),
+            Message::TcpKeepalive => "is the peer still there?".into(),
             Message::AlterPartitionResponse(m) => format!(
                 "{} {} isr={:?} partition epoch {}",
                 m.partition, m.error, m.isr, m.partition_epoch
