@@ -112,6 +112,9 @@ pub fn build(
     for d in &scenario.databases {
         world.add_node(&d.name, ActorConfig::Database(d.config.clone()));
     }
+    for c in &scenario.connectors {
+        world.add_node(&c.name, c.actor_config());
+    }
     let ids: Vec<NodeId> = world.nodes().collect();
     for id in ids {
         world.start(id);
@@ -153,7 +156,7 @@ pub fn build(
                 record_id,
                 topic: w.topic.clone(),
                 key,
-                value,
+                value: Some(value),
             };
             world.schedule_command(time, node, Command::Producer(command));
             record_id += 1;

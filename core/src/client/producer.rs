@@ -59,8 +59,9 @@ pub enum Command {
         topic: String,
         /// The key, if any, as text.
         key: Option<String>,
-        /// The value, as text.
-        value: String,
+        /// The value, as text; `None` is a tombstone (a null value: on a compacted topic,
+        /// "delete this key").
+        value: Option<String>,
     },
 }
 
@@ -132,7 +133,7 @@ struct Unrouted {
     record_id: u64,
     topic: String,
     key: Option<Vec<u8>>,
-    value: Vec<u8>,
+    value: Option<Vec<u8>>,
     sent_at: Instant,
 }
 
@@ -236,7 +237,7 @@ impl Producer {
                     record_id,
                     topic,
                     key: key.map(String::into_bytes),
-                    value: value.into_bytes(),
+                    value: value.map(String::into_bytes),
                     sent_at: now,
                 });
             }
@@ -359,12 +360,13 @@ impl Producer {
                     .or_insert_with(|| self.prng.below(count as u64) as i32),
             };
             let tp = TopicPartition::new(record.topic.as_str(), partition);
-            let size =
-                record.key.as_ref().map_or(0, Vec::len) as u64 + record.value.len() as u64 + 12;
+            let size = record.key.as_ref().map_or(0, Vec::len) as u64
+                + record.value.as_ref().map_or(0, Vec::len) as u64
+                + 12;
             let entry = Record {
                 timestamp: record.sent_at.as_millis() as i64,
                 key: record.key,
-                value: Some(record.value),
+                value: record.value,
                 headers: Vec::new(),
             };
             let batch = self.open.entry(tp.clone()).or_insert_with(|| {

@@ -279,6 +279,8 @@ pub struct History {
     pub acks_all: std::collections::BTreeSet<u64>,
     /// Each database's commits, rollbacks and final tables.
     pub databases: BTreeMap<String, super::database::DatabaseHistory>,
+    /// Each warehouse table a sink connector keeps, with what its tasks read.
+    pub warehouses: super::pipeline::Warehouses,
 }
 
 impl History {
@@ -297,7 +299,7 @@ impl History {
             {
                 let sent = Sent {
                     producer: line.node.to_string(),
-                    value: value.clone(),
+                    value: value.clone().unwrap_or_default(),
                     time: line.time,
                 };
                 history.sent.insert(*record_id, sent);
@@ -312,6 +314,7 @@ impl History {
             history.absorb_final_view(end);
         }
         history.databases = super::database::histories(header, lines, end.as_ref());
+        history.warehouses = super::pipeline::warehouses(header, lines, end.as_ref());
         let acks_all: BTreeSet<&str> = header
             .producers()
             .filter(|(_, acks)| *acks == Acks::All)

@@ -534,15 +534,27 @@ impl Consumer {
     }
 
     fn send_commit(&mut self, now: Instant, kind: Request, out: &mut Out) {
-        let Some(g) = &self.group else { return };
-        let Some(coordinator) = g.coordinator else {
-            return;
-        };
         let offsets: Vec<(TopicPartition, i64)> = self
             .assignment
             .iter()
             .filter_map(|tp| self.positions.get(tp).map(|o| (tp.clone(), *o)))
             .collect();
+        self.commit_offsets(now, offsets, kind, out);
+    }
+
+    /// Commit `offsets` of the partitions this member owns.
+    pub(super) fn commit_offsets(
+        &mut self,
+        now: Instant,
+        mut offsets: Vec<(TopicPartition, i64)>,
+        kind: Request,
+        out: &mut Out,
+    ) {
+        let Some(g) = &self.group else { return };
+        let Some(coordinator) = g.coordinator else {
+            return;
+        };
+        offsets.retain(|(tp, _)| self.assignment.contains(tp));
         if offsets.is_empty() {
             return;
         }

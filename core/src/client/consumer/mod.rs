@@ -169,6 +169,9 @@ impl Consumer {
             Input::Command(Command::Subscribe { .. }) => {}
             Input::Command(Command::StallPoll { duration_ms }) => self.stall(now, duration_ms, out),
             Input::Command(Command::Close) => return self.close(now, out),
+            Input::Command(Command::Commit { offsets }) => {
+                self.commit_offsets(now, offsets, Request::Commit, out)
+            }
             Input::Recv { msg, .. } => self.on_message(now, msg, out),
             Input::Timer(Timer::Network(timer)) => {
                 if let Some((correlation_id, request)) = self.network.on_timer(timer) {

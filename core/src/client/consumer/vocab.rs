@@ -56,6 +56,13 @@ pub enum Command {
     },
     /// `close()`: commit (with auto-commit), leave the group, stop.
     Close,
+    /// `commitAsync(offsets)`: commit these positions (the next offset to read, per
+    /// partition) — what an application that stores its results first commits once they are
+    /// safe, e.g. a sink connector after its flush. Partitions it no longer owns are left out.
+    Commit {
+        /// (partition, next offset to read).
+        offsets: Vec<(TopicPartition, i64)>,
+    },
 }
 
 /// A record as `poll()` returns it.
