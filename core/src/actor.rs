@@ -11,6 +11,8 @@ use crate::broker::{self, Broker, LogEvent, ReplicaEvent};
 use crate::client::consumer::{self, Consumer};
 use crate::client::producer::{self, Producer};
 use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
+use crate::connect::sink::{self, SinkConfig, SinkConnector};
+use crate::connect::source::{self, SourceConfig, SourceConnector};
 use crate::controller::{self, Controller, ControllerConfig};
 use crate::database::{self, Database, DatabaseConfig};
 use crate::group;
@@ -35,6 +37,10 @@ pub enum Timer {
     Consumer(consumer::Timer),
     /// A database's.
     Database(database::Timer),
+    /// A CDC source connector's (its producer's included).
+    Source(source::Timer),
+    /// A sink connector's (its consumer's included).
+    Sink(sink::Timer),
 }
 
 /// What the scenario tells a client to do.
@@ -85,6 +91,10 @@ pub enum Event {
     Shutdown(broker::shutdown::Event),
     /// A database: commits, WAL flushes, checkpoints, recovery.
     Database(database::Event),
+    /// A CDC source connector: snapshot, stream, acknowledged events, offsets.
+    Source(source::Event),
+    /// A sink connector: events applied or absorbed, flushes.
+    Sink(sink::Event),
 }
 
 macro_rules! wraps {
@@ -105,6 +115,10 @@ wraps!(Timer::Database(database::Timer));
 wraps!(Command::Database(database::Command));
 wraps!(Reply::Database(database::Reply));
 wraps!(Event::Database(database::Event));
+wraps!(Timer::Source(source::Timer));
+wraps!(Timer::Sink(sink::Timer));
+wraps!(Event::Source(source::Event));
+wraps!(Event::Sink(sink::Event));
 wraps!(Command::Producer(producer::Command));
 wraps!(Command::Consumer(consumer::Command));
 wraps!(Reply::Producer(producer::Reply));
@@ -164,6 +178,10 @@ pub enum ActorConfig {
     Controller(ControllerConfig),
     /// A database server.
     Database(DatabaseConfig),
+    /// A CDC source connector.
+    Source(SourceConfig),
+    /// A sink connector.
+    Sink(SinkConfig),
 }
 
 /// A node of a simulated Kafka cluster.
@@ -179,6 +197,10 @@ pub enum Actor {
     Controller(Box<Controller>),
     /// A database server.
     Database(Box<Database>),
+    /// A CDC source connector (boxed: it holds a producer).
+    Source(Box<SourceConnector>),
+    /// A sink connector (boxed: it holds a consumer).
+    Sink(Box<SinkConnector>),
 }
 
 impl Actor {
@@ -245,6 +267,12 @@ impl Node for Actor {
             ActorConfig::Database(c) => {
                 Actor::Database(Box::new(Database::boot(&boot, c, &mut out.scoped())))
             }
+            ActorConfig::Source(c) => {
+                Actor::Source(Box::new(SourceConnector::boot(&boot, c, &mut out.scoped())))
+            }
+            ActorConfig::Sink(c) => {
+                Actor::Sink(Box::new(SinkConnector::boot(&boot, c, &mut out.scoped())))
+            }
         }
     }
 
@@ -294,6 +322,24 @@ impl Node for Actor {
                     d.step(now, input, &mut out.scoped());
                 }
             }
+            Actor::Source(c) => {
+                let timer = |t| match t {
+                    Timer::Source(t) => Some(t),
+                    _ => None,
+                };
+                if let Some(input) = narrow::<source::Vocab>(input, timer, |_| None) {
+                    c.step(now, input, &mut out.scoped());
+                }
+            }
+            Actor::Sink(c) => {
+                let timer = |t| match t {
+                    Timer::Sink(t) => Some(t),
+                    _ => None,
+                };
+                if let Some(input) = narrow::<sink::Vocab>(input, timer, |_| None) {
+                    c.step(now, input, &mut out.scoped());
+                }
+            }
             Actor::Consumer(c) => {
                 let timer = |t| match t {
                     Timer::Consumer(t) => Some(t),
@@ -317,6 +363,8 @@ impl Node for Actor {
             Actor::Producer(_) => NodeView::Producer,
             Actor::Consumer(c) => NodeView::Consumer(c.view()),
             Actor::Database(d) => NodeView::Database(d.view()),
+            Actor::Source(c) => NodeView::Source(c.view()),
+            Actor::Sink(c) => NodeView::Sink(c.view()),
         }
     }
 }

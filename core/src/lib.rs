@@ -9,6 +9,7 @@ pub mod actor;
 pub mod broker;
 pub mod client;
 pub mod config;
+pub mod connect;
 pub mod controller;
 pub mod database;
 pub mod disk;

@@ -28,6 +28,10 @@ pub enum NodeView {
     Consumer(ConsumerView),
     /// A database server: its WAL positions and its tables.
     Database(crate::database::DatabaseView),
+    /// A CDC source connector: what it does, its offsets, its last acknowledged event.
+    Source(crate::connect::source::SourceView),
+    /// A sink connector: the warehouse rows it wrote.
+    Sink(crate::connect::sink::SinkView),
 }
 
 /// A broker: its replicas, the groups it coordinates, and its place in the metadata quorum.

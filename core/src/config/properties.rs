@@ -158,6 +158,8 @@ pub enum Role {
     Topic,
     /// A PostgreSQL-like database server (its GUCs, `postgresql.conf`).
     Database,
+    /// A Kafka Connect connector (Connect's and Debezium's settings).
+    Connector,
 }
 
 impl Role {
@@ -165,6 +167,7 @@ impl Role {
     pub fn product(self) -> &'static str {
         match self {
             Role::Database => "PostgreSQL",
+            Role::Connector => "Kafka Connect",
             _ => "Kafka",
         }
     }
@@ -178,6 +181,7 @@ impl Role {
             Role::Consumer => "consumer",
             Role::Topic => "topic",
             Role::Database => "database",
+            Role::Connector => "connector",
         }
     }
 }
@@ -693,6 +697,27 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
         ],
     ),
     (
+        Role::Connector,
+        &[
+            "database.port",
+            "database.user",
+            "database.password",
+            "database.dbname",
+            "plugin.name",
+            "publication.name",
+            "heartbeat.interval.ms",
+            "key.converter",
+            "value.converter",
+            "transforms",
+            "errors.tolerance",
+            "connection.url",
+            "insert.mode",
+            "pk.mode",
+            "auto.create",
+            "table.name.format",
+        ],
+    ),
+    (
         Role::Topic,
         &[
             "retention.ms",
@@ -717,6 +742,7 @@ pub fn names(role: Role) -> Vec<&'static str> {
         Role::Consumer => of::<ConsumerConfig>(),
         Role::Topic => of::<TopicConfig>(),
         Role::Database => of::<crate::database::DatabaseConfig>(),
+        Role::Connector => of::<crate::connect::config::ConnectorSettings>(),
     };
     if matches!(role, Role::Producer | Role::Consumer) {
         names.push(BOOTSTRAP_SERVERS);
@@ -943,6 +969,7 @@ mod tests {
             Role::Consumer,
             Role::Topic,
             Role::Database,
+            Role::Connector,
         ] {
             let names = names(role);
             for (i, n) in names.iter().enumerate() {
