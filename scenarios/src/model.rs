@@ -33,6 +33,8 @@ pub struct Scenario {
     pub consumers: Vec<ConsumerSpec>,
     /// The database servers.
     pub databases: Vec<DatabaseSpec>,
+    /// The Kafka Connect tasks, one node each.
+    pub connectors: Vec<ConnectorSpec>,
     /// Faults at fixed times, in time order.
     pub faults: Vec<ScheduledFault>,
     /// What must hold, and what must appear.
@@ -81,6 +83,94 @@ pub struct DatabaseSpec {
     pub workload: Option<TransactionWorkload>,
     /// The applications reading its logical replication slots.
     pub slot_readers: Vec<SlotReader>,
+}
+
+/// One task of a Kafka Connect connector: a node.
+#[derive(Clone, Debug)]
+pub struct ConnectorSpec {
+    /// Node name: Connect's task id, `<connector>-<task>`.
+    pub name: String,
+    /// The connector's name.
+    pub connector: String,
+    /// What the task does.
+    pub task: ConnectorTask,
+}
+
+/// A source task or a sink task, configured.
+#[derive(Clone, Debug)]
+pub enum ConnectorTask {
+    /// A CDC source of a database.
+    Source {
+        /// The database's node name.
+        database: String,
+        /// Its configuration, names resolved.
+        config: kafkasim_core::connect::source::SourceConfig,
+    },
+    /// A sink into a warehouse table.
+    Sink(kafkasim_core::connect::sink::SinkConfig),
+}
+
+impl ConnectorSpec {
+    /// What the trace header says the node is.
+    pub fn role(&self) -> crate::trace::NodeRole {
+        use crate::trace::NodeRole;
+        use kafkasim_core::connect::envelope::topic;
+        match &self.task {
+            ConnectorTask::Source { database, config } => NodeRole::Source {
+                database: database.clone(),
+                slot: config.slot_name.clone(),
+                topics: config
+                    .tables
+                    .iter()
+                    .map(|t| topic(&config.topic_prefix, &t.name))
+                    .collect(),
+            },
+            ConnectorTask::Sink(config) => NodeRole::Sink {
+                topic: config.topic.clone(),
+                table: config.table.name.clone(),
+                group: config.consumer.group_id.clone().unwrap_or_default(),
+            },
+        }
+    }
+
+    /// Set a connector property on this task, as `kafkasim run --set` does: a setting of
+    /// the task itself (`offset.flush.interval.ms`, `kafkasim.bug.confirm.before.ack`, …),
+    /// or of its client by Connect's `producer.override.` / `consumer.override.` prefixes.
+    /// What names a node, a table or a topic is the file's to say.
+    pub fn set(
+        &mut self,
+        name: &str,
+        value: &kafkasim_core::config::properties::PropertyValue,
+    ) -> Result<(), kafkasim_core::config::properties::PropertyError> {
+        use kafkasim_core::config::properties::{Configurable, PropertyError, Role, Unknown};
+        let unknown = || PropertyError::Unknown {
+            name: name.to_string(),
+            why: Unknown::NotModelled(Role::Connector),
+        };
+        match &mut self.task {
+            ConnectorTask::Source { config, .. } => {
+                if let Some(client) = name.strip_prefix("producer.override.") {
+                    return config.producer.set(client, value);
+                }
+                config.set(name, value).ok_or_else(unknown)?
+            }
+            ConnectorTask::Sink(config) => {
+                if let Some(client) = name.strip_prefix("consumer.override.") {
+                    return config.consumer.set(client, value);
+                }
+                config.set(name, value).ok_or_else(unknown)?
+            }
+        }
+    }
+
+    /// The node's configuration in the world.
+    pub fn actor_config(&self) -> kafkasim_core::actor::ActorConfig {
+        use kafkasim_core::actor::ActorConfig;
+        match &self.task {
+            ConnectorTask::Source { config, .. } => ActorConfig::Source(config.clone()),
+            ConnectorTask::Sink(config) => ActorConfig::Sink(config.clone()),
+        }
+    }
 }
 
 /// An application that calls `pg_logical_slot_get_changes(slot, NULL, NULL)` every

@@ -87,6 +87,9 @@ fn apply_to(scenario: &mut Scenario, name: &str, value: &PropertyValue) -> Resul
     for c in &mut scenario.consumers {
         note(c.config.set(name, value));
     }
+    for c in &mut scenario.connectors {
+        note(c.set(name, value));
+    }
     if let Some(reason) = first_error {
         return Err(format!("{name}={value}: {reason}"));
     }
@@ -136,6 +139,10 @@ fn nobody_reads(name: &str) -> String {
         (Role::Broker, reads::<BrokerConfig>(name)),
         (Role::Producer, reads::<ProducerConfig>(name)),
         (Role::Consumer, reads::<ConsumerConfig>(name)),
+        (
+            Role::Connector,
+            reads::<kafkasim_core::connect::config::ConnectorSettings>(name),
+        ),
     ];
     match readers.iter().find(|(_, read)| *read) {
         Some((role, _)) => format!(

@@ -57,6 +57,24 @@ pub enum NodeRole {
         /// Its tables' names.
         tables: Vec<String>,
     },
+    /// A CDC source connector.
+    Source {
+        /// The database it reads.
+        database: String,
+        /// Its replication slot.
+        slot: String,
+        /// The topics it writes, one per table.
+        topics: Vec<String>,
+    },
+    /// A task of a sink connector.
+    Sink {
+        /// The topic it reads.
+        topic: String,
+        /// The warehouse table it keeps.
+        table: String,
+        /// Its consumer group (`connect-<connector>`).
+        group: String,
+    },
 }
 
 /// One node of the run.
@@ -133,6 +151,12 @@ impl Header {
             nodes.push(NodeFacts {
                 name: d.name.clone(),
                 role,
+            });
+        }
+        for c in &scenario.connectors {
+            nodes.push(NodeFacts {
+                name: c.name.clone(),
+                role: c.role(),
             });
         }
         Header {

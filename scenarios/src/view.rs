@@ -15,6 +15,7 @@ use crate::trace::{Header, Kind, Line, NodeRole, WorldSnapshot};
 use kafkasim_core::actor::{Event, Reply};
 use kafkasim_core::broker::{LogEvent, ReplicaEvent, ReplicaRole};
 use kafkasim_core::client::consumer;
+use kafkasim_core::connect::{sink::SinkView, source::SourceView};
 use kafkasim_core::controller;
 use kafkasim_core::database::{self, DatabaseView, heap::Rows};
 use kafkasim_core::group;
@@ -65,6 +66,11 @@ fn started(role: &NodeRole) -> NodeView {
         NodeRole::Database { tables, .. } => NodeView::Database(DatabaseView {
             tables: tables.iter().map(|t| (t.clone(), Rows::new())).collect(),
             ..DatabaseView::default()
+        }),
+        NodeRole::Source { .. } => NodeView::Source(SourceView::started()),
+        NodeRole::Sink { table, .. } => NodeView::Sink(SinkView {
+            table: table.clone(),
+            rows: Default::default(),
         }),
     }
 }
@@ -237,6 +243,8 @@ impl WorldView {
             (NodeView::Controller(c), Event::Quorum(e)) => quorum_event(&mut c.quorum, e),
             (NodeView::Consumer(c), Event::Consumer(e)) => consumer_event(c, e),
             (NodeView::Database(d), Event::Database(e)) => database_event(d, e),
+            (NodeView::Source(s), Event::Source(e)) => s.apply(e),
+            (NodeView::Sink(s), Event::Sink(e)) => s.apply(e),
             _ => {}
         }
     }

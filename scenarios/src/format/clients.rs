@@ -44,7 +44,7 @@ impl Bounds<'_> {
     }
 
     /// The client's `start_ms`, if given, must fall inside the run.
-    fn start(
+    pub(super) fn start(
         &self,
         ctx: &Ctx<'_>,
         start: &Option<Spanned<u64>>,

@@ -138,14 +138,16 @@ pub(super) fn require_brokers<'f>(
 }
 
 /// Every topic the cluster creates: the scenario's, then `__consumer_offsets` with Kafka's
-/// defaults if a consumer is in a group (Kafka creates it on a group's first request).
+/// defaults if a consumer (or a sink task) is in a group (Kafka creates it on a group's
+/// first request).
 pub(super) fn with_internal_topics(
     topics: &[TopicSpec],
     consumers: &[FileConsumer],
+    group_members: bool,
     brokers: usize,
 ) -> Vec<TopicSpec> {
     let mut all = topics.to_vec();
-    if consumers.iter().any(|c| c.config.sets("group.id")) {
+    if group_members || consumers.iter().any(|c| c.config.sets("group.id")) {
         all.push(internal_topics::consumer_offsets(brokers));
     }
     all

@@ -32,6 +32,8 @@ pub(super) struct File {
     #[serde(default)]
     pub databases: Vec<FileDatabase>,
     #[serde(default)]
+    pub connectors: Vec<FileConnector>,
+    #[serde(default)]
     pub faults: Vec<FileFault>,
     #[serde(default)]
     pub expect: FileExpect,
@@ -122,6 +124,17 @@ pub(super) struct FileDatabase {
     pub workload: Option<FileTransactions>,
     #[serde(default)]
     pub slots: Vec<FileSlot>,
+}
+
+/// One `[[connectors]]` entry: a connector as created on a Connect worker, its settings by
+/// Connect's and Debezium's names.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileConnector {
+    pub name: Spanned<String>,
+    pub start_ms: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub config: Properties,
 }
 
 /// One `[[databases.slots]]` entry: a logical replication slot, and the application that

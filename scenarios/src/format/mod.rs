@@ -20,14 +20,16 @@
 //! | `[[controllers]]`, `[[brokers]]`   | `cluster::controllers`, `cluster::brokers` |
 //! | `[[producers]]`, `[[consumers]]`   | `clients::producers`, `clients::consumers` |
 //! | `[[databases]]`                    | `databases::databases`                   |
+//! | `[[connectors]]`                   | `connectors::settings`, `connectors::connectors` |
 //! | `[[faults]]`, `[expect]`           | `faults::schedule`, `faults::expectations` |
 //! | any node's `config` table          | `properties::apply`                      |
 //!
 //! Nodes get their simulated addresses in [`node_order`]: controllers, brokers, producers,
-//! consumers, then databases, each in file order.
+//! consumers, databases, then connector tasks, each in file order.
 
 mod clients;
 mod cluster;
+mod connectors;
 mod databases;
 mod faults;
 mod file;
@@ -38,11 +40,12 @@ use crate::error::{ScenarioError, line_column};
 use crate::model::Scenario;
 use file::File;
 use kafkasim_core::config::node_ids::NodeIds;
+use kafkasim_core::connect::config::ConnectorClass;
 use std::ops::Range;
 use toml::Spanned;
 
-/// The order node ids are given in: controllers, brokers, producers, consumers, then
-/// databases, each in file order. The harness adds nodes in this order, so
+/// The order node ids are given in: controllers, brokers, producers, consumers,
+/// databases, then connector tasks, each in file order. The harness adds nodes in this order, so
 /// `bootstrap.servers` can be resolved here.
 pub fn node_order(scenario: &Scenario) -> Vec<String> {
     let controllers = scenario.controllers.iter().map(|c| c.name.clone());
@@ -50,11 +53,13 @@ pub fn node_order(scenario: &Scenario) -> Vec<String> {
     let producers = scenario.producers.iter().map(|p| p.name.clone());
     let consumers = scenario.consumers.iter().map(|c| c.name.clone());
     let databases = scenario.databases.iter().map(|d| d.name.clone());
+    let connectors = scenario.connectors.iter().map(|c| c.name.clone());
     controllers
         .chain(brokers)
         .chain(producers)
         .chain(consumers)
         .chain(databases)
+        .chain(connectors)
         .collect()
 }
 
@@ -115,9 +120,10 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
     // A scenario of databases alone needs no Kafka cluster.
     let no_brokers = toml::Spanned::new(0..0, Vec::new());
     let raw_brokers = match raw.brokers.as_ref() {
-        None if !raw.databases.is_empty() => &no_brokers,
+        None if !raw.databases.is_empty() && raw.connectors.is_empty() => &no_brokers,
         brokers => cluster::require_brokers(ctx, brokers)?,
     };
+    let settings = connectors::settings(ctx, &raw.connectors)?;
     let nodes = nodes::Nodes::collect(
         ctx,
         &raw.controllers,
@@ -125,9 +131,11 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         &raw.producers,
         &raw.consumers,
         &raw.databases,
+        &connectors::task_names(&raw.connectors, &settings),
     )?;
 
-    let all_topics = cluster::with_internal_topics(&topics, &raw.consumers, broker_count);
+    let sinks = settings.iter().any(|s| s.class == ConnectorClass::JdbcSink);
+    let all_topics = cluster::with_internal_topics(&topics, &raw.consumers, sinks, broker_count);
     let mut node_ids = NodeIds::new();
     let controllers =
         cluster::controllers(ctx, &raw.controllers, &nodes, &all_topics, &mut node_ids)?;
@@ -146,7 +154,15 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
     };
     let producers = clients::producers(ctx, &raw.producers, &nodes, &bounds)?;
     let consumers = clients::consumers(ctx, &raw.consumers, &nodes, &bounds)?;
-    let databases = databases::databases(ctx, &raw.databases, duration_ms)?;
+    let mut databases = databases::databases(ctx, &raw.databases, duration_ms)?;
+    let connectors = connectors::connectors(
+        ctx,
+        &raw.connectors,
+        &settings,
+        &nodes,
+        &mut databases,
+        &bounds,
+    )?;
     let faults = faults::schedule(ctx, &raw.faults, &nodes, duration_ms)?;
     let expect = faults::expectations(ctx, &raw.expect)?;
 
@@ -162,6 +178,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         producers,
         consumers,
         databases,
+        connectors,
         faults,
         expect,
         overrides: Vec::new(),

@@ -1,9 +1,9 @@
 //! Node names, and the addresses they stand for.
 //!
 //! Faults and `bootstrap.servers` refer to nodes by name, so every name is collected first,
-//! in node order (controllers, brokers, producers, consumers — see [`super::node_order`]). A
-//! node's simulated address ([`NodeId`]) is its place in that order, which is how the harness
-//! adds the nodes to the world.
+//! in node order (controllers, brokers, producers, consumers, databases, connector tasks —
+//! see [`super::node_order`]). A node's simulated address ([`NodeId`]) is its place in that
+//! order, which is how the harness adds the nodes to the world.
 
 use super::Ctx;
 use super::file::{FileBroker, FileConsumer, FileController, FileDatabase, FileProducer};
@@ -32,6 +32,7 @@ impl Nodes {
         producers: &[FileProducer],
         consumers: &[FileConsumer],
         databases: &[FileDatabase],
+        tasks: &[(String, Range<usize>, String)],
     ) -> Result<Nodes, ScenarioError> {
         let mut nodes = Nodes {
             names: Vec::new(),
@@ -65,6 +66,9 @@ impl Nodes {
         for (i, d) in databases.iter().enumerate() {
             let field = format!("databases[{i}].name");
             nodes.add(ctx, d.name.get_ref().clone(), d.name.span(), field)?;
+        }
+        for (name, span, field) in tasks {
+            nodes.add(ctx, name.clone(), span.clone(), field.clone())?;
         }
         Ok(nodes)
     }

@@ -179,7 +179,7 @@ pub(super) fn apply_server<C: Configurable>(
 }
 
 /// Core's message, with the section of the file named where a property belongs elsewhere.
-fn message(error: &PropertyError) -> String {
+pub(super) fn message(error: &PropertyError) -> String {
     match error {
         PropertyError::Unknown {
             name,
@@ -202,6 +202,7 @@ fn section(role: Role) -> &'static str {
         Role::Consumer => "[[consumers]]",
         Role::Topic => "[[topics]]",
         Role::Database => "[[databases]]",
+        Role::Connector => "[[connectors]]",
     }
 }
 

@@ -18,6 +18,8 @@ use kafkasim_sim::disk::FileLoss;
 use kafkasim_sim::trace::CrashKind;
 use std::collections::{BTreeMap, BTreeSet};
 
+mod connect;
+
 /// The notable events, one line each, in time order: the CLI's timeline.
 pub fn timeline(events: &[Line]) -> Vec<String> {
     entries(events)
@@ -43,8 +45,10 @@ pub fn entries(events: &[Line]) -> Vec<Entry> {
     let mut t = Timeline::new(events);
     for (i, e) in events.iter().enumerate() {
         t.current = i;
+        t.end_sink_batch_unless_continued(e);
         t.event(e);
     }
+    t.end_sink_batch();
     t.flush_timeouts();
     t.lines
 }
@@ -76,6 +80,13 @@ struct Timeline<'a> {
     timeouts: Option<Burst>,
     /// Slots whose first decoded transaction was shown in full: (database, slot).
     decoded_shown: BTreeSet<(&'a str, &'a str)>,
+    /// Source tasks whose current stream's first transaction was narrated.
+    streams_shown: BTreeSet<String>,
+    /// The events a sink task is reading in one poll, told as one line when it ends.
+    sink_batch: Option<connect::SinkBatch>,
+    /// Slots read with `pg_logical_slot_get_changes`, whose calls tell where they stand:
+    /// (database, slot). The others are streamed, and their confirmations are told.
+    polled_slots: BTreeSet<(&'a str, &'a str)>,
 }
 
 /// `orders-0@215, orders-1@179`.
@@ -114,6 +125,17 @@ impl<'a> Timeline<'a> {
             clients,
             timeouts: None,
             decoded_shown: BTreeSet::new(),
+            streams_shown: BTreeSet::new(),
+            sink_batch: None,
+            polled_slots: events
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    Kind::Reply {
+                        reply: Reply::Database(database::Reply::Changes { slot, .. }),
+                    } => Some((&*e.node, slot.as_str())),
+                    _ => None,
+                })
+                .collect(),
         }
     }
 
@@ -178,6 +200,8 @@ impl<'a> Timeline<'a> {
             }
             Event::Shutdown(e) => self.shutdown_event(at, node, e),
             Event::Database(e) => self.database_event(at, node, e),
+            Event::Source(e) => self.source_event(at, node, e),
+            Event::Sink(e) => self.sink_event(at, node, e),
             Event::Producer(producer::Event::BatchRetried { .. })
             | Event::Quorum(_)
             | Event::Purgatory(_) => {}
@@ -186,6 +210,15 @@ impl<'a> Timeline<'a> {
 
     fn database_event(&mut self, at: Instant, node: &str, event: &database::Event) {
         let line = match event {
+            database::Event::SlotAdvanced { slot, position } => {
+                if self.polled_slots.contains(&(node, slot.as_str())) {
+                    return;
+                }
+                format!(
+                    "{node}: slot {slot} confirmed by its client: confirmed_flush_lsn {}, restart_lsn {}",
+                    position.confirmed_flush_lsn, position.restart_lsn
+                )
+            }
             database::Event::Recovered { report: r, .. } => {
                 let from = match r.checkpoint {
                     Some(c) => format!("from the checkpoint at {c}, redo from {}", r.redo),
@@ -208,9 +241,7 @@ impl<'a> Timeline<'a> {
                 "{node}: checkpoint at {checkpoint} complete (redo point {redo}); {} old WAL segment(s) removed",
                 removed_segments.len()
             ),
-            database::Event::Committed { .. }
-            | database::Event::WalFlushed { .. }
-            | database::Event::SlotAdvanced { .. } => return,
+            database::Event::Committed { .. } | database::Event::WalFlushed { .. } => return,
         };
         self.push(at, line);
     }
