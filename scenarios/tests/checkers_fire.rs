@@ -13,7 +13,10 @@
 //! one thing that goes wrong in it".
 
 use kafkasim_core::client::consumer::PolledRecord;
+use kafkasim_core::connect::envelope::{Op, Position};
+use kafkasim_core::connect::sink::{WarehouseRow, WarehouseRows};
 use kafkasim_core::database::heap::{Rows, Value};
+use kafkasim_core::database::wal::Lsn;
 use kafkasim_core::database::{RowChange, SynchronousCommit};
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::time::Instant;
@@ -23,6 +26,7 @@ use kafkasim_scenarios::checkers::history::{
     Acked, Assignment, CommitAppended, CommittedKind, CommittedOffsets, ConsumerStep, Crash,
     Election, GenerationStarted, History, Poll, Sent,
 };
+use kafkasim_scenarios::checkers::pipeline::{SinkRead, Warehouse};
 use kafkasim_sim::trace::CrashKind;
 use std::collections::BTreeMap;
 
@@ -389,6 +393,7 @@ fn database(synchronous_commit: SynchronousCommit, lost: bool, final_row: Option
     let commit = DbCommit {
         txn: 7,
         xid: 42,
+        lsn: Lsn(100),
         time: at(100),
         changes: vec![RowChange::Insert {
             table: "orders".into(),
@@ -445,6 +450,84 @@ fn db_state(repaired: bool) -> History {
     )
 }
 
+// ---------------------------------------------------------------------------------------------
+// Pipelines: `db-1`'s commit of xid 42 (order 1 by "ada", LSN 100) and the warehouse `orders`
+// a sink task kept from it, after a snapshot at LSN 50.
+
+/// A sink read of key 1 from `xid` at `lsn`.
+fn read(xid: Option<u32>, lsn: u64, op: Op) -> SinkRead {
+    SinkRead {
+        time: at(300),
+        task: "warehouse-0".into(),
+        key: 1,
+        op,
+        position: Position {
+            lsn: Lsn(lsn),
+            change: op != Op::Read,
+        },
+        xid,
+    }
+}
+
+/// The pipeline's history: the database of [`database`], and a warehouse that read `reads`
+/// and holds `final_row` for order 1 at the end.
+fn pipeline(reads: Vec<SinkRead>, final_row: Option<&str>) -> History {
+    let mut h = database(SynchronousCommit::On, false, Some("ada"));
+    let rows: WarehouseRows = final_row
+        .map(|who| {
+            let row = Some(vec![Value::Int(1), Value::Text(who.into())]);
+            let position = Position {
+                lsn: Lsn(100),
+                change: true,
+            };
+            (1, WarehouseRow { position, row })
+        })
+        .into_iter()
+        .collect();
+    let warehouse = Warehouse {
+        database: Some("db-1".into()),
+        source: Some("shop-source-0".into()),
+        snapshot_lsn: Some(Lsn(50)),
+        reads,
+        final_rows: Some(rows),
+        down_at_end: Vec::new(),
+    };
+    h.warehouses.insert("orders".into(), warehouse);
+    h
+}
+
+/// The warehouse ends with "eve" where the source table has "ada".
+fn warehouse_converges(repaired: bool) -> History {
+    let reads = vec![read(Some(42), 100, Op::Create)];
+    pipeline(reads, Some(if repaired { "ada" } else { "eve" }))
+}
+
+/// xid 42's insert, committed after the snapshot, never reached the sink.
+fn lost_change(repaired: bool) -> History {
+    let reads = if repaired {
+        vec![read(Some(42), 100, Op::Create)]
+    } else {
+        vec![read(None, 50, Op::Read)]
+    };
+    pipeline(reads, Some("ada"))
+}
+
+/// The sink read a change of xid 77, which db-1 never committed.
+fn aborted_downstream(repaired: bool) -> History {
+    let mut reads = vec![read(Some(42), 100, Op::Create)];
+    if !repaired {
+        reads.push(read(Some(77), 120, Op::Update));
+    }
+    pipeline(reads, Some("ada"))
+}
+
+/// The sink read key 1's change at LSN 90 for the first time after its change at LSN 100.
+fn key_order(repaired: bool) -> History {
+    let (a, b) = if repaired { (90, 100) } else { (100, 90) };
+    let reads = vec![read(Some(42), a, Op::Create), read(Some(42), b, Op::Update)];
+    pipeline(reads, Some("ada"))
+}
+
 struct Case {
     /// The checker's name in `CHECKERS`.
     checker: &'static str,
@@ -472,6 +555,10 @@ const CASES: &[Case] = &[
     Case { checker: "lost-async-commit", history: lost_async_commit, mentions: &["db-1", "xid 42", "synchronous_commit=off"] },
     Case { checker: "slot-delivery", history: slot_delivery, mentions: &["db-1", "slot cdc", "xid 43", "skipped xid 42"] },
     Case { checker: "db-state", history: db_state, mentions: &["db-1", "public.orders row 1", "eve", "ada"] },
+    Case { checker: "warehouse-converges", history: warehouse_converges, mentions: &["warehouse orders", "db-1", "key 1", "'ada'", "'eve'"] },
+    Case { checker: "lost-change", history: lost_change, mentions: &["warehouse orders", "LSN 0/32", "xid 42 key 1"] },
+    Case { checker: "aborted-downstream", history: aborted_downstream, mentions: &["warehouse-0", "xid 77", "key 1"] },
+    Case { checker: "key-order", history: key_order, mentions: &["warehouse-0", "key 1", "LSN 0/5A", "after LSN 0/64"] },
     Case { checker: "no-corrupt-read", history: no_corrupt_read_unsent, mentions: &["consumer-1", "orders-0@0", "garbage"] },
     Case { checker: "NoCommittedRecordLost", history: no_committed_record_lost, mentions: &["m1", "orders-0@0", "broker-2 holds stray"] },
     Case { checker: "LogMatching", history: log_matching, mentions: &["broker-1", "broker-2", "orders-0@1", "offset 0", "stray"] },

@@ -19,6 +19,8 @@ pub struct DbCommit {
     pub txn: u64,
     /// Its transaction id.
     pub xid: Xid,
+    /// The end of its commit record.
+    pub lsn: kafkasim_core::database::wal::Lsn,
     /// When it committed.
     pub time: Instant,
     /// The rows it changed.
@@ -99,11 +101,15 @@ pub fn histories(
             TraceKind::Node {
                 event:
                     Event::Database(database::Event::Committed {
-                        txn, xid, changes, ..
+                        txn,
+                        xid,
+                        lsn,
+                        changes,
                     }),
             } => db.commits.push(DbCommit {
                 txn: *txn,
                 xid: *xid,
+                lsn: *lsn,
                 time: line.time,
                 changes: changes.clone(),
                 acknowledged: None,

@@ -7,6 +7,7 @@ pub mod durability;
 pub mod groups;
 pub mod history;
 pub mod jepsen;
+pub mod pipeline;
 pub mod replication;
 
 use history::History;
@@ -145,6 +146,30 @@ pub const CHECKERS: &[Checker] = &[
         about: "a database's tables at the end are exactly what its surviving commits wrote, in commit order",
         check: database::db_state,
         at_end: true,
+    },
+    Checker {
+        name: "warehouse-converges",
+        about: "at the end, the warehouse a sink connector keeps equals the source table, key by key",
+        check: pipeline::warehouse_converges,
+        at_end: true,
+    },
+    Checker {
+        name: "lost-change",
+        about: "every change a surviving commit made after the connector's snapshot reached the sink at least once",
+        check: pipeline::lost_change,
+        at_end: true,
+    },
+    Checker {
+        name: "aborted-downstream",
+        about: "no change of a rolled-back (or crash-lost) transaction ever reaches the sink",
+        check: pipeline::aborted_downstream,
+        at_end: false,
+    },
+    Checker {
+        name: "key-order",
+        about: "the sink sees each key's changes for the first time in LSN order (redelivery allowed)",
+        check: pipeline::key_order,
+        at_end: false,
     },
     Checker {
         name: "offsets-dense",

@@ -1,0 +1,324 @@
+//! What a CDC pipeline promises, judged from the trace: the source connector's change events
+//! as the sink tasks consumed them, next to the database's commits.
+//!
+//! - `warehouse-converges`: after the run, the warehouse table (every sink task's rows,
+//!   merged by source position as one shared table would hold them) equals the source table.
+//! - `lost-change`: every change a surviving commit made to the table after the source's
+//!   first snapshot reached the sink at least once. The snapshot carries what came before.
+//! - `aborted-downstream`: no change of a rolled-back transaction (or of a commit a crash
+//!   took back) ever reaches the sink.
+//! - `key-order`: for each key, the sink sees every change (c, u, d) for the first time in
+//!   LSN order; a change seen again (at-least-once) is allowed, an older one seen first
+//!   after a newer one is not. Snapshot rows (r) are states, not changes: a snapshot taken
+//!   again after a crash reads rows at a later LSN than changes the stream still carries.
+//!
+//! Transactions are matched by xid: a change names its transaction by `source.txId`.
+
+use super::database::DatabaseHistory;
+use super::history::History;
+use crate::trace::{Header, Line, NodeRole};
+use crate::view::WorldView;
+use kafkasim_core::actor::Event;
+use kafkasim_core::connect::envelope::{Op, Position};
+use kafkasim_core::connect::{sink, source};
+use kafkasim_core::database::RowChange;
+use kafkasim_core::database::heap::{Key, Row, Rows};
+use kafkasim_core::database::wal::{Lsn, Xid};
+use kafkasim_core::time::Instant;
+use kafkasim_core::view::NodeView;
+use kafkasim_sim::trace::TraceKind;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One change event a sink task polled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkRead {
+    /// When.
+    pub time: Instant,
+    /// The task.
+    pub task: String,
+    /// The row's key.
+    pub key: Key,
+    /// What happened to the row.
+    pub op: Op,
+    /// The event's source position.
+    pub position: Position,
+    /// Its transaction (none for a snapshot row).
+    pub xid: Option<Xid>,
+}
+
+/// One warehouse table: what its sink tasks read, and what they hold at the end.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Warehouse {
+    /// The database the table comes from (through the source writing the sink's topic).
+    pub database: Option<String>,
+    /// The source task writing the topic.
+    pub source: Option<String>,
+    /// The first snapshot's LSN (the stream carries every change after it).
+    pub snapshot_lsn: Option<Lsn>,
+    /// Every change event polled, in trace order.
+    pub reads: Vec<SinkRead>,
+    /// The table at the end, merged from every task; none if a task was down.
+    pub final_rows: Option<sink::WarehouseRows>,
+    /// Tasks down at the end.
+    pub down_at_end: Vec<String>,
+}
+
+/// Every warehouse table, by name.
+pub type Warehouses = BTreeMap<String, Warehouse>;
+
+/// The warehouses from the trace and the view at its end.
+pub fn warehouses(header: &Header, lines: &[Line], end: Option<&WorldView>) -> Warehouses {
+    let mut tables = Warehouses::new();
+    let mut task_table: BTreeMap<&str, String> = BTreeMap::new();
+    let mut source_of: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    for n in &header.nodes {
+        if let NodeRole::Source {
+            database, topics, ..
+        } = &n.role
+        {
+            for t in topics {
+                source_of.insert(t, (database, &n.name));
+            }
+        }
+    }
+    for n in &header.nodes {
+        if let NodeRole::Sink { topic, table, .. } = &n.role {
+            task_table.insert(&n.name, table.clone());
+            let w = tables.entry(table.clone()).or_default();
+            if let Some((db, src)) = source_of.get(topic.as_str()) {
+                w.database = Some(db.to_string());
+                w.source = Some(src.to_string());
+            }
+        }
+    }
+    for line in lines {
+        let TraceKind::Node { event } = &line.kind else {
+            continue;
+        };
+        match event {
+            Event::Source(source::Event::SnapshotTaken { lsn, .. }) => {
+                for w in tables.values_mut() {
+                    if w.source.as_deref() == Some(&*line.node) && w.snapshot_lsn.is_none() {
+                        w.snapshot_lsn = Some(*lsn);
+                    }
+                }
+            }
+            Event::Sink(sink::Event::Consumed {
+                key,
+                op,
+                position,
+                xid,
+                ..
+            }) => {
+                let Some(w) = task_table.get(&*line.node).and_then(|t| tables.get_mut(t)) else {
+                    continue;
+                };
+                w.reads.push(SinkRead {
+                    time: line.time,
+                    task: line.node.to_string(),
+                    key: *key,
+                    op: *op,
+                    position: *position,
+                    xid: *xid,
+                });
+            }
+            _ => {}
+        }
+    }
+    if let Some(end) = end {
+        absorb_final_rows(&mut tables, &task_table, end);
+    }
+    tables
+}
+
+fn absorb_final_rows(
+    tables: &mut Warehouses,
+    task_table: &BTreeMap<&str, String>,
+    end: &WorldView,
+) {
+    let mut rows: BTreeMap<&str, Vec<&sink::WarehouseRows>> = BTreeMap::new();
+    for (task, table) in task_table {
+        let Some(w) = tables.get_mut(table) else {
+            continue;
+        };
+        match end.node(task).and_then(|n| n.view.as_ref()) {
+            Some(NodeView::Sink(v)) => rows.entry(table).or_default().push(&v.rows),
+            _ => w.down_at_end.push(task.to_string()),
+        }
+    }
+    for (table, w) in tables.iter_mut() {
+        if w.down_at_end.is_empty() {
+            let tasks = rows.get(table.as_str()).cloned().unwrap_or_default();
+            w.final_rows = Some(sink::merge(tasks));
+        }
+    }
+}
+
+fn database<'h>(h: &'h History, w: &Warehouse) -> Option<(&'h str, &'h DatabaseHistory)> {
+    let name = w.database.as_deref()?;
+    h.databases
+        .get_key_value(name)
+        .map(|(k, v)| (k.as_str(), v))
+}
+
+fn row_text(row: &Row) -> String {
+    let values: Vec<String> = row.iter().map(ToString::to_string).collect();
+    format!("({})", values.join(", "))
+}
+
+/// `warehouse-converges`.
+pub fn warehouse_converges(h: &History) -> Vec<String> {
+    let mut findings = Vec::new();
+    for (table, w) in &h.warehouses {
+        let Some((db, history)) = database(h, w) else {
+            continue;
+        };
+        if !w.down_at_end.is_empty() {
+            let tasks = w.down_at_end.join(", ");
+            findings.push(format!(
+                "warehouse {table}: {tasks} down at the end, its rows unknown"
+            ));
+            continue;
+        }
+        let Some(source) = history.final_tables.as_ref() else {
+            findings.push(format!("warehouse {table}: {db} is down at the end"));
+            continue;
+        };
+        let empty = Rows::new();
+        let source = source.get(table).unwrap_or(&empty);
+        let warehouse = w.final_rows.as_ref().map(sink::live).unwrap_or_default();
+        findings.extend(differences(table, db, source, &warehouse));
+    }
+    findings
+}
+
+/// The keys where the warehouse and the source disagree, the first few named.
+fn differences(table: &str, db: &str, source: &Rows, warehouse: &Rows) -> Vec<String> {
+    let keys: BTreeSet<Key> = source.keys().chain(warehouse.keys()).copied().collect();
+    let differ: Vec<String> = keys
+        .into_iter()
+        .filter(|k| source.get(k) != warehouse.get(k))
+        .map(|k| {
+            let show = |r: Option<&Row>| r.map_or("no row".to_string(), row_text);
+            format!(
+                "key {k}: {db} has {}, the warehouse {}",
+                show(source.get(&k)),
+                show(warehouse.get(&k))
+            )
+        })
+        .collect();
+    if differ.is_empty() {
+        return Vec::new();
+    }
+    let shown: Vec<&str> = differ.iter().take(3).map(String::as_str).collect();
+    vec![format!(
+        "warehouse {table} differs from {db}'s table at {} keys ({} rows there, {} in the warehouse): {}",
+        differ.len(),
+        source.len(),
+        warehouse.len(),
+        shown.join("; ")
+    )]
+}
+
+/// `lost-change`.
+pub fn lost_change(h: &History) -> Vec<String> {
+    let mut findings = Vec::new();
+    for (table, w) in &h.warehouses {
+        let Some((db, history)) = database(h, w) else {
+            continue;
+        };
+        let seen: BTreeSet<(Xid, Key)> = w
+            .reads
+            .iter()
+            .filter_map(|r| Some((r.xid?, r.key)))
+            .collect();
+        let after = w.snapshot_lsn.unwrap_or(Lsn(0));
+        let mut missing = Vec::new();
+        for c in history
+            .commits
+            .iter()
+            .filter(|c| c.lost_at.is_none() && c.lsn > after)
+        {
+            for change in c.changes.iter().filter(|ch| table_of(ch) == table) {
+                if !seen.contains(&(c.xid, key_of_change(change))) {
+                    missing.push(format!("xid {} key {}", c.xid, key_of_change(change)));
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let shown: Vec<&str> = missing.iter().take(5).map(String::as_str).collect();
+            findings.push(format!(
+                "warehouse {table}: {} changes committed on {db} after the snapshot (LSN {after}) never reached a sink task: {}",
+                missing.len(),
+                shown.join(", ")
+            ));
+        }
+    }
+    findings
+}
+
+fn table_of(change: &RowChange) -> &str {
+    match change {
+        RowChange::Insert { table, .. }
+        | RowChange::Update { table, .. }
+        | RowChange::Delete { table, .. } => table,
+    }
+}
+
+fn key_of_change(change: &RowChange) -> Key {
+    match change {
+        RowChange::Insert { row, .. } | RowChange::Update { row, .. } => {
+            kafkasim_core::database::heap::key_of(row)
+        }
+        RowChange::Delete { key, .. } => *key,
+    }
+}
+
+/// `aborted-downstream`.
+pub fn aborted_downstream(h: &History) -> Vec<String> {
+    let mut findings = Vec::new();
+    for (table, w) in &h.warehouses {
+        let Some((db, history)) = database(h, w) else {
+            continue;
+        };
+        let surviving: BTreeSet<Xid> = history
+            .commits
+            .iter()
+            .filter(|c| c.lost_at.is_none())
+            .map(|c| c.xid)
+            .collect();
+        let mut reported = BTreeSet::new();
+        for r in &w.reads {
+            let Some(xid) = r.xid else { continue };
+            if !surviving.contains(&xid) && reported.insert(xid) {
+                findings.push(format!(
+                    "at {} {} applied key {} of xid {xid} to {table}, a transaction {db} did not commit (or lost in a crash)",
+                    r.time, r.task, r.key
+                ));
+            }
+        }
+    }
+    findings
+}
+
+/// `key-order`.
+pub fn key_order(h: &History) -> Vec<String> {
+    let mut findings = Vec::new();
+    for (table, w) in &h.warehouses {
+        let mut seen: BTreeMap<Key, BTreeSet<Position>> = BTreeMap::new();
+        for r in w.reads.iter().filter(|r| r.op != Op::Read) {
+            let positions = seen.entry(r.key).or_default();
+            if let Some(newest) = positions.last().copied()
+                && !positions.contains(&r.position)
+                && r.position < newest
+            {
+                findings.push(format!(
+                    "at {} {} read key {} of {table} at LSN {} for the first time, after LSN {}",
+                    r.time, r.task, r.key, r.position.lsn, newest.lsn
+                ));
+            }
+            positions.insert(r.position);
+        }
+    }
+    findings
+}
