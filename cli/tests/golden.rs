@@ -16,6 +16,8 @@ const CASES: &[(&str, u64)] = &[
     ("db-crash-recovery", 1),
     ("logical-decoding", 1),
     ("rolling-restart-controlled", 1),
+    ("cdc-pipeline", 1),
+    ("connector-crash-resume", 1),
 ];
 
 #[test]

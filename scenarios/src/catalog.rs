@@ -12,6 +12,8 @@ macro_rules! catalog {
 pub const BUILTIN: &[(&str, &str)] = catalog![
     "db-crash-recovery",
     "logical-decoding",
+    "cdc-pipeline",
+    "connector-crash-resume",
     "wal-recovery",
     "leader-failover",
     "min-isr-unavailable",
