@@ -189,10 +189,10 @@ pub enum ActorConfig {
 pub enum Actor {
     /// A broker (boxed, like the controller: the roles differ a lot in size).
     Broker(Box<Broker>),
-    /// A producer.
-    Producer(Producer),
-    /// A consumer.
-    Consumer(Consumer),
+    /// A producer (boxed, like every role: their sizes differ).
+    Producer(Box<Producer>),
+    /// A consumer (boxed: its group membership makes it the largest client).
+    Consumer(Box<Consumer>),
     /// A KRaft controller (boxed: it is much larger than the other roles).
     Controller(Box<Controller>),
     /// A database server.
@@ -256,10 +256,10 @@ impl Node for Actor {
                 Actor::Broker(Box::new(Broker::boot(&boot, c, &mut out.scoped())))
             }
             ActorConfig::Producer(c) => {
-                Actor::Producer(Producer::boot(&boot, c, &mut out.scoped()))
+                Actor::Producer(Box::new(Producer::boot(&boot, c, &mut out.scoped())))
             }
             ActorConfig::Consumer(c) => {
-                Actor::Consumer(Consumer::boot(&boot, c, &mut out.scoped()))
+                Actor::Consumer(Box::new(Consumer::boot(&boot, c, &mut out.scoped())))
             }
             ActorConfig::Controller(c) => {
                 Actor::Controller(Box::new(Controller::boot(&boot, c, &mut out.scoped())))

@@ -526,7 +526,10 @@ fn consumer_event(c: &mut ConsumerView, event: &consumer::Event) {
             c.generation = -1;
         }
         C::PositionInvalid { partition } => c.positions.retain(|(tp, _)| tp != partition),
-        C::PollStalled { .. } | C::Closed | C::RequestTimedOut { .. } => {}
+        C::PollStalled { .. }
+        | C::Closed
+        | C::RequestTimedOut { .. }
+        | C::AssignmentMetadataChanged { .. } => {}
     }
 }
 

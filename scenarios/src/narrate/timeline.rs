@@ -513,6 +513,23 @@ impl<'a> Timeline<'a> {
                 self.push(at, format!("{node}'s application calls close()"))
             }
             consumer::Event::RequestTimedOut { request, .. } => self.timed_out(at, node, request),
+            consumer::Event::AssignmentMetadataChanged {
+                topic,
+                assigned_with,
+                now,
+            } => {
+                let then = if *assigned_with < 0 {
+                    "without knowing it".to_string()
+                } else {
+                    format!("with {assigned_with} partitions")
+                };
+                self.push(
+                    at,
+                    format!(
+                        "{node}, the group's leader, assigned {topic} {then}; its metadata now shows {now}: it rejoins so that the group is assigned again"
+                    ),
+                )
+            }
             consumer::Event::Subscribed { .. }
             | consumer::Event::PartitionsAssigned { .. }
             | consumer::Event::Joined { .. }

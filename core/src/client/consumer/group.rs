@@ -44,6 +44,10 @@ pub(super) struct Membership {
     /// What an eager member owned before revoking it all: it tells the sticky assignor what
     /// to keep (Kafka's StickyAssignor sends it as user data).
     pub(super) last_owned: Vec<TopicPartition>,
+    /// As the leader of the current generation: the partition count of every subscribed
+    /// topic the assignment was computed with (absent: unknown to the leader then). Kafka's
+    /// `assignmentSnapshot`: a leader whose metadata later differs rejoins.
+    pub(super) assigned_with: Option<BTreeMap<String, i32>>,
 }
 
 impl Membership {
@@ -56,6 +60,7 @@ impl Membership {
             phase: Phase::Unjoined,
             awaiting_committed: Vec::new(),
             last_owned: Vec::new(),
+            assigned_with: None,
         }
     }
 }
@@ -119,11 +124,78 @@ impl Consumer {
             // KIP-429: a cooperative member goes on consuming what it owns while the group
             // rebalances; an eager one has given everything up.
             Phase::Joining | Phase::Syncing => self.is_cooperative(),
-            Phase::Stable => self
-                .group
-                .as_ref()
-                .is_some_and(|g| g.awaiting_committed.is_empty()),
+            Phase::Stable => {
+                self.rejoin_if_assignment_metadata_changed(now, out);
+                if self
+                    .group
+                    .as_ref()
+                    .is_some_and(|g| g.phase != Phase::Stable)
+                {
+                    return self.drive_group(now, topic, out); // the join goes out now
+                }
+                self.fetch_committed(now, coordinator, out);
+                true
+            }
         }
+    }
+
+    /// Ask the coordinator for the committed offsets of the partitions assigned without
+    /// them, unless it is being asked already. Until it answers they have no position: they
+    /// are neither fetched nor reset by `auto.offset.reset` (Kafka's
+    /// `refreshCommittedOffsetsIfNeeded` comes before `resetPositionsIfNeeded`), so a lost
+    /// answer is asked again of whichever coordinator the member finds next.
+    fn fetch_committed(&mut self, now: Instant, coordinator: NodeId, out: &mut Out) {
+        let Some(g) = &self.group else { return };
+        if g.awaiting_committed.is_empty() || self.busy(|k| matches!(k, Request::OffsetFetch)) {
+            return;
+        }
+        let (group_id, partitions) = (g.group_id.clone(), g.awaiting_committed.clone());
+        let correlation_id = self.next_correlation_id();
+        let message = Message::OffsetFetchRequest(OffsetFetchRequest {
+            correlation_id,
+            group_id,
+            partitions,
+        });
+        self.request(now, coordinator, Request::OffsetFetch, message, out);
+    }
+
+    /// Kafka's `rejoinNeededOrPending` after a metadata update: a leader whose assignment
+    /// was computed with other partition counts than its metadata now shows (a topic it
+    /// did not know yet, or one that grew) rejoins, so that the new partitions are
+    /// assigned. A topic absent from the metadata now (dropped after an error) proves
+    /// nothing and is not compared.
+    pub(super) fn rejoin_if_assignment_metadata_changed(&mut self, now: Instant, out: &mut Out) {
+        let Some(g) = &self.group else { return };
+        let (Phase::Stable, Some(snapshot)) = (g.phase, &g.assigned_with) else {
+            return;
+        };
+        let changed = self.topic.iter().find_map(|topic| {
+            let current = self.view.partition_count(topic)?;
+            let assigned_with = snapshot.get(topic).copied().unwrap_or(-1);
+            (assigned_with != current).then(|| (topic.clone(), assigned_with, current))
+        });
+        let Some((topic, assigned_with, current)) = changed else {
+            return;
+        };
+        out.trace(Event::AssignmentMetadataChanged {
+            topic,
+            assigned_with,
+            now: current,
+        });
+        if !self.is_cooperative() {
+            self.revoke_all(now, out);
+        }
+        if let Some(g) = self.group.as_mut() {
+            g.assigned_with = None;
+            g.phase = Phase::Unjoined;
+        }
+    }
+
+    /// Whether `tp` waits for its committed offset (and so has no position yet).
+    pub(super) fn awaits_committed(&self, tp: &TopicPartition) -> bool {
+        self.group
+            .as_ref()
+            .is_some_and(|g| g.awaiting_committed.contains(tp))
     }
 
     fn lose_coordinator(&mut self) {
@@ -193,6 +265,9 @@ impl Consumer {
             reason,
         });
         self.positions.clear();
+        if let Some(g) = self.group.as_mut() {
+            g.awaiting_committed.clear();
+        }
         self.last_epoch.clear();
         self.validated_epoch.clear();
         self.stuck.clear();
@@ -247,12 +322,14 @@ impl Consumer {
         let Some(coordinator) = self.group.as_ref().and_then(|g| g.coordinator) else {
             return;
         };
-        let assignments = if r.leader == r.member_id {
-            self.assign(&r)
+        let (assignments, assigned_with) = if r.leader == r.member_id {
+            let counts = self.partition_counts(&r);
+            (self.assign(&r, &counts), Some(counts))
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
         let Some(g) = self.group.as_mut() else { return };
+        g.assigned_with = assigned_with;
         g.member_id = r.member_id.clone();
         g.generation = r.generation_id;
         g.phase = Phase::Syncing;
@@ -303,6 +380,9 @@ impl Consumer {
             reason: RevocationReason::MovesToAnotherMember,
         });
         self.assignment.retain(|tp| !partitions.contains(tp));
+        if let Some(g) = self.group.as_mut() {
+            g.awaiting_committed.retain(|tp| !partitions.contains(tp));
+        }
         for tp in partitions {
             self.positions.remove(tp);
             self.last_epoch.remove(tp);
@@ -311,8 +391,24 @@ impl Consumer {
         }
     }
 
-    /// As the group's leader: compute every member's partitions with the agreed assignor.
-    fn assign(&self, r: &JoinGroupResponse) -> Vec<(String, Vec<TopicPartition>)> {
+    /// The partition count of every topic some member subscribes to, as far as this
+    /// member's metadata knows.
+    fn partition_counts(&self, r: &JoinGroupResponse) -> BTreeMap<String, i32> {
+        r.members
+            .iter()
+            .flat_map(|(_, s)| s.topics.iter())
+            .chain(self.topic.iter())
+            .filter_map(|t| self.view.partition_count(t).map(|n| (t.clone(), n)))
+            .collect()
+    }
+
+    /// As the group's leader: compute every member's partitions with the agreed assignor,
+    /// from the topics' `partitions` counts.
+    fn assign(
+        &self,
+        r: &JoinGroupResponse,
+        partitions: &BTreeMap<String, i32>,
+    ) -> Vec<(String, Vec<TopicPartition>)> {
         let members: Vec<Member> = r
             .members
             .iter()
@@ -322,19 +418,13 @@ impl Consumer {
                 owned: s.owned.clone(),
             })
             .collect();
-        let partitions: BTreeMap<String, i32> = members
-            .iter()
-            .flat_map(|m| m.topics.iter())
-            .filter_map(|t| self.view.partition_count(t).map(|n| (t.clone(), n)))
-            .collect();
         let assignment = match r.protocol.as_str() {
-            "roundrobin" => assignor::round_robin(&members, &partitions),
-            "sticky" => assignor::sticky(&members, &partitions),
-            "cooperative-sticky" => assignor::cooperative_first_round(
-                &members,
-                &assignor::sticky(&members, &partitions),
-            ),
-            _ => assignor::range(&members, &partitions),
+            "roundrobin" => assignor::round_robin(&members, partitions),
+            "sticky" => assignor::sticky(&members, partitions),
+            "cooperative-sticky" => {
+                assignor::cooperative_first_round(&members, &assignor::sticky(&members, partitions))
+            }
+            _ => assignor::range(&members, partitions),
         };
         assignment.into_iter().collect()
     }
@@ -380,7 +470,7 @@ impl Consumer {
         } else {
             Phase::Unjoined
         };
-        g.awaiting_committed = added.clone();
+        g.awaiting_committed = added;
         let (member_id, generation, group_id) =
             (g.member_id.clone(), g.generation, g.group_id.clone());
         self.assignment = r.assignment.clone();
@@ -390,16 +480,8 @@ impl Consumer {
             generation,
             partitions: r.assignment.clone(),
         });
-        if let Some(coordinator) = self.group.as_ref().and_then(|g| g.coordinator)
-            && !added.is_empty()
-        {
-            let correlation_id = self.next_correlation_id();
-            let message = Message::OffsetFetchRequest(OffsetFetchRequest {
-                correlation_id,
-                group_id,
-                partitions: added,
-            });
-            self.request(now, coordinator, Request::OffsetFetch, message, out);
+        if let Some(coordinator) = self.group.as_ref().and_then(|g| g.coordinator) {
+            self.fetch_committed(now, coordinator, out);
         }
         out.set_timer(
             Timer::Heartbeat,
@@ -419,7 +501,13 @@ impl Consumer {
             return self.retry_later(now, out);
         }
         for (tp, offset) in r.offsets {
-            if offset >= 0 && self.assignment.contains(&tp) {
+            // Only a partition still waiting takes the answer: one assigned again since
+            // the request left may already have moved on.
+            let waiting = self.awaits_committed(&tp);
+            if let Some(g) = self.group.as_mut() {
+                g.awaiting_committed.retain(|p| *p != tp);
+            }
+            if waiting && offset >= 0 && self.assignment.contains(&tp) {
                 self.positions.insert(tp.clone(), offset);
                 out.reply(Reply::PositionReset {
                     partition: tp,
@@ -429,9 +517,6 @@ impl Consumer {
             }
         }
         // Partitions without a committed offset fall back to auto.offset.reset.
-        if let Some(g) = self.group.as_mut() {
-            g.awaiting_committed.clear();
-        }
     }
 
     pub(super) fn on_group_heartbeat_timer(&mut self, now: Instant, out: &mut Out) {

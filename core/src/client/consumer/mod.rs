@@ -32,6 +32,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod group;
 mod poll_loop;
+#[cfg(test)]
+mod tests;
 mod vocab;
 
 pub use vocab::{
@@ -344,6 +346,7 @@ impl Consumer {
         let mut by_leader: BTreeMap<NodeId, Vec<(TopicPartition, OffsetSpec)>> = BTreeMap::new();
         for tp in &self.assignment {
             if !self.positions.contains_key(tp)
+                && !self.awaits_committed(tp)
                 && let Some(leader) = self.view.leader(tp)
             {
                 by_leader
@@ -398,7 +401,10 @@ impl Consumer {
             else {
                 continue;
             };
-            if busy_nodes.contains(&leader) || self.stuck.contains(tp) || self.needs_validation(tp)
+            if busy_nodes.contains(&leader)
+                || self.stuck.contains(tp)
+                || self.awaits_committed(tp)
+                || self.needs_validation(tp)
             {
                 continue;
             }

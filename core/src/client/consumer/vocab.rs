@@ -294,6 +294,17 @@ pub enum Event {
     /// The member forgot its membership (fenced, or unknown to the coordinator): it rejoins
     /// with an empty member id.
     MembershipReset,
+    /// As the group's leader, the member assigned `topic` knowing `assigned_with`
+    /// partitions (-1: the topic was unknown to it), and its metadata now says `now`: it
+    /// rejoins so that the group is assigned again (Kafka's assignment snapshot).
+    AssignmentMetadataChanged {
+        /// The subscribed topic.
+        topic: String,
+        /// The partition count the assignment was computed with (-1: unknown).
+        assigned_with: i32,
+        /// The partition count the metadata says now.
+        now: i32,
+    },
     /// A partition's position is no longer valid (`OFFSET_OUT_OF_RANGE`): it is looked up
     /// again as `auto.offset.reset` says.
     PositionInvalid {
