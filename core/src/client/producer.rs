@@ -440,7 +440,10 @@ impl Producer {
     /// per call, within `max.in.flight.requests.per.connection`.
     fn drain(&mut self, now: Instant, out: &mut Out) {
         if self.config.idempotent() && self.producer_id.is_none() {
-            return; // wait for InitProducerId
+            // Wait for InitProducerId, but not forever for metadata that failed: nothing
+            // else may wake this producer (its records wait unrouted, no request in flight).
+            self.arm_retry_timer(now, None, out);
+            return;
         }
         let mut by_node: BTreeMap<NodeId, Vec<Batch>> = BTreeMap::new();
         let mut next_retry: Option<Instant> = None;
@@ -694,5 +697,69 @@ impl Producer {
             }
         }
         self.ready.retain(|_, q| !q.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disk::DiskImage;
+    use crate::node::Outbox;
+    use crate::prng::Prng;
+    use crate::testkit::{sends, timers_set};
+
+    const BROKER: NodeId = NodeId(1);
+
+    /// A fresh idempotent producer (no producer id yet) whose first metadata request dies
+    /// with its broker wakes itself to ask again: nothing else would (once it waited for
+    /// the rest of the run, with every record unrouted).
+    #[test]
+    fn a_failed_first_metadata_request_is_retried() {
+        let config = ProducerConfig {
+            bootstrap_servers: vec![BROKER],
+            ..ProducerConfig::default()
+        };
+        assert!(config.idempotent(), "the default producer is idempotent");
+        let disk = DiskImage::new();
+        let boot = Boot {
+            id: NodeId(10),
+            now: Instant::ZERO,
+            incarnation: 0,
+            config: &config,
+            disk: &disk,
+            prng: Prng::derive(1, "producer", 10),
+        };
+        let mut producer = Producer::boot(&boot, &config, Outbox::new().writer());
+        let mut out = Outbox::new();
+        let send = Command::Send {
+            record_id: 0,
+            topic: "t".into(),
+            key: Some("k".into()),
+            value: Some("v".into()),
+        };
+        producer.step(Instant::ZERO, Input::Command(send), out.writer());
+        let asked = sends(&out)
+            .iter()
+            .filter(|(_, m)| matches!(m, Message::MetadataRequest(_)))
+            .count();
+        assert_eq!(asked, 1, "metadata first");
+
+        let at = Instant::ZERO + Duration::from_millis(1);
+        let mut out = Outbox::new();
+        producer.step(at, Input::Disconnected { peer: BROKER }, out.writer());
+        assert!(
+            timers_set(&out)
+                .iter()
+                .any(|t| matches!(t, Timer::RetryBackoff)),
+            "a retry is armed"
+        );
+        let later = at + Duration::from_millis(config.retry_backoff_ms);
+        let mut out = Outbox::new();
+        producer.step(later, Input::Timer(Timer::RetryBackoff), out.writer());
+        let asked = sends(&out)
+            .iter()
+            .filter(|(_, m)| matches!(m, Message::MetadataRequest(_)))
+            .count();
+        assert_eq!(asked, 1, "asked again after retry.backoff.ms");
     }
 }
