@@ -9,6 +9,7 @@
 use crate::ids::TopicPartition;
 pub use crate::log::AppendedBatch;
 use crate::log::RecoveryReport;
+use crate::log::retention::SegmentsDeleted;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -46,6 +47,9 @@ pub enum TruncationCause {
     /// The leader's log ends below the follower's (`OFFSET_OUT_OF_RANGE`, pre-KIP-101 Kafka's
     /// only check).
     LeaderLogEndsBelow,
+    /// The follower's log ends below the leader's log start offset (retention deleted what it
+    /// would fetch next): it starts afresh, empty, at the leader's log start.
+    BelowLeaderLogStart,
 }
 
 impl fmt::Display for TruncationCause {
@@ -56,6 +60,9 @@ impl fmt::Display for TruncationCause {
             }
             TruncationCause::DivergingEpoch => {
                 "diverging epoch: the leader's log differs from here on"
+            }
+            TruncationCause::BelowLeaderLogStart => {
+                "its log ends below the leader's log start offset: it starts afresh there"
             }
             TruncationCause::LeaderLogEndsBelow => {
                 "OFFSET_OUT_OF_RANGE: the leader's log ends below ours"
@@ -121,6 +128,13 @@ pub enum LogEvent {
         partition: TopicPartition,
         /// The recovery point.
         recovery_point: i64,
+    },
+    /// Retention deleted whole segments and moved the log start offset.
+    SegmentsDeleted {
+        /// The partition.
+        partition: TopicPartition,
+        /// Which segments, why, and the new log start offset.
+        deleted: SegmentsDeleted,
     },
 }
 
@@ -259,7 +273,8 @@ impl LogEvent {
         match self {
             LogEvent::Recovered { partition, .. }
             | LogEvent::FlushStarted { partition, .. }
-            | LogEvent::Flushed { partition, .. } => partition,
+            | LogEvent::Flushed { partition, .. }
+            | LogEvent::SegmentsDeleted { partition, .. } => partition,
         }
     }
 }

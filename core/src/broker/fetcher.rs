@@ -129,12 +129,16 @@ impl Broker {
                     {
                         errors = true;
                     }
+                    p.follow_log_start_offset(fp.log_start_offset, out);
                     // The flush policy applies to followers too, and a follower's next fetch —
                     // its acknowledgement — waits for the fsync (Kafka flushes in the fetcher
                     // thread, before fetching again).
                     if flush_every.is_some_and(|n| p.unflushed_messages() >= n) {
                         flushes.push(fp.partition.clone());
                     }
+                }
+                (ErrorCode::OffsetOutOfRange, _) if fp.log_start_offset > p.log_end_offset() => {
+                    p.start_at_leader_log_start(fp.log_start_offset, out);
                 }
                 (ErrorCode::OffsetOutOfRange, _) => {
                     // Our log runs past the leader's end (pre-KIP-101 Kafka's only check): cut

@@ -76,6 +76,8 @@ pub enum Timer {
     IsrCheck,
     /// Write the high watermarks to `replication-offset-checkpoint`.
     HighWatermarkCheckpoint,
+    /// Delete the segments retention lets go (`log.retention.check.interval.ms`).
+    LogRetentionCheck,
     /// Write the recovery points to `recovery-point-offset-checkpoint`
     /// (`log.flush.offset.checkpoint.interval.ms`).
     RecoveryPointCheckpoint,
@@ -284,6 +286,10 @@ impl Broker {
             out.set_timer(Timer::FlushScheduler, boot.now + interval);
         }
         out.set_timer(
+            Timer::LogRetentionCheck,
+            boot.now + broker.retention_check_interval(),
+        );
+        out.set_timer(
             Timer::RecoveryPointCheckpoint,
             boot.now + broker.recovery_point_checkpoint_interval(),
         );
@@ -320,6 +326,12 @@ impl Broker {
                     last_known_elr: Vec::new(),
                 },
             );
+        }
+        for topic in &self.config.topics {
+            for (name, value) in topic.config.entries() {
+                let configs = image.topic_configs.entry(topic.name.clone()).or_default();
+                configs.insert(name.to_string(), value);
+            }
         }
         // Kafka 4.1's default for a new cluster.
         image.features.insert(
@@ -360,6 +372,36 @@ impl Broker {
 
     fn next_correlation_id(&mut self) -> i32 {
         self.network.next_correlation_id()
+    }
+
+    fn retention_check_interval(&self) -> Duration {
+        Duration::from_millis(self.config.log_retention_check_interval_ms)
+    }
+
+    /// A topic's segment and retention settings: its own from the metadata, else this
+    /// broker's `log.*` ones.
+    fn topic_log_settings(&self, topic: &str) -> partition::TopicLogSettings {
+        let mut settings = partition::TopicLogSettings::of_broker(&self.config);
+        let number = |name| {
+            self.image
+                .topic_configs
+                .get(topic)
+                .and_then(|c| c.get(name))
+                .and_then(|v| v.parse::<i64>().ok())
+        };
+        if let Some(v) = number(crate::config::SEGMENT_MS) {
+            settings.log.segment_ms = v;
+        }
+        if let Some(v) = number(crate::config::SEGMENT_BYTES) {
+            settings.log.segment_bytes = v.max(0) as u64;
+        }
+        if let Some(v) = number(crate::config::RETENTION_MS) {
+            settings.retention.retention_ms = v;
+        }
+        if let Some(v) = number(crate::config::RETENTION_BYTES) {
+            settings.retention.retention_bytes = v;
+        }
+        settings
     }
 
     fn isr_check_interval(&self) -> Duration {
@@ -524,6 +566,15 @@ impl Broker {
                 self.check_isr(now, out);
                 out.set_timer(Timer::IsrCheck, now + self.isr_check_interval());
             }
+            Timer::LogRetentionCheck => {
+                for p in self.partitions.values_mut() {
+                    p.delete_old_segments(now, out);
+                }
+                out.set_timer(
+                    Timer::LogRetentionCheck,
+                    now + self.retention_check_interval(),
+                );
+            }
             Timer::HighWatermarkCheckpoint => {
                 self.checkpoint_high_watermarks(out);
                 out.set_timer(
@@ -593,6 +644,7 @@ impl Broker {
             .map(|(tp, p)| (tp.clone(), p.clone()))
             .collect();
         for (tp, state) in assigned {
+            let log_settings = self.topic_log_settings(tp.topic.as_ref());
             let partition = self.partitions.entry(tp.clone()).or_insert_with(|| {
                 let start = RecoveryStart::RecoveryPoint(0);
                 Partition::recover(
@@ -609,6 +661,7 @@ impl Broker {
                 .image
                 .min_insync_replicas(tp.topic.as_ref(), self.config.min_insync_replicas);
             partition.set_min_isr_rule(min_isr, self.image.elr_enabled());
+            partition.set_log_settings(log_settings);
             let new_epoch = state.leader_epoch != partition.leader_epoch();
             match (state.leader, partition.role().clone()) {
                 (l, Role::Leader { .. }) if l == me && !new_epoch => {

@@ -21,6 +21,7 @@ use crate::disk::{DiskImage, DiskOp};
 use crate::ids::TopicPartition;
 use crate::log::batch::BatchHeader;
 use crate::log::epoch_cache::UNDEFINED_EPOCH_OFFSET;
+use crate::log::retention::{RetentionRules, SegmentsDeleted};
 use crate::log::{AppendInfo, Log, LogConfig, LogError, RecoveryStart};
 use crate::metadata::PartitionState;
 use crate::protocol::{BrokerState, ErrorCode};
@@ -74,6 +75,8 @@ pub struct Partition {
     /// The strict min-ISR rule (KIP-966): no high watermark advance below
     /// `min.insync.replicas`. Off before KIP-966 (`eligible.leader.replicas.version=0`).
     strict_min_isr: bool,
+    /// The topic's retention rules.
+    retention: RetentionRules,
 }
 
 /// The partition's directory in the broker's data dir, as Kafka names it: `orders-0`.
@@ -85,6 +88,29 @@ fn log_config(config: &BrokerConfig) -> LogConfig {
     LogConfig {
         segment_bytes: config.log_segment_bytes,
         index_interval_bytes: config.log_index_interval_bytes,
+        segment_ms: config.log_roll_ms,
+    }
+}
+
+/// A topic's log settings as the metadata resolves them over the broker's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TopicLogSettings {
+    /// `segment.ms` and `segment.bytes` (over `log.roll.ms`, `log.segment.bytes`).
+    pub log: LogConfig,
+    /// `retention.ms` and `retention.bytes` (over `log.retention.ms`, `log.retention.bytes`).
+    pub retention: RetentionRules,
+}
+
+impl TopicLogSettings {
+    /// The broker's own settings, before any topic override.
+    pub fn of_broker(config: &BrokerConfig) -> Self {
+        TopicLogSettings {
+            log: log_config(config),
+            retention: RetentionRules {
+                retention_ms: config.log_retention_ms,
+                retention_bytes: config.log_retention_bytes,
+            },
+        }
     }
 }
 
@@ -149,6 +175,102 @@ impl Partition {
             producers: ProducerStates::default(),
             min_insync_replicas: config.min_insync_replicas,
             strict_min_isr: true,
+            retention: TopicLogSettings::of_broker(config).retention,
+        }
+    }
+
+    /// Take the topic's segment and retention settings from the metadata.
+    pub fn set_log_settings(&mut self, settings: TopicLogSettings) {
+        self.log.set_config(settings.log);
+        self.retention = settings.retention;
+    }
+
+    /// The retention check (`log.retention.check.interval.ms`): delete the segments the
+    /// topic's rules let go, never at or above the high watermark, on a leader as on a
+    /// follower.
+    pub fn delete_old_segments(&mut self, now: Instant, out: &mut Out) {
+        let now_ms = now.as_millis() as i64;
+        let epochs_before = self.epochs();
+        let (hw, rules) = (self.high_watermark, self.retention);
+        let deleted = self.log.delete_old_segments(now_ms, hw, rules, out);
+        self.trace_deletions(deleted, epochs_before, out);
+    }
+
+    /// A follower moves its log start offset up to the leader's, deleting what lies below.
+    pub fn follow_log_start_offset(&mut self, leader_log_start_offset: i64, out: &mut Out) {
+        let epochs_before = self.epochs();
+        let deleted = self.log.maybe_increment_log_start_offset(
+            leader_log_start_offset,
+            self.high_watermark,
+            out,
+        );
+        self.trace_deletions(deleted, epochs_before, out);
+    }
+
+    /// Trace each deletion, then the epochs if the log start moved past an epoch's start.
+    fn trace_deletions(
+        &mut self,
+        deleted: impl IntoIterator<Item = SegmentsDeleted>,
+        epochs_before: Vec<(i32, i64)>,
+        out: &mut Out,
+    ) {
+        for deleted in deleted {
+            debug_assert!(
+                deleted.log_start_offset <= self.high_watermark,
+                "{}: retention never deletes above the high watermark",
+                self.tp
+            );
+            self.recovery_point = self.recovery_point.max(deleted.log_start_offset);
+            out.trace(LogEvent::SegmentsDeleted {
+                partition: self.tp.clone(),
+                deleted,
+            });
+        }
+        if self.epochs() != epochs_before {
+            self.trace_epochs(out);
+        }
+    }
+
+    /// A follower whose log ends below the leader's log start offset (retention deleted
+    /// what it would fetch next) starts afresh, empty, at the leader's log start offset
+    /// (Kafka's `truncateFullyAndStartAt` on an out-of-range fetch).
+    pub fn start_at_leader_log_start(&mut self, leader_log_start_offset: i64, out: &mut Out) {
+        debug_assert!(!self.is_leader(), "{}: a leader never truncates", self.tp);
+        let from = self.log.log_end_offset();
+        if leader_log_start_offset <= from {
+            return;
+        }
+        let epochs_before = self.epochs();
+        let to = self
+            .log
+            .truncate_fully_and_start_at(leader_log_start_offset, out);
+        self.high_watermark = self.high_watermark.max(to);
+        self.recovery_point = to;
+        self.flush_requested_up_to = self.flush_requested_up_to.max(to);
+        let cause = TruncationCause::BelowLeaderLogStart;
+        self.trace_truncation(from, to, cause, epochs_before, out);
+    }
+
+    /// Say in the trace that the log was cut from `from` to `to`, and why; and the epochs,
+    /// if the cut changed them.
+    fn trace_truncation(
+        &self,
+        from: i64,
+        to: i64,
+        cause: TruncationCause,
+        epochs_before: Vec<(i32, i64)>,
+        out: &mut Out,
+    ) {
+        out.trace(ReplicaEvent::ReplicaTruncated {
+            partition: self.tp.clone(),
+            from,
+            to,
+            log_start_offset: self.log.log_start_offset(),
+            high_watermark: self.high_watermark,
+            cause,
+        });
+        if self.epochs() != epochs_before {
+            self.trace_epochs(out);
         }
     }
 
@@ -584,17 +706,7 @@ impl Partition {
             let epochs_before = self.epochs();
             let to = self.log.truncate_to(target, out);
             self.high_watermark = self.high_watermark.min(to);
-            out.trace(ReplicaEvent::ReplicaTruncated {
-                partition: self.tp.clone(),
-                from,
-                to,
-                log_start_offset: self.log.log_start_offset(),
-                high_watermark: self.high_watermark,
-                cause,
-            });
-            if self.epochs() != epochs_before {
-                self.trace_epochs(out);
-            }
+            self.trace_truncation(from, to, cause, epochs_before, out);
         }
     }
 

@@ -64,6 +64,15 @@ pub const MIN_INSYNC_REPLICAS: &str = "min.insync.replicas";
 /// `unclean.leader.election.enable`: a topic, cluster or controller setting.
 pub const UNCLEAN_LEADER_ELECTION_ENABLE: &str = "unclean.leader.election.enable";
 
+/// `retention.ms`: a topic's time-based retention.
+pub const RETENTION_MS: &str = "retention.ms";
+/// `retention.bytes`: a topic's size-based retention.
+pub const RETENTION_BYTES: &str = "retention.bytes";
+/// `segment.ms`: a topic's segment roll time.
+pub const SEGMENT_MS: &str = "segment.ms";
+/// `segment.bytes`: a topic's segment size.
+pub const SEGMENT_BYTES: &str = "segment.bytes";
+
 /// A topic's own settings (`kafka-topics --create --config`), each overriding the cluster's
 /// default for this topic only. Unset fields follow the cluster.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +83,18 @@ pub struct TopicConfig {
     /// `unclean.leader.election.enable` for this topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unclean_leader_election_enable: Option<bool>,
+    /// `retention.ms` for this topic (-1: forever).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_ms: Option<i64>,
+    /// `retention.bytes` for this topic (-1: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_bytes: Option<i64>,
+    /// `segment.ms` for this topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_ms: Option<i64>,
+    /// `segment.bytes` for this topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_bytes: Option<u64>,
 }
 
 impl TopicConfig {
@@ -85,6 +106,17 @@ impl TopicConfig {
         }
         if let Some(v) = self.unclean_leader_election_enable {
             entries.push((UNCLEAN_LEADER_ELECTION_ENABLE, v.to_string()));
+        }
+        let numbers = [
+            (RETENTION_MS, self.retention_ms),
+            (RETENTION_BYTES, self.retention_bytes),
+            (SEGMENT_MS, self.segment_ms),
+            (SEGMENT_BYTES, self.segment_bytes.map(|v| v as i64)),
+        ];
+        for (name, value) in numbers {
+            if let Some(v) = value {
+                entries.push((name, v.to_string()));
+            }
         }
         entries
     }
@@ -133,6 +165,18 @@ pub struct BrokerConfig {
     pub log_segment_bytes: u64,
     /// `log.index.interval.bytes`: bytes between offset index entries. Default 4096.
     pub log_index_interval_bytes: u64,
+    /// `log.roll.ms`: roll the active segment once it spans this much time (a topic's
+    /// `segment.ms` overrides it). Default 7 days.
+    pub log_roll_ms: i64,
+    /// `log.retention.ms`: delete closed segments whose newest record is older (-1: keep
+    /// forever; a topic's `retention.ms` overrides it). Default 7 days.
+    pub log_retention_ms: i64,
+    /// `log.retention.bytes`: delete the oldest segments while the log is larger (-1: no
+    /// limit, the default; a topic's `retention.bytes` overrides it).
+    pub log_retention_bytes: i64,
+    /// `log.retention.check.interval.ms`: how often the broker looks for segments to delete.
+    /// Default 300000.
+    pub log_retention_check_interval_ms: u64,
     /// `message.max.bytes`: the largest record batch accepted. Default 1048588.
     pub message_max_bytes: u64,
     /// Topics hosted from the start when there is no controller quorum (static mode: this
@@ -189,6 +233,10 @@ impl Default for BrokerConfig {
             log_flush_scheduler_interval_ms: None,
             log_segment_bytes: 1_073_741_824,
             log_index_interval_bytes: 4096,
+            log_roll_ms: 604_800_000,
+            log_retention_ms: 604_800_000,
+            log_retention_bytes: -1,
+            log_retention_check_interval_ms: 300_000,
             message_max_bytes: 1_048_588,
             topics: Vec::new(),
             controller_quorum_voters: std::collections::BTreeMap::new(),

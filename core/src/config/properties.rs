@@ -396,6 +396,22 @@ impl Configurable for BrokerConfig {
             c.log_index_interval_bytes = unsigned(v, 0)?;
             Ok(())
         }),
+        ("log.roll.ms", |c, v| {
+            c.log_roll_ms = integer(v, 1)?;
+            Ok(())
+        }),
+        ("log.retention.ms", |c, v| {
+            c.log_retention_ms = integer(v, -1)?;
+            Ok(())
+        }),
+        ("log.retention.bytes", |c, v| {
+            c.log_retention_bytes = integer(v, -1)?;
+            Ok(())
+        }),
+        ("log.retention.check.interval.ms", |c, v| {
+            c.log_retention_check_interval_ms = unsigned(v, 1)?;
+            Ok(())
+        }),
         ("broker.heartbeat.interval.ms", |c, v| {
             c.broker_heartbeat_interval_ms = unsigned(v, 1)?;
             Ok(())
@@ -648,6 +664,22 @@ impl Configurable for TopicConfig {
             c.unclean_leader_election_enable = Some(boolean(v)?);
             Ok(())
         }),
+        ("retention.ms", |c, v| {
+            c.retention_ms = Some(integer(v, -1)?);
+            Ok(())
+        }),
+        ("retention.bytes", |c, v| {
+            c.retention_bytes = Some(integer(v, -1)?);
+            Ok(())
+        }),
+        ("segment.ms", |c, v| {
+            c.segment_ms = Some(integer(v, 1)?);
+            Ok(())
+        }),
+        ("segment.bytes", |c, v| {
+            c.segment_bytes = Some(unsigned(v, 14)?);
+            Ok(())
+        }),
     ];
 }
 
@@ -659,9 +691,9 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
         &[
             "default.replication.factor",
             "num.partitions",
-            "retention.ms",
-            "log.retention.ms",
             "log.retention.hours",
+            "log.retention.minutes",
+            "log.roll.hours",
             "cleanup.policy",
             "log.cleanup.policy",
             "offsets.topic.replication.factor",
@@ -719,14 +751,7 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
     ),
     (
         Role::Topic,
-        &[
-            "retention.ms",
-            "retention.bytes",
-            "cleanup.policy",
-            "segment.bytes",
-            "compression.type",
-            "max.message.bytes",
-        ],
+        &["cleanup.policy", "compression.type", "max.message.bytes"],
     ),
 ];
 

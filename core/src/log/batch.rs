@@ -156,6 +156,9 @@ pub struct BatchHeader {
     pub crc: u32,
     /// Offset of the last record minus the base offset.
     pub last_offset_delta: i32,
+    /// The largest record timestamp in the batch (ms; `CreateTime`, the producer's clock):
+    /// what time-based retention and `segment.ms` go by.
+    pub max_timestamp: i64,
     /// Number of records.
     pub record_count: i32,
     /// Producer id, or -1.
@@ -190,6 +193,7 @@ impl BatchHeader {
             magic: bytes[16] as i8,
             crc: be_i32(bytes, 17) as u32,
             last_offset_delta: be_i32(bytes, 23),
+            max_timestamp: be_i64(bytes, 35),
             producer_id: be_i64(bytes, 43),
             producer_epoch: be_i16(bytes, 51),
             base_sequence: be_i32(bytes, 53),

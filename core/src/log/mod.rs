@@ -15,6 +15,7 @@ pub mod batch;
 pub mod epoch_cache;
 pub mod index;
 pub mod recovery;
+pub mod retention;
 pub mod segment;
 pub mod varint;
 
@@ -32,6 +33,10 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// `log.index.interval.bytes`: bytes between offset-index entries (default 4096).
     pub index_interval_bytes: u64,
+    /// `segment.ms` (`log.roll.ms`, `log.roll.hours`): roll to a new segment once a batch's
+    /// timestamp is this much later than the active segment's first (default 7 days), so
+    /// that time-based retention can delete a quiet partition's old records.
+    pub segment_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -39,6 +44,7 @@ impl Default for LogConfig {
         LogConfig {
             segment_bytes: 1_073_741_824,
             index_interval_bytes: 4096,
+            segment_ms: 604_800_000,
         }
     }
 }
@@ -230,7 +236,7 @@ impl Log {
             let last = base + i64::from(header.last_offset_delta);
             let appended = AppendedBatch::original(&batch, &header, base, leader_epoch);
             info.batches.push(appended);
-            self.append_batch(&batch, last, disk);
+            self.append_batch(&batch, last, header.max_timestamp, disk);
             info.last_offset = last;
             info.records += header.record_count.max(0) as u64;
         }
@@ -273,7 +279,12 @@ impl Log {
                 header.base_offset,
                 header.partition_leader_epoch,
             ));
-            self.append_batch(&bytes[range], header.last_offset(), disk);
+            self.append_batch(
+                &bytes[range],
+                header.last_offset(),
+                header.max_timestamp,
+                disk,
+            );
             info.last_offset = header.last_offset();
             info.records += header.record_count.max(0) as u64;
         }
@@ -297,14 +308,11 @@ impl Log {
         &mut self,
         batch: &[u8],
         last_offset: i64,
+        max_timestamp: i64,
         disk: &mut (impl DiskWrites + ?Sized),
     ) {
-        let active = self.active();
-        if !active.log.is_empty() && active.size() + batch.len() as u64 > self.config.segment_bytes
-        {
-            let base = active.next_offset;
-            self.segments
-                .insert(base, Segment::new(base, self.config.index_interval_bytes));
+        if self.should_roll(batch.len() as u64, max_timestamp) {
+            self.roll();
         }
         let dir = self.dir.clone();
         let segment = self.segments.values_mut().next_back().expect("a segment");
@@ -328,6 +336,34 @@ impl Log {
             file,
             bytes: batch.to_vec(),
         });
+    }
+
+    /// Kafka's `maybeRoll`: a new segment when the batch would make the active one larger
+    /// than `segment.bytes`, or comes more than `segment.ms` after the segment's first
+    /// batch (by the batches' own timestamps, as Kafka's `rollingBasedTimestamp`).
+    fn should_roll(&self, batch_bytes: u64, max_timestamp: i64) -> bool {
+        let active = self.active();
+        let Ok(first) = BatchHeader::parse(&active.log) else {
+            return false; // an empty segment takes anything
+        };
+        active.size() + batch_bytes > self.config.segment_bytes
+            || max_timestamp.saturating_sub(first.max_timestamp) > self.config.segment_ms
+    }
+
+    /// Start a new, empty active segment at the log end offset. Its file appears with its
+    /// first batch.
+    fn roll(&mut self) {
+        let base = self.log_end_offset();
+        if self.active().base_offset != base {
+            self.segments
+                .insert(base, Segment::new(base, self.config.index_interval_bytes));
+        }
+    }
+
+    /// Apply settings that may change while the log lives (a topic's `segment.ms` and
+    /// `segment.bytes` from the metadata).
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
     }
 
     fn write_epoch_checkpoint(&mut self, disk: &mut (impl DiskWrites + ?Sized)) {
@@ -441,7 +477,7 @@ impl Log {
     /// `truncateFullyAndStartAt`): what truncating below the log start offset means, since no
     /// segment can be cut there. The new segment's file is created at once, empty, so that
     /// recovery finds the log start in the directory listing. Returns `offset`.
-    fn truncate_fully_and_start_at(
+    pub fn truncate_fully_and_start_at(
         &mut self,
         offset: i64,
         disk: &mut (impl DiskWrites + ?Sized),

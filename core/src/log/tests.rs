@@ -65,6 +65,7 @@ pub(super) fn small() -> LogConfig {
     LogConfig {
         segment_bytes: 300,
         index_interval_bytes: 100,
+        ..LogConfig::default()
     }
 }
 
@@ -360,4 +361,190 @@ fn truncating_below_the_log_start_starts_afresh_there() {
         .append_as_leader(&producer_batch(0, 2, 1), 4, &mut ops)
         .unwrap();
     assert_eq!(info.first_offset, 1);
+}
+
+mod retention {
+    //! Retention's rules, case by case (Kafka's `UnifiedLogTest` retention cases: time, size,
+    //! the high watermark bound, the active segment, a follower following the leader's start).
+    use super::*;
+    use crate::log::retention::{DeletionReason, RetentionRules};
+
+    /// Segments of 3 one-record batches each (timestamps = offsets), `n` records.
+    fn log_of(n: u64) -> (Log, DiskImage) {
+        let config = LogConfig {
+            segment_bytes: 3 * producer_batch(0, 1, 10).len() as u64,
+            ..small()
+        };
+        let mut log = Log::new("t-0", config);
+        let mut image = DiskImage::new();
+        for i in 0..n {
+            let mut ops = Vec::new();
+            log.append_as_leader(&producer_batch(i, 1, 10), 0, &mut ops)
+                .unwrap();
+            apply(&mut image, &ops);
+        }
+        (log, image)
+    }
+
+    fn bases(log: &Log) -> Vec<i64> {
+        log.segments().keys().copied().collect()
+    }
+
+    const BY_TIME: RetentionRules = RetentionRules {
+        retention_ms: 5,
+        retention_bytes: -1,
+    };
+
+    #[test]
+    fn time_retention_deletes_closed_segments_whose_newest_record_expired() {
+        let (mut log, _) = log_of(10);
+        assert_eq!(bases(&log), vec![0, 3, 6, 9]);
+        // At t=11, records older than t=6 are expired: segment 0..3 (newest 2) and 3..6
+        // (newest 5); 6..9 holds t=8, which is not.
+        let mut ops = Vec::new();
+        let deleted = log.delete_old_segments(11, 10, BY_TIME, &mut ops);
+        assert_eq!(deleted.len(), 1);
+        assert_eq!(deleted[0].segments, vec![(0, 3), (3, 6)]);
+        assert_eq!(
+            deleted[0].reason,
+            DeletionReason::RetentionMs { retention_ms: 5 }
+        );
+        assert_eq!(log.log_start_offset(), 6);
+        assert_eq!(bases(&log), vec![6, 9]);
+        let files: Vec<_> = ops
+            .iter()
+            .filter_map(|op| match op {
+                DiskOp::Delete { file } => Some(file.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(files.contains(&"t-0/00000000000000000000.log"));
+        assert!(files.contains(&"t-0/00000000000000000003.index"));
+        assert!(matches!(
+            log.read(5, usize::MAX),
+            Err(LogError::OffsetOutOfRange {
+                log_start_offset: 6,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn nothing_at_or_above_the_high_watermark_is_deleted() {
+        let (mut log, _) = log_of(10);
+        // Everything expired, but the high watermark is 5: only 0..3 lies wholly below it.
+        let deleted = log.delete_old_segments(1000, 5, BY_TIME, &mut Vec::new());
+        assert_eq!(deleted[0].segments, vec![(0, 3)]);
+        assert_eq!(log.log_start_offset(), 3);
+        assert!(deleted.iter().all(|d| d.log_start_offset <= 5));
+    }
+
+    #[test]
+    fn an_all_expired_log_rolls_and_starts_empty_at_its_end() {
+        let (mut log, _) = log_of(10);
+        let deleted = log.delete_old_segments(1000, 10, BY_TIME, &mut Vec::new());
+        assert_eq!(deleted[0].segments.len(), 4, "the active segment too");
+        assert_eq!(log.log_start_offset(), 10);
+        assert_eq!(log.log_end_offset(), 10);
+        assert_eq!(bases(&log), vec![10]);
+        // Appends go on from 10.
+        let info = log
+            .append_as_leader(&producer_batch(10, 1, 10), 0, &mut Vec::new())
+            .unwrap();
+        assert_eq!(info.first_offset, 10);
+    }
+
+    #[test]
+    fn size_retention_keeps_the_log_within_retention_bytes() {
+        let (mut log, _) = log_of(9);
+        let segment = log.segments()[&0].size() as i64;
+        // Kafka deletes a segment only while the log stays at or above retention.bytes
+        // without it: with room for 2 segments and a byte, 3 segments all stay.
+        let rules = |retention_bytes| RetentionRules {
+            retention_ms: -1,
+            retention_bytes,
+        };
+        let kept = log.delete_old_segments(0, 9, rules(segment * 2 + 1), &mut Vec::new());
+        assert!(kept.is_empty(), "over by less than a segment: kept");
+        let deleted = log.delete_old_segments(0, 9, rules(segment * 2), &mut Vec::new());
+        assert_eq!(deleted[0].segments, vec![(0, 3)], "3 segments, room for 2");
+        assert_eq!(
+            deleted[0].reason,
+            DeletionReason::RetentionBytes {
+                retention_bytes: segment * 2
+            }
+        );
+        assert!(log.size() as i64 <= segment * 2);
+        assert_eq!(log.log_start_offset(), 3);
+    }
+
+    #[test]
+    fn forever_deletes_nothing() {
+        let (mut log, _) = log_of(10);
+        let rules = RetentionRules {
+            retention_ms: -1,
+            retention_bytes: -1,
+        };
+        assert!(
+            log.delete_old_segments(i64::MAX, 10, rules, &mut Vec::new())
+                .is_empty()
+        );
+        assert_eq!(log.log_start_offset(), 0);
+    }
+
+    #[test]
+    fn a_follower_follows_the_leaders_log_start_up_to_its_high_watermark() {
+        let (mut log, _) = log_of(10);
+        let deleted = log
+            .maybe_increment_log_start_offset(7, 10, &mut Vec::new())
+            .expect("segments below 7 go");
+        assert_eq!(
+            deleted.segments,
+            vec![(0, 3), (3, 6)],
+            "6..9 holds 7 and stays"
+        );
+        assert_eq!(deleted.reason, DeletionReason::LogStartOffset);
+        assert_eq!(
+            log.log_start_offset(),
+            7,
+            "inside a segment, as the leader says"
+        );
+        assert!(log.read(6, usize::MAX).is_err());
+        // Never past what it knows is committed.
+        let (mut log, _) = log_of(10);
+        log.maybe_increment_log_start_offset(9, 4, &mut Vec::new());
+        assert_eq!(log.log_start_offset(), 4);
+    }
+
+    #[test]
+    fn recovery_finds_the_log_start_where_retention_left_it() {
+        let (mut log, mut image) = log_of(10);
+        let mut ops = Vec::new();
+        log.delete_old_segments(1000, 10, BY_TIME, &mut ops);
+        apply(&mut image, &ops);
+        let (recovered, _, _) = Log::recover(
+            "t-0",
+            log_of(0).0.config,
+            &image,
+            RecoveryStart::RecoveryPoint(0),
+        );
+        assert_eq!(recovered.log_start_offset(), 10);
+        assert_eq!(recovered.log_end_offset(), 10);
+    }
+
+    #[test]
+    fn segment_ms_rolls_by_the_batches_timestamps() {
+        let config = LogConfig {
+            segment_ms: 4,
+            segment_bytes: 1 << 20,
+            ..small()
+        };
+        let mut log = Log::new("t-0", config);
+        for i in 0..10 {
+            log.append_as_leader(&producer_batch(i, 1, 1), 0, &mut Vec::new())
+                .unwrap();
+        }
+        // A batch more than 4 ms after the segment's first starts a new one: 0..5, 5..10.
+        assert_eq!(bases(&log), vec![0, 5]);
+    }
 }

@@ -208,6 +208,9 @@ fn cause_words(cause: TruncationCause) -> &'static str {
             "the leader named where its epoch diverges (KIP-101/KIP-279 OffsetForLeaderEpoch)"
         }
         TruncationCause::LeaderLogEndsBelow => "the leader's log ends below (OFFSET_OUT_OF_RANGE)",
+        TruncationCause::BelowLeaderLogStart => {
+            "retention moved the leader's log start past its end: it starts afresh there"
+        }
     }
 }
 
