@@ -18,6 +18,7 @@ const CASES: &[(&str, u64)] = &[
     ("rolling-restart-controlled", 1),
     ("cdc-pipeline", 1),
     ("connector-crash-resume", 1),
+    ("retention-consumer-falls-behind", 1),
 ];
 
 #[test]

@@ -14,6 +14,7 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "logical-decoding",
     "cdc-pipeline",
     "connector-crash-resume",
+    "retention-consumer-falls-behind",
     "wal-recovery",
     "leader-failover",
     "min-isr-unavailable",

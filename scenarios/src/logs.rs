@@ -79,6 +79,12 @@ impl Logs {
                 log.retain(|o, _| *o >= *log_start_offset && *o < report.log_end_offset);
                 self.log_mut(node, partition).clone_from(&log);
             }
+            Kind::Node {
+                event: Event::Log(LogEvent::SegmentsDeleted { partition, deleted }),
+            } => {
+                let start = deleted.log_start_offset;
+                self.log_mut(node, partition).retain(|o, _| *o >= start);
+            }
             Kind::Crashed { .. } => {
                 let held = self.logs.get(node).cloned().unwrap_or_default();
                 self.at_crashes.push(held);

@@ -308,6 +308,9 @@ fn empty_replica(tp: &TopicPartition) -> ReplicaView {
 }
 
 fn log_event(b: &mut BrokerView, event: &LogEvent) {
+    if let LogEvent::SegmentsDeleted { partition, deleted } = event {
+        replica(b, partition).log_start_offset = deleted.log_start_offset;
+    }
     if let LogEvent::Recovered {
         partition,
         report,

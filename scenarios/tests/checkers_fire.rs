@@ -27,6 +27,7 @@ use kafkasim_scenarios::checkers::history::{
     Election, GenerationStarted, History, Poll, Sent,
 };
 use kafkasim_scenarios::checkers::pipeline::{SinkRead, Warehouse};
+use kafkasim_scenarios::checkers::retention::Deletion;
 use kafkasim_sim::trace::CrashKind;
 use std::collections::BTreeMap;
 
@@ -528,6 +529,19 @@ fn key_order(repaired: bool) -> History {
     pipeline(reads, Some("ada"))
 }
 
+/// broker-2 deleted orders-0 up to offset 6 while its high watermark was 4.
+fn retention_below_hw(repaired: bool) -> History {
+    let mut h = History::default();
+    h.deletions.push(Deletion {
+        time: Instant::from_millis(9000),
+        node: "broker-2".into(),
+        partition: orders(0),
+        log_start_offset: if repaired { 3 } else { 6 },
+        high_watermark: 4,
+    });
+    h
+}
+
 struct Case {
     /// The checker's name in `CHECKERS`.
     checker: &'static str,
@@ -564,6 +578,7 @@ const CASES: &[Case] = &[
     Case { checker: "LogMatching", history: log_matching, mentions: &["broker-1", "broker-2", "orders-0@1", "offset 0", "stray"] },
     Case { checker: "LeaderCompleteness", history: leader_completeness, mentions: &["broker-3", "epoch 2", "log end 3", "5"] },
     Case { checker: "hw-monotonic", history: hw_monotonic, mentions: &["consumer-1", "from 10 back to 7"] },
+    Case { checker: "retention-below-hw", history: retention_below_hw, mentions: &["broker-2", "orders-0", "offset 6", "high watermark 4"] },
     Case { checker: "offsets-dense", history: offsets_dense, mentions: &["broker-1", "orders-0", "from offset 1 to 3"] },
     Case { checker: "offsets-dense", history: offsets_dense_polls, mentions: &["consumer-1", "orders-0@3", "offset 1"] },
 ];

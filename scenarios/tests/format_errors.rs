@@ -273,10 +273,10 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
         (
             BASE.replace(
                 "partitions = 2",
-                "partitions = 2\n[topics.config]\nretention.ms = 5",
+                "partitions = 2\n[topics.config]\ncleanup.policy = \"compact\"",
             ),
             8,
-            "topics[0].config.retention.ms",
+            "topics[0].config.cleanup.policy",
             "kafkasim does not model it yet",
         ),
         (

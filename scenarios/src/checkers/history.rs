@@ -281,6 +281,11 @@ pub struct History {
     pub databases: BTreeMap<String, super::database::DatabaseHistory>,
     /// Each warehouse table a sink connector keeps, with what its tasks read.
     pub warehouses: super::pipeline::Warehouses,
+    /// Every deletion of segments by retention, with the replica's high watermark then.
+    pub deletions: Vec<super::retention::Deletion>,
+    /// Indices into `resets` of the positions taken from the group's committed offset (the
+    /// others came from `auto.offset.reset` or a detected truncation).
+    pub committed_resets: std::collections::BTreeSet<usize>,
 }
 
 impl History {
@@ -315,6 +320,7 @@ impl History {
         }
         history.databases = super::database::histories(header, lines, end.as_ref());
         history.warehouses = super::pipeline::warehouses(header, lines, end.as_ref());
+        history.deletions = super::retention::deletions(lines);
         let acks_all: BTreeSet<&str> = header
             .producers()
             .filter(|(_, acks)| *acks == Acks::All)
@@ -557,8 +563,15 @@ impl History {
                 detail.clone(),
             )),
             R::PositionReset {
-                partition, offset, ..
-            } => self.push_reset(node, partition.clone(), time, *offset),
+                partition,
+                offset,
+                reason,
+            } => {
+                if *reason == consumer::ResetReason::CommittedOffset {
+                    self.committed_resets.insert(self.resets.len());
+                }
+                self.push_reset(node, partition.clone(), time, *offset)
+            }
         }
     }
 

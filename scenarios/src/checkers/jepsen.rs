@@ -130,9 +130,10 @@ pub fn nonmonotonic_poll(h: &History) -> Vec<String> {
 
 /// `poll-skip`: a consumer's successive polls of one partition jumped over offsets (Jepsen).
 /// Under `subscribe` a jump is allowed where the consumer resumed from the group's committed
-/// offset after a rebalance (its position was reset: another member may have read what lies
-/// between). Under `assign` never — not even across a position reset, for that is exactly how
-/// records get skipped (`auto.offset.reset=latest`, a truncation that went unnoticed).
+/// offset after a rebalance (another member may have read what lies between). Never across
+/// any other reset — not under `assign`, not by `auto.offset.reset` — for that is exactly how
+/// records get skipped (`auto.offset.reset=latest`, retention deleting what the group had not
+/// read, a truncation that went unnoticed).
 pub fn poll_skip(h: &History) -> Vec<String> {
     let subscribed: BTreeSet<&str> = h.assignments.iter().map(|a| a.consumer.as_str()).collect();
     let mut last: BTreeMap<(&str, &TopicPartition), i64> = BTreeMap::new();
@@ -141,7 +142,7 @@ pub fn poll_skip(h: &History) -> Vec<String> {
         match *step {
             ConsumerStep::Reset(i) => {
                 let (consumer, tp, _, _) = &h.resets[i];
-                if subscribed.contains(consumer.as_str()) {
+                if subscribed.contains(consumer.as_str()) && h.committed_resets.contains(&i) {
                     last.remove(&(consumer.as_str(), tp));
                 }
             }
@@ -266,10 +267,26 @@ mod tests {
         let mut h = History::default();
         subscribe(&mut h, "c1");
         poll(&mut h, "c1", &[0, 1, 2]);
+        h.committed_resets.insert(h.resets.len());
         h.push_reset("c1", tp(), Instant::ZERO, 10);
         poll(&mut h, "c1", &[10, 11]);
         assert_eq!(poll_skip(&h), Vec::<String>::new());
         poll(&mut h, "c1", &[13]);
         assert_eq!(poll_skip(&h).len(), 1);
+    }
+
+    /// Under subscribe too, `auto.offset.reset` jumping over what the group never read (after
+    /// OFFSET_OUT_OF_RANGE: retention deleted it) is a skip.
+    #[test]
+    fn subscribe_skips_across_an_auto_offset_reset() {
+        let mut h = History::default();
+        subscribe(&mut h, "c1");
+        poll(&mut h, "c1", &[0, 1, 2]);
+        h.push_reset("c1", tp(), Instant::ZERO, 10);
+        poll(&mut h, "c1", &[10, 11]);
+        assert_eq!(
+            poll_skip(&h),
+            vec!["c1 polled orders-0@10 after 2: offsets 3..=9 skipped".to_string()]
+        );
     }
 }

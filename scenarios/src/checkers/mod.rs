@@ -9,6 +9,7 @@ pub mod history;
 pub mod jepsen;
 pub mod pipeline;
 pub mod replication;
+pub mod retention;
 
 use history::History;
 
@@ -169,6 +170,12 @@ pub const CHECKERS: &[Checker] = &[
         name: "key-order",
         about: "the sink sees each key's changes for the first time in LSN order (redelivery allowed)",
         check: pipeline::key_order,
+        at_end: false,
+    },
+    Checker {
+        name: "retention-below-hw",
+        about: "retention deletes segments only below the replica's high watermark",
+        check: retention::retention_below_hw,
         at_end: false,
     },
     Checker {

@@ -306,8 +306,40 @@ impl<'a> Timeline<'a> {
             LogEvent::Recovered {
                 partition, report, ..
             } => self.recovered(at, node, partition, report),
+            LogEvent::SegmentsDeleted { partition, deleted } => {
+                self.segments_deleted(at, node, partition, deleted)
+            }
             LogEvent::FlushStarted { .. } => {}
         }
+    }
+
+    fn segments_deleted(
+        &mut self,
+        at: Instant,
+        node: &str,
+        tp: &TopicPartition,
+        d: &kafkasim_core::log::retention::SegmentsDeleted,
+    ) {
+        use kafkasim_core::log::retention::DeletionReason;
+        let (first, last) = (d.segments[0].0, d.segments[d.segments.len() - 1].1 - 1);
+        let why = match d.reason {
+            DeletionReason::RetentionMs { retention_ms } => {
+                format!("their newest record is older than retention.ms={retention_ms}")
+            }
+            DeletionReason::RetentionBytes { retention_bytes } => {
+                format!("the log is larger than retention.bytes={retention_bytes}")
+            }
+            DeletionReason::LogStartOffset => {
+                "the leader's log start offset moved past them".into()
+            }
+        };
+        let line = format!(
+            "{node} deletes {} segment(s) of {tp}, offsets {first}..={last} ({why}; high watermark {}): its log now starts at {}, and a reader below that gets OFFSET_OUT_OF_RANGE",
+            d.segments.len(),
+            d.high_watermark,
+            d.log_start_offset
+        );
+        self.push(at, line);
     }
 
     fn recovered(&mut self, at: Instant, node: &str, tp: &TopicPartition, r: &RecoveryReport) {
@@ -530,11 +562,16 @@ impl<'a> Timeline<'a> {
                     ),
                 )
             }
+            consumer::Event::PositionInvalid { partition } => self.push(
+                at,
+                format!(
+                    "{node}'s position on {partition} is out of range (OFFSET_OUT_OF_RANGE): the log no longer holds it, and auto.offset.reset decides"
+                ),
+            ),
             consumer::Event::Subscribed { .. }
             | consumer::Event::PartitionsAssigned { .. }
             | consumer::Event::Joined { .. }
-            | consumer::Event::MembershipReset
-            | consumer::Event::PositionInvalid { .. } => {}
+            | consumer::Event::MembershipReset => {}
         }
     }
 
