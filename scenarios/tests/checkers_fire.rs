@@ -647,3 +647,29 @@ fn every_checker_has_a_firing_case() {
         );
     }
 }
+
+/// Retention is not loss: an acknowledged record below the log start offset retention left
+/// on the final leader is expired; the same record missing above it is lost.
+#[test]
+fn no_committed_record_lost_spares_what_retention_deleted() {
+    let story = |log_start_offset| {
+        let mut h = History::default();
+        produce(&mut h, 1, "m1", 0);
+        produce(&mut h, 2, "m2", 1);
+        h.acks_all.extend([1, 2]);
+        h.final_leaders.insert(orders(0), "broker-2".into());
+        final_log(&mut h, "broker-2", &[(1, "m2", 1)]);
+        h.deletions.push(Deletion {
+            time: Instant::from_millis(9000),
+            node: "broker-2".into(),
+            partition: orders(0),
+            log_start_offset,
+            high_watermark: 2,
+        });
+        check("NoCommittedRecordLost", &h)
+    };
+    assert_eq!(story(1), Vec::<String>::new(), "m1 expired");
+    let findings = story(0);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(findings[0].contains("orders-0@0"), "{findings:?}");
+}

@@ -699,6 +699,18 @@ impl History {
     pub fn value_of(&self, record_id: u64) -> Option<&str> {
         self.sent.get(&record_id).map(|s| s.value.as_str())
     }
+
+    /// Where retention left `node`'s log of `tp` starting (0 if it deleted nothing): the
+    /// records below were committed (retention deletes only below the high watermark) and
+    /// expired, not lost.
+    pub fn retained_from(&self, node: &str, tp: &TopicPartition) -> i64 {
+        self.deletions
+            .iter()
+            .filter(|d| d.node == node && d.partition == *tp)
+            .map(|d| d.log_start_offset)
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 impl History {

@@ -3,7 +3,8 @@
 //! Vanlightly/kafka-tlaplus).
 //!
 //! - `NoCommittedRecordLost`: a record acknowledged to an `acks=all` producer is committed, so
-//!   it is in the partition's log at the end, at its offset, on the leader.
+//!   it is in the partition's log at the end, at its offset, on the leader — unless retention
+//!   deleted it there (below the leader's log start offset: expired, not lost).
 //! - `LogMatching`: any two replicas of a partition hold the same records at every offset
 //!   below both their high watermarks.
 
@@ -19,6 +20,9 @@ pub fn no_committed_record_lost(h: &History) -> Vec<String> {
         let Some(leader) = h.final_leaders.get(&a.partition) else {
             continue; // offline at the end: nothing to read it from (reported by `unseen`)
         };
+        if a.offset < h.retained_from(leader, &a.partition) {
+            continue;
+        }
         let held = h
             .final_logs
             .get(leader)
