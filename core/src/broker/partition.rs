@@ -88,7 +88,7 @@ fn log_config(config: &BrokerConfig) -> LogConfig {
     LogConfig {
         segment_bytes: config.log_segment_bytes,
         index_interval_bytes: config.log_index_interval_bytes,
-        segment_ms: config.log_roll_ms,
+        segment_ms: config.roll_ms(),
     }
 }
 
@@ -107,7 +107,7 @@ impl TopicLogSettings {
         TopicLogSettings {
             log: log_config(config),
             retention: RetentionRules {
-                retention_ms: config.log_retention_ms,
+                retention_ms: config.retention_ms(),
                 retention_bytes: config.log_retention_bytes,
             },
         }

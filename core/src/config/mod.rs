@@ -166,11 +166,18 @@ pub struct BrokerConfig {
     /// `log.index.interval.bytes`: bytes between offset index entries. Default 4096.
     pub log_index_interval_bytes: u64,
     /// `log.roll.ms`: roll the active segment once it spans this much time (a topic's
-    /// `segment.ms` overrides it). Default 7 days.
-    pub log_roll_ms: i64,
+    /// `segment.ms` overrides it). Unset: `log.roll.hours`.
+    pub log_roll_ms: Option<i64>,
+    /// `log.roll.hours`, used when `log.roll.ms` is unset. Default 168 (7 days).
+    pub log_roll_hours: i64,
     /// `log.retention.ms`: delete closed segments whose newest record is older (-1: keep
-    /// forever; a topic's `retention.ms` overrides it). Default 7 days.
-    pub log_retention_ms: i64,
+    /// forever; a topic's `retention.ms` overrides it). Unset: `log.retention.minutes`.
+    pub log_retention_ms: Option<i64>,
+    /// `log.retention.minutes`, used when `log.retention.ms` is unset. Unset:
+    /// `log.retention.hours`.
+    pub log_retention_minutes: Option<i64>,
+    /// `log.retention.hours`, used when neither of the above is set. Default 168 (7 days).
+    pub log_retention_hours: i64,
     /// `log.retention.bytes`: delete the oldest segments while the log is larger (-1: no
     /// limit, the default; a topic's `retention.bytes` overrides it).
     pub log_retention_bytes: i64,
@@ -233,8 +240,11 @@ impl Default for BrokerConfig {
             log_flush_scheduler_interval_ms: None,
             log_segment_bytes: 1_073_741_824,
             log_index_interval_bytes: 4096,
-            log_roll_ms: 604_800_000,
-            log_retention_ms: 604_800_000,
+            log_roll_ms: None,
+            log_roll_hours: 168,
+            log_retention_ms: None,
+            log_retention_minutes: None,
+            log_retention_hours: 168,
             log_retention_bytes: -1,
             log_retention_check_interval_ms: 300_000,
             message_max_bytes: 1_048_588,
@@ -254,6 +264,23 @@ impl Default for BrokerConfig {
             legacy_truncate_to_high_watermark: false,
             legacy_pre_kip279_truncation: false,
         }
+    }
+}
+
+impl BrokerConfig {
+    /// The time-based retention in ms, as Kafka resolves it: `log.retention.ms`, else
+    /// `log.retention.minutes`, else `log.retention.hours` (a negative value keeps forever).
+    pub fn retention_ms(&self) -> i64 {
+        let forever_or = |v: i64, unit: i64| if v < 0 { -1 } else { v.saturating_mul(unit) };
+        self.log_retention_ms
+            .or_else(|| self.log_retention_minutes.map(|m| forever_or(m, 60_000)))
+            .unwrap_or_else(|| forever_or(self.log_retention_hours, 3_600_000))
+    }
+
+    /// The segment roll time in ms: `log.roll.ms`, else `log.roll.hours`.
+    pub fn roll_ms(&self) -> i64 {
+        self.log_roll_ms
+            .unwrap_or(self.log_roll_hours.saturating_mul(3_600_000))
     }
 }
 

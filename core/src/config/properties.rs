@@ -397,11 +397,23 @@ impl Configurable for BrokerConfig {
             Ok(())
         }),
         ("log.roll.ms", |c, v| {
-            c.log_roll_ms = integer(v, 1)?;
+            c.log_roll_ms = Some(integer(v, 1)?);
+            Ok(())
+        }),
+        ("log.roll.hours", |c, v| {
+            c.log_roll_hours = integer(v, 1)?;
             Ok(())
         }),
         ("log.retention.ms", |c, v| {
-            c.log_retention_ms = integer(v, -1)?;
+            c.log_retention_ms = Some(integer(v, -1)?);
+            Ok(())
+        }),
+        ("log.retention.minutes", |c, v| {
+            c.log_retention_minutes = Some(integer(v, -1)?);
+            Ok(())
+        }),
+        ("log.retention.hours", |c, v| {
+            c.log_retention_hours = integer(v, -1)?;
             Ok(())
         }),
         ("log.retention.bytes", |c, v| {
@@ -691,9 +703,6 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
         &[
             "default.replication.factor",
             "num.partitions",
-            "log.retention.hours",
-            "log.retention.minutes",
-            "log.roll.hours",
             "cleanup.policy",
             "log.cleanup.policy",
             "offsets.topic.replication.factor",
@@ -845,6 +854,40 @@ mod tests {
             acks(&Bool(true)),
             Err("expected 0, 1 or all, found true".to_string())
         );
+    }
+
+    /// Reference: KafkaConfig's `logRetentionTimeMillis` and `logRollTimeMillis`:
+    /// `log.retention.ms` wins over `log.retention.minutes`, which wins over
+    /// `log.retention.hours` (168 by default), whatever order they are set in; a negative
+    /// value keeps forever. `log.roll.ms` wins over `log.roll.hours`.
+    #[test]
+    fn retention_and_roll_times_resolve_as_kafka_does() {
+        let c = BrokerConfig::default();
+        assert_eq!((c.retention_ms(), c.roll_ms()), (604_800_000, 604_800_000));
+        let cases: &[(&[(&str, i64)], i64)] = &[
+            (&[("log.retention.hours", 1)], 3_600_000),
+            (
+                &[("log.retention.minutes", 2), ("log.retention.hours", 1)],
+                120_000,
+            ),
+            (
+                &[("log.retention.ms", 500), ("log.retention.minutes", 2)],
+                500,
+            ),
+            (&[("log.retention.hours", -1)], -1),
+            (&[("log.retention.minutes", -1)], -1),
+        ];
+        for (settings, expected) in cases {
+            let mut c = BrokerConfig::default();
+            for (name, value) in *settings {
+                c.set(name, &Int(*value)).unwrap();
+            }
+            assert_eq!(c.retention_ms(), *expected, "{settings:?}");
+        }
+        let mut c = BrokerConfig::default();
+        c.set("log.roll.ms", &Int(1000)).unwrap();
+        c.set("log.roll.hours", &Int(1)).unwrap();
+        assert_eq!(c.roll_ms(), 1000);
     }
 
     /// Reference: ServerLogConfigs (KafkaConfig), `log.flush.interval.messages` and
