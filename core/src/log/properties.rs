@@ -2,6 +2,7 @@
 //! truncation, each over many random logs (proptest shrinks a failure to a small one).
 
 use super::batch::RecordBatch;
+use super::retention::RetentionRules;
 use super::tests::{apply, producer_batch, small};
 use super::*;
 use crate::disk::DiskImage;
@@ -319,5 +320,89 @@ proptest! {
         prop_assert_eq!(report.truncation, None);
         prop_assert_eq!(recovered.read(0, usize::MAX).unwrap(), log.read(0, usize::MAX).unwrap());
         prop_assert_eq!(recovered.epoch_cache(), log.epoch_cache());
+    }
+}
+
+/// One step of a log's life under retention.
+#[derive(Clone, Debug)]
+enum RetentionStep {
+    /// Append a batch of this many records, this many ms after the previous one.
+    Append { records: u64, after_ms: i64 },
+    /// The retention check, with the high watermark this far below the log end.
+    Check { hw_lag: u64, rules: (i64, i64) },
+    /// A follower learns the leader's log start offset, this far above its own.
+    FollowStart { ahead: u64 },
+}
+
+fn retention_step() -> impl Strategy<Value = RetentionStep> {
+    prop_oneof![
+        3 => (1u64..4, 0i64..30).prop_map(|(records, after_ms)| RetentionStep::Append { records, after_ms }),
+        1 => (0u64..6, (prop_oneof![Just(-1i64), 0i64..60], prop_oneof![Just(-1i64), 0i64..900]))
+            .prop_map(|(hw_lag, rules)| RetentionStep::Check { hw_lag, rules }),
+        1 => (0u64..8).prop_map(|ahead| RetentionStep::FollowStart { ahead }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever mix of appends, retention checks and log-start moves: the log start never
+    /// passes the high watermark the deletion was bounded by, never goes back, and sits at a
+    /// kept record or the log end; reads below it fail and reads from it succeed; offsets
+    /// above it stay dense; and recovery from the disk finds the same log start and end.
+    #[test]
+    fn retention_moves_the_log_start_only_forward_and_below_the_high_watermark(
+        steps in proptest::collection::vec(retention_step(), 1..60),
+    ) {
+        let config = LogConfig { segment_ms: 20, ..small() };
+        let mut log = Log::new("t-0", config);
+        let mut image = DiskImage::new();
+        let (mut now, mut next) = (0i64, 0u64);
+        for step in steps {
+            let before = log.log_start_offset();
+            let mut ops = Vec::new();
+            match step {
+                RetentionStep::Append { records, after_ms } => {
+                    now += after_ms;
+                    let batch = super::tests::timed_batch(next, records, now);
+                    log.append_as_leader(&batch, 0, &mut ops).unwrap();
+                    next += records;
+                }
+                RetentionStep::Check { hw_lag, rules: (retention_ms, retention_bytes) } => {
+                    let hw = log.log_end_offset().saturating_sub(hw_lag as i64).max(log.log_start_offset());
+                    let rules = RetentionRules { retention_ms, retention_bytes };
+                    for d in log.delete_old_segments(now, hw, rules, &mut ops) {
+                        prop_assert!(d.log_start_offset <= hw, "deleted above the high watermark");
+                    }
+                }
+                RetentionStep::FollowStart { ahead } => {
+                    let hw = log.log_end_offset();
+                    log.maybe_increment_log_start_offset(before + ahead as i64, hw, &mut ops);
+                }
+            }
+            apply(&mut image, &ops);
+            let start = log.log_start_offset();
+            prop_assert!(start >= before, "the log start went back");
+            prop_assert!(start <= log.log_end_offset());
+            if start > 0 {
+                let below = log.read(start - 1, usize::MAX);
+                prop_assert!(below.is_err(), "read below the log start");
+            }
+            let bytes = log.read(start, usize::MAX).unwrap();
+            let mut rest = bytes.as_slice();
+            let mut expected = None;
+            while !rest.is_empty() {
+                let (batch, used) = RecordBatch::decode(rest).unwrap();
+                if let Some(e) = expected {
+                    prop_assert_eq!(batch.base_offset, e, "offsets not dense");
+                }
+                expected = Some(batch.next_offset());
+                rest = &rest[used..];
+            }
+        }
+        let (recovered, _, _) = Log::recover("t-0", config, &image, RecoveryStart::RecoveryPoint(0));
+        prop_assert_eq!(recovered.log_end_offset(), log.log_end_offset());
+        let first_segment = *log.segments().keys().next().unwrap();
+        prop_assert_eq!(recovered.log_start_offset(), first_segment);
     }
 }

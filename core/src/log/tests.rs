@@ -45,6 +45,19 @@ pub(super) fn producer_batch(first: u64, n: u64, value_bytes: usize) -> Vec<u8> 
     RecordBatch::from_records(records).encode()
 }
 
+/// A batch of `n` one-byte records from `first`, all stamped at `timestamp` ms.
+pub(super) fn timed_batch(first: u64, n: u64, timestamp: i64) -> Vec<u8> {
+    let records = (first..first + n)
+        .map(|i| Record {
+            timestamp,
+            key: None,
+            value: Some(format!("v{i}").into_bytes()),
+            headers: vec![],
+        })
+        .collect();
+    RecordBatch::from_records(records).encode()
+}
+
 fn values(log: &Log) -> Vec<String> {
     let bytes = log.read(log.log_start_offset(), usize::MAX).unwrap();
     let mut out = Vec::new();
