@@ -67,6 +67,19 @@ struct Burst {
     count: usize,
 }
 
+/// Replicas deleting the same segments of one partition at one retention check: one
+/// sentence names them all.
+struct Deletions {
+    /// The index of its sentence in the timeline.
+    entry: usize,
+    partition: TopicPartition,
+    log_start_offset: i64,
+    at: Instant,
+    nodes: Vec<String>,
+    /// The rule, in words.
+    why: String,
+}
+
 /// The timeline being written.
 struct Timeline<'a> {
     lines: Vec<Entry>,
@@ -78,6 +91,8 @@ struct Timeline<'a> {
     /// Clients keep nothing on disk: their crashes and restarts read differently.
     clients: BTreeSet<&'a str>,
     timeouts: Option<Burst>,
+    /// The last retention deletion told, to fold the replicas' identical ones into it.
+    last_deletion: Option<Deletions>,
     /// Slots whose first decoded transaction was shown in full: (database, slot).
     decoded_shown: BTreeSet<(&'a str, &'a str)>,
     /// Source tasks whose current stream's first transaction was narrated.
@@ -124,6 +139,7 @@ impl<'a> Timeline<'a> {
             first_poll_seen: BTreeSet::new(),
             clients,
             timeouts: None,
+            last_deletion: None,
             decoded_shown: BTreeSet::new(),
             streams_shown: BTreeSet::new(),
             sink_batch: None,
@@ -321,6 +337,20 @@ impl<'a> Timeline<'a> {
         d: &kafkasim_core::log::retention::SegmentsDeleted,
     ) {
         use kafkasim_core::log::retention::DeletionReason;
+        if let Some(last) = self.last_deletion.as_mut()
+            && last.partition == *tp
+            && last.log_start_offset == d.log_start_offset
+            && at.saturating_since(last.at).as_millis() <= BURST_MS
+        {
+            last.nodes.push(node.to_string());
+            let (entry, nodes) = (last.entry, last.nodes.join(", "));
+            let text = format!(
+                "{nodes} delete the segments of {tp} below offset {} ({}; each below its own high watermark): a reader below that gets OFFSET_OUT_OF_RANGE",
+                d.log_start_offset, last.why
+            );
+            self.lines[entry].text = text;
+            return;
+        }
         let (first, last) = (d.segments[0].0, d.segments[d.segments.len() - 1].1 - 1);
         let why = match d.reason {
             DeletionReason::RetentionMs { retention_ms } => {
@@ -339,6 +369,14 @@ impl<'a> Timeline<'a> {
             d.high_watermark,
             d.log_start_offset
         );
+        self.last_deletion = Some(Deletions {
+            entry: self.lines.len(),
+            partition: tp.clone(),
+            log_start_offset: d.log_start_offset,
+            at,
+            nodes: vec![node.to_string()],
+            why,
+        });
         self.push(at, line);
     }
 
