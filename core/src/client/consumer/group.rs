@@ -265,6 +265,7 @@ impl Consumer {
             reason,
         });
         self.positions.clear();
+        self.seek_to_start.clear();
         if let Some(g) = self.group.as_mut() {
             g.awaiting_committed.clear();
         }
@@ -385,6 +386,7 @@ impl Consumer {
         }
         for tp in partitions {
             self.positions.remove(tp);
+            self.seek_to_start.remove(tp);
             self.last_epoch.remove(tp);
             self.validated_epoch.remove(tp);
             self.stuck.remove(tp);

@@ -91,6 +91,9 @@ pub struct Consumer {
     validated_epoch: BTreeMap<TopicPartition, i32>,
     /// With `subscribe`: the group membership.
     group: Option<group::Membership>,
+    /// Partitions the application asked to read again from their log start
+    /// (`seekToBeginning()`), until the leader has said where that is.
+    seek_to_start: BTreeSet<TopicPartition>,
     /// While the application is away from its poll loop: when it comes back.
     stalled_until: Option<Instant>,
     /// The membership (member id, generation) lost while the loop was stalled.
@@ -115,6 +118,7 @@ impl Consumer {
             last_epoch: BTreeMap::new(),
             validated_epoch: BTreeMap::new(),
             group: None,
+            seek_to_start: BTreeSet::new(),
             stalled_until: None,
             lost_membership: None,
             closed: false,
@@ -171,6 +175,7 @@ impl Consumer {
             Input::Command(Command::Subscribe { .. }) => {}
             Input::Command(Command::StallPoll { duration_ms }) => self.stall(now, duration_ms, out),
             Input::Command(Command::Close) => return self.close(now, out),
+            Input::Command(Command::SeekToBeginning) => self.seek_to_beginning(),
             Input::Command(Command::Commit { offsets }) => {
                 self.commit_offsets(now, offsets, Request::Commit, out)
             }
@@ -333,20 +338,39 @@ impl Consumer {
         }
     }
 
-    /// Ask each leader for a starting offset of the partitions that have no position.
+    /// `seekToBeginning()`: every owned partition forgets its position and is looked up
+    /// again at its leader's log start offset, whatever `auto.offset.reset` says.
+    fn seek_to_beginning(&mut self) {
+        for tp in self.assignment.clone() {
+            self.positions.remove(&tp);
+            self.seek_to_start.insert(tp.clone());
+            if let Some(g) = self.group.as_mut() {
+                g.awaiting_committed.retain(|p| *p != tp);
+            }
+        }
+    }
+
+    /// Ask each leader for a starting offset of the partitions that have no position: the
+    /// log start for a `seekToBeginning()`, else as `auto.offset.reset` says.
     fn reset_positions(&mut self, now: Instant, out: &mut Out) {
         if self.busy(|k| matches!(k, Request::ListOffsets)) {
             return;
         }
-        let spec = match self.config.auto_offset_reset {
-            AutoOffsetReset::Earliest => OffsetSpec::Earliest,
-            AutoOffsetReset::Latest => OffsetSpec::Latest,
-            AutoOffsetReset::None => return,
+        let automatic = match self.config.auto_offset_reset {
+            AutoOffsetReset::Earliest => Some(OffsetSpec::Earliest),
+            AutoOffsetReset::Latest => Some(OffsetSpec::Latest),
+            AutoOffsetReset::None => None,
         };
         let mut by_leader: BTreeMap<NodeId, Vec<(TopicPartition, OffsetSpec)>> = BTreeMap::new();
         for tp in &self.assignment {
+            let spec = if self.seek_to_start.contains(tp) {
+                Some(OffsetSpec::Earliest)
+            } else {
+                automatic
+            };
             if !self.positions.contains_key(tp)
                 && !self.awaits_committed(tp)
+                && let Some(spec) = spec
                 && let Some(leader) = self.view.leader(tp)
             {
                 by_leader
@@ -372,12 +396,17 @@ impl Consumer {
             }
             if p.error == ErrorCode::None {
                 self.positions.insert(p.partition.clone(), p.offset);
+                let reason = if self.seek_to_start.remove(&p.partition) {
+                    ResetReason::SeekToBeginning
+                } else {
+                    ResetReason::AutoOffsetReset {
+                        auto_offset_reset: self.config.auto_offset_reset,
+                    }
+                };
                 out.reply(Reply::PositionReset {
                     partition: p.partition,
                     offset: p.offset,
-                    reason: ResetReason::AutoOffsetReset {
-                        auto_offset_reset: self.config.auto_offset_reset,
-                    },
+                    reason,
                 });
             } else {
                 self.view.forget_leader(&p.partition);
@@ -464,6 +493,12 @@ impl Consumer {
             match p.error {
                 ErrorCode::None => {
                     let (records, epoch) = self.decode(&tp, position, &p.records, out);
+                    // Kafka discards a fetch answered for another offset than the position
+                    // (`seek()` moved it while the fetch was on its way): its records do not
+                    // follow the position.
+                    if records.first().is_some_and(|r| r.offset > position) {
+                        continue;
+                    }
                     if let Some(epoch) = epoch {
                         self.last_epoch.insert(tp.clone(), epoch);
                     }

@@ -297,3 +297,94 @@ fn a_leader_that_assigned_without_metadata_rejoins_once_it_has_some() {
         "the leader rejoins"
     );
 }
+
+/// `seekToBeginning()` while a fetch is on its way: the position goes to the log start
+/// (whatever `auto.offset.reset` says) and the answer to the old fetch is discarded, as
+/// Kafka's fetcher discards a fetch whose offset no longer matches the position — once it
+/// moved the position past the seek and nothing was read again.
+#[test]
+fn seek_to_beginning_rereads_and_discards_the_fetch_in_flight() {
+    use crate::log::batch::set_base_offset;
+    use crate::protocol::{FetchPartitionResponse, FetchResponse, ListOffsetsPartitionResponse};
+    use crate::testkit::{batch, replies};
+    let mut h = Harness::new();
+    let out = h.assigned();
+    let asked = offset_fetches(&out)[0].1.correlation_id;
+    let out = h.step(Input::Recv {
+        from: BROKER_2,
+        msg: Message::OffsetFetchResponse(OffsetFetchResponse {
+            correlation_id: asked,
+            error: ErrorCode::None,
+            offsets: vec![(tp(), 5)],
+        }),
+    });
+    let fetch = sends(&out)
+        .into_iter()
+        .find_map(|(_, m)| match m {
+            Message::FetchRequest(r) => Some(r.correlation_id),
+            _ => None,
+        })
+        .expect("fetches from the committed offset");
+
+    let out = h.step(Input::Command(Command::SeekToBeginning));
+    assert!(
+        h.consumer.positions().is_empty(),
+        "the position is forgotten"
+    );
+    let list = sends(&out)
+        .into_iter()
+        .find_map(|(_, m)| match m {
+            Message::ListOffsetsRequest(r) => Some(r.clone()),
+            _ => None,
+        })
+        .expect("asks where the log starts");
+    assert_eq!(list.partitions, vec![(tp(), OffsetSpec::Earliest)]);
+
+    // The old fetch's answer, records 5..8, arrives: it does not follow the position.
+    let mut records = batch(3);
+    set_base_offset(&mut records, 5);
+    let out = h.step(Input::Recv {
+        from: BROKER_1,
+        msg: Message::FetchResponse(FetchResponse {
+            correlation_id: fetch,
+            partitions: vec![FetchPartitionResponse {
+                partition: tp(),
+                error: ErrorCode::None,
+                high_watermark: 8,
+                log_start_offset: 0,
+                records,
+                diverging_epoch: None,
+            }],
+        }),
+    });
+    assert!(
+        !replies(&out)
+            .iter()
+            .any(|r| matches!(r, Reply::Polled { .. })),
+        "nothing polled from the stale fetch"
+    );
+    let out = h.step(Input::Recv {
+        from: BROKER_1,
+        msg: Message::ListOffsetsResponse(ListOffsetsResponse {
+            correlation_id: list.correlation_id,
+            partitions: vec![ListOffsetsPartitionResponse {
+                partition: tp(),
+                error: ErrorCode::None,
+                offset: 0,
+            }],
+        }),
+    });
+    assert!(replies(&out).iter().any(|r| matches!(
+        r,
+        Reply::PositionReset {
+            offset: 0,
+            reason: ResetReason::SeekToBeginning,
+            ..
+        }
+    )));
+    let from = sends(&out).into_iter().find_map(|(_, m)| match m {
+        Message::FetchRequest(r) => Some(r.partitions[0].fetch_offset),
+        _ => None,
+    });
+    assert_eq!(from, Some(0), "reads again from the log start");
+}

@@ -56,6 +56,9 @@ pub enum Command {
     },
     /// `close()`: commit (with auto-commit), leave the group, stop.
     Close,
+    /// `seekToBeginning(assignment())`: read every partition it owns again from its log start
+    /// offset; its next commit moves the group back there ("fix mistakes by rereading").
+    SeekToBeginning,
     /// `commitAsync(offsets)`: commit these positions (the next offset to read, per
     /// partition) — what an application that stores its results first commits once they are
     /// safe, e.g. a sink connector after its flush. Partitions it no longer owns are left out.
@@ -155,6 +158,8 @@ pub enum ResetReason {
     OutOfRangeWithoutReset,
     /// The group's committed offset, for a newly assigned partition.
     CommittedOffset,
+    /// The application called `seekToBeginning()`: the log start offset.
+    SeekToBeginning,
     /// KIP-320: the new leader's log ends below the position: it was truncated.
     TruncationDetected {
         /// The position that went past the new leader's log.
@@ -179,6 +184,7 @@ impl fmt::Display for ResetReason {
                 f.write_str("OFFSET_OUT_OF_RANGE with auto.offset.reset=none")
             }
             ResetReason::CommittedOffset => f.write_str("committed offset of the group"),
+            ResetReason::SeekToBeginning => f.write_str("the application's seekToBeginning()"),
             ResetReason::TruncationDetected { position } => write!(
                 f,
                 "log truncation detected: position {position} is past the new leader's log (KIP-320)"
