@@ -19,6 +19,7 @@ const CASES: &[(&str, u64)] = &[
     ("cdc-pipeline", 1),
     ("connector-crash-resume", 1),
     ("retention-consumer-falls-behind", 1),
+    ("decoupled-pipelines", 1),
 ];
 
 #[test]

@@ -15,6 +15,7 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "cdc-pipeline",
     "connector-crash-resume",
     "retention-consumer-falls-behind",
+    "decoupled-pipelines",
     "wal-recovery",
     "leader-failover",
     "min-isr-unavailable",

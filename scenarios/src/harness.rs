@@ -214,6 +214,11 @@ pub fn build(
             },
             FaultAction::Heal => Fault::HealAll,
             FaultAction::ResetConnection { a, b } => Fault::ResetConnection { a: id(a), b: id(b) },
+            FaultAction::SeekToBeginning { node } => {
+                let command = Command::Consumer(consumer::Command::SeekToBeginning);
+                world.schedule_command(Instant::from_millis(f.at_ms), id(node), command);
+                continue;
+            }
             FaultAction::StallPoll { node, duration_ms } => {
                 let command = Command::Consumer(consumer::Command::StallPoll {
                     duration_ms: *duration_ms,

@@ -331,6 +331,12 @@ pub enum FaultAction {
         /// The consumer.
         node: String,
     },
+    /// `seek-to-beginning`: a consumer's application calls `seekToBeginning()` on what it
+    /// owns: it reads it all again, and its next commit moves its group back.
+    SeekToBeginning {
+        /// The consumer.
+        node: String,
+    },
 }
 
 /// The checks a run is judged by.

@@ -573,6 +573,7 @@ pub fn format_schedule(faults: &[ScheduledFault]) -> String {
                 format!("stall-poll {node} {duration_ms}")
             }
             FaultAction::Close { node } => format!("close {node}"),
+            FaultAction::SeekToBeginning { node } => format!("seek-to-beginning {node}"),
         };
         format!("{} {what}", f.at_ms)
     };
@@ -630,12 +631,14 @@ pub fn parse_schedule(text: &str) -> Result<Vec<ScheduledFault>, String> {
                 })?,
             },
             ("close", 3) => FaultAction::Close { node: node(2)? },
+            ("seek-to-beginning", 3) => FaultAction::SeekToBeginning { node: node(2)? },
             (action, _) => {
                 return Err(format!(
                     "`{entry}`: expected `<at_ms> <action> <arguments>` with an action of \
                      process-crash NODE, power-loss NODE, power-loss-all, restart NODE, \
                      partition NODE ->|<-> NODE, heal, reset-connection NODE NODE, \
-                     stall-poll NODE MS, close NODE (found `{action}` with {} words)",
+                     stall-poll NODE MS, close NODE, seek-to-beginning NODE (found `{action}` \
+                     with {} words)",
                     words.len()
                 ));
             }
@@ -734,7 +737,8 @@ mod tests {
             | FaultAction::Shutdown { node }
             | FaultAction::Restart { node }
             | FaultAction::StallPoll { node, .. }
-            | FaultAction::Close { node } => vec![node],
+            | FaultAction::Close { node }
+            | FaultAction::SeekToBeginning { node } => vec![node],
             FaultAction::Partition { from, to, .. } => vec![from, to],
             FaultAction::ResetConnection { a, b } => vec![a, b],
             FaultAction::PowerLossAll | FaultAction::Heal => vec![],
@@ -753,6 +757,7 @@ mod tests {
             FaultAction::ResetConnection { .. } => "reset-connection",
             FaultAction::StallPoll { .. } => "stall-poll",
             FaultAction::Close { .. } => "close",
+            FaultAction::SeekToBeginning { .. } => "seek-to-beginning",
         }
     }
 
@@ -887,6 +892,7 @@ mod tests {
             FaultAction::ResetConnection { .. } => &["reset-connection"],
             FaultAction::StallPoll { .. } => &["stall-poll"],
             FaultAction::Close { .. } => &["close"],
+            FaultAction::SeekToBeginning { .. } => &["seek-to-beginning"],
             FaultAction::Shutdown { .. } => &["clean-bounce"],
         }
     }

@@ -296,3 +296,66 @@ fn after_a_coordinator_failover_the_members_carry_on_in_the_same_generation() {
         );
     }
 }
+
+/// Queues decouple systems (`decoupled-pipelines`): the producer is acknowledged the same
+/// records at the same offsets and the same moments whether or not the analytics group's
+/// application stalls — a slow consumer group does not slow the producer — while the stalls
+/// do make that group lag.
+#[test]
+fn a_slow_group_does_not_slow_the_producer() {
+    use kafkasim_scenarios::harness::{RunOptions, run};
+    use kafkasim_scenarios::model::FaultAction;
+    use kafkasim_scenarios::{catalog, format};
+    let text = catalog::find("decoupled-pipelines").expect("built-in");
+    let slow = format::parse("builtin:decoupled-pipelines", text).expect("parses");
+    let mut fast = slow.clone();
+    fast.faults.retain(
+        |f| !matches!(&f.action, FaultAction::StallPoll { node, .. } if node == "analytics-1"),
+    );
+    assert!(
+        fast.faults.len() < slow.faults.len(),
+        "the stalls are removed"
+    );
+    for seed in SEEDS {
+        let go = |s| {
+            run(s, RunOptions { seed, trace: None })
+                .expect("runs")
+                .history
+        };
+        let (with_stalls, without) = (go(&slow), go(&fast));
+        let acks = |h: &History| -> Vec<(u64, TopicPartition, i64, u64)> {
+            h.acked
+                .iter()
+                .map(|a| {
+                    (
+                        a.record_id,
+                        a.partition.clone(),
+                        a.offset,
+                        a.time.as_micros(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            acks(&with_stalls).len(),
+            1500,
+            "seed {seed}: all acknowledged"
+        );
+        assert_eq!(
+            acks(&with_stalls),
+            acks(&without),
+            "seed {seed}: the producer saw the same acknowledgements"
+        );
+        let first_read_of = |h: &History, offset| {
+            h.polls
+                .iter()
+                .filter(|p| p.consumer == "analytics-1")
+                .find(|p| p.records.iter().any(|r| r.offset == offset))
+                .map(|p| p.time)
+        };
+        assert!(
+            first_read_of(&with_stalls, 500) > first_read_of(&without, 500),
+            "seed {seed}: the stalled group lags"
+        );
+    }
+}

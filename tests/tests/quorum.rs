@@ -232,7 +232,9 @@ fn to_sim(world: &World<Actor>, action: &FaultAction) -> Fault {
         FaultAction::Heal => Fault::HealAll,
         FaultAction::ResetConnection { a, b } => Fault::ResetConnection { a: id(a), b: id(b) },
         FaultAction::PowerLossAll => Fault::PowerLossAll,
-        FaultAction::StallPoll { .. } | FaultAction::Close { .. } => {
+        FaultAction::StallPoll { .. }
+        | FaultAction::Close { .. }
+        | FaultAction::SeekToBeginning { .. } => {
             panic!("{action:?} acts on a consumer application; a quorum has none")
         }
     }

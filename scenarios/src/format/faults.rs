@@ -13,7 +13,7 @@ use crate::model::{Expectations, FaultAction, ScheduledFault};
 use toml::Spanned;
 
 /// The actions a fault may take, for "unknown action" messages.
-const ACTIONS: &str = "process-crash, power-loss, power-loss-all, shutdown, restart, partition, heal, reset-connection, stall-poll, close";
+const ACTIONS: &str = "process-crash, power-loss, power-loss-all, shutdown, restart, partition, heal, reset-connection, stall-poll, close, seek-to-beginning";
 
 /// `[[faults]]`, in time order.
 pub(super) fn schedule(
@@ -95,6 +95,9 @@ impl Fault<'_> {
                 }
             }
             "close" => FaultAction::Close {
+                node: self.consumer(&f.node)?,
+            },
+            "seek-to-beginning" => FaultAction::SeekToBeginning {
                 node: self.consumer(&f.node)?,
             },
             other => {
