@@ -529,6 +529,9 @@ fn consumer_event(c: &mut ConsumerView, event: &consumer::Event) {
             c.generation = -1;
         }
         C::PositionInvalid { partition } => c.positions.retain(|(tp, _)| tp != partition),
+        C::SeekedToBeginning { partitions } => {
+            c.positions.retain(|(tp, _)| !partitions.contains(tp))
+        }
         C::PollStalled { .. }
         | C::Closed
         | C::RequestTimedOut { .. }

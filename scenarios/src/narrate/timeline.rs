@@ -600,6 +600,16 @@ impl<'a> Timeline<'a> {
                     ),
                 )
             }
+            consumer::Event::SeekedToBeginning { partitions } => {
+                let names: Vec<String> = partitions.iter().map(ToString::to_string).collect();
+                self.push(
+                    at,
+                    format!(
+                        "{node}'s application calls seekToBeginning() on {}: it will read them again from their log start",
+                        names.join(", ")
+                    ),
+                )
+            }
             consumer::Event::PositionInvalid { partition } => self.push(
                 at,
                 format!(

@@ -175,7 +175,7 @@ impl Consumer {
             Input::Command(Command::Subscribe { .. }) => {}
             Input::Command(Command::StallPoll { duration_ms }) => self.stall(now, duration_ms, out),
             Input::Command(Command::Close) => return self.close(now, out),
-            Input::Command(Command::SeekToBeginning) => self.seek_to_beginning(),
+            Input::Command(Command::SeekToBeginning) => self.seek_to_beginning(out),
             Input::Command(Command::Commit { offsets }) => {
                 self.commit_offsets(now, offsets, Request::Commit, out)
             }
@@ -340,7 +340,10 @@ impl Consumer {
 
     /// `seekToBeginning()`: every owned partition forgets its position and is looked up
     /// again at its leader's log start offset, whatever `auto.offset.reset` says.
-    fn seek_to_beginning(&mut self) {
+    fn seek_to_beginning(&mut self, out: &mut Out) {
+        out.trace(Event::SeekedToBeginning {
+            partitions: self.assignment.clone(),
+        });
         for tp in self.assignment.clone() {
             self.positions.remove(&tp);
             self.seek_to_start.insert(tp.clone());

@@ -311,6 +311,12 @@ pub enum Event {
         /// The partition count the metadata says now.
         now: i32,
     },
+    /// The application called `seekToBeginning()`: these partitions forget their positions
+    /// and are looked up again at their log start.
+    SeekedToBeginning {
+        /// The partitions.
+        partitions: Vec<TopicPartition>,
+    },
     /// A partition's position is no longer valid (`OFFSET_OUT_OF_RANGE`): it is looked up
     /// again as `auto.offset.reset` says.
     PositionInvalid {
