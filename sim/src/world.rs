@@ -12,7 +12,9 @@
 //! Connections belong to processes, as TCP's do. A request travels on the sender's connection
 //! to the receiver's process it was opened with (the first request after a disconnect opens a
 //! new one, to whatever process runs then); a response travels on the connection its request
-//! came in on. A message whose receiving process is not the one its connection was made with —
+//! came in on. A machine without power answers nothing; a message that reached it then was
+//! never acknowledged, so its sender retransmits, and learns of the reset once the machine
+//! is back. A message whose receiving process is not the one its connection was made with —
 //! the receiver was killed or lost power and has restarted since — is dropped
 //! ([`DropReason::ReceiverRestarted`]) and its sender is told the connection was reset, so a
 //! new process never reads an answer to its predecessor's request.
@@ -32,7 +34,7 @@ use kafkasim_core::node::{Boot, Describe, Input, Node, Outbox, Output};
 use kafkasim_core::prng::Prng;
 use kafkasim_core::time::{Duration, Instant};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Settings of the environment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -136,6 +138,21 @@ struct Slot<N: Node> {
     /// Whether the process, now down, exited by itself after SIGTERM (rather than crashed).
     exited: bool,
     disk_prng: Prng,
+    /// Messages that reached the machine while it had no power, by sender: nothing
+    /// acknowledged them, so the sender's TCP retransmits them until the machine is back,
+    /// and its kernel answers the retransmission with a reset. (Messages it had received
+    /// before losing power were acknowledged: their senders wait for their own timeouts.)
+    unacknowledged: BTreeSet<Unacknowledged>,
+}
+
+/// A message that arrived at a machine without power: who sent it, from which process, to
+/// which process of the receiver, and whether it was a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Unacknowledged {
+    from: NodeId,
+    from_incarnation: u32,
+    is_response: bool,
+    to_incarnation: u32,
 }
 
 /// A node's reply to the scenario, with when and who.
@@ -237,6 +254,7 @@ impl<N: Node> World<N> {
             powered: true,
             exited: false,
             disk_prng: Prng::derive(self.seed, &format!("disk/{name}"), 0),
+            unacknowledged: BTreeSet::new(),
         });
         id
     }
@@ -627,6 +645,20 @@ impl<N: Node> World<N> {
             Some(DropReason::ReceiverDown) if self.slots[to.index()].powered => {
                 self.notify_disconnect(from, to);
             }
+            // Nothing acknowledges what reaches a machine without power, whether its
+            // connection broke with the power loss or the message came later.
+            Some(DropReason::ReceiverDown | DropReason::ConnectionReset)
+                if !self.slots[to.index()].powered =>
+            {
+                self.slots[to.index()]
+                    .unacknowledged
+                    .insert(Unacknowledged {
+                        from,
+                        from_incarnation: ends.from_incarnation,
+                        is_response: msg.is_response(),
+                        to_incarnation: ends.to_incarnation,
+                    });
+            }
             Some(DropReason::ReceiverRestarted)
                 if self.slots[from.index()].incarnation == ends.from_incarnation =>
             {
@@ -814,6 +846,7 @@ impl<N: Node> World<N> {
                 if self.slots[node.index()].state.is_none() {
                     self.slots[node.index()].powered = true;
                     self.slots[node.index()].exited = false;
+                    self.reset_retransmitting_senders(node);
                     self.start(node);
                 }
             }
@@ -872,6 +905,17 @@ impl<N: Node> World<N> {
                     stale,
                 },
             );
+        }
+    }
+
+    /// The machine is back: each sender still retransmitting to it hears a reset, unless it
+    /// has restarted since it sent, or talks to the machine on a newer connection by then.
+    fn reset_retransmitting_senders(&mut self, node: NodeId) {
+        for u in std::mem::take(&mut self.slots[node.index()].unacknowledged) {
+            if self.slots[u.from.index()].incarnation == u.from_incarnation {
+                let stale = (u.is_response, u.to_incarnation);
+                self.notify_disconnect_of(u.from, node, Some(stale));
+            }
         }
     }
 

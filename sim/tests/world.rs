@@ -233,6 +233,37 @@ fn messages_to_a_dead_node_are_dropped_and_killed_peers_are_noticed() {
     assert!(dropped);
 }
 
+/// Reference: TCP — a segment that reaches a machine without power is never acknowledged,
+/// so the sender retransmits it; once the machine is back, its kernel answers the
+/// retransmission with a reset. A request the machine had received before it lost power was
+/// acknowledged: nothing is retransmitted, and the sender only has its own timeouts.
+#[test]
+fn a_request_lost_to_a_machine_without_power_is_reset_once_it_is_back() {
+    let (mut w, a, b) = world(false);
+    w.schedule_command(ms(1), a, Cmd::Send(b, "hello"));
+    w.schedule_fault(ms(10), Fault::PowerLoss { node: b });
+    w.schedule_command(ms(11), a, Cmd::Send(b, "into the dark"));
+    w.run_until(ms(50));
+    assert!(
+        !replies(&w, a).contains(&Seen::Disconnected(b.0)),
+        "a machine without power is silent"
+    );
+    w.schedule_fault(ms(60), Fault::Restart { node: b });
+    w.run_until(ms(100));
+    assert!(
+        replies(&w, a).contains(&Seen::Disconnected(b.0)),
+        "the retransmission met the restarted machine's reset"
+    );
+
+    // Only "hello" went before the power loss: it was received, and nothing resets it.
+    let (mut w, a, b) = world(false);
+    w.schedule_command(ms(1), a, Cmd::Send(b, "hello"));
+    w.schedule_fault(ms(10), Fault::PowerLoss { node: b });
+    w.schedule_fault(ms(60), Fault::Restart { node: b });
+    w.run_until(ms(100));
+    assert!(!replies(&w, a).contains(&Seen::Disconnected(b.0)));
+}
+
 #[test]
 fn a_partition_drops_messages_one_way_until_healed() {
     let (mut w, a, b) = world(false);
