@@ -711,12 +711,16 @@ impl SourceConnector {
         self.writing = None;
         self.durable = offsets;
         self.trace(Event::OffsetsCommitted { offsets }, out);
-        self.confirm(out);
+        // A held snapshot goes first: it opens the replication connection, which the
+        // confirmation (a keepalive or a status update) then travels on — sent before it,
+        // it would reach a server that no longer knows this client (the snapshot query is
+        // answered) and be refused.
         if let Some(result) = self.held_snapshot.take()
             && self.view.phase == Phase::Snapshotting
         {
             self.send_snapshot(now, result, out);
         }
+        self.confirm(out);
         self.flush_offsets(out);
     }
 }
