@@ -66,8 +66,9 @@ pub struct Record {
     pub headers: Vec<Header>,
 }
 
-/// A whole record batch, decoded. Records take consecutive offsets from `base_offset`
-/// (compaction, which leaves gaps, is not modelled yet).
+/// A whole record batch, decoded. Records take consecutive offsets from `base_offset`, except
+/// in a batch the log cleaner rewrote: it keeps each surviving record's offset and the
+/// batch's last offset, leaving gaps ([`SparseOffsets`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordBatch {
     /// Offset of the first record.
@@ -88,7 +89,24 @@ pub struct RecordBatch {
     pub max_timestamp: i64,
     /// The records.
     pub records: Vec<Record>,
+    /// The records' offsets when compaction left gaps; `None` when they are consecutive.
+    pub sparse: Option<SparseOffsets>,
 }
+
+/// Where the records of a compacted batch sit: each one's offset delta, and the batch's
+/// `lastOffsetDelta`, which the cleaner keeps even when it removed the last record (so the
+/// batch still ends where it did, and a producer's sequence numbers still add up).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SparseOffsets {
+    /// Offset delta of each record, strictly increasing, one per record.
+    pub offset_deltas: Vec<i32>,
+    /// The batch's last offset delta, at least the last record's.
+    pub last_offset_delta: i32,
+}
+
+/// The `attributes` bit (bit 6, KIP-534) saying the cleaner set the batch's delete horizon:
+/// `baseTimestamp` then holds the time after which its tombstones may be removed.
+pub const DELETE_HORIZON_FLAG: i16 = 0x40;
 
 /// Why bytes are not a valid batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -278,7 +296,27 @@ impl RecordBatch {
         self.records
             .iter()
             .enumerate()
-            .map(|(i, r)| (self.base_offset + i as i64, r))
+            .map(|(i, r)| (self.base_offset + i64::from(self.offset_delta(i)), r))
+    }
+
+    /// The offset delta of the `i`-th record.
+    fn offset_delta(&self, i: usize) -> i32 {
+        self.sparse
+            .as_ref()
+            .map_or(i as i32, |s| s.offset_deltas[i])
+    }
+
+    /// `lastOffsetDelta`: the last record's, or what the cleaner kept.
+    pub fn last_offset_delta(&self) -> i32 {
+        self.sparse.as_ref().map_or_else(
+            || (self.records.len() as i32 - 1).max(0),
+            |s| s.last_offset_delta,
+        )
+    }
+
+    /// The delete horizon the cleaner set (KIP-534), if it did.
+    pub fn delete_horizon_ms(&self) -> Option<i64> {
+        (self.attributes & DELETE_HORIZON_FLAG != 0).then_some(self.base_timestamp)
     }
 
     /// A control batch of `record` (see [`CONTROL_FLAG`]).
@@ -313,12 +351,13 @@ impl RecordBatch {
             base_timestamp,
             max_timestamp,
             records,
+            sparse: None,
         }
     }
 
     /// Offset of the last record.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset + (self.records.len() as i64 - 1).max(0)
+        self.base_offset + i64::from(self.last_offset_delta())
     }
 
     /// The offset after this batch.
@@ -335,8 +374,13 @@ impl RecordBatch {
         out.push(MAGIC_V2 as u8);
         out.extend_from_slice(&0u32.to_be_bytes()); // crc, filled below
         out.extend_from_slice(&self.attributes.to_be_bytes());
-        let last_offset_delta = (self.records.len() as i32 - 1).max(0);
-        out.extend_from_slice(&last_offset_delta.to_be_bytes());
+        debug_assert!(
+            self.sparse
+                .as_ref()
+                .is_none_or(|s| s.offset_deltas.len() == self.records.len()),
+            "one offset delta per record"
+        );
+        out.extend_from_slice(&self.last_offset_delta().to_be_bytes());
         out.extend_from_slice(&self.base_timestamp.to_be_bytes());
         out.extend_from_slice(&self.max_timestamp.to_be_bytes());
         out.extend_from_slice(&self.producer_id.to_be_bytes());
@@ -344,11 +388,11 @@ impl RecordBatch {
         out.extend_from_slice(&self.base_sequence.to_be_bytes());
         out.extend_from_slice(&(self.records.len() as i32).to_be_bytes());
         let mut body = Vec::new();
-        for (delta, record) in self.records.iter().enumerate() {
+        for (i, record) in self.records.iter().enumerate() {
             body.clear();
             body.push(0); // record attributes: unused in v2
             put_varlong(&mut body, record.timestamp - self.base_timestamp);
-            put_varint(&mut body, delta as i32);
+            put_varint(&mut body, self.offset_delta(i));
             put_bytes(&mut body, record.key.as_deref());
             put_bytes(&mut body, record.value.as_deref());
             put_varint(&mut body, record.headers.len() as i32);
@@ -388,21 +432,24 @@ impl RecordBatch {
         let base_timestamp = be_i64(bytes, 27);
         let count = header.record_count as usize;
         let mut records = Vec::with_capacity(count.min(4096));
+        let mut deltas = Vec::with_capacity(count.min(4096));
         let mut r = Reader {
             bytes: &bytes[HEADER_BYTES..header.size],
             at: 0,
         };
-        for expected_delta in 0..count {
+        for index in 0..count {
             let length = r.varint()?;
             let start = r.at;
             let _attributes = r.byte()?;
             let timestamp_delta = r.varlong()?;
             let offset_delta = r.varint()?;
-            if offset_delta as usize != expected_delta {
+            let previous = deltas.last().copied().unwrap_or(-1);
+            if offset_delta <= previous || offset_delta > header.last_offset_delta {
                 return Err(BatchError::Malformed(format!(
-                    "record {expected_delta} has offset delta {offset_delta}"
+                    "record {index} has offset delta {offset_delta}"
                 )));
             }
+            deltas.push(offset_delta);
             let key = r.bytes()?;
             let value = r.bytes()?;
             let header_count = r.varint()?;
@@ -417,7 +464,7 @@ impl RecordBatch {
             }
             if r.at - start != length.max(0) as usize {
                 return Err(BatchError::Malformed(format!(
-                    "record {expected_delta} length mismatch"
+                    "record {index} length mismatch"
                 )));
             }
             records.push(Record {
@@ -432,11 +479,11 @@ impl RecordBatch {
                 "bytes left after the last record".into(),
             ));
         }
-        if header.last_offset_delta != (count as i32 - 1).max(0) {
-            return Err(BatchError::Malformed(
-                "last offset delta does not match the record count".into(),
-            ));
-        }
+        let dense = header.last_offset_delta == (count as i32 - 1).max(0);
+        let sparse = (!dense).then_some(SparseOffsets {
+            offset_deltas: deltas,
+            last_offset_delta: header.last_offset_delta,
+        });
         Ok((
             RecordBatch {
                 base_offset: header.base_offset,
@@ -448,6 +495,7 @@ impl RecordBatch {
                 base_timestamp,
                 max_timestamp: be_i64(bytes, 35),
                 records,
+                sparse,
             },
             header.size,
         ))
@@ -571,6 +619,31 @@ mod tests {
     }
 
     #[test]
+    fn a_compacted_batch_keeps_its_offsets_and_last_offset_delta() {
+        let mut batch = sample();
+        batch.base_offset = 10;
+        batch.records.remove(0);
+        batch.sparse = Some(SparseOffsets {
+            offset_deltas: vec![1],
+            last_offset_delta: 3,
+        });
+        let (decoded, _) = RecordBatch::decode(&batch.encode()).unwrap();
+        assert_eq!(decoded, batch);
+        let offsets: Vec<i64> = decoded.records_with_offsets().map(|(o, _)| o).collect();
+        assert_eq!(offsets, vec![11]);
+        assert_eq!(decoded.last_offset(), 13);
+        // Deltas must grow and stay within lastOffsetDelta.
+        batch.sparse = Some(SparseOffsets {
+            offset_deltas: vec![4],
+            last_offset_delta: 3,
+        });
+        assert!(matches!(
+            RecordBatch::decode(&batch.encode()),
+            Err(BatchError::Malformed(_))
+        ));
+    }
+
+    #[test]
     fn damage_is_reported_by_kind() {
         let bytes = sample().encode();
         assert!(matches!(
@@ -649,6 +722,7 @@ mod tests {
                     base_timestamp,
                     max_timestamp,
                     records,
+                    sparse: None,
                 }
             })
     }

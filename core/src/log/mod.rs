@@ -12,6 +12,7 @@
 //! segment) and `leader-epoch-checkpoint` ([`epoch_cache`]).
 
 pub mod batch;
+pub mod cleaner;
 pub mod epoch_cache;
 pub mod index;
 pub mod recovery;
@@ -63,7 +64,7 @@ pub enum LogError {
         /// The log end offset.
         log_end_offset: i64,
     },
-    /// A follower tried to append batches that do not continue the log.
+    /// A follower tried to append batches that start below the log end offset.
     NonIncreasingOffsets {
         /// The log end offset.
         expected: i64,
@@ -105,38 +106,50 @@ pub struct AppendedBatch {
     /// given by the leader's append, empty in a follower's copy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
+    /// Its records' keys (lossy UTF-8; `None` for a null key), when any record has one —
+    /// what a compacted topic keeps the latest record of. Given by the leader's append.
+    #[serde(default, skip_serializing_if = "no_keys")]
+    pub keys: Vec<Option<String>>,
+    /// Which of its records are tombstones (null values), by position in the batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tombstones: Vec<u32>,
+}
+
+fn no_keys(keys: &[Option<String>]) -> bool {
+    keys.iter().all(Option::is_none)
 }
 
 impl AppendedBatch {
     /// The batch at the start of `bytes` (whose CRC was verified), as a leader writes it at
     /// `base_offset` in `leader_epoch`: with its records' values.
     fn original(bytes: &[u8], header: &BatchHeader, base_offset: i64, leader_epoch: i32) -> Self {
-        let values = RecordBatch::decode_unchecked(bytes)
-            .map(|(b, _)| {
-                b.records
-                    .iter()
-                    .map(|r| {
-                        r.value
-                            .as_ref()
-                            .map_or_else(String::new, |v| String::from_utf8_lossy(v).into_owned())
-                    })
-                    .collect()
-            })
+        let records = RecordBatch::decode_unchecked(bytes)
+            .map(|(b, _)| b.records)
             .unwrap_or_default();
+        let text = |b: &Vec<u8>| String::from_utf8_lossy(b).into_owned();
         AppendedBatch {
-            values,
+            values: records
+                .iter()
+                .map(|r| r.value.as_ref().map_or_else(String::new, text))
+                .collect(),
+            keys: records.iter().map(|r| r.key.as_ref().map(text)).collect(),
+            tombstones: (0..records.len() as u32)
+                .filter(|i| records[*i as usize].value.is_none())
+                .collect(),
             ..Self::copy(header, base_offset, leader_epoch)
         }
     }
 
     /// A follower's copy of a batch: where it sits and which batch it is.
-    fn copy(header: &BatchHeader, base_offset: i64, leader_epoch: i32) -> Self {
+    pub(crate) fn copy(header: &BatchHeader, base_offset: i64, leader_epoch: i32) -> Self {
         AppendedBatch {
             base_offset,
             last_offset: base_offset + i64::from(header.last_offset_delta),
             leader_epoch,
             crc: header.crc,
             values: Vec::new(),
+            keys: Vec::new(),
+            tombstones: Vec::new(),
         }
     }
 }
@@ -151,6 +164,8 @@ pub struct Log {
     epoch_cache: EpochCache,
     /// Files written since their last fsync was requested.
     dirty: BTreeSet<String>,
+    /// The log cleaner's point (`cleaner-offset-checkpoint`): below it, compacted once.
+    cleaner_point: i64,
 }
 
 impl Log {
@@ -165,6 +180,7 @@ impl Log {
             log_start_offset: 0,
             epoch_cache: EpochCache::new(),
             dirty: BTreeSet::new(),
+            cleaner_point: 0,
         }
     }
 
@@ -257,9 +273,10 @@ impl Log {
             records: 0,
             batches: Vec::new(),
         };
+        // A compacted leader's log has gaps: a batch may start above where the last ended.
         let mut expected = first_offset;
         for (header, _) in &batches {
-            if header.base_offset != expected {
+            if header.base_offset < expected {
                 return Err(LogError::NonIncreasingOffsets {
                     expected,
                     got: header.base_offset,

@@ -9,8 +9,9 @@
 //! clean shutdown (the `.kafka_cleanshutdown` marker) every byte was flushed and nothing is
 //! scanned ([`RecoveryStart`]). A scanned segment is read batch by batch, checking that the
 //! header is complete,
-//! the magic byte is 2, the CRC matches and the offsets continue where the previous batch
-//! ended — across segments too, since each file is synced on its own and a later segment can
+//! the magic byte is 2, the CRC matches and the offsets go on from where the previous batch
+//! ended (a compacted log leaves gaps between batches, never within the segments' chain) —
+//! across segments too, since each file is synced on its own and a later segment can
 //! survive one that never reached the disk. At the first batch that fails, it truncates the
 //! segment there and deletes every later segment — the same rule as a database replaying its WAL up to the last valid record.
 //! Then it rebuilds each offset index from the surviving bytes, drops leader-epoch entries
@@ -147,7 +148,8 @@ fn scan(
                 Some((reason_of(&e), Some(header.base_offset))),
             );
         }
-        if header.base_offset != expected {
+        // Compaction leaves gaps between batches, but never goes back (Kafka checks the same).
+        if header.base_offset < expected {
             return (
                 position,
                 expected,
@@ -334,6 +336,12 @@ impl Log {
                 file: checkpoint,
                 bytes: log.epoch_cache.encode(),
             });
+        }
+        if let Some(point) = image
+            .get(&format!("{dir}/{}", super::cleaner::CHECKPOINT_FILE))
+            .and_then(|b| super::cleaner::parse_checkpoint(b))
+        {
+            log.cleaner_point = point;
         }
         report.log_end_offset = end;
         (log, report, ops)

@@ -561,3 +561,5 @@ mod retention {
         assert_eq!(bases(&log), vec![0, 5]);
     }
 }
+
+mod cleaner;
