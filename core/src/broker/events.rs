@@ -9,6 +9,7 @@
 use crate::ids::TopicPartition;
 pub use crate::log::AppendedBatch;
 use crate::log::RecoveryReport;
+use crate::log::cleaner::LogCleaned;
 use crate::log::retention::SegmentsDeleted;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -128,6 +129,13 @@ pub enum LogEvent {
         partition: TopicPartition,
         /// The recovery point.
         recovery_point: i64,
+    },
+    /// The log cleaner compacted this replica's log (`cleanup.policy=compact`).
+    Cleaned {
+        /// The partition.
+        partition: TopicPartition,
+        /// What the pass did.
+        cleaned: LogCleaned,
     },
     /// Retention deleted whole segments and moved the log start offset.
     SegmentsDeleted {
@@ -274,7 +282,8 @@ impl LogEvent {
             LogEvent::Recovered { partition, .. }
             | LogEvent::FlushStarted { partition, .. }
             | LogEvent::Flushed { partition, .. }
-            | LogEvent::SegmentsDeleted { partition, .. } => partition,
+            | LogEvent::SegmentsDeleted { partition, .. }
+            | LogEvent::Cleaned { partition, .. } => partition,
         }
     }
 }

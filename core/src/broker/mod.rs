@@ -78,6 +78,8 @@ pub enum Timer {
     HighWatermarkCheckpoint,
     /// Delete the segments retention lets go (`log.retention.check.interval.ms`).
     LogRetentionCheck,
+    /// The log cleaner looks for a compacted log to clean (`log.cleaner.backoff.ms`).
+    LogCleaner,
     /// Write the recovery points to `recovery-point-offset-checkpoint`
     /// (`log.flush.offset.checkpoint.interval.ms`).
     RecoveryPointCheckpoint,
@@ -289,6 +291,9 @@ impl Broker {
             Timer::LogRetentionCheck,
             boot.now + broker.retention_check_interval(),
         );
+        if config.log_cleaner_enable {
+            out.set_timer(Timer::LogCleaner, boot.now + broker.cleaner_backoff());
+        }
         out.set_timer(
             Timer::RecoveryPointCheckpoint,
             boot.now + broker.recovery_point_checkpoint_interval(),
@@ -374,6 +379,10 @@ impl Broker {
         self.network.next_correlation_id()
     }
 
+    fn cleaner_backoff(&self) -> Duration {
+        Duration::from_millis(self.config.log_cleaner_backoff_ms)
+    }
+
     fn retention_check_interval(&self) -> Duration {
         Duration::from_millis(self.config.log_retention_check_interval_ms)
     }
@@ -400,6 +409,28 @@ impl Broker {
         }
         if let Some(v) = number(crate::config::RETENTION_BYTES) {
             settings.retention.retention_bytes = v;
+        }
+        if let Some(v) = number(crate::config::DELETE_RETENTION_MS) {
+            settings.cleaner.delete_retention_ms = v;
+        }
+        if let Some(v) = number(crate::config::MIN_COMPACTION_LAG_MS) {
+            settings.cleaner.min_compaction_lag_ms = v;
+        }
+        let text = |name| {
+            self.image
+                .topic_configs
+                .get(topic)
+                .and_then(|c| c.get(name))
+        };
+        if let Some(p) =
+            text(crate::config::CLEANUP_POLICY).and_then(|v| crate::config::CleanupPolicy::parse(v))
+        {
+            settings.cleanup = p;
+        }
+        if let Some(r) = text(crate::config::MIN_CLEANABLE_DIRTY_RATIO)
+            .and_then(|v| crate::config::properties::ratio(&v.as_str().into()).ok())
+        {
+            settings.cleaner.min_cleanable_dirty_ratio_ppm = r.0;
         }
         settings
     }
@@ -565,6 +596,12 @@ impl Broker {
             Timer::IsrCheck => {
                 self.check_isr(now, out);
                 out.set_timer(Timer::IsrCheck, now + self.isr_check_interval());
+            }
+            Timer::LogCleaner => {
+                for p in self.partitions.values_mut() {
+                    p.clean(now, out);
+                }
+                out.set_timer(Timer::LogCleaner, now + self.cleaner_backoff());
             }
             Timer::LogRetentionCheck => {
                 for p in self.partitions.values_mut() {

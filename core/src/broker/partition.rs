@@ -17,9 +17,11 @@ use super::Out;
 use super::events::{LogEvent, ReplicaEvent, ReplicaRole, TruncationCause};
 use super::producer_state::{ProducerStates, SequenceCheck};
 use crate::config::BrokerConfig;
+use crate::config::CleanupPolicy;
 use crate::disk::{DiskImage, DiskOp};
 use crate::ids::TopicPartition;
 use crate::log::batch::BatchHeader;
+use crate::log::cleaner::CleanerRules;
 use crate::log::epoch_cache::UNDEFINED_EPOCH_OFFSET;
 use crate::log::retention::{RetentionRules, SegmentsDeleted};
 use crate::log::{AppendInfo, Log, LogConfig, LogError, RecoveryStart};
@@ -77,6 +79,15 @@ pub struct Partition {
     strict_min_isr: bool,
     /// The topic's retention rules.
     retention: RetentionRules,
+    /// The topic's `cleanup.policy`.
+    cleanup: CleanupPolicy,
+    /// The topic's compaction settings (used when `cleanup` compacts).
+    cleaner: CleanerRules,
+}
+
+/// Whether any record of the batches in `bytes` has no key.
+fn has_keyless_record(bytes: &[u8]) -> bool {
+    crate::log::batch::batches(bytes).any(|b| b.records.iter().any(|r| r.key.is_none()))
 }
 
 /// The partition's directory in the broker's data dir, as Kafka names it: `orders-0`.
@@ -99,6 +110,11 @@ pub struct TopicLogSettings {
     pub log: LogConfig,
     /// `retention.ms` and `retention.bytes` (over `log.retention.ms`, `log.retention.bytes`).
     pub retention: RetentionRules,
+    /// `cleanup.policy` (over `log.cleanup.policy`).
+    pub cleanup: CleanupPolicy,
+    /// `min.cleanable.dirty.ratio`, `delete.retention.ms`, `min.compaction.lag.ms` (over the
+    /// broker's `log.cleaner.*` ones).
+    pub cleaner: CleanerRules,
 }
 
 impl TopicLogSettings {
@@ -109,6 +125,12 @@ impl TopicLogSettings {
             retention: RetentionRules {
                 retention_ms: config.retention_ms(),
                 retention_bytes: config.log_retention_bytes,
+            },
+            cleanup: config.log_cleanup_policy,
+            cleaner: CleanerRules {
+                min_cleanable_dirty_ratio_ppm: config.log_cleaner_min_cleanable_ratio.0,
+                delete_retention_ms: config.log_cleaner_delete_retention_ms,
+                min_compaction_lag_ms: config.log_cleaner_min_compaction_lag_ms,
             },
         }
     }
@@ -159,6 +181,7 @@ impl Partition {
                 partition: tp.clone(),
             });
         }
+        let broker = TopicLogSettings::of_broker(config);
         Partition {
             tp,
             log,
@@ -175,7 +198,9 @@ impl Partition {
             producers: ProducerStates::default(),
             min_insync_replicas: config.min_insync_replicas,
             strict_min_isr: true,
-            retention: TopicLogSettings::of_broker(config).retention,
+            retention: broker.retention,
+            cleanup: broker.cleanup,
+            cleaner: broker.cleaner,
         }
     }
 
@@ -183,17 +208,43 @@ impl Partition {
     pub fn set_log_settings(&mut self, settings: TopicLogSettings) {
         self.log.set_config(settings.log);
         self.retention = settings.retention;
+        self.cleanup = settings.cleanup;
+        self.cleaner = settings.cleaner;
     }
 
     /// The retention check (`log.retention.check.interval.ms`): delete the segments the
     /// topic's rules let go, never at or above the high watermark, on a leader as on a
-    /// follower.
+    /// follower. A compacted topic without `delete` in its policy keeps its old segments.
     pub fn delete_old_segments(&mut self, now: Instant, out: &mut Out) {
+        if !self.cleanup.deletes() {
+            return;
+        }
         let now_ms = now.as_millis() as i64;
         let epochs_before = self.epochs();
         let (hw, rules) = (self.high_watermark, self.retention);
         let deleted = self.log.delete_old_segments(now_ms, hw, rules, out);
         self.trace_deletions(deleted, epochs_before, out);
+    }
+
+    /// One pass of the log cleaner over a compacted topic's log, on a leader as on a
+    /// follower: each replica compacts its own log below its own high watermark.
+    pub fn clean(&mut self, now: Instant, out: &mut Out) {
+        if !self.cleanup.compacts() {
+            return;
+        }
+        let now_ms = now.as_millis() as i64;
+        let hw = self.high_watermark;
+        if let Some(cleaned) = self.log.clean(now_ms, hw, self.cleaner, out) {
+            debug_assert!(
+                cleaned.cleaner_point <= hw,
+                "{}: the cleaner never rewrites above the high watermark",
+                self.tp
+            );
+            out.trace(LogEvent::Cleaned {
+                partition: self.tp.clone(),
+                cleaned,
+            });
+        }
     }
 
     /// A follower moves its log start offset up to the leader's, deleting what lies below.
@@ -576,6 +627,10 @@ impl Partition {
         // An idempotent producer's batch is judged by its sequence numbers first (producers
         // send one batch per partition per request).
         let header = BatchHeader::parse(records).map_err(|_| ErrorCode::CorruptMessage)?;
+        if self.cleanup.compacts() && has_keyless_record(records) {
+            // Kafka's `LogValidator`: "Compacted topic cannot accept message without key".
+            return Err(ErrorCode::InvalidRecord);
+        }
         let idempotent = header.producer_id >= 0 && header.base_sequence >= 0;
         let last_seq = header.base_sequence.wrapping_add(header.last_offset_delta);
         if idempotent {

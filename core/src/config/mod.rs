@@ -72,6 +72,78 @@ pub const RETENTION_BYTES: &str = "retention.bytes";
 pub const SEGMENT_MS: &str = "segment.ms";
 /// `segment.bytes`: a topic's segment size.
 pub const SEGMENT_BYTES: &str = "segment.bytes";
+/// `cleanup.policy`: delete old segments, compact, or both.
+pub const CLEANUP_POLICY: &str = "cleanup.policy";
+/// `min.cleanable.dirty.ratio`: the dirty share of a log that starts a cleaning.
+pub const MIN_CLEANABLE_DIRTY_RATIO: &str = "min.cleanable.dirty.ratio";
+/// `delete.retention.ms`: how long a compacted topic keeps a tombstone.
+pub const DELETE_RETENTION_MS: &str = "delete.retention.ms";
+/// `min.compaction.lag.ms`: how long a record stays uncompacted at least.
+pub const MIN_COMPACTION_LAG_MS: &str = "min.compaction.lag.ms";
+
+/// `cleanup.policy` (`log.cleanup.policy` on a broker): what happens to old records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CleanupPolicy {
+    /// `delete`: retention deletes old segments (the default).
+    #[default]
+    Delete,
+    /// `compact`: the log cleaner keeps the latest record of every key.
+    Compact,
+    /// `compact,delete`: both.
+    CompactDelete,
+}
+
+impl CleanupPolicy {
+    /// Whether retention deletes old segments.
+    pub fn deletes(self) -> bool {
+        self != CleanupPolicy::Compact
+    }
+    /// Whether the log cleaner compacts the log.
+    pub fn compacts(self) -> bool {
+        self != CleanupPolicy::Delete
+    }
+    /// The policy named by Kafka's list text (`compact,delete`, in either order).
+    pub fn parse(text: &str) -> Option<CleanupPolicy> {
+        let mut words: Vec<&str> = text.split(',').map(str::trim).collect();
+        words.sort_unstable();
+        words.dedup();
+        match words.as_slice() {
+            ["delete"] => Some(CleanupPolicy::Delete),
+            ["compact"] => Some(CleanupPolicy::Compact),
+            ["compact", "delete"] => Some(CleanupPolicy::CompactDelete),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for CleanupPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CleanupPolicy::Delete => "delete",
+            CleanupPolicy::Compact => "compact",
+            CleanupPolicy::CompactDelete => "compact,delete",
+        })
+    }
+}
+
+/// A ratio such as `min.cleanable.dirty.ratio`, held in parts per million so that the
+/// simulation compares integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ratio(pub u32);
+
+impl Ratio {
+    /// The ratio as text, as Kafka prints it (`0.5`).
+    pub fn text(self) -> String {
+        let whole = self.0 / 1_000_000;
+        let fraction = format!("{:06}", self.0 % 1_000_000);
+        let fraction = fraction.trim_end_matches('0');
+        if fraction.is_empty() {
+            format!("{whole}.0")
+        } else {
+            format!("{whole}.{fraction}")
+        }
+    }
+}
 
 /// A topic's own settings (`kafka-topics --create --config`), each overriding the cluster's
 /// default for this topic only. Unset fields follow the cluster.
@@ -95,6 +167,18 @@ pub struct TopicConfig {
     /// `segment.bytes` for this topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_bytes: Option<u64>,
+    /// `cleanup.policy` for this topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup_policy: Option<CleanupPolicy>,
+    /// `min.cleanable.dirty.ratio` for this topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_cleanable_dirty_ratio: Option<Ratio>,
+    /// `delete.retention.ms` for this topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_retention_ms: Option<i64>,
+    /// `min.compaction.lag.ms` for this topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_compaction_lag_ms: Option<i64>,
 }
 
 impl TopicConfig {
@@ -107,11 +191,19 @@ impl TopicConfig {
         if let Some(v) = self.unclean_leader_election_enable {
             entries.push((UNCLEAN_LEADER_ELECTION_ENABLE, v.to_string()));
         }
+        if let Some(p) = self.cleanup_policy {
+            entries.push((CLEANUP_POLICY, p.to_string()));
+        }
+        if let Some(r) = self.min_cleanable_dirty_ratio {
+            entries.push((MIN_CLEANABLE_DIRTY_RATIO, r.text()));
+        }
         let numbers = [
             (RETENTION_MS, self.retention_ms),
             (RETENTION_BYTES, self.retention_bytes),
             (SEGMENT_MS, self.segment_ms),
             (SEGMENT_BYTES, self.segment_bytes.map(|v| v as i64)),
+            (DELETE_RETENTION_MS, self.delete_retention_ms),
+            (MIN_COMPACTION_LAG_MS, self.min_compaction_lag_ms),
         ];
         for (name, value) in numbers {
             if let Some(v) = value {
@@ -184,6 +276,22 @@ pub struct BrokerConfig {
     /// `log.retention.check.interval.ms`: how often the broker looks for segments to delete.
     /// Default 300000.
     pub log_retention_check_interval_ms: u64,
+    /// `log.cleanup.policy`: a topic's `cleanup.policy` unless it sets its own. Default delete.
+    pub log_cleanup_policy: CleanupPolicy,
+    /// `log.cleaner.enable`: whether the broker runs the log cleaner. Default true.
+    pub log_cleaner_enable: bool,
+    /// `log.cleaner.backoff.ms`: how long the cleaner sleeps when no log needs cleaning.
+    /// Default 15000.
+    pub log_cleaner_backoff_ms: u64,
+    /// `log.cleaner.min.cleanable.ratio`: `min.cleanable.dirty.ratio` unless a topic sets it.
+    /// Default 0.5.
+    pub log_cleaner_min_cleanable_ratio: Ratio,
+    /// `log.cleaner.delete.retention.ms`: `delete.retention.ms` unless a topic sets it.
+    /// Default 86400000 (1 day).
+    pub log_cleaner_delete_retention_ms: i64,
+    /// `log.cleaner.min.compaction.lag.ms`: `min.compaction.lag.ms` unless a topic sets it.
+    /// Default 0.
+    pub log_cleaner_min_compaction_lag_ms: i64,
     /// `message.max.bytes`: the largest record batch accepted. Default 1048588.
     pub message_max_bytes: u64,
     /// Topics hosted from the start when there is no controller quorum (static mode: this
@@ -247,6 +355,12 @@ impl Default for BrokerConfig {
             log_retention_hours: 168,
             log_retention_bytes: -1,
             log_retention_check_interval_ms: 300_000,
+            log_cleanup_policy: CleanupPolicy::Delete,
+            log_cleaner_enable: true,
+            log_cleaner_backoff_ms: 15_000,
+            log_cleaner_min_cleanable_ratio: Ratio(500_000),
+            log_cleaner_delete_retention_ms: 86_400_000,
+            log_cleaner_min_compaction_lag_ms: 0,
             message_max_bytes: 1_048_588,
             topics: Vec::new(),
             controller_quorum_voters: std::collections::BTreeMap::new(),

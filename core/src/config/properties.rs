@@ -31,7 +31,10 @@
 //! Properties that span several fields (an idempotent producer needs `acks=all`) are checked
 //! once every property is set, in [`super::validate`].
 
-use super::{Acks, AutoOffsetReset, BrokerConfig, ConsumerConfig, ProducerConfig, TopicConfig};
+use super::{
+    Acks, AutoOffsetReset, BrokerConfig, CleanupPolicy, ConsumerConfig, ProducerConfig, Ratio,
+    TopicConfig,
+};
 use crate::controller::ControllerConfig;
 use std::fmt;
 
@@ -51,7 +54,7 @@ pub enum PropertyValue {
     Bool(bool),
     /// A whole number (Kafka's `int` and `long`).
     Int(i64),
-    /// A number with a fraction (no property reads one today; kept to say so in errors).
+    /// A number with a fraction (a ratio such as `min.cleanable.dirty.ratio`).
     Float(f64),
     /// Text.
     Str(String),
@@ -306,6 +309,42 @@ pub fn long_or_never(v: &PropertyValue, min: u64) -> Result<Option<u64>, String>
     Ok(if i == LONG_MAX { None } else { Some(i as u64) })
 }
 
+/// `cleanup.policy`: `delete`, `compact` or both, as text (`"compact,delete"`) or a list.
+pub fn cleanup_policy(v: &PropertyValue) -> Result<CleanupPolicy, String> {
+    let text = match v {
+        PropertyValue::Str(s) => s.clone(),
+        PropertyValue::List(items) => items
+            .iter()
+            .map(string)
+            .collect::<Result<Vec<_>, _>>()?
+            .join(","),
+        other => {
+            return Err(format!(
+                "expected delete, compact or compact,delete, found {other}"
+            ));
+        }
+    };
+    CleanupPolicy::parse(&text)
+        .ok_or_else(|| format!("expected delete, compact or compact,delete, found \"{text}\""))
+}
+
+/// A ratio between 0 and 1 (Kafka's `double` type), as a number or as text.
+pub fn ratio(v: &PropertyValue) -> Result<Ratio, String> {
+    let x = match v {
+        PropertyValue::Float(x) => *x,
+        PropertyValue::Int(i) => *i as f64,
+        PropertyValue::Str(s) => s
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| format!("expected a number between 0 and 1, found \"{s}\""))?,
+        other => return Err(format!("expected a number between 0 and 1, found {other}")),
+    };
+    if !(0.0..=1.0).contains(&x) {
+        return Err(format!("must be between 0 and 1, not {x}"));
+    }
+    Ok(Ratio((x * 1_000_000.0).round() as u32))
+}
+
 /// `true` or `false`, as a boolean or as text.
 pub fn boolean(v: &PropertyValue) -> Result<bool, String> {
     match v {
@@ -422,6 +461,30 @@ impl Configurable for BrokerConfig {
         }),
         ("log.retention.check.interval.ms", |c, v| {
             c.log_retention_check_interval_ms = unsigned(v, 1)?;
+            Ok(())
+        }),
+        ("log.cleanup.policy", |c, v| {
+            c.log_cleanup_policy = cleanup_policy(v)?;
+            Ok(())
+        }),
+        ("log.cleaner.enable", |c, v| {
+            c.log_cleaner_enable = boolean(v)?;
+            Ok(())
+        }),
+        ("log.cleaner.backoff.ms", |c, v| {
+            c.log_cleaner_backoff_ms = unsigned(v, 1)?;
+            Ok(())
+        }),
+        ("log.cleaner.min.cleanable.ratio", |c, v| {
+            c.log_cleaner_min_cleanable_ratio = ratio(v)?;
+            Ok(())
+        }),
+        ("log.cleaner.delete.retention.ms", |c, v| {
+            c.log_cleaner_delete_retention_ms = integer(v, 0)?;
+            Ok(())
+        }),
+        ("log.cleaner.min.compaction.lag.ms", |c, v| {
+            c.log_cleaner_min_compaction_lag_ms = integer(v, 0)?;
             Ok(())
         }),
         ("broker.heartbeat.interval.ms", |c, v| {
@@ -692,6 +755,22 @@ impl Configurable for TopicConfig {
             c.segment_bytes = Some(unsigned(v, 14)?);
             Ok(())
         }),
+        ("cleanup.policy", |c, v| {
+            c.cleanup_policy = Some(cleanup_policy(v)?);
+            Ok(())
+        }),
+        ("min.cleanable.dirty.ratio", |c, v| {
+            c.min_cleanable_dirty_ratio = Some(ratio(v)?);
+            Ok(())
+        }),
+        ("delete.retention.ms", |c, v| {
+            c.delete_retention_ms = Some(integer(v, 0)?);
+            Ok(())
+        }),
+        ("min.compaction.lag.ms", |c, v| {
+            c.min_compaction_lag_ms = Some(integer(v, 0)?);
+            Ok(())
+        }),
     ];
 }
 
@@ -703,8 +782,6 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
         &[
             "default.replication.factor",
             "num.partitions",
-            "cleanup.policy",
-            "log.cleanup.policy",
             "offsets.topic.replication.factor",
             "auto.create.topics.enable",
         ],
@@ -758,10 +835,7 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
             "table.name.format",
         ],
     ),
-    (
-        Role::Topic,
-        &["cleanup.policy", "compression.type", "max.message.bytes"],
-    ),
+    (Role::Topic, &["compression.type", "max.message.bytes"]),
 ];
 
 /// Every property name a role accepts ([`BOOTSTRAP_SERVERS`] included for clients).
@@ -826,7 +900,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use PropertyValue::{Bool, Float, Int, List};
+    use PropertyValue::{Bool, Float, Int, List, Str};
 
     fn text(s: &str) -> PropertyValue {
         PropertyValue::from(s)
@@ -907,6 +981,46 @@ mod tests {
     }
 
     /// Kafka reads every value from text: `"5"` is 5, `" 5 "` too (ConfigDef trims).
+    /// Kafka's `cleanup.policy` is a list: `compact,delete` and `delete,compact` are one
+    /// policy; a ratio is a `double` between 0 and 1.
+    #[test]
+    fn cleanup_policies_and_ratios_parse_as_kafka_reads_them() {
+        use super::CleanupPolicy::*;
+        let cases = [
+            (Str("delete".into()), Ok(Delete)),
+            (Str("compact".into()), Ok(Compact)),
+            (Str("compact,delete".into()), Ok(CompactDelete)),
+            (Str("delete, compact".into()), Ok(CompactDelete)),
+            (
+                List(vec![Str("compact".into()), Str("delete".into())]),
+                Ok(CompactDelete),
+            ),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(cleanup_policy(&value), expected, "{value}");
+        }
+        assert!(cleanup_policy(&Str("compress".into())).is_err());
+        assert_eq!(ratio(&Float(0.5)), Ok(Ratio(500_000)));
+        assert_eq!(ratio(&Str("0.25".into())), Ok(Ratio(250_000)));
+        assert_eq!(ratio(&Int(1)), Ok(Ratio(1_000_000)));
+        assert!(ratio(&Float(1.5)).unwrap_err().contains("between 0 and 1"));
+        assert_eq!(Ratio(500_000).text(), "0.5");
+        assert_eq!(Ratio(1_000_000).text(), "1.0");
+        let mut topic = TopicConfig::default();
+        topic.set("cleanup.policy", &Str("compact".into())).unwrap();
+        topic.set("min.cleanable.dirty.ratio", &Float(0.1)).unwrap();
+        assert!(
+            topic
+                .entries()
+                .contains(&("cleanup.policy", "compact".into()))
+        );
+        assert!(
+            topic
+                .entries()
+                .contains(&("min.cleanable.dirty.ratio", "0.1".into()))
+        );
+    }
+
     #[test]
     fn numbers_and_booleans_may_be_written_as_text() {
         let mut p = ProducerConfig::default();

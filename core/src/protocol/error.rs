@@ -40,6 +40,8 @@ pub enum ErrorCode {
     /// A proposed ISR names a broker that is fenced, unregistered, or registered with another
     /// broker epoch than the one the leader saw fetch (KIP-903).
     IneligibleReplica,
+    /// A record the broker refuses as such: e.g. one without a key sent to a compacted topic.
+    InvalidRecord,
 }
 
 impl ErrorCode {
@@ -75,6 +77,7 @@ impl ErrorCode {
             ErrorCode::RebalanceInProgress => 27,
             ErrorCode::FencedInstanceId => 82,
             ErrorCode::IneligibleReplica => 107,
+            ErrorCode::InvalidRecord => 87,
         }
     }
 
@@ -110,6 +113,7 @@ impl ErrorCode {
             ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             ErrorCode::FencedInstanceId => "FENCED_INSTANCE_ID",
             ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
+            ErrorCode::InvalidRecord => "INVALID_RECORD",
         }
     }
 
@@ -171,6 +175,7 @@ mod tests {
             (ErrorCode::RebalanceInProgress, 27),
             (ErrorCode::FencedInstanceId, 82),
             (ErrorCode::IneligibleReplica, 107),
+            (ErrorCode::InvalidRecord, 87),
         ];
         for (error, code) in table {
             assert_eq!(error.code(), code, "{error}");

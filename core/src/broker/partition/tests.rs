@@ -472,3 +472,23 @@ fn the_high_watermark_stays_while_the_isr_is_below_min_insync_replicas() {
         "min.insync.replicas above the replication factor is capped at it"
     );
 }
+
+/// Kafka's `LogValidator`: a compacted topic keeps the latest record of each key, so a record
+/// without a key has no place in it and is refused whole (`INVALID_RECORD`).
+#[test]
+fn a_compacted_topic_refuses_records_without_a_key() {
+    let mut p = replica(&[]);
+    let mut out = Outbox::<Vocab>::new();
+    p.become_leader(ms(0), &state(1, 0, &[1], &[1]), 1, out.writer());
+    let mut settings = TopicLogSettings::of_broker(&BrokerConfig::default());
+    settings.cleanup = CleanupPolicy::Compact;
+    p.set_log_settings(settings);
+    assert_eq!(
+        p.append_as_leader(&batch(1), out.writer()).unwrap_err(),
+        ErrorCode::InvalidRecord
+    );
+    assert_eq!(p.log_end_offset(), 0);
+    settings.cleanup = CleanupPolicy::Delete;
+    p.set_log_settings(settings);
+    assert!(p.append_as_leader(&batch(1), out.writer()).is_ok());
+}

@@ -274,7 +274,7 @@ impl Consumer {
         self.stuck.clear();
         // Fetches of the revoked partitions are void.
         self.network
-            .abandon(|r| !matches!(r.kind, Request::Fetch), &mut out.scoped());
+            .abandon(|r| !matches!(r.kind, Request::Fetch(_)), &mut out.scoped());
     }
 
     /// Rejoin from scratch (after the coordinator forgot us or a generation was fenced).

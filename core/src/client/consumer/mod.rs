@@ -47,7 +47,8 @@ type Out<'a> = dyn crate::node::Out<Vocab> + 'a;
 enum Request {
     Metadata,
     ListOffsets,
-    Fetch,
+    /// A Fetch, with the offset asked of each partition.
+    Fetch(BTreeMap<TopicPartition, i64>),
     /// KIP-320: checking positions against a new leader's history.
     Validation,
     /// Group protocol requests.
@@ -66,7 +67,7 @@ impl Request {
     fn is_group(&self) -> bool {
         !matches!(
             self,
-            Request::Metadata | Request::ListOffsets | Request::Fetch | Request::Validation
+            Request::Metadata | Request::ListOffsets | Request::Fetch(_) | Request::Validation
         )
     }
 }
@@ -237,9 +238,19 @@ impl Consumer {
             Message::MetadataResponse(r) => {
                 self.view.update(&r);
                 self.on_metadata(out);
+                if self.needs_metadata() {
+                    // Kafka's `refreshBackoffMs`: the next refresh waits retry.backoff.ms
+                    // (a topic not created yet, a partition without a leader).
+                    self.backoff_until = now + Duration::from_millis(self.config.retry_backoff_ms);
+                    out.set_timer(Timer::RetryBackoff, self.backoff_until);
+                }
             }
             Message::ListOffsetsResponse(r) => self.on_list_offsets(now, r, out),
-            Message::FetchResponse(r) => self.on_fetch(now, r, out),
+            Message::FetchResponse(r) => {
+                if let Request::Fetch(fetched_at) = request.kind {
+                    self.on_fetch(now, &fetched_at, r, out);
+                }
+            }
             Message::OffsetForLeaderEpochResponse(r) => self.on_validation(now, r, out),
             _ => {}
         }
@@ -281,6 +292,17 @@ impl Consumer {
             .send_message(now, to, message, kind, timeout, &mut out.scoped());
     }
 
+    /// Whether the metadata lacks the topic's partitions or a leader of one it owns.
+    fn needs_metadata(&self) -> bool {
+        self.topic.as_ref().is_some_and(|topic| {
+            self.view.partition_count(topic).is_none()
+                || self
+                    .assignment
+                    .iter()
+                    .any(|tp| self.view.leader(tp).is_none())
+        })
+    }
+
     fn busy(&self, pred: impl Fn(&Request) -> bool) -> bool {
         self.network.any(|r| pred(&r.kind))
     }
@@ -290,12 +312,7 @@ impl Consumer {
         let Some(topic) = self.topic.clone() else {
             return;
         };
-        let needs_metadata = self.view.partition_count(&topic).is_none()
-            || self
-                .assignment
-                .iter()
-                .any(|tp| self.view.leader(tp).is_none());
-        if needs_metadata {
+        if self.needs_metadata() {
             if !self.busy(|k| matches!(k, Request::Metadata))
                 && !self.config.bootstrap_servers.is_empty()
             {
@@ -423,7 +440,7 @@ impl Consumer {
     fn fetch(&mut self, now: Instant, out: &mut Out) {
         let mut busy_nodes: BTreeSet<NodeId> = BTreeSet::new();
         for (_, r) in self.network.in_flight() {
-            if matches!(r.kind, Request::Fetch) {
+            if matches!(r.kind, Request::Fetch(_)) {
                 busy_nodes.insert(r.to);
             }
         }
@@ -454,6 +471,10 @@ impl Consumer {
             });
         }
         for (leader, partitions) in by_leader {
+            let offsets = partitions
+                .iter()
+                .map(|p| (p.partition.clone(), p.fetch_offset))
+                .collect();
             let correlation_id = self.next_correlation_id();
             let message = Message::FetchRequest(FetchRequest {
                 replica_epoch: -1,
@@ -464,18 +485,24 @@ impl Consumer {
                 max_bytes: self.config.fetch_max_bytes,
                 partitions,
             });
-            self.request(now, leader, Request::Fetch, message, out);
+            self.request(now, leader, Request::Fetch(offsets), message, out);
         }
     }
 
-    fn on_fetch(&mut self, now: Instant, response: FetchResponse, out: &mut Out) {
+    fn on_fetch(
+        &mut self,
+        now: Instant,
+        fetched_at: &BTreeMap<TopicPartition, i64>,
+        response: FetchResponse,
+        out: &mut Out,
+    ) {
         if self.is_stalled() {
             // Nobody polls: drop the data; the positions have not moved, so it is fetched
             // again once the application is back.
             return;
         }
         let before = self.positions.clone();
-        self.deliver(now, response, out);
+        self.deliver(now, fetched_at, response, out);
         // The application has processed what this poll returned: its own commit, if any.
         if self.positions != before && self.group.is_some() {
             match self.config.application_commit {
@@ -487,7 +514,13 @@ impl Consumer {
     }
 
     /// Hand a fetch's records to the application, advancing the positions.
-    fn deliver(&mut self, now: Instant, response: FetchResponse, out: &mut Out) {
+    fn deliver(
+        &mut self,
+        now: Instant,
+        fetched_at: &BTreeMap<TopicPartition, i64>,
+        response: FetchResponse,
+        out: &mut Out,
+    ) {
         for p in response.partitions {
             let tp = p.partition;
             let Some(position) = self.positions.get(&tp).copied() else {
@@ -495,18 +528,21 @@ impl Consumer {
             };
             match p.error {
                 ErrorCode::None => {
-                    let (records, epoch) = self.decode(&tp, position, &p.records, out);
                     // Kafka discards a fetch answered for another offset than the position
                     // (`seek()` moved it while the fetch was on its way): its records do not
                     // follow the position.
-                    if records.first().is_some_and(|r| r.offset > position) {
+                    if fetched_at.get(&tp) != Some(&position) {
                         continue;
                     }
-                    if let Some(epoch) = epoch {
+                    let decoded = self.decode(&tp, position, &p.records, out);
+                    let records = decoded.records;
+                    if let Some(epoch) = decoded.last_epoch {
                         self.last_epoch.insert(tp.clone(), epoch);
                     }
-                    if let Some(last) = records.last() {
-                        self.positions.insert(tp.clone(), last.offset + 1);
+                    // Past the last batch read, even where compaction removed its last
+                    // records: the next fetch starts after it (Kafka's `nextFetchOffset`).
+                    if let Some(next) = decoded.next_offset {
+                        self.positions.insert(tp.clone(), next);
                     }
                     for chunk in records.chunks(self.config.max_poll_records.max(1) as usize) {
                         out.reply(Reply::Polled {
@@ -631,15 +667,11 @@ impl Consumer {
 
     /// Decode fetched batches into records at or after `position`, stopping at the first batch
     /// that fails its CRC (Kafka raises `CorruptRecordException` to the application). Also
-    /// returns the leader epoch of the batch holding the last record returned.
-    fn decode(
-        &self,
-        tp: &TopicPartition,
-        position: i64,
-        bytes: &[u8],
-        out: &mut Out,
-    ) -> (Vec<PolledRecord>, Option<i32>) {
+    /// returns the leader epoch of the batch holding the last record returned, and the offset
+    /// after the last batch read (a compacted batch may end after its last record).
+    fn decode(&self, tp: &TopicPartition, position: i64, bytes: &[u8], out: &mut Out) -> Decoded {
         let mut last_epoch = None;
+        let mut next_offset = None;
         let mut records = Vec::new();
         let mut rest = bytes;
         while !rest.is_empty() {
@@ -650,8 +682,10 @@ impl Consumer {
             };
             match decoded {
                 Ok((batch, used)) => {
-                    for (i, record) in batch.records.iter().enumerate() {
-                        let offset = batch.base_offset + i as i64;
+                    if batch.next_offset() > position {
+                        next_offset = Some(batch.next_offset());
+                    }
+                    for (offset, record) in batch.records_with_offsets() {
                         if offset >= position {
                             last_epoch = Some(batch.partition_leader_epoch);
                             records.push(PolledRecord {
@@ -683,6 +717,19 @@ impl Consumer {
                 }
             }
         }
-        (records, last_epoch)
+        Decoded {
+            records,
+            last_epoch,
+            next_offset,
+        }
     }
+}
+
+/// A fetch's records for one partition, decoded.
+struct Decoded {
+    records: Vec<PolledRecord>,
+    /// The leader epoch of the batch holding the last record.
+    last_epoch: Option<i32>,
+    /// The offset after the last batch read, if it is past the position.
+    next_offset: Option<i64>,
 }
