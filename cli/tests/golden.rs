@@ -20,6 +20,7 @@ const CASES: &[(&str, u64)] = &[
     ("connector-crash-resume", 1),
     ("retention-consumer-falls-behind", 1),
     ("decoupled-pipelines", 1),
+    ("compaction-rebuild", 1),
 ];
 
 #[test]

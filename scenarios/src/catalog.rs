@@ -16,6 +16,7 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "connector-crash-resume",
     "retention-consumer-falls-behind",
     "decoupled-pipelines",
+    "compaction-rebuild",
     "wal-recovery",
     "leader-failover",
     "min-isr-unavailable",

@@ -4,7 +4,8 @@
 //! A replica's log grows by [`ReplicaEvent::LogAppended`] (a leader's append, a follower's
 //! copy) and shrinks by [`ReplicaEvent::ReplicaTruncated`]; a crash and restart keeps what
 //! recovery found ([`LogEvent::Recovered`] says where the recovered log ends), and a partition
-//! whose files did not survive starts empty. Replaying those events gives, at the end of a
+//! whose files did not survive starts empty; the log cleaner removes what [`LogEvent::Cleaned`]
+//! names and rewrites batches under new CRCs, which later copies of them carry. Replaying those events gives, at the end of a
 //! run, the same logs as reading the brokers' disks — which is what the replication and
 //! durability checkers judge, now from a saved trace alone.
 
@@ -12,6 +13,8 @@ use crate::trace::{Kind, Line};
 use kafkasim_core::actor::Event;
 use kafkasim_core::broker::{LogEvent, ReplicaEvent};
 use kafkasim_core::ids::TopicPartition;
+use kafkasim_core::log::AppendedBatch;
+use kafkasim_core::log::cleaner::LogCleaned;
 use kafkasim_sim::trace::Name;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -21,9 +24,24 @@ use std::sync::Arc;
 pub struct LoggedRecord {
     /// The epoch of the leader that appended it.
     pub leader_epoch: i32,
-    /// Its value, as text.
+    /// Its value, as text (empty for a tombstone).
     pub value: String,
+    /// Its key, as text (`None`: a null key).
+    pub key: Option<String>,
+    /// Whether its value is null: a tombstone, which deletes its key from a compacted topic.
+    pub tombstone: bool,
 }
+
+/// A record's content, as its batch holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Content {
+    value: String,
+    key: Option<String>,
+    tombstone: bool,
+}
+
+/// A batch's records by offset.
+type BatchContent = Arc<BTreeMap<i64, Content>>;
 
 /// One replica's log: offset → record.
 pub type ReplicaLog = BTreeMap<i64, LoggedRecord>;
@@ -38,11 +56,14 @@ pub struct Logs {
     /// What a restarting node had before its crash, until recovery says what survived.
     before_restart: BTreeMap<Name, BTreeMap<TopicPartition, ReplicaLog>>,
     down: BTreeSet<Name>,
-    /// Each batch's records as its leader appended them, by (base offset, epoch, CRC): what
-    /// a follower's copy of the batch holds.
-    originals: BTreeMap<(i64, i32, u32), Arc<[String]>>,
+    /// Each batch's records as its leader appended them, or as a cleaner rewrote them, by
+    /// (base offset, epoch, CRC): what a follower's copy of the batch holds.
+    originals: BTreeMap<(i64, i32, u32), BatchContent>,
     /// What each crashed node's log held as it went down, one entry per crash in trace order.
     at_crashes: Vec<BTreeMap<TopicPartition, ReplicaLog>>,
+    /// The records each node's log cleaner removed, per partition, while they still matter:
+    /// a truncation takes back those at or above its point (the log there is rewritten).
+    removed: BTreeMap<Name, BTreeMap<TopicPartition, ReplicaLog>>,
 }
 
 impl Logs {
@@ -80,6 +101,9 @@ impl Logs {
                 self.log_mut(node, partition).clone_from(&log);
             }
             Kind::Node {
+                event: Event::Log(LogEvent::Cleaned { partition, cleaned }),
+            } => self.cleaned(node, partition, cleaned),
+            Kind::Node {
                 event: Event::Log(LogEvent::SegmentsDeleted { partition, deleted }),
             } => {
                 let start = deleted.log_start_offset;
@@ -103,6 +127,40 @@ impl Logs {
         }
     }
 
+    /// The cleaner removed records from `node`'s log and rewrote batches: each rewritten
+    /// batch now holds what is left of it, under its new CRC.
+    fn cleaned(&mut self, node: &Name, tp: &TopicPartition, cleaned: &LogCleaned) {
+        let log = self.log_mut(node, tp);
+        let mut gone = ReplicaLog::new();
+        for (first, last) in &cleaned.removed {
+            let doomed: Vec<i64> = log.range(first..=last).map(|(o, _)| *o).collect();
+            for o in doomed {
+                gone.extend(log.remove_entry(&o));
+            }
+        }
+        let log = self.log_mut(node, tp);
+        let mut rewritten = Vec::new();
+        for b in &cleaned.rewritten {
+            let records: BTreeMap<i64, Content> = log
+                .range(b.base_offset..=b.last_offset)
+                .map(|(o, r)| (*o, content(r)))
+                .collect();
+            rewritten.push(((b.base_offset, b.leader_epoch, b.crc), Arc::new(records)));
+        }
+        self.originals.extend(rewritten);
+        self.removed
+            .entry(node.clone())
+            .or_default()
+            .entry(tp.clone())
+            .or_default()
+            .extend(gone);
+    }
+
+    /// The records `node`'s cleaner removed from its log of `tp` (and no truncation took back).
+    pub fn removed(&self, node: &str, tp: &TopicPartition) -> Option<&ReplicaLog> {
+        self.removed.get(node).and_then(|logs| logs.get(tp))
+    }
+
     fn log_mut(&mut self, node: &Name, tp: &TopicPartition) -> &mut ReplicaLog {
         self.logs
             .entry(node.clone())
@@ -119,22 +177,28 @@ impl Logs {
                 for b in batches {
                     let key = (b.base_offset, b.leader_epoch, b.crc);
                     if !b.values.is_empty() {
-                        self.originals.insert(key, b.values.as_slice().into());
+                        self.originals.insert(key, Arc::new(original_content(b)));
                     }
-                    let values = self.originals.get(&key).cloned();
+                    let content = self.originals.get(&key).cloned();
                     let log = self.log_mut(node, partition);
-                    for offset in b.base_offset..=b.last_offset {
-                        let i = (offset - b.base_offset) as usize;
+                    match content {
+                        Some(records) => {
+                            for (offset, c) in records.iter() {
+                                log.insert(*offset, logged(b.leader_epoch, c.clone()));
+                            }
+                        }
                         // A copy of a batch no leader appended in this trace: say so, and
                         // let the checkers see it differ.
-                        let value = values.as_ref().and_then(|v| v.get(i)).cloned();
-                        let value =
-                            value.unwrap_or_else(|| format!("<unknown batch crc {}>", b.crc));
-                        let record = LoggedRecord {
-                            leader_epoch: b.leader_epoch,
-                            value,
-                        };
-                        log.insert(offset, record);
+                        None => {
+                            for offset in b.base_offset..=b.last_offset {
+                                let c = Content {
+                                    value: format!("<unknown batch crc {}>", b.crc),
+                                    key: None,
+                                    tombstone: false,
+                                };
+                                log.insert(offset, logged(b.leader_epoch, c));
+                            }
+                        }
                     }
                 }
             }
@@ -147,6 +211,14 @@ impl Logs {
                 let log = self.log_mut(node, partition);
                 log.split_off(to);
                 log.retain(|o, _| o >= log_start_offset);
+                if let Some(gone) = self
+                    .removed
+                    .get_mut(node)
+                    .and_then(|l| l.get_mut(partition))
+                {
+                    gone.split_off(to);
+                    gone.retain(|o, _| o >= log_start_offset);
+                }
             }
             _ => {}
         }
@@ -175,5 +247,38 @@ impl Logs {
             .filter(|(node, _)| !self.down.contains(*node))
             .map(|(node, logs)| (node.to_string(), logs.clone()))
             .collect()
+    }
+}
+
+/// The records of a batch as its leader's append tells them, by offset.
+fn original_content(b: &AppendedBatch) -> BTreeMap<i64, Content> {
+    b.values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let content = Content {
+                value: value.clone(),
+                key: b.keys.get(i).cloned().flatten(),
+                tombstone: b.tombstones.contains(&(i as u32)),
+            };
+            (b.base_offset + i as i64, content)
+        })
+        .collect()
+}
+
+fn logged(leader_epoch: i32, c: Content) -> LoggedRecord {
+    LoggedRecord {
+        leader_epoch,
+        value: c.value,
+        key: c.key,
+        tombstone: c.tombstone,
+    }
+}
+
+fn content(r: &LoggedRecord) -> Content {
+    Content {
+        value: r.value.clone(),
+        key: r.key.clone(),
+        tombstone: r.tombstone,
     }
 }

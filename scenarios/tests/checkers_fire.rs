@@ -21,6 +21,7 @@ use kafkasim_core::database::{RowChange, SynchronousCommit};
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::time::Instant;
 use kafkasim_scenarios::checkers::CHECKERS;
+use kafkasim_scenarios::checkers::compaction::CompactedReplica;
 use kafkasim_scenarios::checkers::database::{DatabaseHistory, DbCommit, Delivery};
 use kafkasim_scenarios::checkers::history::{
     Acked, Assignment, CommitAppended, CommittedKind, CommittedOffsets, ConsumerStep, Crash,
@@ -28,6 +29,7 @@ use kafkasim_scenarios::checkers::history::{
 };
 use kafkasim_scenarios::checkers::pipeline::{SinkRead, Warehouse};
 use kafkasim_scenarios::checkers::retention::Deletion;
+use kafkasim_scenarios::logs::LoggedRecord;
 use kafkasim_sim::trace::CrashKind;
 use std::collections::BTreeMap;
 
@@ -486,12 +488,15 @@ fn pipeline(reads: Vec<SinkRead>, final_row: Option<&str>) -> History {
         .into_iter()
         .collect();
     let warehouse = Warehouse {
+        table: "orders".into(),
+        topic: "shop.public.orders".into(),
         database: Some("db-1".into()),
         source: Some("shop-source-0".into()),
         snapshot_lsn: Some(Lsn(50)),
         reads,
         final_rows: Some(rows),
         down_at_end: Vec::new(),
+        resent: Default::default(),
     };
     h.warehouses.insert("orders".into(), warehouse);
     h
@@ -542,6 +547,42 @@ fn retention_below_hw(repaired: bool) -> History {
     h
 }
 
+/// One replica's log record: `key` = `value`, in epoch 0.
+fn logged(key: &str, value: &str) -> LoggedRecord {
+    LoggedRecord {
+        leader_epoch: 0,
+        value: value.into(),
+        key: Some(key.into()),
+        tombstone: false,
+    }
+}
+
+/// broker-1's cleaner removed key a's record at offset 0 (a1) — and the later a2 at offset 2
+/// is not in its log either: a's latest value is gone.
+fn latest_value(repaired: bool) -> History {
+    let mut h = History::default();
+    let mut log = BTreeMap::from([(1, logged("b", "b1"))]);
+    if repaired {
+        log.insert(2, logged("a", "a2"));
+    }
+    h.compacted.push(CompactedReplica {
+        node: "broker-1".into(),
+        partition: orders(0),
+        log,
+        removed: BTreeMap::from([(0, logged("a", "a1"))]),
+    });
+    h
+}
+
+/// A poll that steps over an offset the cleaner removed is no skip.
+#[test]
+fn a_gap_a_log_cleaner_left_is_no_skip() {
+    let mut h = poll_skip(false);
+    assert!(!check("poll-skip", &h).is_empty());
+    h.compacted_offsets.insert(orders(0), [2].into());
+    assert_eq!(check("poll-skip", &h), Vec::<String>::new());
+}
+
 struct Case {
     /// The checker's name in `CHECKERS`.
     checker: &'static str,
@@ -579,6 +620,7 @@ const CASES: &[Case] = &[
     Case { checker: "LeaderCompleteness", history: leader_completeness, mentions: &["broker-3", "epoch 2", "log end 3", "5"] },
     Case { checker: "hw-monotonic", history: hw_monotonic, mentions: &["consumer-1", "from 10 back to 7"] },
     Case { checker: "retention-below-hw", history: retention_below_hw, mentions: &["broker-2", "orders-0", "offset 6", "high watermark 4"] },
+    Case { checker: "latest-value", history: latest_value, mentions: &["broker-1", "key a", "orders-0@0", "a1"] },
     Case { checker: "offsets-dense", history: offsets_dense, mentions: &["broker-1", "orders-0", "from offset 1 to 3"] },
     Case { checker: "offsets-dense", history: offsets_dense_polls, mentions: &["consumer-1", "orders-0@3", "offset 1"] },
 ];

@@ -273,11 +273,29 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
         (
             BASE.replace(
                 "partitions = 2",
-                "partitions = 2\n[topics.config]\ncleanup.policy = \"compact\"",
+                "partitions = 2\n[topics.config]\ncompression.type = \"zstd\"",
+            ),
+            8,
+            "topics[0].config.compression.type",
+            "kafkasim does not model it yet",
+        ),
+        (
+            BASE.replace(
+                "partitions = 2",
+                "partitions = 2\n[topics.config]\ncleanup.policy = \"compact,remove\"",
             ),
             8,
             "topics[0].config.cleanup.policy",
-            "kafkasim does not model it yet",
+            "expected delete, compact or compact,delete",
+        ),
+        (
+            BASE.replace(
+                "partitions = 2",
+                "partitions = 2\n[topics.config]\nmin.cleanable.dirty.ratio = 1.5",
+            ),
+            8,
+            "topics[0].config.min.cleanable.dirty.ratio",
+            "between 0 and 1",
         ),
         (
             BASE.replace(

@@ -16,6 +16,12 @@
 //! .. WHERE excluded.lsn > t.lsn` leaves in a shared table. A deleted row is remembered
 //! with its position (a tombstone row), so that an older insert delivered late cannot bring
 //! it back.
+//!
+//! Simplified: Kafka tombstones (the null value after each delete) are ignored, since the
+//! delete event before them carries the delete with its position. On a compacted topic that
+//! event goes once the cleaner sees its tombstone, so a sink that falls further behind than
+//! `min.compaction.lag.ms` can miss a delete; a JDBC sink with `delete.enabled` applies the
+//! tombstone instead, but a tombstone names no LSN for this sink's guard to order.
 
 use super::Embedded;
 use super::envelope::{self, Op, Position};

@@ -283,6 +283,10 @@ pub struct History {
     pub warehouses: super::pipeline::Warehouses,
     /// Every deletion of segments by retention, with the replica's high watermark then.
     pub deletions: Vec<super::retention::Deletion>,
+    /// Each up replica whose log cleaner removed records, with its log at the end.
+    pub compacted: Vec<super::compaction::CompactedReplica>,
+    /// Every offset some replica's log cleaner removed, per partition.
+    pub compacted_offsets: BTreeMap<TopicPartition, BTreeSet<i64>>,
     /// Indices into `resets` of the positions taken from the group's committed offset (the
     /// others came from `auto.offset.reset` or a detected truncation).
     pub committed_resets: std::collections::BTreeSet<usize>,
@@ -314,6 +318,7 @@ impl History {
         let logs = Logs::replay(lines);
         history.absorb_final_logs(&logs);
         history.absorb_held_at_crash(&logs);
+        (history.compacted, history.compacted_offsets) = super::compaction::compactions(&logs);
         let end = Reducer::new(header, lines).at_end();
         if let Some(end) = &end {
             history.absorb_final_view(end);
@@ -714,6 +719,19 @@ impl History {
 }
 
 impl History {
+    /// Whether some replica's log cleaner removed `tp`@`offset`: a record superseded by a
+    /// later one of its key, or an expired tombstone. Not seeing it is no loss.
+    pub fn compacted_away(&self, tp: &TopicPartition, offset: i64) -> bool {
+        self.compacted_offsets
+            .get(tp)
+            .is_some_and(|o| o.contains(&offset))
+    }
+
+    /// Whether every offset strictly between `from` and `to` was compacted away.
+    pub fn compacted_between(&self, tp: &TopicPartition, from: i64, to: i64) -> bool {
+        (from + 1..to).all(|o| self.compacted_away(tp, o))
+    }
+
     /// Walk every consumer's polls in order, forgetting the previous offset of a partition
     /// when its position was reset; `visit(poll, record, previous offset)` sees each record.
     pub fn walk_polls(&self, mut visit: impl FnMut(&Poll, &PolledRecord, Option<i64>)) {

@@ -52,7 +52,8 @@ pub fn lost_write(h: &History) -> Vec<String> {
         .filter_map(|a| {
             let value = h.value_of(a.record_id)?;
             let top = *highest.get(&a.partition)?;
-            (a.offset < top && !polled.contains(value)).then(|| {
+            let missed = !polled.contains(value) && !h.compacted_away(&a.partition, a.offset);
+            (a.offset < top && missed).then(|| {
                 format!(
                     "{value} acknowledged at {}@{} was never polled (polls reached offset {top})",
                     a.partition, a.offset
@@ -69,7 +70,8 @@ pub fn unseen(h: &History) -> Vec<String> {
         .iter()
         .filter_map(|a| {
             let value = h.value_of(a.record_id)?;
-            (!polled.contains(value)).then(|| {
+            let missed = !polled.contains(value) && !h.compacted_away(&a.partition, a.offset);
+            missed.then(|| {
                 format!(
                     "{value} acknowledged at {}@{} never polled",
                     a.partition, a.offset
@@ -152,6 +154,7 @@ pub fn poll_skip(h: &History) -> Vec<String> {
                     let key = (poll.consumer.as_str(), &poll.partition);
                     if let Some(prev) = last.get(&key)
                         && record.offset > prev + 1
+                        && !h.compacted_between(&poll.partition, *prev, record.offset)
                     {
                         findings.push(format!(
                             "{} polled {}@{} after {}: offsets {}..={} skipped",

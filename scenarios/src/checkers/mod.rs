@@ -2,6 +2,7 @@
 //! look it up (Jepsen's Kafka workload; the durability promises of fsync and log recovery;
 //! the TLA+ specs of Kafka replication; the fencing of consumer groups).
 
+pub mod compaction;
 pub mod database;
 pub mod durability;
 pub mod groups;
@@ -179,8 +180,14 @@ pub const CHECKERS: &[Checker] = &[
         at_end: false,
     },
     Checker {
+        name: "latest-value",
+        about: "a compacted topic keeps the latest value of every live key: whatever a log cleaner removed, a later record of its key supersedes",
+        check: compaction::latest_value,
+        at_end: true,
+    },
+    Checker {
         name: "offsets-dense",
-        about: "final logs and each consumer's polls have dense, increasing offsets",
+        about: "final logs and each consumer's polls have dense, increasing offsets, except where a log cleaner removed records",
         check: durability::offsets_dense,
         at_end: true,
     },

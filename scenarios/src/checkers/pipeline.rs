@@ -7,7 +7,10 @@
 //!   snapshot the sink read reached the sink at least once. That snapshot carries what came
 //!   before: a source that snapshots again after a crash streams only what follows the new
 //!   snapshot, as Debezium does, so changes in between reach the sink as the snapshot's
-//!   state, not as events (their effect is judged by `warehouse-converges`).
+//!   state, not as events (their effect is judged by `warehouse-converges`). On a compacted
+//!   topic only each live key's last change must arrive (or a later one): the log cleaner
+//!   may remove a change a later one supersedes, and a deleted key whole once its tombstone
+//!   is past `delete.retention.ms` (`latest-value` and `warehouse-converges` judge the rest).
 //! - `aborted-downstream`: no change of a rolled-back transaction (or of a commit a crash
 //!   took back) ever reaches the sink.
 //! - `key-order`: for each key, the sink sees every change (c, u, d) for the first time in
@@ -49,9 +52,14 @@ pub struct SinkRead {
     pub xid: Option<Xid>,
 }
 
-/// One warehouse table: what its sink tasks read, and what they hold at the end.
+/// One warehouse table, kept by one sink connector (its consumer group): what its tasks
+/// read, and what they hold at the end. Two sinks of one table keep two warehouses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Warehouse {
+    /// The table it copies.
+    pub table: String,
+    /// The topic its sink reads.
+    pub topic: String,
     /// The database the table comes from (through the source writing the sink's topic).
     pub database: Option<String>,
     /// The source task writing the topic.
@@ -64,9 +72,12 @@ pub struct Warehouse {
     pub final_rows: Option<sink::WarehouseRows>,
     /// Tasks down at the end.
     pub down_at_end: Vec<String>,
+    /// Transactions its source handed to its producer more than once (after a restart).
+    pub resent: BTreeSet<Xid>,
 }
 
-/// Every warehouse table, by name.
+/// Every warehouse, by the name findings give it: its table, or `table (group)` when more
+/// than one sink copies that table.
 pub type Warehouses = BTreeMap<String, Warehouse>;
 
 /// The warehouses from the trace and the view at its end.
@@ -84,21 +95,51 @@ pub fn warehouses(header: &Header, lines: &[Line], end: Option<&WorldView>) -> W
             }
         }
     }
+    let mut groups_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for n in &header.nodes {
-        if let NodeRole::Sink { topic, table, .. } = &n.role {
-            task_table.insert(&n.name, table.clone());
-            let w = tables.entry(table.clone()).or_default();
+        if let NodeRole::Sink { table, group, .. } = &n.role {
+            groups_of.entry(table).or_default().insert(group);
+        }
+    }
+    for n in &header.nodes {
+        if let NodeRole::Sink {
+            topic,
+            table,
+            group,
+        } = &n.role
+        {
+            let name = if groups_of[table.as_str()].len() > 1 {
+                format!("{table} ({group})")
+            } else {
+                table.clone()
+            };
+            task_table.insert(&n.name, name.clone());
+            let w = tables.entry(name).or_default();
+            w.table = table.clone();
+            w.topic = topic.clone();
             if let Some((db, src)) = source_of.get(topic.as_str()) {
                 w.database = Some(db.to_string());
                 w.source = Some(src.to_string());
             }
         }
     }
+    let mut sent: BTreeMap<(&str, Xid), usize> = BTreeMap::new();
     for line in lines {
         let TraceKind::Node { event } = &line.kind else {
             continue;
         };
         match event {
+            Event::Source(source::Event::TransactionSent { xid, .. }) => {
+                let times = sent.entry((&line.node, *xid)).or_default();
+                *times += 1;
+                if *times == 2 {
+                    for w in tables.values_mut() {
+                        if w.source.as_deref() == Some(&*line.node) {
+                            w.resent.insert(*xid);
+                        }
+                    }
+                }
+            }
             Event::Source(source::Event::SnapshotTaken { lsn, .. }) => {
                 for w in tables.values_mut() {
                     if w.source.as_deref() == Some(&*line.node) && w.snapshot_lsn.is_none() {
@@ -188,7 +229,7 @@ pub fn warehouse_converges(h: &History) -> Vec<String> {
             continue;
         };
         let empty = Rows::new();
-        let source = source.get(table).unwrap_or(&empty);
+        let source = source.get(&w.table).unwrap_or(&empty);
         let warehouse = w.final_rows.as_ref().map(sink::live).unwrap_or_default();
         findings.extend(differences(table, db, source, &warehouse));
     }
@@ -235,6 +276,29 @@ pub fn lost_change(h: &History) -> Vec<String> {
             .iter()
             .filter_map(|r| Some((r.xid?, r.key)))
             .collect();
+        // On a compacted topic only each key's latest state is promised: a change a later
+        // one supersedes may be gone before the sink reads it, and a deleted key may vanish
+        // whole once its tombstone is past delete.retention.ms.
+        let compacted = h.compacted_offsets.keys().any(|tp| *tp.topic == *w.topic);
+        let mut newest: BTreeMap<Key, Lsn> = BTreeMap::new();
+        for r in w.reads.iter().filter(|r| r.op != Op::Read) {
+            let e = newest.entry(r.key).or_insert(r.position.lsn);
+            *e = (*e).max(r.position.lsn);
+        }
+        let mut last_change: BTreeMap<Key, (Lsn, bool)> = BTreeMap::new();
+        for c in history.commits.iter().filter(|c| c.lost_at.is_none()) {
+            for change in c.changes.iter().filter(|ch| table_of(ch) == w.table) {
+                let deleted = matches!(change, RowChange::Delete { .. });
+                last_change.insert(key_of_change(change), (c.lsn, deleted));
+            }
+        }
+        let excused = |key: Key, lsn: Lsn| {
+            compacted
+                && (newest.get(&key).is_some_and(|l| *l > lsn)
+                    || last_change
+                        .get(&key)
+                        .is_some_and(|(l, deleted)| *l > lsn || *deleted))
+        };
         let after = w
             .reads
             .iter()
@@ -249,8 +313,9 @@ pub fn lost_change(h: &History) -> Vec<String> {
             .iter()
             .filter(|c| c.lost_at.is_none() && c.lsn > after)
         {
-            for change in c.changes.iter().filter(|ch| table_of(ch) == table) {
-                if !seen.contains(&(c.xid, key_of_change(change))) {
+            for change in c.changes.iter().filter(|ch| table_of(ch) == w.table) {
+                let key = key_of_change(change);
+                if !seen.contains(&(c.xid, key)) && !excused(key, c.lsn) {
                     missing.push(format!("xid {} key {}", c.xid, key_of_change(change)));
                 }
             }
@@ -315,12 +380,17 @@ pub fn aborted_downstream(h: &History) -> Vec<String> {
 pub fn key_order(h: &History) -> Vec<String> {
     let mut findings = Vec::new();
     for (table, w) in &h.warehouses {
+        // On a compacted topic the first copy of a change sent twice may be cleaned away:
+        // its second copy, behind newer changes of the key, is then the first one read.
+        let compacted = h.compacted_offsets.keys().any(|tp| *tp.topic == *w.topic);
         let mut seen: BTreeMap<Key, BTreeSet<Position>> = BTreeMap::new();
         for r in w.reads.iter().filter(|r| r.op != Op::Read) {
+            let copy = compacted && r.xid.is_some_and(|x| w.resent.contains(&x));
             let positions = seen.entry(r.key).or_default();
             if let Some(newest) = positions.last().copied()
                 && !positions.contains(&r.position)
                 && r.position < newest
+                && !copy
             {
                 findings.push(format!(
                     "at {} {} read key {} of {table} at LSN {} for the first time, after LSN {}",

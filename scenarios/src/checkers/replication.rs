@@ -4,7 +4,8 @@
 //!
 //! - `NoCommittedRecordLost`: a record acknowledged to an `acks=all` producer is committed, so
 //!   it is in the partition's log at the end, at its offset, on the leader — unless retention
-//!   deleted it there (below the leader's log start offset: expired, not lost).
+//!   deleted it there (below the leader's log start offset: expired, not lost) or a log
+//!   cleaner removed it (a later record of its key superseded it).
 //! - `LogMatching`: any two replicas of a partition hold the same records at every offset
 //!   below both their high watermarks.
 
@@ -20,7 +21,9 @@ pub fn no_committed_record_lost(h: &History) -> Vec<String> {
         let Some(leader) = h.final_leaders.get(&a.partition) else {
             continue; // offline at the end: nothing to read it from (reported by `unseen`)
         };
-        if a.offset < h.retained_from(leader, &a.partition) {
+        if a.offset < h.retained_from(leader, &a.partition)
+            || h.compacted_away(&a.partition, a.offset)
+        {
             continue;
         }
         let held = h
@@ -71,8 +74,12 @@ pub fn log_matching(h: &History) -> Vec<String> {
                     continue;
                 };
                 // ...must be preceded by identical logs.
+                // (An offset one replica's cleaner removed and the other's kept is no
+                // difference: each replica compacts its own log.)
                 let first_difference = (0..=anchor).find(|o| {
-                    records_a.get(o) != records_b.get(o) || epochs_a.get(o) != epochs_b.get(o)
+                    let (ra, rb) = (records_a.get(o), records_b.get(o));
+                    let one_compacted = (ra.is_none() || rb.is_none()) && h.compacted_away(tp, *o);
+                    !one_compacted && (ra != rb || epochs_a.get(o) != epochs_b.get(o))
                 });
                 if let Some(o) = first_difference {
                     findings.push(format!(

@@ -21,7 +21,7 @@ use kafkasim_core::view::NodeView;
 use kafkasim_sim::World;
 use kafkasim_sim::trace::CrashKind;
 pub use moment::moment;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 pub use timeline::{Entry, entries, timeline};
 
 type Events = [Line];
@@ -174,6 +174,47 @@ fn redeliveries(header: &Header, h: &History) -> Vec<String> {
 /// How long partitions stood still in rebalances, per group: from the moment a member gave
 /// a partition up to the moment a member of the same group was assigned it again.
 /// Per database: its commits, and what its crashes took.
+/// Per compacted partition and replica: what its cleaner left of what it held.
+fn compactions(h: &History) -> Vec<String> {
+    h.compacted
+        .iter()
+        .map(|r| {
+            let (kept, removed) = (r.log.len(), r.removed.len());
+            format!(
+                "{} on {}: the log cleaner removed {removed} of {} records; {kept} remain, at their offsets",
+                r.partition,
+                r.node,
+                kept + removed
+            )
+        })
+        .collect()
+}
+
+/// Per warehouse: how many change events its sink read, for how many keys.
+fn sink_reads(h: &History) -> Vec<String> {
+    h.warehouses
+        .iter()
+        .map(|(name, w)| {
+            let keys: BTreeSet<_> = w.reads.iter().map(|r| r.key).collect();
+            let rows = w
+                .final_rows
+                .as_ref()
+                .map(|r| {
+                    format!(
+                        "; its table holds {} rows",
+                        kafkasim_core::connect::sink::live(r).len()
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "warehouse {name}: its sink read {} change events of {} keys{rows}",
+                w.reads.len(),
+                keys.len()
+            )
+        })
+        .collect()
+}
+
 fn databases(h: &History) -> Vec<String> {
     let mut lines = Vec::new();
     for (name, db) in &h.databases {
@@ -452,6 +493,8 @@ pub fn summary(header: &Header, h: &History, events: &Events) -> Vec<String> {
     }
     lines.extend(availability::summary(events));
     lines.extend(databases(h));
+    lines.extend(compactions(h));
+    lines.extend(sink_reads(h));
     lines.extend(redeliveries(header, h));
     lines.extend(rebalance_pauses(header, events));
     for consumer in header.consumers() {

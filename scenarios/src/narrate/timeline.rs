@@ -80,6 +80,18 @@ struct Deletions {
     why: String,
 }
 
+/// Replicas' cleaner passes over one partition that did the same, close together: one
+/// sentence names them all.
+struct Cleanings {
+    /// The index of its sentence in the timeline.
+    entry: usize,
+    partition: TopicPartition,
+    /// What the passes did: cleaner points and the offsets removed.
+    what: (i64, i64, Vec<(i64, i64)>),
+    at: Instant,
+    nodes: Vec<String>,
+}
+
 /// The timeline being written.
 struct Timeline<'a> {
     lines: Vec<Entry>,
@@ -93,6 +105,8 @@ struct Timeline<'a> {
     timeouts: Option<Burst>,
     /// The last retention deletion told, to fold the replicas' identical ones into it.
     last_deletion: Option<Deletions>,
+    /// The last cleaner pass told, to fold the replicas' identical ones into it.
+    last_cleaning: Option<Cleanings>,
     /// Slots whose first decoded transaction was shown in full: (database, slot).
     decoded_shown: BTreeSet<(&'a str, &'a str)>,
     /// Source tasks whose current stream's first transaction was narrated.
@@ -140,6 +154,7 @@ impl<'a> Timeline<'a> {
             clients,
             timeouts: None,
             last_deletion: None,
+            last_cleaning: None,
             decoded_shown: BTreeSet::new(),
             streams_shown: BTreeSet::new(),
             sink_batch: None,
@@ -325,8 +340,37 @@ impl<'a> Timeline<'a> {
             LogEvent::SegmentsDeleted { partition, deleted } => {
                 self.segments_deleted(at, node, partition, deleted)
             }
+            LogEvent::Cleaned { partition, cleaned } => self.cleaned(at, node, partition, cleaned),
             LogEvent::FlushStarted { .. } => {}
         }
+    }
+
+    fn cleaned(
+        &mut self,
+        at: Instant,
+        node: &str,
+        tp: &TopicPartition,
+        c: &kafkasim_core::log::cleaner::LogCleaned,
+    ) {
+        let what = (c.first_dirty_offset, c.cleaner_point, c.removed.clone());
+        if let Some(last) = self.last_cleaning.as_mut()
+            && last.partition == *tp
+            && last.what == what
+            && at.saturating_since(last.at).as_millis() <= BURST_MS
+        {
+            last.nodes.push(node.to_string());
+            let entry = last.entry;
+            self.lines[entry].text = cleaned_line(&last.nodes.join(", "), tp, c);
+            return;
+        }
+        self.last_cleaning = Some(Cleanings {
+            entry: self.lines.len(),
+            partition: tp.clone(),
+            what,
+            at,
+            nodes: vec![node.to_string()],
+        });
+        self.push(at, cleaned_line(node, tp, c));
     }
 
     fn segments_deleted(
@@ -790,4 +834,52 @@ impl<'a> Timeline<'a> {
         };
         self.push(at, text);
     }
+}
+
+/// One log-cleaner pass (of one replica or several alike), in words: what went, why, and
+/// where the cleaner point is now.
+fn cleaned_line(
+    nodes: &str,
+    tp: &TopicPartition,
+    c: &kafkasim_core::log::cleaner::LogCleaned,
+) -> String {
+    let count: i64 = c.removed.iter().map(|(a, b)| b - a + 1).sum();
+    let superseded = count - c.tombstones_removed as i64;
+    let mut shown: Vec<String> = c
+        .removed
+        .iter()
+        .take(4)
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}..={b}")
+            }
+        })
+        .collect();
+    if c.removed.len() > 4 {
+        shown.push("…".into());
+    }
+    let what = match (superseded, c.tombstones_removed) {
+        (0, 0) => "removes nothing yet (its tombstones get their delete horizon)".to_string(),
+        (s, 0) => format!("removes {s} record(s) a later record of the same key supersedes"),
+        (0, t) => format!("removes {t} tombstone(s) past delete.retention.ms"),
+        (s, t) => format!(
+            "removes {s} record(s) a later record of the same key supersedes and {t} tombstone(s) past delete.retention.ms"
+        ),
+    };
+    let offsets = if shown.is_empty() {
+        String::new()
+    } else {
+        format!(" (offsets {})", shown.join(", "))
+    };
+    format!(
+        "{nodes} compact{} {tp}, cleaner point {} → {} (dirty share {}%): {what}{offsets}; {} → {} bytes",
+        if nodes.contains(',') { "" } else { "s" },
+        c.first_dirty_offset,
+        c.cleaner_point,
+        c.dirty_ratio_ppm / 10_000,
+        c.bytes_before,
+        c.bytes_after,
+    )
 }
