@@ -166,3 +166,50 @@ pub fn regressions(list: &[(u64, &str)]) -> Vec<Case> {
 pub fn parse(text: &str) -> Vec<ScheduledFault> {
     nemesis::parse_schedule(text).unwrap_or_else(|e| panic!("unreadable schedule: {e}"))
 }
+
+/// Run `scenario` with `faults` in place of its own, with simulation seed `seed`.
+pub fn run_case(
+    scenario: &kafkasim_scenarios::model::Scenario,
+    seed: u64,
+    faults: &[ScheduledFault],
+) -> kafkasim_scenarios::harness::RunReport {
+    let mut scenario = scenario.clone();
+    scenario.faults = faults.to_vec();
+    let options = kafkasim_scenarios::harness::RunOptions { seed, trace: None };
+    kafkasim_scenarios::harness::run(&scenario, options).expect("no trace file, no IO error")
+}
+
+/// The findings of the `checkers` named, by checker, leaving out those that found nothing.
+pub fn violations(
+    report: &kafkasim_scenarios::harness::RunReport,
+    checkers: &[&str],
+) -> Vec<(String, Vec<String>)> {
+    report
+        .verdicts
+        .iter()
+        .filter(|v| checkers.contains(&v.checker.as_str()) && !v.findings.is_empty())
+        .map(|v| (v.checker.clone(), v.findings.clone()))
+        .collect()
+}
+
+/// A debugging aid for a property's failing case: run `scenario` with the schedule in
+/// `SCHEDULE` (the nemesis's one-line form) and simulation seed `CASE`, writing its trace to
+/// `TRACE` if set; print its timeline and the findings of `checkers`.
+pub fn debug_case(scenario: &kafkasim_scenarios::model::Scenario, checkers: &[&str]) {
+    use kafkasim_scenarios::harness::{RunOptions, run};
+    let seed: u64 = std::env::var("CASE")
+        .expect("CASE")
+        .parse()
+        .expect("a seed");
+    let mut scenario = scenario.clone();
+    scenario.faults = parse(&std::env::var("SCHEDULE").expect("SCHEDULE"));
+    let trace: Option<Box<dyn std::io::Write>> = std::env::var("TRACE").ok().map(|path| {
+        let file = std::fs::File::create(path).expect("the trace file can be created");
+        Box::new(std::io::BufWriter::new(file)) as Box<dyn std::io::Write>
+    });
+    let report = run(&scenario, RunOptions { seed, trace }).expect("runs");
+    for l in &report.timeline {
+        eprintln!("{l}");
+    }
+    eprintln!("{:#?}", violations(&report, checkers));
+}

@@ -11,7 +11,7 @@
 //! keeps the latest value of every key, the warehouse equals the source table, and the Kafka
 //! checkers find nothing beyond the gaps the cleaner leaves.
 
-use kafkasim_scenarios::harness::{RunOptions, RunReport, run};
+use kafkasim_scenarios::harness::RunReport;
 use kafkasim_scenarios::model::{Scenario, ScheduledFault};
 use kafkasim_scenarios::nemesis::{
     self, Choice, FaultKind, HealPhase, NemesisSpec, Timing, Victims, names,
@@ -98,18 +98,11 @@ const CHECKERS: &[&str] = &[
 ];
 
 fn run_case(scenario: &Scenario, seed: u64, faults: &[ScheduledFault]) -> RunReport {
-    let mut scenario = scenario.clone();
-    scenario.faults = faults.to_vec();
-    run(&scenario, RunOptions { seed, trace: None }).expect("no trace file, no IO error")
+    property::run_case(scenario, seed, faults)
 }
 
 fn violations(report: &RunReport) -> Vec<(String, Vec<String>)> {
-    report
-        .verdicts
-        .iter()
-        .filter(|v| CHECKERS.contains(&v.checker.as_str()) && !v.findings.is_empty())
-        .map(|v| (v.checker.clone(), v.findings.clone()))
-        .collect()
+    property::violations(report, CHECKERS)
 }
 
 #[test]
@@ -164,16 +157,5 @@ fn the_schedules_exercise_compaction_across_failures() {
 #[test]
 #[ignore]
 fn debug_case() {
-    let seed: u64 = std::env::var("CASE").unwrap().parse().unwrap();
-    let mut scenario = base();
-    scenario.faults = property::parse(&std::env::var("SCHEDULE").unwrap());
-    let trace: Option<Box<dyn std::io::Write>> = std::env::var("TRACE").ok().map(|path| {
-        let file = std::fs::File::create(path).expect("the trace file can be created");
-        Box::new(std::io::BufWriter::new(file)) as Box<dyn std::io::Write>
-    });
-    let report = run(&scenario, RunOptions { seed, trace }).expect("runs");
-    for l in &report.timeline {
-        eprintln!("{l}");
-    }
-    eprintln!("{:#?}", violations(&report));
+    property::debug_case(&base(), CHECKERS);
 }
