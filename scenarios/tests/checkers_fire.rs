@@ -574,6 +574,28 @@ fn latest_value(repaired: bool) -> History {
     h
 }
 
+/// On a compacted topic a key's last live change must still arrive: compaction keeps it. But
+/// a change the source sent twice may be read first as its second copy, behind newer ones.
+#[test]
+fn compaction_excuses_only_what_it_may_remove() {
+    let compacted = |mut h: History| {
+        let tp = TopicPartition::new("shop.public.orders", 0);
+        h.compacted_offsets.insert(tp, [3].into());
+        h
+    };
+    let h = compacted(lost_change(false));
+    assert!(
+        !check("lost-change", &h).is_empty(),
+        "key 1's only change is its last"
+    );
+    let mut h = compacted(key_order(false));
+    assert!(!check("key-order", &h).is_empty());
+    for w in h.warehouses.values_mut() {
+        w.resent.insert(42);
+    }
+    assert_eq!(check("key-order", &h), Vec::<String>::new());
+}
+
 /// A poll that steps over an offset the cleaner removed is no skip.
 #[test]
 fn a_gap_a_log_cleaner_left_is_no_skip() {
