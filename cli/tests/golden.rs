@@ -21,6 +21,7 @@ const CASES: &[(&str, u64)] = &[
     ("retention-consumer-falls-behind", 1),
     ("decoupled-pipelines", 1),
     ("compaction-rebuild", 1),
+    ("schema-evolution", 1),
 ];
 
 #[test]

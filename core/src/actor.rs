@@ -20,6 +20,7 @@ use crate::node::{Boot, Input, Never, Node, Out, Vocabulary};
 use crate::protocol::Message;
 use crate::purgatory;
 use crate::quorum;
+use crate::registry::server::{self as registry, RegistryConfig, SchemaRegistry};
 use crate::time::Instant;
 use crate::view::NodeView;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,10 @@ pub enum Command {
     Consumer(consumer::Command),
     /// To a database (its workload's transactions).
     Database(database::Command),
+    /// To a source connector (an operator's restart).
+    Source(source::Command),
+    /// To a schema registry (an operator's configuration change).
+    Registry(registry::Command),
 }
 
 /// What clients report to the scenario: delivery callbacks and polled records.
@@ -95,6 +100,8 @@ pub enum Event {
     Source(source::Event),
     /// A sink connector: events applied or absorbed, flushes.
     Sink(sink::Event),
+    /// A schema registry: registrations and refusals.
+    Registry(registry::Event),
 }
 
 macro_rules! wraps {
@@ -105,6 +112,13 @@ macro_rules! wraps {
             }
         }
     };
+}
+
+/// A role that sets no timers (the schema registry) has none to wrap.
+impl From<Never> for Timer {
+    fn from(never: Never) -> Self {
+        match never {}
+    }
 }
 
 wraps!(Timer::Broker(broker::Timer));
@@ -118,6 +132,7 @@ wraps!(Event::Database(database::Event));
 wraps!(Timer::Source(source::Timer));
 wraps!(Timer::Sink(sink::Timer));
 wraps!(Event::Source(source::Event));
+wraps!(Event::Registry(registry::Event));
 wraps!(Event::Sink(sink::Event));
 wraps!(Command::Producer(producer::Command));
 wraps!(Command::Consumer(consumer::Command));
@@ -182,6 +197,8 @@ pub enum ActorConfig {
     Source(SourceConfig),
     /// A sink connector.
     Sink(SinkConfig),
+    /// A schema registry.
+    Registry(RegistryConfig),
 }
 
 /// A node of a simulated Kafka cluster.
@@ -201,6 +218,8 @@ pub enum Actor {
     Source(Box<SourceConnector>),
     /// A sink connector (boxed: it holds a consumer).
     Sink(Box<SinkConnector>),
+    /// A schema registry.
+    Registry(Box<SchemaRegistry>),
 }
 
 impl Actor {
@@ -273,6 +292,9 @@ impl Node for Actor {
             ActorConfig::Sink(c) => {
                 Actor::Sink(Box::new(SinkConnector::boot(&boot, c, &mut out.scoped())))
             }
+            ActorConfig::Registry(c) => {
+                Actor::Registry(Box::new(SchemaRegistry::boot(&boot, c, &mut out.scoped())))
+            }
         }
     }
 
@@ -327,8 +349,21 @@ impl Node for Actor {
                     Timer::Source(t) => Some(t),
                     _ => None,
                 };
-                if let Some(input) = narrow::<source::Vocab>(input, timer, |_| None) {
+                let command = |cmd| match cmd {
+                    Command::Source(cmd) => Some(cmd),
+                    _ => None,
+                };
+                if let Some(input) = narrow::<source::Vocab>(input, timer, command) {
                     c.step(now, input, &mut out.scoped());
+                }
+            }
+            Actor::Registry(r) => {
+                let command = |cmd| match cmd {
+                    Command::Registry(cmd) => Some(cmd),
+                    _ => None,
+                };
+                if let Some(input) = narrow::<registry::Vocab>(input, |_| None, command) {
+                    r.step(now, input, &mut out.scoped());
                 }
             }
             Actor::Sink(c) => {
@@ -365,6 +400,7 @@ impl Node for Actor {
             Actor::Database(d) => NodeView::Database(d.view()),
             Actor::Source(c) => NodeView::Source(c.view()),
             Actor::Sink(c) => NodeView::Sink(c.view()),
+            Actor::Registry(r) => NodeView::Registry(r.view()),
         }
     }
 }

@@ -32,6 +32,8 @@ pub enum NodeView {
     Source(crate::connect::source::SourceView),
     /// A sink connector: the warehouse rows it wrote.
     Sink(crate::connect::sink::SinkView),
+    /// A schema registry's subjects.
+    Registry(crate::registry::server::RegistryView),
 }
 
 /// A broker: its replicas, the groups it coordinates, and its place in the metadata quorum.

@@ -17,6 +17,7 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "retention-consumer-falls-behind",
     "decoupled-pipelines",
     "compaction-rebuild",
+    "schema-evolution",
     "wal-recovery",
     "leader-failover",
     "min-isr-unavailable",

@@ -14,8 +14,10 @@ use crate::trace::{Header, Line};
 use crate::view::{Reducer, WorldView};
 use kafkasim_core::actor::{Actor, ActorConfig, Command};
 use kafkasim_core::client::{consumer, producer};
+use kafkasim_core::connect::source;
 use kafkasim_core::database;
 use kafkasim_core::ids::NodeId;
+use kafkasim_core::registry::server as registry;
 use kafkasim_core::time::{Duration, Instant};
 use kafkasim_sim::World;
 use kafkasim_sim::faults::Fault;
@@ -112,6 +114,9 @@ pub fn build(
     for d in &scenario.databases {
         world.add_node(&d.name, ActorConfig::Database(d.config.clone()));
     }
+    for r in &scenario.registries {
+        world.add_node(&r.name, ActorConfig::Registry(r.config.clone()));
+    }
     for c in &scenario.connectors {
         world.add_node(&c.name, c.actor_config());
     }
@@ -157,6 +162,7 @@ pub fn build(
                 topic: w.topic.clone(),
                 key,
                 value: Some(value),
+                schema_id: None,
             };
             world.schedule_command(time, node, Command::Producer(command));
             record_id += 1;
@@ -229,6 +235,23 @@ pub fn build(
             FaultAction::Close { node } => {
                 let close = Command::Consumer(consumer::Command::Close);
                 world.schedule_command(Instant::from_millis(f.at_ms), id(node), close);
+                continue;
+            }
+            FaultAction::RestartTask { node } => {
+                let restart = Command::Source(source::Command::Restart);
+                world.schedule_command(Instant::from_millis(f.at_ms), id(node), restart);
+                continue;
+            }
+            FaultAction::SetCompatibility {
+                node,
+                subject,
+                compatibility,
+            } => {
+                let set = Command::Registry(registry::Command::SetCompatibility {
+                    subject: subject.clone(),
+                    compatibility: *compatibility,
+                });
+                world.schedule_command(Instant::from_millis(f.at_ms), id(node), set);
                 continue;
             }
         };

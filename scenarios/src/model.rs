@@ -33,6 +33,8 @@ pub struct Scenario {
     pub consumers: Vec<ConsumerSpec>,
     /// The database servers.
     pub databases: Vec<DatabaseSpec>,
+    /// The schema registries.
+    pub registries: Vec<RegistrySpec>,
     /// The Kafka Connect tasks, one node each.
     pub connectors: Vec<ConnectorSpec>,
     /// Faults at fixed times, in time order.
@@ -83,6 +85,28 @@ pub struct DatabaseSpec {
     pub workload: Option<TransactionWorkload>,
     /// The applications reading its logical replication slots.
     pub slot_readers: Vec<SlotReader>,
+    /// The schema changes its application runs, in time order.
+    pub ddl: Vec<ScheduledDdl>,
+}
+
+/// An `ALTER TABLE` the application runs at a time (a migration).
+#[derive(Clone, Debug)]
+pub struct ScheduledDdl {
+    /// When, in ms.
+    pub at_ms: u64,
+    /// The table.
+    pub table: String,
+    /// The change.
+    pub alter: kafkasim_core::database::ddl::AlterTable,
+}
+
+/// A schema registry node.
+#[derive(Clone, Debug)]
+pub struct RegistrySpec {
+    /// Node name, e.g. `registry-1`.
+    pub name: String,
+    /// Its configuration.
+    pub config: kafkasim_core::registry::server::RegistryConfig,
 }
 
 /// One task of a Kafka Connect connector: a node.
@@ -336,6 +360,22 @@ pub enum FaultAction {
     SeekToBeginning {
         /// The consumer.
         node: String,
+    },
+    /// `restart-task`: an operator restarts a connector's failed task (Connect's
+    /// `POST /connectors/<name>/restart?includeTasks=true`).
+    RestartTask {
+        /// The task.
+        node: String,
+    },
+    /// `set-compatibility`: an operator changes a subject's mode on a schema registry
+    /// (`PUT /config/<subject>`).
+    SetCompatibility {
+        /// The registry.
+        node: String,
+        /// The subject.
+        subject: String,
+        /// Its mode from then on.
+        compatibility: kafkasim_core::registry::compatibility::Compatibility,
     },
 }
 

@@ -574,6 +574,12 @@ pub fn format_schedule(faults: &[ScheduledFault]) -> String {
             }
             FaultAction::Close { node } => format!("close {node}"),
             FaultAction::SeekToBeginning { node } => format!("seek-to-beginning {node}"),
+            FaultAction::RestartTask { node } => format!("restart-task {node}"),
+            FaultAction::SetCompatibility {
+                node,
+                subject,
+                compatibility,
+            } => format!("set-compatibility {node} {subject} {compatibility}"),
         };
         format!("{} {what}", f.at_ms)
     };
@@ -632,12 +638,22 @@ pub fn parse_schedule(text: &str) -> Result<Vec<ScheduledFault>, String> {
             },
             ("close", 3) => FaultAction::Close { node: node(2)? },
             ("seek-to-beginning", 3) => FaultAction::SeekToBeginning { node: node(2)? },
+            ("restart-task", 3) => FaultAction::RestartTask { node: node(2)? },
+            ("set-compatibility", 5) => FaultAction::SetCompatibility {
+                node: node(2)?,
+                subject: node(3)?,
+                compatibility: kafkasim_core::registry::compatibility::Compatibility::parse(
+                    words[4],
+                )
+                .ok_or_else(|| format!("`{entry}`: unknown compatibility `{}`", words[4]))?,
+            },
             (action, _) => {
                 return Err(format!(
                     "`{entry}`: expected `<at_ms> <action> <arguments>` with an action of \
                      process-crash NODE, power-loss NODE, power-loss-all, restart NODE, \
                      partition NODE ->|<-> NODE, heal, reset-connection NODE NODE, \
-                     stall-poll NODE MS, close NODE, seek-to-beginning NODE (found `{action}` \
+                     stall-poll NODE MS, close NODE, seek-to-beginning NODE, restart-task NODE, \
+                     set-compatibility NODE SUBJECT MODE (found `{action}` \
                      with {} words)",
                     words.len()
                 ));
@@ -738,7 +754,9 @@ mod tests {
             | FaultAction::Restart { node }
             | FaultAction::StallPoll { node, .. }
             | FaultAction::Close { node }
-            | FaultAction::SeekToBeginning { node } => vec![node],
+            | FaultAction::SeekToBeginning { node }
+            | FaultAction::RestartTask { node }
+            | FaultAction::SetCompatibility { node, .. } => vec![node],
             FaultAction::Partition { from, to, .. } => vec![from, to],
             FaultAction::ResetConnection { a, b } => vec![a, b],
             FaultAction::PowerLossAll | FaultAction::Heal => vec![],
@@ -758,6 +776,8 @@ mod tests {
             FaultAction::StallPoll { .. } => "stall-poll",
             FaultAction::Close { .. } => "close",
             FaultAction::SeekToBeginning { .. } => "seek-to-beginning",
+            FaultAction::RestartTask { .. } => "restart-task",
+            FaultAction::SetCompatibility { .. } => "set-compatibility",
         }
     }
 
@@ -894,6 +914,8 @@ mod tests {
             FaultAction::Close { .. } => &["close"],
             FaultAction::SeekToBeginning { .. } => &["seek-to-beginning"],
             FaultAction::Shutdown { .. } => &["clean-bounce"],
+            FaultAction::RestartTask { .. } => &["restart-task"],
+            FaultAction::SetCompatibility { .. } => &["set-compatibility"],
         }
     }
 

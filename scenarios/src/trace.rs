@@ -75,6 +75,11 @@ pub enum NodeRole {
         /// Its consumer group (`connect-<connector>`).
         group: String,
     },
+    /// A schema registry.
+    Registry {
+        /// Its default mode (`schema.compatibility.level`).
+        compatibility: kafkasim_core::registry::compatibility::Compatibility,
+    },
 }
 
 /// One node of the run.
@@ -151,6 +156,13 @@ impl Header {
             nodes.push(NodeFacts {
                 name: d.name.clone(),
                 role,
+            });
+        }
+        for r in &scenario.registries {
+            let compatibility = r.config.compatibility;
+            nodes.push(NodeFacts {
+                name: r.name.clone(),
+                role: NodeRole::Registry { compatibility },
             });
         }
         for c in &scenario.connectors {

@@ -22,6 +22,7 @@ use kafkasim_core::group;
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::metadata::MetadataImage;
 use kafkasim_core::quorum::{self, QuorumRole};
+use kafkasim_core::registry::server::RegistryView;
 use kafkasim_core::time::Instant;
 use kafkasim_core::view::{
     BrokerView, ConsumerView, ControllerView, GroupView, NodeView, QuorumView, ReplicaView,
@@ -70,7 +71,11 @@ fn started(role: &NodeRole) -> NodeView {
         NodeRole::Source { .. } => NodeView::Source(SourceView::started()),
         NodeRole::Sink { table, .. } => NodeView::Sink(SinkView {
             table: table.clone(),
-            rows: Default::default(),
+            ..SinkView::default()
+        }),
+        NodeRole::Registry { compatibility } => NodeView::Registry(RegistryView {
+            compatibility: *compatibility,
+            ..RegistryView::default()
         }),
     }
 }
@@ -245,6 +250,7 @@ impl WorldView {
             (NodeView::Database(d), Event::Database(e)) => database_event(d, e),
             (NodeView::Source(s), Event::Source(e)) => s.apply(e),
             (NodeView::Sink(s), Event::Sink(e)) => s.apply(e),
+            (NodeView::Registry(r), Event::Registry(e)) => r.apply(e),
             _ => {}
         }
     }

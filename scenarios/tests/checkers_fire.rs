@@ -19,6 +19,8 @@ use kafkasim_core::database::heap::{Rows, Value};
 use kafkasim_core::database::wal::Lsn;
 use kafkasim_core::database::{RowChange, SynchronousCommit};
 use kafkasim_core::ids::TopicPartition;
+use kafkasim_core::registry::compatibility::{AvroType, Compatibility, RecordSchema};
+use kafkasim_core::registry::server::Event as RegistryEvent;
 use kafkasim_core::time::Instant;
 use kafkasim_scenarios::checkers::CHECKERS;
 use kafkasim_scenarios::checkers::compaction::CompactedReplica;
@@ -29,6 +31,7 @@ use kafkasim_scenarios::checkers::history::{
 };
 use kafkasim_scenarios::checkers::pipeline::{SinkRead, Warehouse};
 use kafkasim_scenarios::checkers::retention::Deletion;
+use kafkasim_scenarios::checkers::schemas::Framed;
 use kafkasim_scenarios::logs::LoggedRecord;
 use kafkasim_sim::trace::CrashKind;
 use std::collections::BTreeMap;
@@ -86,6 +89,7 @@ fn poll_hw(h: &mut History, consumer: &str, records: &[(i64, &str)], high_waterm
                 offset: *offset,
                 key: None,
                 value: value.to_string(),
+                schema_id: None,
             })
             .collect(),
         high_watermark,
@@ -574,6 +578,71 @@ fn latest_value(repaired: bool) -> History {
     h
 }
 
+/// A row schema of `orders` with these required fields.
+fn row_schema(fields: &[(&str, AvroType)]) -> RecordSchema {
+    RecordSchema::required("shop.public.orders.Value", fields)
+}
+
+fn registered(h: &mut History, ms: u64, id: i32, schema: RecordSchema, mode: Compatibility) {
+    h.schemas.events.push((
+        at(ms),
+        "registry-1".into(),
+        RegistryEvent::Registered {
+            subject: "shop.public.orders-value".into(),
+            version: id as usize,
+            id,
+            schema,
+            compatibility: mode,
+            new: true,
+        },
+    ));
+}
+
+/// registry-1 (BACKWARD) gave version 2 to a schema whose `amount` changed from int to string;
+/// repaired, an operator had set the subject to NONE first.
+fn schema_compatible(repaired: bool) -> History {
+    let mut h = History::default();
+    h.schemas
+        .defaults
+        .insert("registry-1".into(), Compatibility::Backward);
+    let v1 = row_schema(&[("id", AvroType::Int), ("amount", AvroType::Int)]);
+    let v2 = row_schema(&[("id", AvroType::Int), ("amount", AvroType::String)]);
+    registered(&mut h, 1000, 1, v1, Compatibility::Backward);
+    let mode = if repaired {
+        let set = RegistryEvent::CompatibilitySet {
+            subject: "shop.public.orders-value".into(),
+            compatibility: Compatibility::None,
+        };
+        h.schemas.events.push((at(1500), "registry-1".into(), set));
+        Compatibility::None
+    } else {
+        Compatibility::Backward
+    };
+    registered(&mut h, 2000, 2, v2, mode);
+    h
+}
+
+/// shop-source-0 wrote an event framed with id 2 at 1.5 s; the registry gave id 2 at 2 s
+/// (repaired: at 1 s).
+fn schema_registered(repaired: bool) -> History {
+    let mut h = History::default();
+    let v1 = row_schema(&[("id", AvroType::Int)]);
+    registered(
+        &mut h,
+        if repaired { 1000 } else { 2000 },
+        2,
+        v1,
+        Compatibility::Backward,
+    );
+    h.schemas.framed.push(Framed {
+        time: at(1500),
+        task: "shop-source-0".into(),
+        topic: "shop.public.orders".into(),
+        id: 2,
+    });
+    h
+}
+
 /// On a compacted topic a key's last live change must still arrive: compaction keeps it. But
 /// a change the source sent twice may be read first as its second copy, behind newer ones.
 #[test]
@@ -642,6 +711,8 @@ const CASES: &[Case] = &[
     Case { checker: "LeaderCompleteness", history: leader_completeness, mentions: &["broker-3", "epoch 2", "log end 3", "5"] },
     Case { checker: "hw-monotonic", history: hw_monotonic, mentions: &["consumer-1", "from 10 back to 7"] },
     Case { checker: "retention-below-hw", history: retention_below_hw, mentions: &["broker-2", "orders-0", "offset 6", "high watermark 4"] },
+    Case { checker: "schema-compatible", history: schema_compatible, mentions: &["registry-1", "version 2", "shop.public.orders-value", "BACKWARD", "TYPE_MISMATCH"] },
+    Case { checker: "schema-registered", history: schema_registered, mentions: &["shop-source-0", "schema id 2", "shop.public.orders-value"] },
     Case { checker: "latest-value", history: latest_value, mentions: &["broker-1", "key a", "orders-0@0", "a1"] },
     Case { checker: "offsets-dense", history: offsets_dense, mentions: &["broker-1", "orders-0", "from offset 1 to 3"] },
     Case { checker: "offsets-dense", history: offsets_dense_polls, mentions: &["consumer-1", "orders-0@3", "offset 1"] },

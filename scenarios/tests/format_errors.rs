@@ -379,6 +379,46 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
             "databases[0].slots[0].name",
             "may only contain lower case letters",
         ),
+        (
+            format!(
+                "{DB_BASE}[[databases.ddl]]\nat_ms = 500\nsql = \"ALTER TABLE orders DROP COLUMN customer\"\n"
+            ),
+            18,
+            "databases[0].ddl[0].sql",
+            "expected `ALTER TABLE <table> ADD COLUMN",
+        ),
+        (
+            format!(
+                "{DB_BASE}[[databases.ddl]]\nat_ms = 500\nsql = \"ALTER TABLE orders ADD COLUMN note text\"\n"
+            ),
+            18,
+            "databases[0].ddl[0].sql",
+            "expected `ALTER TABLE",
+        ),
+        (
+            format!(
+                "{DB_BASE}[[databases.ddl]]\nat_ms = 5000\nsql = \"ALTER TABLE orders ALTER COLUMN customer TYPE text\"\n"
+            ),
+            17,
+            "databases[0].ddl[0].at_ms",
+            "after the run ends",
+        ),
+        (
+            format!(
+                "{DB_BASE}[[registries]]\nname = \"registry-1\"\n[registries.config]\n\"schema.compatibility.level\" = \"SIDEWAYS\"\n"
+            ),
+            19,
+            "registries[0].config.schema.compatibility.level",
+            "unknown compatibility `SIDEWAYS` (modes: BACKWARD, BACKWARD_TRANSITIVE",
+        ),
+        (
+            format!(
+                "{DB_BASE}[[faults]]\nat_ms = 100\naction = \"set-compatibility\"\nnode = \"db-1\"\n"
+            ),
+            19,
+            "faults[0].node",
+            "`set-compatibility` acts on a schema registry; `db-1` is not one",
+        ),
     ]
 }
 

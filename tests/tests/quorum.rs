@@ -234,8 +234,10 @@ fn to_sim(world: &World<Actor>, action: &FaultAction) -> Fault {
         FaultAction::PowerLossAll => Fault::PowerLossAll,
         FaultAction::StallPoll { .. }
         | FaultAction::Close { .. }
-        | FaultAction::SeekToBeginning { .. } => {
-            panic!("{action:?} acts on a consumer application; a quorum has none")
+        | FaultAction::SeekToBeginning { .. }
+        | FaultAction::RestartTask { .. }
+        | FaultAction::SetCompatibility { .. } => {
+            panic!("{action:?} acts on an application or operator tool; a quorum has none")
         }
     }
 }

@@ -62,6 +62,11 @@ pub enum Command {
         /// The value, as text; `None` is a tombstone (a null value: on a compacted topic,
         /// "delete this key").
         value: Option<String>,
+        /// The schema registry's id of the value's schema: the value is then written in the
+        /// registry's wire format (magic byte 0, the id, then the text), as Confluent's
+        /// serializers — and Connect's converters before its producer — write it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schema_id: Option<crate::registry::SchemaId>,
     },
 }
 
@@ -232,12 +237,17 @@ impl Producer {
                 topic,
                 key,
                 value,
+                schema_id,
             }) => {
+                let value = value.map(|v| match schema_id {
+                    Some(id) => crate::registry::frame(id, v.as_bytes()),
+                    None => v.into_bytes(),
+                });
                 self.unrouted.push_back(Unrouted {
                     record_id,
                     topic,
                     key: key.map(String::into_bytes),
-                    value: value.map(String::into_bytes),
+                    value,
                     sent_at: now,
                 });
             }
@@ -736,6 +746,7 @@ mod tests {
             topic: "t".into(),
             key: Some("k".into()),
             value: Some("v".into()),
+            schema_id: None,
         };
         producer.step(Instant::ZERO, Input::Command(send), out.writer());
         let asked = sends(&out)

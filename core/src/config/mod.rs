@@ -538,6 +538,20 @@ pub struct ConsumerConfig {
     /// `partition.assignment.strategy`: `range` (Kafka's first default), `roundrobin` or
     /// `sticky`.
     pub partition_assignment_strategy: String,
+    /// How values are read: as text, or in the schema registry's wire format. Set by a
+    /// sink whose `value.converter` is the registry's; not a property of its own here.
+    pub value_deserializer: ValueDeserializer,
+}
+
+/// `value.deserializer`, as far as the model distinguishes them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ValueDeserializer {
+    /// `StringDeserializer`: the value's bytes as text.
+    #[default]
+    String,
+    /// The registry's format (`KafkaAvroDeserializer`, Connect's `AvroConverter`): magic byte
+    /// 0 and a schema id before the payload; the id is handed over with the payload.
+    RegistryFramed,
 }
 
 impl Default for ConsumerConfig {
@@ -564,6 +578,7 @@ impl Default for ConsumerConfig {
             enable_auto_commit: true,
             auto_commit_interval_ms: 5000,
             partition_assignment_strategy: "range".into(),
+            value_deserializer: ValueDeserializer::String,
         }
     }
 }

@@ -825,7 +825,6 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
             "publication.name",
             "heartbeat.interval.ms",
             "key.converter",
-            "value.converter",
             "transforms",
             "errors.tolerance",
             "connection.url",

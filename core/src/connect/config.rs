@@ -57,6 +57,24 @@ pub struct ConnectorSettings {
     pub topics: Option<String>,
     /// `kafkasim.bug.confirm.before.ack`: a deliberately broken source. Default false.
     pub confirm_before_ack: bool,
+    /// `value.converter`: Connect's `JsonConverter` (the default here) or the registry's
+    /// `AvroConverter`.
+    pub value_converter: ValueConverter,
+    /// `value.converter.schema.registry.url`: the registry node's name.
+    pub schema_registry_url: Option<String>,
+}
+
+/// Connect's `JsonConverter` with `schemas.enable=false`.
+pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+
+/// `value.converter`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ValueConverter {
+    /// [`JSON_CONVERTER`]: the event as JSON, no schema.
+    #[default]
+    Json,
+    /// [`super::converter::AVRO_CONVERTER`]: the registry's framing and schema ids.
+    Avro,
 }
 
 impl Default for ConnectorSettings {
@@ -75,6 +93,8 @@ impl Default for ConnectorSettings {
             status_update_interval_ms: 10_000,
             topics: None,
             confirm_before_ack: false,
+            value_converter: ValueConverter::Json,
+            schema_registry_url: None,
         }
     }
 }
@@ -186,6 +206,23 @@ impl Configurable for ConnectorSettings {
         }),
         ("kafkasim.bug.confirm.before.ack", |c, v| {
             c.confirm_before_ack = boolean(v)?;
+            Ok(())
+        }),
+        ("value.converter", |c, v| {
+            c.value_converter = match string(v)?.trim() {
+                JSON_CONVERTER => ValueConverter::Json,
+                super::converter::AVRO_CONVERTER => ValueConverter::Avro,
+                other => {
+                    return Err(format!(
+                        "converter {other} is not modelled (converters: {JSON_CONVERTER}, {})",
+                        super::converter::AVRO_CONVERTER
+                    ));
+                }
+            };
+            Ok(())
+        }),
+        ("value.converter.schema.registry.url", |c, v| {
+            c.schema_registry_url = Some(string(v)?);
             Ok(())
         }),
     ];

@@ -151,8 +151,9 @@ pub struct Context<'a> {
     pub ts_ms: u64,
 }
 
-/// The key and value of the change event for `change`.
-pub fn change_event(cx: Context<'_>, change: &RowChange) -> (String, String) {
+/// The key and value of the change event for `change`; none for an `ALTER TABLE`, which
+/// Debezium does not turn into an event (the next row's event carries the new schema).
+pub fn change_event(cx: Context<'_>, change: &RowChange) -> Option<(String, String)> {
     let schema = cx.schema;
     let (key, op, before, after) = match change {
         RowChange::Insert { row, .. } => (
@@ -175,8 +176,9 @@ pub fn change_event(cx: Context<'_>, change: &RowChange) -> (String, String) {
             }
             (*key, Op::Delete, Json::Object(before), Json::Null)
         }
+        RowChange::Alter { .. } => return None,
     };
-    (key_json(schema, key), envelope(cx, op, before, after))
+    Some((key_json(schema, key), envelope(cx, op, before, after)))
 }
 
 /// The key and value of the snapshot's read event for `row`.
@@ -310,7 +312,7 @@ mod tests {
             table: "orders".into(),
             row: row.clone(),
         };
-        let (key, value) = change_event(cx(&schema, Some(529)), &change);
+        let (key, value) = change_event(cx(&schema, Some(529)), &change).unwrap();
         assert_eq!(key, r#"{"id":7}"#);
         let v: Json = serde_json::from_str(&value).unwrap();
         assert_eq!(v["op"], "c");
@@ -333,7 +335,7 @@ mod tests {
             table: "orders".into(),
             key: 7,
         };
-        let (key, value) = change_event(cx(&schema, Some(530)), &change);
+        let (key, value) = change_event(cx(&schema, Some(530)), &change).unwrap();
         let v: Json = serde_json::from_str(&value).unwrap();
         assert_eq!(v["op"], "d");
         assert_eq!(v["before"], json!({"id": 7, "customer": null}));

@@ -18,6 +18,7 @@
 //!   of at-least-once delivery change nothing.
 
 pub mod config;
+pub mod converter;
 pub mod envelope;
 pub mod sink;
 pub mod source;

@@ -17,6 +17,15 @@
 //! with its position (a tombstone row), so that an older insert delivered late cannot bring
 //! it back.
 //!
+//! With `value.converter` = the registry's `AvroConverter`, each record's framing names the
+//! schema it was written with; the task asks the registry for an id it has not seen
+//! (`GET /schemas/ids/{id}`), holding the records behind it until the answer comes, and
+//! reads each row with its writer's schema. The table follows the schemas as a JDBC sink
+//! with `auto.evolve` does: a new column is added with its default (every row held takes
+//! it); beyond a JDBC sink, a column whose type changed is converted. An id the registry
+//! does not know, or a value without the framing, fails the task with the converter's
+//! error, as Connect fails it: it leaves the group and applies nothing more.
+//!
 //! Simplified: Kafka tombstones (the null value after each delete) are ignored, since the
 //! delete event before them carries the delete with its position. On a compacted topic that
 //! event goes once the cleaner sees its tombstone, so a sink that falls further behind than
@@ -27,15 +36,19 @@ use super::Embedded;
 use super::envelope::{self, Op, Position};
 use crate::client::consumer::{self, Consumer, PolledRecord};
 use crate::config::ConsumerConfig;
+use crate::database::ddl;
 use crate::database::heap::{Key, Row, Rows, TableSchema};
 use crate::database::wal::Xid;
 use crate::disk::{DiskOp, DiskToken};
+use crate::ids::NodeId;
 use crate::ids::TopicPartition;
 use crate::node::{Boot, Input, Never, Vocabulary};
-use crate::protocol::Message;
+use crate::protocol::{GetSchemaByIdRequest, GetSchemaByIdResponse, Message};
+use crate::registry::SchemaId;
 use crate::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 /// A sink connector's configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +57,9 @@ pub struct SinkConfig {
     pub topic: String,
     /// The table the events describe, and that the warehouse keeps.
     pub table: TableSchema,
+    /// `value.converter.schema.registry.url` with the `AvroConverter`: the registry; none
+    /// with the JSON converter.
+    pub registry: Option<NodeId>,
     /// The task's consumer (`group.id` = `connect-<name>`, no auto-commit).
     pub consumer: ConsumerConfig,
     /// `offset.flush.interval.ms`. Connect's default 60000.
@@ -84,6 +100,60 @@ pub fn merge<'a>(tasks: impl IntoIterator<Item = &'a WarehouseRows>) -> Warehous
     table
 }
 
+/// The shared table several tasks' views make: every task's rows brought to the widest
+/// definition any of them reached (the table a shared `auto.evolve` leaves), then merged.
+pub fn merge_views<'a>(views: impl IntoIterator<Item = &'a SinkView> + Clone) -> WarehouseRows {
+    let widest = views
+        .clone()
+        .into_iter()
+        .filter_map(|v| v.schema.as_ref())
+        .max_by_key(|s| s.columns.len());
+    let Some(widest) = widest else {
+        return merge(views.into_iter().map(|v| &v.rows));
+    };
+    let evolved: Vec<WarehouseRows> = views
+        .into_iter()
+        .map(|v| match &v.schema {
+            Some(from) => evolve_rows(&v.rows, from, widest),
+            None => v.rows.clone(),
+        })
+        .collect();
+    merge(&evolved)
+}
+
+/// `row`, written with `from`, as a row of `to`: columns matched by name, a column `from`
+/// lacks taking `to`'s default, a value of another type converted.
+pub fn evolve(row: &Row, from: &TableSchema, to: &TableSchema) -> Result<Row, String> {
+    to.columns
+        .iter()
+        .map(
+            |c| match from.columns.iter().position(|f| f.name == c.name) {
+                Some(i) => row
+                    .get(i)
+                    .ok_or_else(|| format!("the row has no column \"{}\"", c.name))
+                    .and_then(|v| ddl::convert(v, c.kind)),
+                None => c
+                    .default
+                    .clone()
+                    .ok_or_else(|| format!("column \"{}\" has no default", c.name)),
+            },
+        )
+        .collect()
+}
+
+fn evolve_rows(rows: &WarehouseRows, from: &TableSchema, to: &TableSchema) -> WarehouseRows {
+    rows.iter()
+        .map(|(k, r)| {
+            let row = r
+                .row
+                .as_ref()
+                .map(|row| evolve(row, from, to).unwrap_or_else(|_| row.clone()));
+            let position = r.position;
+            (*k, WarehouseRow { position, row })
+        })
+        .collect()
+}
+
 /// The table's file.
 pub fn table_file(table: &str) -> String {
     format!("warehouse/{table}")
@@ -98,6 +168,8 @@ pub enum Timer {
     OffsetFlush,
     /// The connector is created: subscribe.
     Deploy,
+    /// A schema lookup unanswered this long is sent again.
+    Registry,
 }
 
 impl From<consumer::Timer> for Timer {
@@ -131,6 +203,9 @@ pub enum Event {
         /// The rows (deleted ones included, with their positions).
         #[serde(with = "rows_as_list")]
         rows: WarehouseRows,
+        /// The table's definition, if it follows the registry's schemas.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schema: Option<TableSchema>,
     },
     /// A change event was polled.
     Consumed {
@@ -156,6 +231,18 @@ pub enum Event {
         /// Its offset.
         offset: i64,
         /// Why.
+        reason: String,
+    },
+    /// The table's definition changed to follow a new schema (`auto.evolve`).
+    Evolved {
+        /// The schema id that brought it.
+        id: SchemaId,
+        /// The definition now.
+        schema: TableSchema,
+    },
+    /// The task failed; it leaves the group and applies nothing more.
+    TaskFailed {
+        /// Connect's error.
         reason: String,
     },
     /// The table was synced to its file; these offsets are being committed.
@@ -222,13 +309,31 @@ pub struct SinkView {
     /// Every key it wrote.
     #[serde(with = "rows_as_list")]
     pub rows: WarehouseRows,
+    /// The table's definition, when it follows the registry's schemas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<TableSchema>,
+    /// Whether the task failed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
 }
 
 impl SinkView {
     /// What `event` changes of the view.
     pub fn apply(&mut self, event: &Event) {
         match event {
-            Event::Loaded { rows } => self.rows.clone_from(rows),
+            Event::Loaded { rows, schema } => {
+                self.rows.clone_from(rows);
+                if schema.is_some() {
+                    self.schema.clone_from(schema);
+                }
+            }
+            Event::Evolved { schema, .. } => {
+                if let Some(from) = &self.schema {
+                    self.rows = evolve_rows(&self.rows, from, schema);
+                }
+                self.schema = Some(schema.clone());
+            }
+            Event::TaskFailed { .. } => self.failed = true,
             Event::Consumed {
                 key,
                 position,
@@ -259,23 +364,38 @@ pub struct SinkConnector {
     /// The offsets of the last flush.
     flushed: Vec<(TopicPartition, i64)>,
     next_token: u64,
+    /// The schemas the registry gave, as table definitions.
+    schemas: BTreeMap<SchemaId, TableSchema>,
+    /// Records held behind a schema lookup, in order.
+    held: VecDeque<(TopicPartition, PolledRecord)>,
+    /// The lookup in flight.
+    resolving: Option<SchemaId>,
 }
 
 impl SinkConnector {
     /// Start: load the table from its file, subscribe.
     pub fn boot<C>(boot: &Boot<'_, C>, config: &SinkConfig, out: &mut Out) -> Self {
-        let consumer = Consumer::boot(boot, &config.consumer, &mut Embedded::new(out));
+        let mut consumer_config = config.consumer.clone();
+        if config.registry.is_some() {
+            consumer_config.value_deserializer = crate::config::ValueDeserializer::RegistryFramed;
+        }
+        let consumer = Consumer::boot(boot, &consumer_config, &mut Embedded::new(out));
         let mut sink = SinkConnector {
             config: config.clone(),
             consumer,
             view: SinkView {
                 table: config.table.name.clone(),
                 rows: WarehouseRows::new(),
+                schema: None,
+                failed: false,
             },
             dirty: false,
             writing: None,
             flushed: Vec::new(),
             next_token: 0,
+            schemas: BTreeMap::new(),
+            held: VecDeque::new(),
+            resolving: None,
         };
         let file = table_file(&config.table.name);
         if let Some(rows) = boot
@@ -283,7 +403,8 @@ impl SinkConnector {
             .get(&file)
             .and_then(|b| serde_json::from_slice::<StoredRows>(b).ok())
         {
-            sink.trace(Event::Loaded { rows: rows.rows }, out);
+            let (rows, schema) = (rows.rows, rows.schema);
+            sink.trace(Event::Loaded { rows, schema }, out);
         }
         if boot.now < config.deploy_at {
             out.set_timer(Timer::Deploy, config.deploy_at);
@@ -313,7 +434,21 @@ impl SinkConnector {
 
     /// Handle one input.
     pub fn step(&mut self, now: Instant, input: Input<Vocab>, out: &mut Out) {
+        if self.view.failed {
+            if let Input::Terminate = input {
+                out.exit();
+            }
+            return;
+        }
         match input {
+            Input::Recv {
+                from,
+                msg: Message::GetSchemaByIdResponse(response),
+            } if Some(from) == self.config.registry => self.on_schema(now, response, out),
+            Input::Timer(Timer::Registry) => self.look_up_again(now, out),
+            Input::Disconnected { peer } if Some(peer) == self.config.registry => {
+                self.look_up_again(now, out)
+            }
             Input::Recv { from, msg } => self.drive(now, Input::Recv { from, msg }, out),
             Input::Timer(Timer::Consumer(t)) => self.drive(now, Input::Timer(t), out),
             Input::Timer(Timer::Deploy) => self.subscribe(now, out),
@@ -344,18 +479,24 @@ impl SinkConnector {
             } = reply
             {
                 for record in records {
-                    self.consume(&partition, record, out);
+                    self.receive(now, &partition, record, out);
                 }
             }
         }
     }
 
     /// Apply one polled record, unless the row already holds something as recent.
-    fn consume(&mut self, partition: &TopicPartition, record: PolledRecord, out: &mut Out) {
+    fn consume(
+        &mut self,
+        partition: &TopicPartition,
+        record: PolledRecord,
+        writer: &TableSchema,
+        out: &mut Out,
+    ) {
         let offset = record.offset;
         // A tombstone (an empty value here) is for compaction; the delete came before it.
         let value = Some(record.value.as_str()).filter(|v| !v.is_empty());
-        let event = match envelope::parse(&self.config.table, record.key.as_deref(), value) {
+        let event = match envelope::parse(writer, record.key.as_deref(), value) {
             Ok(Some(event)) => event,
             Ok(None) => return,
             Err(e) => {
@@ -377,9 +518,13 @@ impl SinkConnector {
             },
             _ => {
                 self.dirty = true;
-                Outcome::Applied {
-                    row: event.after.clone(),
-                }
+                let row = match (&event.after, &self.view.schema) {
+                    (Some(after), Some(table)) => {
+                        Some(evolve(after, writer, table).unwrap_or_else(|_| after.clone()))
+                    }
+                    (after, _) => after.clone(),
+                };
+                Outcome::Applied { row }
             }
         };
         let consumed = Event::Consumed {
@@ -404,7 +549,8 @@ impl SinkConnector {
             .iter()
             .map(|(tp, o)| (tp.clone(), *o))
             .collect();
-        if self.writing.is_some() || offsets.is_empty() {
+        // Held records are behind the consumer's positions: committing those would skip them.
+        if self.writing.is_some() || offsets.is_empty() || !self.held.is_empty() {
             return;
         }
         if !self.dirty && offsets == self.flushed {
@@ -414,6 +560,7 @@ impl SinkConnector {
         if self.dirty {
             let stored = StoredRows {
                 rows: self.view.rows.clone(),
+                schema: self.view.schema.clone(),
             };
             out.disk(DiskOp::Replace {
                 file: file.clone(),
@@ -455,6 +602,133 @@ impl SinkConnector {
 struct StoredRows {
     #[serde(with = "rows_as_list")]
     rows: WarehouseRows,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    schema: Option<TableSchema>,
+}
+
+/// How long a schema lookup waits for its answer before it is sent again.
+const REGISTRY_RETRY_MS: u64 = 10_000;
+
+/// The converter: records read with their writer's schema, fetched from the registry.
+impl SinkConnector {
+    /// A polled record: applied now, or held behind a schema lookup (and behind anything
+    /// already held, to keep the partition's order).
+    fn receive(
+        &mut self,
+        now: Instant,
+        partition: &TopicPartition,
+        record: PolledRecord,
+        out: &mut Out,
+    ) {
+        if self.config.registry.is_none() {
+            let table = self.config.table.clone();
+            return self.consume(partition, record, &table, out);
+        }
+        self.held.push_back((partition.clone(), record));
+        self.release(now, out);
+    }
+
+    /// Apply held records in order until one needs a schema not yet known.
+    fn release(&mut self, now: Instant, out: &mut Out) {
+        while let Some((_, record)) = self.held.front() {
+            if self.view.failed {
+                return;
+            }
+            if record.value.is_empty() {
+                self.held.pop_front(); // a tombstone: nothing to read
+                continue;
+            }
+            let Some(id) = record.schema_id else {
+                let topic = self.config.topic.clone();
+                let reason = format!(
+                    "Failed to deserialize data for topic {topic} to Avro: Unknown magic byte!"
+                );
+                return self.fail(now, reason, out);
+            };
+            let Some(writer) = self.schemas.get(&id).cloned() else {
+                if self.resolving.is_none() {
+                    self.look_up(now, id, out);
+                }
+                return;
+            };
+            let Some((partition, record)) = self.held.pop_front() else {
+                return;
+            };
+            self.follow(id, &writer, out);
+            self.consume(&partition, record, &writer, out);
+        }
+    }
+
+    /// The table takes the columns `writer` has and it lacks, and the types `writer`
+    /// gives them (`auto.evolve`).
+    fn follow(&mut self, id: SchemaId, writer: &TableSchema, out: &mut Out) {
+        let current = self.view.schema.clone().unwrap_or_else(|| writer.clone());
+        let mut next = current.clone();
+        for c in &writer.columns {
+            match next.columns.iter_mut().find(|n| n.name == c.name) {
+                Some(n) => n.kind = c.kind,
+                None => next.columns.push(c.clone()),
+            }
+        }
+        if self.view.schema.as_ref() != Some(&next) {
+            self.dirty = true;
+            self.trace(Event::Evolved { id, schema: next }, out);
+        }
+    }
+
+    /// `GET /schemas/ids/{id}`.
+    fn look_up(&mut self, now: Instant, id: SchemaId, out: &mut Out) {
+        let Some(registry) = self.config.registry else {
+            return;
+        };
+        out.send(
+            registry,
+            Message::GetSchemaByIdRequest(GetSchemaByIdRequest { id }),
+        );
+        out.set_timer(
+            Timer::Registry,
+            now + Duration::from_millis(REGISTRY_RETRY_MS),
+        );
+        self.resolving = Some(id);
+    }
+
+    fn look_up_again(&mut self, now: Instant, out: &mut Out) {
+        if let Some(id) = self.resolving.take() {
+            self.look_up(now, id, out);
+        }
+    }
+
+    /// The registry's answer: read what waited for it, or fail the task.
+    fn on_schema(&mut self, now: Instant, response: GetSchemaByIdResponse, out: &mut Out) {
+        if self.resolving != Some(response.id) {
+            return;
+        }
+        self.resolving = None;
+        out.cancel_timer(Timer::Registry);
+        let id = response.id;
+        let table = response
+            .result
+            .map_err(|e| crate::registry::server::client_error(&e))
+            .and_then(|schema| super::converter::table_schema(&schema));
+        match table {
+            Ok(table) => {
+                self.schemas.insert(id, table);
+                self.release(now, out);
+            }
+            Err(error) => {
+                let reason = format!("Error retrieving Avro value schema for id {id}: {error}");
+                self.fail(now, reason, out);
+            }
+        }
+    }
+
+    /// The task fails: it leaves the group (its partitions go to the other tasks) and
+    /// applies nothing more; its table keeps what it last synced.
+    fn fail(&mut self, now: Instant, reason: String, out: &mut Out) {
+        self.held.clear();
+        self.drive(now, Input::Terminate, out);
+        self.trace(Event::TaskFailed { reason }, out);
+    }
 }
 
 #[cfg(test)]
@@ -471,6 +745,94 @@ mod tests {
             },
             row,
         }
+    }
+
+    /// A sink task reading registry-framed values from partition 0 of `shop.public.orders`.
+    fn framed_sink() -> (SinkConnector, crate::node::Outbox<Vocab>) {
+        let config = SinkConfig {
+            topic: "shop.public.orders".into(),
+            table: crate::database::heap::orders_schema(),
+            registry: Some(NodeId(9)),
+            consumer: ConsumerConfig::default(),
+            offset_flush_interval_ms: 1000,
+            deploy_at: Instant::from_millis(60_000),
+        };
+        let disk = crate::disk::DiskImage::new();
+        let boot = Boot {
+            id: NodeId(5),
+            now: Instant::ZERO,
+            incarnation: 0,
+            config: &config,
+            disk: &disk,
+            prng: crate::prng::Prng::derive(1, "sink", 0),
+        };
+        let mut out = crate::node::Outbox::new();
+        let sink = SinkConnector::boot(&boot, &config, out.writer());
+        (sink, out)
+    }
+
+    fn record(offset: i64, schema_id: Option<SchemaId>, value: &str) -> PolledRecord {
+        PolledRecord {
+            offset,
+            key: Some(r#"{"id":1}"#.into()),
+            value: value.into(),
+            schema_id,
+        }
+    }
+
+    fn failure(out: &crate::node::Outbox<Vocab>) -> Option<String> {
+        crate::testkit::traces(out)
+            .into_iter()
+            .find_map(|e| match e {
+                Event::TaskFailed { reason } => Some(reason.clone()),
+                _ => None,
+            })
+    }
+
+    /// A record naming a schema id the registry does not know fails the task with the
+    /// converter's error and the registry's code, as does a value without the framing; a
+    /// known id is fetched once and the record waits for it.
+    #[test]
+    fn an_unknown_schema_id_fails_the_task_clearly() {
+        let tp = TopicPartition::new("shop.public.orders", 0);
+        let (mut sink, _) = framed_sink();
+        let mut out = crate::node::Outbox::new();
+        sink.receive(Instant::ZERO, &tp, record(0, Some(9), "{}"), out.writer());
+        let asked = crate::testkit::sends(&out);
+        assert!(
+            matches!(
+                asked[..],
+                [(
+                    NodeId(9),
+                    Message::GetSchemaByIdRequest(GetSchemaByIdRequest { id: 9 })
+                )]
+            ),
+            "{asked:?}"
+        );
+        assert_eq!(sink.held.len(), 1, "the record waits for its schema");
+        let mut out = crate::node::Outbox::new();
+        let response = GetSchemaByIdResponse {
+            id: 9,
+            result: Err(crate::registry::RegistryError::SchemaNotFound { id: 9 }),
+        };
+        sink.on_schema(Instant::ZERO, response, out.writer());
+        assert_eq!(
+            failure(&out).as_deref(),
+            Some(
+                "Error retrieving Avro value schema for id 9: Schema 9 not found; error code: 40403"
+            )
+        );
+        assert!(sink.view().failed);
+
+        let (mut sink, _) = framed_sink();
+        let mut out = crate::node::Outbox::new();
+        sink.receive(
+            Instant::ZERO,
+            &tp,
+            record(0, None, "{\"op\":\"c\"}"),
+            out.writer(),
+        );
+        assert!(failure(&out).is_some_and(|r| r.ends_with("Unknown magic byte!")));
     }
 
     #[test]

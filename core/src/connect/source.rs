@@ -25,10 +25,19 @@
 //! as soon as it hands a transaction's events to the producer — a crash before Kafka
 //! acknowledged them loses them for good.
 //!
+//! With `value.converter` = the registry's `AvroConverter` ([`converter`](super::converter)),
+//! every table definition an event is written with is registered first
+//! (`POST /subjects/<topic>-value/versions`), and values carry the registry's framing with
+//! the id it gave. A definition the registry refuses fails the task, as Connect fails a task
+//! whose converter throws: nothing more is sent and the slot is confirmed no further, so
+//! every change since waits in the WAL until an operator restarts the task
+//! ([`Command::Restart`]).
+//!
 //! Simplified: one task; no heartbeats to the slot; a producer failure restarts the stream
 //! from the last acknowledged transaction, as a restarted task would.
 
 use super::Embedded;
+use super::converter;
 use super::envelope::{self, Context, Op, Source};
 use crate::client::producer::{self, Producer};
 use crate::config::ProducerConfig;
@@ -40,8 +49,11 @@ use crate::disk::{DiskOp, DiskToken};
 use crate::ids::{NodeId, TopicPartition};
 use crate::node::{Boot, Input, Never, Vocabulary};
 use crate::protocol::{
-    Message, SnapshotQuery, SnapshotResult, StandbyStatusUpdate, StartReplication,
+    Message, RegisterSchemaRequest, RegisterSchemaResponse, SnapshotQuery, SnapshotResult,
+    StandbyStatusUpdate, StartReplication,
 };
+use crate::registry::SchemaId;
+use crate::registry::compatibility::RecordSchema;
 use crate::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -66,8 +78,12 @@ pub struct SourceConfig {
     pub slot_name: String,
     /// `topic.prefix`, also `source.name` in the events.
     pub topic_prefix: String,
-    /// `table.include.list`, resolved to the tables' definitions.
+    /// `table.include.list`, resolved to the tables' definitions when the connector is
+    /// created (events are written with the definitions the database sends).
     pub tables: Vec<TableSchema>,
+    /// `value.converter.schema.registry.url` with the `AvroConverter`: the registry; none
+    /// with the JSON converter.
+    pub registry: Option<NodeId>,
     /// `snapshot.mode`.
     pub snapshot_mode: SnapshotMode,
     /// `tombstones.on.delete`. Default true.
@@ -115,6 +131,20 @@ pub enum Timer {
     OffsetFlush,
     /// `status.update.interval.ms`.
     StatusUpdate,
+    /// A registration unanswered this long is sent again.
+    Registry,
+}
+
+/// How long a registration waits for its answer before it is sent again.
+const REGISTRY_RETRY_MS: u64 = 10_000;
+
+/// What an operator tells a connector through Connect's REST API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// `POST /connectors/<name>/restart?includeTasks=true`: a failed task starts again from
+    /// its committed offsets.
+    Restart,
 }
 
 impl From<producer::Timer> for Timer {
@@ -136,6 +166,9 @@ pub enum Phase {
         /// Where the stream started.
         start_lsn: Lsn,
     },
+    /// The task failed (its converter could not serialize an event): it sends nothing and
+    /// confirms nothing until restarted.
+    Failed,
 }
 
 /// Where an event went, and what it was.
@@ -153,6 +186,9 @@ pub struct AckedEvent {
     pub partition: TopicPartition,
     /// Its offset there.
     pub offset: Option<i64>,
+    /// The registry's id of the schema its value was written with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_id: Option<SchemaId>,
 }
 
 /// What a source connector records in the trace.
@@ -197,6 +233,20 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// The registry gave the id of a table definition's schema.
+    SchemaRegistered {
+        /// The subject.
+        subject: String,
+        /// The id.
+        id: SchemaId,
+    },
+    /// The task failed; it waits for an operator's restart.
+    TaskFailed {
+        /// Connect's error.
+        reason: String,
+    },
+    /// An operator restarted the task.
+    Restarted,
     /// Its producer's.
     Producer {
         /// The producer's event.
@@ -219,7 +269,7 @@ impl Vocabulary for Vocab {
     type Timer = Timer;
     type Event = Event;
     type Reply = Never;
-    type Command = Never;
+    type Command = Command;
 }
 
 type Out<'a> = dyn crate::node::Out<Vocab> + 'a;
@@ -253,10 +303,12 @@ impl SourceView {
                 self.committed = *offsets;
             }
             Event::Connecting { phase } => self.phase = *phase,
-            Event::ConnectionLost { .. } => self.phase = Phase::Waiting,
+            Event::ConnectionLost { .. } | Event::Restarted => self.phase = Phase::Waiting,
+            Event::TaskFailed { .. } => self.phase = Phase::Failed,
             Event::Acked(acked) => self.last_acked = Some(acked.clone()),
             Event::SnapshotTaken { .. }
             | Event::TransactionSent { .. }
+            | Event::SchemaRegistered { .. }
             | Event::Producer { .. } => {}
         }
     }
@@ -284,6 +336,23 @@ struct InFlight {
     xid: Option<Xid>,
     op: Option<Op>,
     key: Key,
+    schema_id: Option<SchemaId>,
+}
+
+/// What arrived from the database and waits to be sent: behind a schema registration, or
+/// behind what came before it.
+#[derive(Debug)]
+enum Work {
+    Snapshot(SnapshotResult),
+    Transaction(DecodedTxn),
+}
+
+/// One record to hand to the producer.
+struct Outgoing {
+    topic: String,
+    key: String,
+    value: Option<String>,
+    schema_id: Option<SchemaId>,
 }
 
 /// A CDC source connector.
@@ -305,6 +374,12 @@ pub struct SourceConnector {
     in_flight: BTreeMap<u64, InFlight>,
     /// The end of the last transaction handed to the producer.
     streamed: Lsn,
+    /// What waits to be sent, in order.
+    queue: VecDeque<Work>,
+    /// The ids the registry gave: (subject, schema, id).
+    schema_ids: Vec<(String, RecordSchema, SchemaId)>,
+    /// The registration in flight.
+    registering: Option<(String, RecordSchema)>,
     next_record: u64,
     next_unit: u64,
     next_token: u64,
@@ -330,6 +405,9 @@ impl SourceConnector {
             units: VecDeque::new(),
             in_flight: BTreeMap::new(),
             streamed: offsets.lsn,
+            queue: VecDeque::new(),
+            schema_ids: Vec::new(),
+            registering: None,
             next_record: 0,
             next_unit: 0,
             next_token: 0,
@@ -366,9 +444,16 @@ impl SourceConnector {
             Input::Recv { from, msg } if from == self.config.database => {
                 self.on_database(now, msg, out)
             }
+            Input::Recv {
+                from,
+                msg: Message::RegisterSchemaResponse(response),
+            } if Some(from) == self.config.registry => self.on_registered(now, response, out),
             Input::Recv { from, msg } => self.drive(now, Input::Recv { from, msg }, out),
             Input::Timer(Timer::Producer(t)) => self.drive(now, Input::Timer(t), out),
+            // A failed task waits for its operator, not for a timer.
+            Input::Timer(Timer::Reconnect) if self.view.phase == Phase::Failed => {}
             Input::Timer(Timer::Reconnect) => self.connect(out),
+            Input::Timer(Timer::Registry) => self.register_again(now, out),
             Input::Timer(Timer::OffsetFlush) => {
                 self.flush_offsets(out);
                 out.set_timer(Timer::OffsetFlush, now + self.flush_interval());
@@ -382,10 +467,13 @@ impl SourceConnector {
             Input::Disconnected { peer } if peer == self.config.database => {
                 self.lose_connection(now, "the database connection was reset".into(), out)
             }
+            Input::Disconnected { peer } if Some(peer) == self.config.registry => {
+                self.register_again(now, out)
+            }
             Input::Disconnected { peer } => self.drive(now, Input::Disconnected { peer }, out),
             // Stopped, it sends nothing more: what was not flushed is sent again next time.
             Input::Terminate => out.exit(),
-            Input::Command(never) => match never {},
+            Input::Command(Command::Restart) => self.restart(out),
         }
     }
 
@@ -404,6 +492,8 @@ impl SourceConnector {
         self.units.clear();
         self.in_flight.clear();
         self.held_snapshot = None;
+        self.queue.clear();
+        self.registering = None;
         let database = self.config.database;
         if self.config.snapshot_mode == SnapshotMode::Initial && !self.acked.snapshot_completed {
             let tables = self.config.tables.iter().map(|t| t.name.clone()).collect();
@@ -440,7 +530,7 @@ impl SourceConnector {
     }
 
     fn lose_connection(&mut self, now: Instant, reason: String, out: &mut Out) {
-        if self.view.phase == Phase::Waiting {
+        if matches!(self.view.phase, Phase::Waiting | Phase::Failed) {
             return;
         }
         self.trace(Event::ConnectionLost { reason }, out);
@@ -458,11 +548,11 @@ impl SourceConnector {
                     self.held_snapshot = Some(result);
                     self.flush_offsets(out);
                 } else {
-                    self.send_snapshot(now, result, out);
+                    self.enqueue(now, Work::Snapshot(result), out);
                 }
             }
             Message::XLogData(data) if matches!(self.view.phase, Phase::Streaming { .. }) => {
-                self.send_transaction(now, &data.txn, out);
+                self.enqueue(now, Work::Transaction(data.txn), out);
             }
             Message::ReplicationError(e) => self.lose_connection(now, e.message, out),
             _ => {}
@@ -485,7 +575,7 @@ impl SourceConnector {
             lsn: result.lsn,
             xid: None,
         };
-        for schema in self.config.tables.clone() {
+        for schema in self.snapshot_schemas(&result) {
             for row in result
                 .tables
                 .get(&schema.name)
@@ -494,14 +584,26 @@ impl SourceConnector {
             {
                 let cx = self.context(&schema, source, now);
                 let (key, value) = envelope::read_event(cx, row);
-                let topic = envelope::topic(&self.config.topic_prefix, &schema.name);
+                let record = self.outgoing(&schema, key, Some(value));
                 let meta = (unit, source, Some(Op::Read), key_of(row));
-                self.send(now, meta, topic, key, Some(value), out);
+                self.send(now, meta, record, out);
             }
         }
         self.complete_units(out);
         let start = self.acked.snapshot_lsn.unwrap_or(result.lsn);
         self.start_streaming(start, out);
+    }
+
+    /// The included tables' definitions as the snapshot read them.
+    fn snapshot_schemas(&self, result: &SnapshotResult) -> Vec<TableSchema> {
+        self.config
+            .tables
+            .iter()
+            .map(|t| {
+                let read = result.schemas.iter().find(|s| s.name == t.name);
+                read.unwrap_or(t).clone()
+            })
+            .collect()
     }
 
     fn context<'a>(&'a self, schema: &'a TableSchema, source: Source, now: Instant) -> Context<'a> {
@@ -511,6 +613,38 @@ impl SourceConnector {
             source,
             ts_ms: now.as_millis(),
         }
+    }
+
+    /// A record of `table`'s topic, framed with its schema's id when there is a registry.
+    fn outgoing(&self, table: &TableSchema, key: String, value: Option<String>) -> Outgoing {
+        let topic = envelope::topic(&self.config.topic_prefix, &table.name);
+        let schema_id = self.config.registry.and_then(|_| {
+            let (subject, schema) = self.subject_and_schema(table);
+            self.schema_id(&subject, &schema)
+        });
+        debug_assert!(
+            self.config.registry.is_none() || schema_id.is_some(),
+            "a record is sent only once its schema is registered"
+        );
+        Outgoing {
+            topic,
+            key,
+            value,
+            schema_id,
+        }
+    }
+
+    fn subject_and_schema(&self, table: &TableSchema) -> (String, RecordSchema) {
+        let topic = envelope::topic(&self.config.topic_prefix, &table.name);
+        let schema = converter::value_schema(&self.config.topic_prefix, table);
+        (converter::value_subject(&topic), schema)
+    }
+
+    fn schema_id(&self, subject: &str, schema: &RecordSchema) -> Option<SchemaId> {
+        self.schema_ids
+            .iter()
+            .find(|(s, r, _)| s == subject && r == schema)
+            .map(|(_, _, id)| *id)
     }
 
     /// Hand a transaction's events (and tombstones) to the producer.
@@ -523,22 +657,28 @@ impl SourceConnector {
             end_lsn: txn.end_lsn,
         });
         let mut records = 0;
-        for (lsn, change) in &txn.changes {
-            let Some(schema) = self.schema_of(change) else {
+        for (lsn, change, schema) in txn.changes_with_schemas() {
+            let Some(schema) = schema.filter(|s| self.includes(&s.name)) else {
                 continue;
             };
             let source = Source {
-                lsn: *lsn,
+                lsn,
                 xid: Some(txn.xid),
             };
-            let (key, value) = envelope::change_event(self.context(&schema, source, now), change);
-            let topic = envelope::topic(&self.config.topic_prefix, &schema.name);
-            let (op, row_key) = op_and_key(change);
-            let meta = (unit, source, Some(op), row_key);
-            self.send(now, meta, topic.clone(), key.clone(), Some(value), out);
+            let Some((key, value)) =
+                envelope::change_event(self.context(&schema, source, now), change)
+            else {
+                continue;
+            };
+            let Some((op, row_key)) = op_and_key(change) else {
+                continue;
+            };
+            let record = self.outgoing(&schema, key.clone(), Some(value));
+            self.send(now, (unit, source, Some(op), row_key), record, out);
             records += 1;
             if op == Op::Delete && self.config.tombstones_on_delete {
-                self.send(now, (unit, source, None, row_key), topic, key, None, out);
+                let tombstone = self.outgoing(&schema, key, None);
+                self.send(now, (unit, source, None, row_key), tombstone, out);
                 records += 1;
             }
         }
@@ -562,17 +702,8 @@ impl SourceConnector {
         }
     }
 
-    fn schema_of(&self, change: &RowChange) -> Option<TableSchema> {
-        let table = match change {
-            RowChange::Insert { table, .. }
-            | RowChange::Update { table, .. }
-            | RowChange::Delete { table, .. } => table,
-        };
-        self.config
-            .tables
-            .iter()
-            .find(|t| t.name == *table)
-            .cloned()
+    fn includes(&self, table: &str) -> bool {
+        self.config.tables.iter().any(|t| t.name == table)
     }
 
     fn open_unit(&mut self, kind: UnitKind) -> u64 {
@@ -591,9 +722,7 @@ impl SourceConnector {
         &mut self,
         now: Instant,
         (unit, source, op, key): (u64, Source, Option<Op>, Key),
-        topic: String,
-        record_key: String,
-        value: Option<String>,
+        record: Outgoing,
         out: &mut Out,
     ) {
         let record_id = self.next_record;
@@ -607,13 +736,15 @@ impl SourceConnector {
             xid: source.xid,
             op,
             key,
+            schema_id: record.schema_id,
         };
         self.in_flight.insert(record_id, flight);
         let command = producer::Command::Send {
             record_id,
-            topic,
-            key: Some(record_key),
-            value,
+            topic: record.topic,
+            key: Some(record.key),
+            value: record.value,
+            schema_id: record.schema_id,
         };
         self.drive(now, Input::Command(command), out);
     }
@@ -639,6 +770,7 @@ impl SourceConnector {
                     key: f.key,
                     partition,
                     offset,
+                    schema_id: f.schema_id,
                 };
                 self.trace(Event::Acked(acked), out);
                 self.complete_units(out);
@@ -718,7 +850,7 @@ impl SourceConnector {
         if let Some(result) = self.held_snapshot.take()
             && self.view.phase == Phase::Snapshotting
         {
-            self.send_snapshot(now, result, out);
+            self.enqueue(now, Work::Snapshot(result), out);
         }
         self.confirm(out);
         self.flush_offsets(out);
@@ -731,12 +863,15 @@ impl SourceConnector {
     /// must stay where the stream will start. Waiting for the snapshot, probe the
     /// connection: a database that restarted meanwhile would never answer.
     fn confirm(&mut self, out: &mut Out) {
-        if self.view.phase == Phase::Waiting {
+        if matches!(self.view.phase, Phase::Waiting | Phase::Failed) {
             return;
         }
         let offsets = self.durable;
         let confirmable =
             offsets.snapshot_completed || self.config.snapshot_mode == SnapshotMode::Never;
+        if self.view.phase == Phase::Snapshotting && self.snapshot_in_hand() {
+            return; // nothing is awaited from the database: nothing to probe
+        }
         if !confirmable || self.view.phase == Phase::Snapshotting {
             return out.send(self.config.database, Message::TcpKeepalive);
         }
@@ -748,10 +883,130 @@ impl SourceConnector {
     }
 }
 
-fn op_and_key(change: &RowChange) -> (Op, Key) {
-    match change {
+fn op_and_key(change: &RowChange) -> Option<(Op, Key)> {
+    Some(match change {
         RowChange::Insert { row, .. } => (Op::Create, key_of(row)),
         RowChange::Update { row, .. } => (Op::Update, key_of(row)),
         RowChange::Delete { key, .. } => (Op::Delete, *key),
+        RowChange::Alter { .. } => return None,
+    })
+}
+
+/// The queue of work and the schema registrations it waits for.
+impl SourceConnector {
+    /// `work` arrived from the database: it goes out after what came before it.
+    fn enqueue(&mut self, now: Instant, work: Work, out: &mut Out) {
+        self.queue.push_back(work);
+        self.pump(now, out);
+    }
+
+    /// Send what waits, in order, until something needs a schema not yet registered.
+    fn pump(&mut self, now: Instant, out: &mut Out) {
+        while let Some(work) = self.queue.front() {
+            if let Some(missing) = self.missing_schema(work) {
+                if self.registering.is_none() {
+                    self.register(now, missing, out);
+                }
+                return;
+            }
+            match self.queue.pop_front() {
+                Some(Work::Snapshot(result)) => self.send_snapshot(now, result, out),
+                Some(Work::Transaction(txn)) => self.send_transaction(now, &txn, out),
+                None => return,
+            }
+        }
+    }
+
+    /// The first (subject, schema) `work` writes with that the registry has not given an
+    /// id for; none without a registry.
+    fn missing_schema(&self, work: &Work) -> Option<(String, RecordSchema)> {
+        self.config.registry?;
+        let tables: Vec<TableSchema> = match work {
+            Work::Snapshot(result) => self.snapshot_schemas(result),
+            Work::Transaction(txn) => txn
+                .changes_with_schemas()
+                .into_iter()
+                .filter(|(_, change, _)| !matches!(change, RowChange::Alter { .. }))
+                .filter_map(|(_, _, schema)| schema)
+                .filter(|s| self.includes(&s.name))
+                .collect(),
+        };
+        tables
+            .iter()
+            .map(|t| self.subject_and_schema(t))
+            .find(|(subject, schema)| self.schema_id(subject, schema).is_none())
+    }
+
+    /// `POST /subjects/{subject}/versions`.
+    fn register(&mut self, now: Instant, (subject, schema): (String, RecordSchema), out: &mut Out) {
+        let Some(registry) = self.config.registry else {
+            return;
+        };
+        let request = RegisterSchemaRequest {
+            subject: subject.clone(),
+            schema: schema.clone(),
+        };
+        out.send(registry, Message::RegisterSchemaRequest(request));
+        out.set_timer(
+            Timer::Registry,
+            now + Duration::from_millis(REGISTRY_RETRY_MS),
+        );
+        self.registering = Some((subject, schema));
+    }
+
+    /// The registration went unanswered, or its connection was reset: ask again.
+    fn register_again(&mut self, now: Instant, out: &mut Out) {
+        if let Some(pending) = self.registering.take() {
+            self.register(now, pending, out);
+        }
+    }
+
+    /// The registry's answer: go on with the id, or fail the task with the reason.
+    fn on_registered(&mut self, now: Instant, response: RegisterSchemaResponse, out: &mut Out) {
+        let asked = (response.subject.clone(), response.schema.clone());
+        if self.registering.as_ref() != Some(&asked) {
+            return; // an answer to a request sent before a restart
+        }
+        self.registering = None;
+        out.cancel_timer(Timer::Registry);
+        match response.result {
+            Ok(id) => {
+                let subject = response.subject;
+                self.schema_ids.push((subject.clone(), response.schema, id));
+                self.trace(Event::SchemaRegistered { subject, id }, out);
+                self.pump(now, out);
+            }
+            Err(error) => {
+                let topic = response.subject.trim_end_matches("-value");
+                let reason = format!(
+                    "Failed to serialize Avro data from topic {topic}: {}",
+                    crate::registry::server::client_error(&error)
+                );
+                self.fail(reason, out);
+            }
+        }
+    }
+
+    /// Whether the snapshot's rows have arrived (held for the offsets file, or queued
+    /// behind a schema registration).
+    fn snapshot_in_hand(&self) -> bool {
+        self.held_snapshot.is_some() || self.queue.iter().any(|w| matches!(w, Work::Snapshot(_)))
+    }
+
+    /// The task fails: nothing more is sent or confirmed; what Kafka acknowledged stays
+    /// committed, everything after it waits in the slot.
+    fn fail(&mut self, reason: String, out: &mut Out) {
+        out.cancel_timer(Timer::Reconnect);
+        self.queue.clear();
+        self.units.clear();
+        self.in_flight.clear();
+        self.trace(Event::TaskFailed { reason }, out);
+    }
+
+    /// An operator restarts the task: a new task instance, from the committed offsets.
+    fn restart(&mut self, out: &mut Out) {
+        self.acked = self.durable;
+        self.trace(Event::Restarted, out);
+        self.connect(out);
     }
 }

@@ -14,9 +14,11 @@
 //! the new row only (REPLICA IDENTITY DEFAULT, the key unchanged); no NULLs.
 
 use super::RowChange;
+use super::catalog::Catalog;
 use super::heap::{TableSchema, Value};
 use super::wal::{Lsn, Xid};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A slot's position.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +47,62 @@ pub struct DecodedTxn {
     pub commit_lsn: Lsn,
     /// The end of its commit record: confirming it moves `confirmed_flush_lsn` here.
     pub end_lsn: Lsn,
+    /// The definitions of the tables it changes as they were when it began — what pgoutput
+    /// sends as *Relation* messages before a transaction's first change of each table. A
+    /// change after an `ALTER TABLE` in the list is read with the altered definition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relations: Vec<TableSchema>,
+}
+
+impl DecodedTxn {
+    /// A transaction of `changes`, its relations not yet named.
+    pub fn new(
+        xid: Xid,
+        changes: Vec<(Lsn, RowChange)>,
+        begin_lsn: Lsn,
+        commit_lsn: Lsn,
+        end_lsn: Lsn,
+    ) -> Self {
+        DecodedTxn {
+            xid,
+            changes,
+            begin_lsn,
+            commit_lsn,
+            end_lsn,
+            relations: Vec::new(),
+        }
+    }
+
+    /// With the definitions, from `catalog`, of the tables it changes at its beginning.
+    pub fn with_relations(mut self, catalog: &Catalog) -> Self {
+        let tables: BTreeSet<&str> = self.changes.iter().map(|(_, c)| c.table()).collect();
+        self.relations = tables
+            .into_iter()
+            .filter_map(|t| catalog.at(t, self.begin_lsn).cloned())
+            .collect();
+        self
+    }
+
+    /// Each change with the definition of its table when it was made.
+    pub fn changes_with_schemas(&self) -> Vec<(Lsn, &RowChange, Option<TableSchema>)> {
+        let mut relations: BTreeMap<&str, TableSchema> = self
+            .relations
+            .iter()
+            .map(|r| (r.name.as_str(), r.clone()))
+            .collect();
+        self.changes
+            .iter()
+            .map(|(lsn, change)| {
+                if let RowChange::Alter { table, alter } = change
+                    && let Some(r) = relations.get_mut(table.as_str())
+                    && let Ok(after) = alter.schema_after(r)
+                {
+                    *r = after;
+                }
+                (*lsn, change, relations.get(change.table()).cloned())
+            })
+            .collect()
+    }
 }
 
 /// One row of `pg_logical_slot_get_changes`: `(lsn, xid, data)`.
@@ -65,33 +123,35 @@ fn column(schema: &TableSchema, i: usize, value: &Value) -> String {
 }
 
 /// `test_decoding`'s rows for `txn`: `BEGIN xid`, one `table public.t: OP: ...` per change,
-/// `COMMIT xid`.
-pub fn test_decoding(txn: &DecodedTxn, schemas: &[TableSchema]) -> Vec<DecodedRow> {
+/// `COMMIT xid`. An `ALTER TABLE` shows nothing (`test_decoding` skips catalog changes);
+/// the changes after it show the new columns.
+pub fn test_decoding(txn: &DecodedTxn) -> Vec<DecodedRow> {
     let row = |lsn, data| DecodedRow {
         lsn,
         xid: txn.xid,
         data,
     };
     let mut rows = vec![row(txn.begin_lsn, format!("BEGIN {}", txn.xid))];
-    for (lsn, change) in &txn.changes {
+    for (lsn, change, schema) in txn.changes_with_schemas() {
         let (table, op, values) = match change {
             RowChange::Insert { table, row } => (table, "INSERT", &row[..]),
             RowChange::Update { table, row } => (table, "UPDATE", &row[..]),
             RowChange::Delete { table, .. } => (table, "DELETE", &[][..]),
+            RowChange::Alter { .. } => continue,
         };
-        let Some(schema) = schemas.iter().find(|s| s.name == *table) else {
+        let Some(schema) = schema else {
             continue;
         };
         let columns: Vec<String> = match change {
-            RowChange::Delete { key, .. } => vec![column(schema, 0, &Value::Int(*key))],
+            RowChange::Delete { key, .. } => vec![column(&schema, 0, &Value::Int(*key))],
             _ => values
                 .iter()
                 .enumerate()
-                .map(|(i, v)| column(schema, i, v))
+                .map(|(i, v)| column(&schema, i, v))
                 .collect(),
         };
         rows.push(row(
-            *lsn,
+            lsn,
             format!("table public.{table}: {op}: {}", columns.join(" ")),
         ));
     }
@@ -129,11 +189,9 @@ mod tests {
             begin_lsn: Lsn(0x10),
             commit_lsn: Lsn(0xA0),
             end_lsn: Lsn(0xC0),
+            relations: vec![schema],
         };
-        let data: Vec<String> = test_decoding(&txn, &[schema])
-            .into_iter()
-            .map(|r| r.data)
-            .collect();
+        let data: Vec<String> = test_decoding(&txn).into_iter().map(|r| r.data).collect();
         assert_eq!(
             data,
             [

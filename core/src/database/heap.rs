@@ -48,6 +48,10 @@ pub struct Column {
     /// Its type.
     #[serde(rename = "type")]
     pub kind: ColumnType,
+    /// `DEFAULT`: what a row that does not say takes (columns added by `ALTER TABLE` have
+    /// one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
 }
 
 /// A table's definition: its name and columns, the primary key first.
@@ -139,6 +143,7 @@ pub(crate) fn orders_schema() -> TableSchema {
     let column = |name: &str, kind| Column {
         name: name.into(),
         kind,
+        default: None,
     };
     TableSchema {
         name: "orders".into(),
@@ -147,6 +152,19 @@ pub(crate) fn orders_schema() -> TableSchema {
             column("customer", ColumnType::Text),
         ],
     }
+}
+
+/// `public.orders (id integer, customer text, amount integer)`: the tests' table for
+/// schema changes.
+#[cfg(test)]
+pub(crate) fn orders_with_amount() -> TableSchema {
+    let mut orders = orders_schema();
+    orders.columns.push(Column {
+        name: "amount".into(),
+        kind: ColumnType::Integer,
+        default: None,
+    });
+    orders
 }
 
 /// The data file of `table`.

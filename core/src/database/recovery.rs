@@ -9,6 +9,7 @@
 //! every committed transaction a slot has not confirmed can be decoded again.
 
 use super::RowChange;
+use super::catalog::{CATALOG_FILE, Catalog};
 use super::config::DatabaseConfig;
 use super::decoding::{self, DecodedTxn, SlotPosition};
 use super::heap::{self, Rows, key_of};
@@ -58,6 +59,8 @@ pub struct RecoveryReport {
 /// The database as recovery leaves it.
 #[derive(Debug)]
 pub struct Recovered {
+    /// Every table's definitions.
+    pub catalog: Catalog,
     /// Every table's rows.
     pub tables: BTreeMap<String, Rows>,
     /// The next transaction id to hand out.
@@ -81,11 +84,17 @@ pub fn recover(
     config: &DatabaseConfig,
     disk: &DiskImage,
 ) -> (Recovered, RecoveryReport, Vec<DiskOp>) {
-    let (schemas, segment_size) = (&config.tables, config.wal_segment_size);
+    let segment_size = config.wal_segment_size;
     let control: Option<ControlFile> = disk
         .get(PG_CONTROL)
         .and_then(|b| serde_json::from_slice(b).ok());
-    let mut tables: BTreeMap<String, Rows> = schemas
+    // The checkpoint's catalog; before the first checkpoint, the tables as created.
+    let mut catalog = control
+        .and_then(|_| disk.get(CATALOG_FILE))
+        .and_then(|b| Catalog::decode(b))
+        .unwrap_or_else(|| Catalog::created(&config.tables));
+    let mut tables: BTreeMap<String, Rows> = catalog
+        .tables()
         .iter()
         .map(|s| {
             let rows = control
@@ -145,7 +154,8 @@ pub fn recover(
                 max_xid = max_xid.max(Some(xid));
                 let end = Lsn(lsn.0 + len as u64);
                 let at = Place { lsn, end, redo };
-                if let Some(txn) = replay(xid, record, at, &mut pending, &mut tables, &mut report)
+                let state = (&mut tables, &mut catalog);
+                if let Some(txn) = replay(xid, record, at, &mut pending, state, &mut report)
                     && confirmed.is_some_and(|c| txn.end_lsn > c)
                 {
                     decodable.push(txn);
@@ -172,6 +182,7 @@ pub fn recover(
     report.end = lsn;
     let next_xid = max_xid.map_or(wal::FIRST_NORMAL_XID, |x| x + 1);
     let recovered = Recovered {
+        catalog,
         tables,
         next_xid,
         control,
@@ -197,27 +208,26 @@ fn replay(
     record: WalRecord,
     at: Place,
     pending: &mut Pending,
-    tables: &mut BTreeMap<String, Rows>,
+    (tables, catalog): (&mut BTreeMap<String, Rows>, &mut Catalog),
     report: &mut RecoveryReport,
 ) -> Option<DecodedTxn> {
     let after_redo = at.lsn >= at.redo;
     match record {
         WalRecord::Commit => {
             let (begin_lsn, changes) = pending.remove(&xid).unwrap_or((at.lsn, Vec::new()));
+            let txn = DecodedTxn::new(xid, changes, begin_lsn, at.lsn, at.end);
+            let txn = txn.with_relations(catalog);
+            for (_, change) in &txn.changes {
+                alter_catalog(catalog, change, at.end);
+            }
             if after_redo {
-                for (_, change) in &changes {
+                for (_, change) in &txn.changes {
                     apply(tables, change);
                 }
                 report.commits_replayed += 1;
                 report.last_committed_xid = Some(xid);
             }
-            return Some(DecodedTxn {
-                xid,
-                changes,
-                begin_lsn,
-                commit_lsn: at.lsn,
-                end_lsn: at.end,
-            });
+            return Some(txn);
         }
         WalRecord::Abort => {
             pending.remove(&xid);
@@ -249,5 +259,28 @@ pub fn apply(tables: &mut BTreeMap<String, Rows>, change: &RowChange) {
         RowChange::Delete { table, key } => {
             tables.entry(table.clone()).or_default().remove(key);
         }
+        RowChange::Alter { table, alter } => {
+            for row in tables.entry(table.clone()).or_default().values_mut() {
+                let rewritten = alter.rewrite(row);
+                debug_assert!(
+                    rewritten.is_ok(),
+                    "a committed ALTER TABLE rewrote every row"
+                );
+                if let Ok(r) = rewritten {
+                    *row = r;
+                }
+            }
+        }
+    }
+}
+
+/// A committed `ALTER TABLE` (a commit ending at `end`) changes the catalog from `end` on.
+pub fn alter_catalog(catalog: &mut Catalog, change: &RowChange, end: Lsn) {
+    if let RowChange::Alter { table, alter } = change
+        && let Some(after) = catalog
+            .current(table)
+            .and_then(|s| alter.schema_after(s).ok())
+    {
+        catalog.alter(table, end, after);
     }
 }

@@ -10,6 +10,7 @@ mod controller;
 mod error;
 mod group;
 mod quorum;
+mod registry;
 mod replication;
 
 pub use controller::{
@@ -25,6 +26,9 @@ pub use group::{
 };
 pub use quorum::{
     BeginQuorumEpochRequest, QuorumFetchRequest, QuorumFetchResponse, VoteRequest, VoteResponse,
+};
+pub use registry::{
+    GetSchemaByIdRequest, GetSchemaByIdResponse, RegisterSchemaRequest, RegisterSchemaResponse,
 };
 pub use replication::{
     ReplicationError, SnapshotQuery, SnapshotResult, StandbyStatusUpdate, StartReplication,
@@ -127,6 +131,14 @@ pub enum Message {
     /// CDC connector → database: a TCP keepalive probe (Debezium's `database.tcpKeepAlive`)
     /// while it waits for an answer; a restarted server's kernel answers it with a reset.
     TcpKeepalive,
+    /// Serializer → schema registry: `POST /subjects/{subject}/versions`.
+    RegisterSchemaRequest(RegisterSchemaRequest),
+    /// Schema registry → serializer.
+    RegisterSchemaResponse(RegisterSchemaResponse),
+    /// Deserializer → schema registry: `GET /schemas/ids/{id}`.
+    GetSchemaByIdRequest(GetSchemaByIdRequest),
+    /// Schema registry → deserializer.
+    GetSchemaByIdResponse(GetSchemaByIdResponse),
 }
 
 /// `OffsetForLeaderEpochRequest`: for each partition, the epoch of the fetcher's last record.
@@ -413,6 +425,11 @@ impl Message {
             | Message::SnapshotResult(_)
             | Message::ReplicationError(_)
             | Message::TcpKeepalive => -1,
+            // Nor does HTTP/1.1.
+            Message::RegisterSchemaRequest(_)
+            | Message::RegisterSchemaResponse(_)
+            | Message::GetSchemaByIdRequest(_)
+            | Message::GetSchemaByIdResponse(_) => -1,
         }
     }
 }
@@ -469,6 +486,10 @@ impl Describe for Message {
             Message::SnapshotResult(_) => "SnapshotResult",
             Message::ReplicationError(_) => "ErrorResponse",
             Message::TcpKeepalive => "TCP keepalive",
+            Message::RegisterSchemaRequest(_) => "RegisterSchemaRequest",
+            Message::RegisterSchemaResponse(_) => "RegisterSchemaResponse",
+            Message::GetSchemaByIdRequest(_) => "GetSchemaByIdRequest",
+            Message::GetSchemaByIdResponse(_) => "GetSchemaByIdResponse",
         }
     }
 
@@ -679,6 +700,21 @@ impl Describe for Message {
             ),
             Message::ReplicationError(m) => m.message.clone(),
             Message::TcpKeepalive => "is the peer still there?".into(),
+            Message::RegisterSchemaRequest(m) => format!(
+                "POST /subjects/{}/versions: {} ({} fields)",
+                m.subject,
+                m.schema.name,
+                m.schema.fields.len()
+            ),
+            Message::RegisterSchemaResponse(m) => match &m.result {
+                Ok(id) => format!("{}: id {id}", m.subject),
+                Err(e) => format!("{}: {} {e}", m.subject, e.error_code()),
+            },
+            Message::GetSchemaByIdRequest(m) => format!("GET /schemas/ids/{}", m.id),
+            Message::GetSchemaByIdResponse(m) => match &m.result {
+                Ok(schema) => format!("id {}: {}", m.id, schema.name),
+                Err(e) => format!("id {}: {} {e}", m.id, e.error_code()),
+            },
             Message::AlterPartitionResponse(m) => format!(
                 "{} {} isr={:?} partition epoch {}",
                 m.partition, m.error, m.isr, m.partition_epoch

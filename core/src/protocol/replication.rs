@@ -15,7 +15,7 @@
 //! while it streams, its TCP keepalive probes while it waits for the snapshot.
 
 use crate::database::decoding::DecodedTxn;
-use crate::database::heap::Rows;
+use crate::database::heap::{Rows, TableSchema};
 use crate::database::wal::Lsn;
 use std::collections::BTreeMap;
 
@@ -61,6 +61,8 @@ pub struct SnapshotResult {
     pub lsn: Lsn,
     /// Every row of the tables asked for, by table.
     pub tables: BTreeMap<String, Rows>,
+    /// The tables' definitions at that LSN.
+    pub schemas: Vec<TableSchema>,
 }
 
 /// The server refused a replication command (PostgreSQL's `ErrorResponse`).

@@ -81,9 +81,17 @@ pub struct Field {
     /// `["null", type]`: the value may be null.
     #[serde(default)]
     pub optional: bool,
-    /// Whether it has a default (a reader may then do without it).
-    #[serde(default)]
-    pub has_default: bool,
+    /// Its default, if it has one (a reader may then do without it): what a reader takes
+    /// for it when the writer's schema has no such field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+}
+
+impl Field {
+    /// Whether a reader may do without it.
+    pub fn has_default(&self) -> bool {
+        self.default.is_some()
+    }
 }
 
 /// An Avro record schema.
@@ -93,6 +101,25 @@ pub struct RecordSchema {
     pub name: String,
     /// Its fields, in order.
     pub fields: Vec<Field>,
+}
+
+impl RecordSchema {
+    /// A record named `name` of required fields (no null, no default), in order.
+    pub fn required(name: &str, fields: &[(&str, AvroType)]) -> Self {
+        let fields = fields
+            .iter()
+            .map(|(field, kind)| Field {
+                name: field.to_string(),
+                kind: *kind,
+                optional: false,
+                default: None,
+            })
+            .collect();
+        RecordSchema {
+            name: name.to_string(),
+            fields,
+        }
+    }
 }
 
 /// A subject's compatibility mode.
@@ -117,6 +144,37 @@ pub enum Compatibility {
 }
 
 impl Compatibility {
+    /// Every mode, in the registry's documentation order.
+    pub const ALL: [Compatibility; 7] = [
+        Compatibility::Backward,
+        Compatibility::BackwardTransitive,
+        Compatibility::Forward,
+        Compatibility::ForwardTransitive,
+        Compatibility::Full,
+        Compatibility::FullTransitive,
+        Compatibility::None,
+    ];
+
+    /// The registry's name for it: `BACKWARD`, `FULL_TRANSITIVE`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Compatibility::None => "NONE",
+            Compatibility::Backward => "BACKWARD",
+            Compatibility::BackwardTransitive => "BACKWARD_TRANSITIVE",
+            Compatibility::Forward => "FORWARD",
+            Compatibility::ForwardTransitive => "FORWARD_TRANSITIVE",
+            Compatibility::Full => "FULL",
+            Compatibility::FullTransitive => "FULL_TRANSITIVE",
+        }
+    }
+
+    /// The mode named `name` (in any case).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(name.trim()))
+    }
+
     fn backward(self) -> bool {
         matches!(
             self,
@@ -192,12 +250,18 @@ impl fmt::Display for Incompatibility {
     }
 }
 
+impl fmt::Display for Compatibility {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What stops a reader with `reader` from reading data written with `writer`.
 pub fn read_problems(reader: &RecordSchema, writer: &RecordSchema) -> Vec<Incompatibility> {
     let mut problems = Vec::new();
     for r in &reader.fields {
         match writer.fields.iter().find(|w| w.name == r.name) {
-            None if !r.has_default => {
+            None if !r.has_default() => {
                 problems.push(Incompatibility::ReaderFieldMissingDefaultValue {
                     field: r.name.clone(),
                 });
@@ -252,7 +316,7 @@ mod tests {
             name: name.into(),
             kind,
             optional: has_default,
-            has_default,
+            default: has_default.then_some(serde_json::Value::Null),
         }
     }
 

@@ -3,11 +3,11 @@
 //! `BACKWARD`), and the wire framing records carry: magic byte 0, then the schema id in four
 //! big-endian bytes, then the payload.
 //!
-//! This module is the registry's state and rules, as a pure kernel; the node that serves it
-//! over the simulated network and the connector that registers each table's schema come
-//! with the CDC pipeline (issue 11, items 3 and 4).
+//! This module is the registry's state and rules, as a pure kernel; [`server`] serves it
+//! over the simulated network.
 
 pub mod compatibility;
+pub mod server;
 
 use compatibility::{Compatibility, Incompatibility, RecordSchema};
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,11 @@ impl Registry {
         self.modes.insert(subject.to_string(), mode);
     }
 
+    /// The default mode.
+    pub fn default_mode(&self) -> Compatibility {
+        self.default_mode
+    }
+
     /// The mode `subject` is checked with.
     pub fn mode(&self, subject: &str) -> Compatibility {
         self.modes
@@ -139,6 +144,11 @@ impl Registry {
         self.schema(id).ok_or(RegistryError::SchemaNotFound { id })
     }
 
+    /// How many distinct schemas have ids.
+    pub fn schema_count(&self) -> usize {
+        self.schemas.len()
+    }
+
     /// The versions of `subject` (1 = the first), as schema ids.
     pub fn versions(&self, subject: &str) -> &[SchemaId] {
         self.subjects.get(subject).map_or(&[], Vec::as_slice)
@@ -185,7 +195,7 @@ mod tests {
                     name: name.to_string(),
                     kind: AvroType::String,
                     optional: *has_default,
-                    has_default: *has_default,
+                    default: has_default.then_some(serde_json::Value::Null),
                 })
                 .collect(),
         }

@@ -290,6 +290,8 @@ pub struct History {
     /// Indices into `resets` of the positions taken from the group's committed offset (the
     /// others came from `auto.offset.reset` or a detected truncation).
     pub committed_resets: std::collections::BTreeSet<usize>,
+    /// What the schema registries gave and the framed events named.
+    pub schemas: super::schemas::SchemaHistory,
 }
 
 impl History {
@@ -326,6 +328,7 @@ impl History {
         history.databases = super::database::histories(header, lines, end.as_ref());
         history.warehouses = super::pipeline::warehouses(header, lines, end.as_ref());
         history.deletions = super::retention::deletions(lines);
+        history.schemas = super::schemas::history(header, lines);
         let acks_all: BTreeSet<&str> = header
             .producers()
             .filter(|(_, acks)| *acks == Acks::All)

@@ -224,6 +224,7 @@ mod tests {
                     offset: *o,
                     key: None,
                     value: format!("v{o}"),
+                    schema_id: None,
                 })
                 .collect(),
             high_watermark: 100,

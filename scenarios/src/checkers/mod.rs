@@ -11,6 +11,7 @@ pub mod jepsen;
 pub mod pipeline;
 pub mod replication;
 pub mod retention;
+pub mod schemas;
 
 use history::History;
 
@@ -171,6 +172,18 @@ pub const CHECKERS: &[Checker] = &[
         name: "key-order",
         about: "the sink sees each key's changes for the first time in LSN order (redelivery allowed)",
         check: pipeline::key_order,
+        at_end: false,
+    },
+    Checker {
+        name: "schema-compatible",
+        about: "every version a schema registry added is compatible with the subject's earlier ones under the mode in force then (Confluent's rules)",
+        check: schemas::schema_compatible,
+        at_end: false,
+    },
+    Checker {
+        name: "schema-registered",
+        about: "every framed change event names a schema id a registry gave for its topic's subject before it was written",
+        check: schemas::schema_registered,
         at_end: false,
     },
     Checker {

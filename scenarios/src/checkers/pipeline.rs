@@ -180,20 +180,20 @@ fn absorb_final_rows(
     task_table: &BTreeMap<&str, String>,
     end: &WorldView,
 ) {
-    let mut rows: BTreeMap<&str, Vec<&sink::WarehouseRows>> = BTreeMap::new();
+    let mut rows: BTreeMap<&str, Vec<&sink::SinkView>> = BTreeMap::new();
     for (task, table) in task_table {
         let Some(w) = tables.get_mut(table) else {
             continue;
         };
         match end.node(task).and_then(|n| n.view.as_ref()) {
-            Some(NodeView::Sink(v)) => rows.entry(table).or_default().push(&v.rows),
+            Some(NodeView::Sink(v)) => rows.entry(table).or_default().push(v),
             _ => w.down_at_end.push(task.to_string()),
         }
     }
     for (table, w) in tables.iter_mut() {
         if w.down_at_end.is_empty() {
             let tasks = rows.get(table.as_str()).cloned().unwrap_or_default();
-            w.final_rows = Some(sink::merge(tasks));
+            w.final_rows = Some(sink::merge_views(tasks.iter().copied()));
         }
     }
 }
@@ -287,9 +287,9 @@ pub fn lost_change(h: &History) -> Vec<String> {
         }
         let mut last_change: BTreeMap<Key, (Lsn, bool)> = BTreeMap::new();
         for c in history.commits.iter().filter(|c| c.lost_at.is_none()) {
-            for change in c.changes.iter().filter(|ch| table_of(ch) == w.table) {
+            for (key, change) in row_changes(&c.changes, &w.table) {
                 let deleted = matches!(change, RowChange::Delete { .. });
-                last_change.insert(key_of_change(change), (c.lsn, deleted));
+                last_change.insert(key, (c.lsn, deleted));
             }
         }
         let excused = |key: Key, lsn: Lsn| {
@@ -313,10 +313,9 @@ pub fn lost_change(h: &History) -> Vec<String> {
             .iter()
             .filter(|c| c.lost_at.is_none() && c.lsn > after)
         {
-            for change in c.changes.iter().filter(|ch| table_of(ch) == w.table) {
-                let key = key_of_change(change);
+            for (key, _) in row_changes(&c.changes, &w.table) {
                 if !seen.contains(&(c.xid, key)) && !excused(key, c.lsn) {
-                    missing.push(format!("xid {} key {}", c.xid, key_of_change(change)));
+                    missing.push(format!("xid {} key {key}", c.xid));
                 }
             }
         }
@@ -332,21 +331,16 @@ pub fn lost_change(h: &History) -> Vec<String> {
     findings
 }
 
-fn table_of(change: &RowChange) -> &str {
-    match change {
-        RowChange::Insert { table, .. }
-        | RowChange::Update { table, .. }
-        | RowChange::Delete { table, .. } => table,
-    }
-}
-
-fn key_of_change(change: &RowChange) -> Key {
-    match change {
-        RowChange::Insert { row, .. } | RowChange::Update { row, .. } => {
-            kafkasim_core::database::heap::key_of(row)
-        }
-        RowChange::Delete { key, .. } => *key,
-    }
+/// The changes of `changes` to rows of `table`, with their keys (an `ALTER TABLE` changes
+/// no one row: it becomes no event).
+fn row_changes<'c>(
+    changes: &'c [RowChange],
+    table: &'c str,
+) -> impl Iterator<Item = (Key, &'c RowChange)> + 'c {
+    changes
+        .iter()
+        .filter(move |ch| ch.table() == table)
+        .filter_map(|ch| Some((ch.key()?, ch)))
 }
 
 /// `aborted-downstream`.

@@ -35,17 +35,19 @@ use super::file::FileConnector;
 use super::nodes::Nodes;
 use super::{Ctx, properties};
 use crate::error::ScenarioError;
-use crate::model::{ConnectorSpec, ConnectorTask, DatabaseSpec};
+use crate::model::{ConnectorSpec, ConnectorTask, DatabaseSpec, RegistrySpec};
 use kafkasim_core::config::properties::{BOOTSTRAP_SERVERS, Configurable};
 use kafkasim_core::config::{Acks, AutoOffsetReset, ConsumerConfig, ProducerConfig};
 use kafkasim_core::connect::config::{
-    ConnectorClass, ConnectorSettings, JDBC_SINK, POSTGRES_SOURCE,
+    ConnectorClass, ConnectorSettings, JDBC_SINK, POSTGRES_SOURCE, ValueConverter,
 };
+use kafkasim_core::connect::converter::AVRO_CONVERTER;
 use kafkasim_core::connect::envelope;
 use kafkasim_core::connect::sink::SinkConfig;
 use kafkasim_core::connect::source::SourceConfig;
 use kafkasim_core::database::WalLevel;
 use kafkasim_core::database::heap::TableSchema;
+use kafkasim_core::ids::NodeId;
 use kafkasim_core::time::Instant;
 use std::ops::Range;
 
@@ -150,26 +152,58 @@ pub(super) fn connectors(
     raw: &[FileConnector],
     settings: &[ConnectorSettings],
     nodes: &Nodes,
-    databases: &mut [DatabaseSpec],
+    (databases, registries): (&mut [DatabaseSpec], &[RegistrySpec]),
     bounds: &Bounds<'_>,
 ) -> Result<Vec<ConnectorSpec>, ScenarioError> {
     let mut specs: Vec<ConnectorSpec> = Vec::new();
     // Sources first: a sink names the topic of a source, wherever it is in the file.
     for (i, (c, s)) in raw.iter().zip(settings).enumerate() {
         if s.class == ConnectorClass::PostgresSource {
-            specs.push(source(ctx, c, s, i, nodes, databases, bounds)?);
+            let registry = registry(ctx, c, s, i, nodes, registries)?;
+            specs.push(source(ctx, c, s, i, nodes, databases, bounds, registry)?);
         }
     }
     let sources: Vec<ConnectorSpec> = specs.clone();
     for (i, (c, s)) in raw.iter().zip(settings).enumerate() {
         if s.class == ConnectorClass::JdbcSink {
-            specs.extend(sinks(ctx, c, s, i, nodes, &sources, bounds)?);
+            let registry = registry(ctx, c, s, i, nodes, registries)?;
+            specs.extend(sinks(ctx, c, s, i, nodes, &sources, bounds, registry)?);
         }
     }
     // Nodes are added in file order, as [`super::node_order`] gives their addresses.
     let order: Vec<String> = task_names(raw, settings).into_iter().map(|t| t.0).collect();
     specs.sort_by_key(|s| order.iter().position(|n| *n == s.name));
     Ok(specs)
+}
+
+/// The registry of an `AvroConverter`: `value.converter.schema.registry.url` naming one of
+/// the file's `[[registries]]`. None with the JSON converter.
+fn registry(
+    ctx: &Ctx<'_>,
+    c: &FileConnector,
+    s: &ConnectorSettings,
+    i: usize,
+    nodes: &Nodes,
+    registries: &[RegistrySpec],
+) -> Result<Option<NodeId>, ScenarioError> {
+    let field = format!("connectors[{i}].config.value.converter.schema.registry.url");
+    let err = |why: String| ctx.err(c.name.span(), field.clone(), why);
+    let names: Vec<&str> = registries.iter().map(|r| r.name.as_str()).collect();
+    match (s.value_converter, s.schema_registry_url.as_deref()) {
+        (ValueConverter::Json, None) => Ok(None),
+        (ValueConverter::Json, Some(_)) => Err(err(format!(
+            "a registry is used by the AvroConverter only: set value.converter = \"{AVRO_CONVERTER}\""
+        ))),
+        (ValueConverter::Avro, None) => Err(err(format!(
+            "the AvroConverter needs value.converter.schema.registry.url (registries: {})",
+            names.join(", ")
+        ))),
+        (ValueConverter::Avro, Some(url)) if names.contains(&url) => Ok(nodes.id(url)),
+        (ValueConverter::Avro, Some(url)) => Err(err(format!(
+            "`{url}` is not a schema registry of this file (registries: {})",
+            names.join(", ")
+        ))),
+    }
 }
 
 /// When the connector is created: `start_ms`, inside the run.
@@ -185,6 +219,7 @@ fn deploy_at(
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn source(
     ctx: &Ctx<'_>,
     c: &FileConnector,
@@ -193,6 +228,7 @@ fn source(
     nodes: &Nodes,
     databases: &mut [DatabaseSpec],
     bounds: &Bounds<'_>,
+    registry: Option<NodeId>,
 ) -> Result<ConnectorSpec, ScenarioError> {
     let field = format!("connectors[{i}]");
     let err = |field: String, why: String| ctx.err(c.name.span(), field, why);
@@ -253,6 +289,7 @@ fn source(
         producer,
         confirm_before_ack: s.confirm_before_ack,
         deploy_at: deploy_at(ctx, c, &field, bounds)?,
+        registry,
     };
     Ok(ConnectorSpec {
         name: format!("{name}-0"),
@@ -309,6 +346,7 @@ fn source_producer(nodes: &Nodes, connector: &str) -> ProducerConfig {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sinks(
     ctx: &Ctx<'_>,
     c: &FileConnector,
@@ -317,6 +355,7 @@ fn sinks(
     nodes: &Nodes,
     sources: &[ConnectorSpec],
     bounds: &Bounds<'_>,
+    registry: Option<NodeId>,
 ) -> Result<Vec<ConnectorSpec>, ScenarioError> {
     let field = format!("connectors[{i}]");
     let err = |field: String, why: String| ctx.err(c.name.span(), field, why);
@@ -355,6 +394,7 @@ fn sinks(
                     consumer,
                     offset_flush_interval_ms: s.offset_flush_interval_ms,
                     deploy_at,
+                    registry,
                 }),
             })
         })

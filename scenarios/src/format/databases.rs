@@ -16,12 +16,23 @@
 //! ```
 //!
 //! The first column of a table is its primary key and must be an `integer`.
+//!
+//! Schema changes the application runs (its migrations) are `[[databases.ddl]]` entries,
+//! each an `ALTER TABLE` at a time; the workload's rows follow the table's definition from
+//! then on:
+//!
+//! ```toml
+//! [[databases.ddl]]
+//! at_ms = 8000
+//! sql = "ALTER TABLE orders ADD COLUMN note text DEFAULT ''"
+//! ```
 
 use super::Ctx;
-use super::file::{FileDatabase, FileSlot, FileTable, FileTransactions};
+use super::file::{FileDatabase, FileDdl, FileSlot, FileTable, FileTransactions};
 use super::properties;
 use crate::error::ScenarioError;
-use crate::model::{DatabaseSpec, SlotReader, TransactionWorkload};
+use crate::model::{DatabaseSpec, ScheduledDdl, SlotReader, TransactionWorkload};
+use kafkasim_core::database::ddl::AlterTable;
 use kafkasim_core::database::heap::{Column, ColumnType, TableSchema};
 use kafkasim_core::database::{DatabaseConfig, WalLevel};
 
@@ -70,17 +81,54 @@ pub(super) fn databases(
                 config.slots.push(reader.slot.clone());
                 slot_readers.push(reader);
             }
+            let ddl = ddl(ctx, &d.ddl, &config.tables, duration_ms, &field)?;
             Ok(DatabaseSpec {
                 name: d.name.get_ref().clone(),
                 config,
                 workload,
                 slot_readers,
+                ddl,
             })
         })
         .collect()
 }
 
 /// One table: its name, and its columns as `"<name> <type>"`.
+/// `[[databases.ddl]]`, in time order, each checked against the tables as the earlier ones
+/// leave them.
+fn ddl(
+    ctx: &Ctx<'_>,
+    raw: &[FileDdl],
+    tables: &[TableSchema],
+    duration_ms: u64,
+    field: &str,
+) -> Result<Vec<ScheduledDdl>, ScenarioError> {
+    let mut order: Vec<(usize, &FileDdl)> = raw.iter().enumerate().collect();
+    order.sort_by_key(|(_, d)| *d.at_ms.get_ref());
+    let mut tables = tables.to_vec();
+    let mut scheduled = Vec::new();
+    for (i, d) in order {
+        let at_ms = *d.at_ms.get_ref();
+        if at_ms > duration_ms {
+            let why = format!("at {at_ms} ms, after the run ends ({duration_ms} ms)");
+            return Err(ctx.err(d.at_ms.span(), format!("{field}.ddl[{i}].at_ms"), why));
+        }
+        let (table, alter) = AlterTable::parse(d.sql.get_ref(), &tables)
+            .map_err(|why| ctx.err(d.sql.span(), format!("{field}.ddl[{i}].sql"), why))?;
+        if let Some(t) = tables.iter_mut().find(|t| t.name == table)
+            && let Ok(after) = alter.schema_after(t)
+        {
+            *t = after;
+        }
+        scheduled.push(ScheduledDdl {
+            at_ms,
+            table,
+            alter,
+        });
+    }
+    Ok(scheduled)
+}
+
 fn table_schema(ctx: &Ctx<'_>, raw: &FileTable, field: &str) -> Result<TableSchema, ScenarioError> {
     let name = raw.name.get_ref().trim().to_string();
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -112,6 +160,7 @@ fn table_schema(ctx: &Ctx<'_>, raw: &FileTable, field: &str) -> Result<TableSche
         columns.push(Column {
             name: column.to_string(),
             kind,
+            default: None,
         });
     }
     match columns.first() {

@@ -13,7 +13,7 @@ use crate::model::{Expectations, FaultAction, ScheduledFault};
 use toml::Spanned;
 
 /// The actions a fault may take, for "unknown action" messages.
-const ACTIONS: &str = "process-crash, power-loss, power-loss-all, shutdown, restart, partition, heal, reset-connection, stall-poll, close, seek-to-beginning";
+const ACTIONS: &str = "process-crash, power-loss, power-loss-all, shutdown, restart, partition, heal, reset-connection, stall-poll, close, seek-to-beginning, restart-task, set-compatibility";
 
 /// `[[faults]]`, in time order.
 pub(super) fn schedule(
@@ -100,6 +100,27 @@ impl Fault<'_> {
             "seek-to-beginning" => FaultAction::SeekToBeginning {
                 node: self.consumer(&f.node)?,
             },
+            "restart-task" => FaultAction::RestartTask {
+                node: self.of_kind(&f.node, "a connector task", Nodes::is_task)?,
+            },
+            "set-compatibility" => {
+                let node = self.of_kind(&f.node, "a schema registry", Nodes::is_registry)?;
+                let subject = self.text(&f.subject, "subject")?;
+                let mode = self.text(&f.compatibility, "compatibility")?;
+                let compatibility = super::registries::compatibility(
+                    &kafkasim_core::config::properties::PropertyValue::Str(mode),
+                )
+                .map_err(|why| {
+                    let span = f.compatibility.as_ref().map_or(0..0, |c| c.span());
+                    self.ctx
+                        .err(span, format!("{}.compatibility", self.field), why)
+                })?;
+                FaultAction::SetCompatibility {
+                    node,
+                    subject,
+                    compatibility,
+                }
+            }
             other => {
                 return Err(self.ctx.err(
                     f.action.span(),
@@ -126,6 +147,34 @@ impl Fault<'_> {
             return Err(self.ctx.err(v.span(), field, why));
         }
         Ok(v.get_ref().clone())
+    }
+
+    /// The `node` of an action that needs a node of one kind (`what`).
+    fn of_kind(
+        &self,
+        value: &Option<Spanned<String>>,
+        what: &str,
+        is: fn(&Nodes, &str) -> bool,
+    ) -> Result<String, ScenarioError> {
+        let name = self.node(value, "node")?;
+        if is(self.nodes, &name) {
+            return Ok(name);
+        }
+        let span = value.as_ref().map_or(self.raw.action.span(), |v| v.span());
+        let why = format!(
+            "`{}` acts on {what}; `{name}` is not one",
+            self.raw.action.get_ref()
+        );
+        Err(self.ctx.err(span, format!("{}.node", self.field), why))
+    }
+
+    /// The text of key `key`, which the action needs.
+    fn text(&self, value: &Option<Spanned<String>>, key: &str) -> Result<String, ScenarioError> {
+        value.as_ref().map(|v| v.get_ref().clone()).ok_or_else(|| {
+            let why = format!("`{}` needs `{key}`", self.raw.action.get_ref());
+            self.ctx
+                .err(self.raw.action.span(), format!("{}.{key}", self.field), why)
+        })
     }
 
     /// The `node` of an application action, which must be a consumer.

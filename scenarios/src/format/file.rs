@@ -32,6 +32,8 @@ pub(super) struct File {
     #[serde(default)]
     pub databases: Vec<FileDatabase>,
     #[serde(default)]
+    pub registries: Vec<FileRegistry>,
+    #[serde(default)]
     pub connectors: Vec<FileConnector>,
     #[serde(default)]
     pub faults: Vec<FileFault>,
@@ -124,6 +126,25 @@ pub(super) struct FileDatabase {
     pub workload: Option<FileTransactions>,
     #[serde(default)]
     pub slots: Vec<FileSlot>,
+    #[serde(default)]
+    pub ddl: Vec<FileDdl>,
+}
+
+/// One `[[databases.ddl]]` entry: a schema change the application runs at a time.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileDdl {
+    pub at_ms: Spanned<u64>,
+    pub sql: Spanned<String>,
+}
+
+/// One `[[registries]]` entry: a schema registry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileRegistry {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub config: Properties,
 }
 
 /// One `[[connectors]]` entry: a connector as created on a Connect worker, its settings by
@@ -183,6 +204,8 @@ pub(super) struct FileFault {
     pub a: Option<Spanned<String>>,
     pub b: Option<Spanned<String>>,
     pub duration_ms: Option<Spanned<u64>>,
+    pub subject: Option<Spanned<String>>,
+    pub compatibility: Option<Spanned<String>>,
 }
 
 /// `[expect]`.

@@ -20,12 +20,13 @@
 //! | `[[controllers]]`, `[[brokers]]`   | `cluster::controllers`, `cluster::brokers` |
 //! | `[[producers]]`, `[[consumers]]`   | `clients::producers`, `clients::consumers` |
 //! | `[[databases]]`                    | `databases::databases`                   |
+//! | `[[registries]]`                   | `registries::registries`                 |
 //! | `[[connectors]]`                   | `connectors::settings`, `connectors::connectors` |
 //! | `[[faults]]`, `[expect]`           | `faults::schedule`, `faults::expectations` |
 //! | any node's `config` table          | `properties::apply`                      |
 //!
 //! Nodes get their simulated addresses in [`node_order`]: controllers, brokers, producers,
-//! consumers, databases, then connector tasks, each in file order.
+//! consumers, databases, registries, then connector tasks, each in file order.
 
 mod clients;
 mod cluster;
@@ -35,6 +36,7 @@ mod faults;
 mod file;
 mod nodes;
 mod properties;
+mod registries;
 
 use crate::error::{ScenarioError, line_column};
 use crate::model::Scenario;
@@ -45,7 +47,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 /// The order node ids are given in: controllers, brokers, producers, consumers,
-/// databases, then connector tasks, each in file order. The harness adds nodes in this order, so
+/// databases, registries, then connector tasks, each in file order. The harness adds nodes in this order, so
 /// `bootstrap.servers` can be resolved here.
 pub fn node_order(scenario: &Scenario) -> Vec<String> {
     let controllers = scenario.controllers.iter().map(|c| c.name.clone());
@@ -53,12 +55,14 @@ pub fn node_order(scenario: &Scenario) -> Vec<String> {
     let producers = scenario.producers.iter().map(|p| p.name.clone());
     let consumers = scenario.consumers.iter().map(|c| c.name.clone());
     let databases = scenario.databases.iter().map(|d| d.name.clone());
+    let registries = scenario.registries.iter().map(|r| r.name.clone());
     let connectors = scenario.connectors.iter().map(|c| c.name.clone());
     controllers
         .chain(brokers)
         .chain(producers)
         .chain(consumers)
         .chain(databases)
+        .chain(registries)
         .chain(connectors)
         .collect()
 }
@@ -130,7 +134,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         raw_brokers,
         &raw.producers,
         &raw.consumers,
-        &raw.databases,
+        (&raw.databases, &raw.registries),
         &connectors::task_names(&raw.connectors, &settings),
     )?;
 
@@ -155,12 +159,13 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
     let producers = clients::producers(ctx, &raw.producers, &nodes, &bounds)?;
     let consumers = clients::consumers(ctx, &raw.consumers, &nodes, &bounds)?;
     let mut databases = databases::databases(ctx, &raw.databases, duration_ms)?;
+    let registries = registries::registries(ctx, &raw.registries)?;
     let connectors = connectors::connectors(
         ctx,
         &raw.connectors,
         &settings,
         &nodes,
-        &mut databases,
+        (&mut databases, &registries),
         &bounds,
     )?;
     let faults = faults::schedule(ctx, &raw.faults, &nodes, duration_ms)?;
@@ -178,6 +183,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         producers,
         consumers,
         databases,
+        registries,
         connectors,
         faults,
         expect,

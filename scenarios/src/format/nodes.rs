@@ -1,12 +1,15 @@
 //! Node names, and the addresses they stand for.
 //!
 //! Faults and `bootstrap.servers` refer to nodes by name, so every name is collected first,
-//! in node order (controllers, brokers, producers, consumers, databases, connector tasks —
+//! in node order (controllers, brokers, producers, consumers, databases, registries, connector
+//! tasks —
 //! see [`super::node_order`]). A node's simulated address ([`NodeId`]) is its place in that
 //! order, which is how the harness adds the nodes to the world.
 
 use super::Ctx;
-use super::file::{FileBroker, FileConsumer, FileController, FileDatabase, FileProducer};
+use super::file::{
+    FileBroker, FileConsumer, FileController, FileDatabase, FileProducer, FileRegistry,
+};
 use crate::error::ScenarioError;
 use kafkasim_core::config::properties::PropertyValue;
 use kafkasim_core::ids::NodeId;
@@ -20,6 +23,8 @@ pub(super) struct Nodes {
     brokers: usize,
     producers: usize,
     consumers: usize,
+    databases: usize,
+    registries: usize,
 }
 
 impl Nodes {
@@ -31,7 +36,7 @@ impl Nodes {
         brokers: &Spanned<Vec<FileBroker>>,
         producers: &[FileProducer],
         consumers: &[FileConsumer],
-        databases: &[FileDatabase],
+        (databases, registries): (&[FileDatabase], &[FileRegistry]),
         tasks: &[(String, Range<usize>, String)],
     ) -> Result<Nodes, ScenarioError> {
         let mut nodes = Nodes {
@@ -40,6 +45,8 @@ impl Nodes {
             brokers: brokers.get_ref().len(),
             producers: producers.len(),
             consumers: consumers.len(),
+            databases: databases.len(),
+            registries: registries.len(),
         };
         for (i, c) in controllers.iter().enumerate() {
             let (name, span) = match &c.name {
@@ -66,6 +73,10 @@ impl Nodes {
         for (i, d) in databases.iter().enumerate() {
             let field = format!("databases[{i}].name");
             nodes.add(ctx, d.name.get_ref().clone(), d.name.span(), field)?;
+        }
+        for (i, r) in registries.iter().enumerate() {
+            let field = format!("registries[{i}].name");
+            nodes.add(ctx, r.name.get_ref().clone(), r.name.span(), field)?;
         }
         for (name, span, field) in tasks {
             nodes.add(ctx, name.clone(), span.clone(), field.clone())?;
@@ -126,6 +137,22 @@ impl Nodes {
     }
 
     /// Whether `name` is a consumer.
+    /// Whether `name` is a schema registry.
+    pub(super) fn is_registry(&self, name: &str) -> bool {
+        let first = self.controllers + self.brokers + self.producers + self.consumers;
+        let first = first + self.databases;
+        self.names[first..first + self.registries]
+            .iter()
+            .any(|n| n == name)
+    }
+
+    /// Whether `name` is a connector task.
+    pub(super) fn is_task(&self, name: &str) -> bool {
+        let first = self.controllers + self.brokers + self.producers + self.consumers;
+        let first = first + self.databases + self.registries;
+        self.names[first..].iter().any(|n| n == name)
+    }
+
     pub(super) fn is_consumer(&self, name: &str) -> bool {
         let first = self.controllers + self.brokers + self.producers;
         self.names[first..first + self.consumers]

@@ -13,6 +13,7 @@ use kafkasim_core::database;
 use kafkasim_core::group;
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::log::RecoveryReport;
+use kafkasim_core::registry::server as registry;
 use kafkasim_core::time::Instant;
 use kafkasim_sim::disk::FileLoss;
 use kafkasim_sim::trace::CrashKind;
@@ -233,10 +234,52 @@ impl<'a> Timeline<'a> {
             Event::Database(e) => self.database_event(at, node, e),
             Event::Source(e) => self.source_event(at, node, e),
             Event::Sink(e) => self.sink_event(at, node, e),
+            Event::Registry(e) => self.registry_event(at, node, e),
             Event::Producer(producer::Event::BatchRetried { .. })
             | Event::Quorum(_)
             | Event::Purgatory(_) => {}
         }
+    }
+
+    fn registry_event(&mut self, at: Instant, node: &str, event: &registry::Event) {
+        let line = match event {
+            registry::Event::Started { view } => format!(
+                "{node} starts and reads its _schemas log: {} subject(s), default compatibility {}",
+                view.subjects.len(),
+                view.compatibility
+            ),
+            registry::Event::Registered {
+                subject,
+                version,
+                id,
+                schema,
+                compatibility,
+                new: true,
+            } => format!(
+                "{node} registers {} as version {version} of {subject} (schema id {id}): compatible under {compatibility}",
+                schema.name
+            ),
+            registry::Event::Registered { .. } => return,
+            registry::Event::Refused {
+                subject,
+                compatibility,
+                error_code,
+                reason,
+                ..
+            } => format!(
+                "{node} refuses a new schema for {subject} under {compatibility}: {error_code} {reason}"
+            ),
+            registry::Event::CompatibilitySet {
+                subject,
+                compatibility,
+            } => format!(
+                "{node}: an operator sets {subject} to {compatibility} (PUT /config/{subject})"
+            ),
+            registry::Event::NotFound { id } => {
+                format!("{node} has no schema with id {id} (40403)")
+            }
+        };
+        self.push(at, line);
     }
 
     fn database_event(&mut self, at: Instant, node: &str, event: &database::Event) {
@@ -272,6 +315,24 @@ impl<'a> Timeline<'a> {
                 "{node}: checkpoint at {checkpoint} complete (redo point {redo}); {} old WAL segment(s) removed",
                 removed_segments.len()
             ),
+            database::Event::Committed {
+                xid, lsn, changes, ..
+            } if changes
+                .iter()
+                .any(|c| matches!(c, database::RowChange::Alter { .. })) =>
+            {
+                let ddl: Vec<String> = changes
+                    .iter()
+                    .filter_map(|c| match c {
+                        database::RowChange::Alter { table, alter } => Some(alter.sql(table)),
+                        _ => None,
+                    })
+                    .collect();
+                format!(
+                    "{node} commits xid {xid}: {} — every row rewritten to the new definition; ends at LSN {lsn}",
+                    ddl.join("; ")
+                )
+            }
             database::Event::Committed { .. } | database::Event::WalFlushed { .. } => return,
         };
         self.push(at, line);

@@ -17,7 +17,7 @@
 
 use crate::client::metadata::ClusterView;
 use crate::client::network::NetworkClient;
-use crate::config::{ApplicationCommit, AutoOffsetReset, ConsumerConfig};
+use crate::config::{ApplicationCommit, AutoOffsetReset, ConsumerConfig, ValueDeserializer};
 use crate::ids::{NodeId, TopicPartition};
 use crate::log::batch::RecordBatch;
 use crate::node::{Boot, Input};
@@ -665,6 +665,23 @@ impl Consumer {
         }
     }
 
+    /// A record's value as `value.deserializer` reads it: the framing's schema id (if the
+    /// value is registry-framed and this consumer reads that format) and the text. A
+    /// tombstone reads as empty text.
+    fn deserialize(&self, value: Option<&[u8]>) -> (Option<crate::registry::SchemaId>, String) {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let Some(bytes) = value else {
+            return (None, String::new());
+        };
+        match self.config.value_deserializer {
+            ValueDeserializer::RegistryFramed => match crate::registry::unframe(bytes) {
+                Ok((id, payload)) => (Some(id), text(payload)),
+                Err(_) => (None, text(bytes)),
+            },
+            ValueDeserializer::String => (None, text(bytes)),
+        }
+    }
+
     /// Decode fetched batches into records at or after `position`, stopping at the first batch
     /// that fails its CRC (Kafka raises `CorruptRecordException` to the application). Also
     /// returns the leader epoch of the batch holding the last record returned, and the offset
@@ -688,15 +705,15 @@ impl Consumer {
                     for (offset, record) in batch.records_with_offsets() {
                         if offset >= position {
                             last_epoch = Some(batch.partition_leader_epoch);
+                            let (schema_id, value) = self.deserialize(record.value.as_deref());
                             records.push(PolledRecord {
                                 offset,
                                 key: record
                                     .key
                                     .as_ref()
                                     .map(|k| String::from_utf8_lossy(k).into_owned()),
-                                value: record.value.as_ref().map_or_else(String::new, |v| {
-                                    String::from_utf8_lossy(v).into_owned()
-                                }),
+                                value,
+                                schema_id,
                             });
                         }
                     }

@@ -75,8 +75,12 @@ pub struct PolledRecord {
     pub offset: i64,
     /// Its key, as text.
     pub key: Option<String>,
-    /// Its value, as text.
+    /// Its value, as text (with a registry-framed value, the payload after the framing).
     pub value: String,
+    /// With `ValueDeserializer::RegistryFramed`, the schema id the value's framing names;
+    /// none if the value is not framed (or is a tombstone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_id: Option<crate::registry::SchemaId>,
 }
 
 /// Why a member gave partitions up.

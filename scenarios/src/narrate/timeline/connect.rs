@@ -136,6 +136,17 @@ impl Timeline<'_> {
             source::Event::ConnectionLost { reason } => {
                 format!("{node} loses its database connection ({reason}) and will reconnect")
             }
+            source::Event::SchemaRegistered { subject, id } => {
+                format!(
+                    "{node}: the registry gives subject {subject} schema id {id}; its values carry that id"
+                )
+            }
+            source::Event::TaskFailed { reason } => format!(
+                "{node} FAILED: {reason}. It sends and confirms nothing more: every change since waits in the slot"
+            ),
+            source::Event::Restarted => {
+                format!("{node} is restarted by an operator: it starts again from its offsets file")
+            }
             source::Event::Acked(_) | source::Event::Producer { .. } => return,
         };
         self.push(at, line);
@@ -143,7 +154,7 @@ impl Timeline<'_> {
 
     pub(super) fn sink_event(&mut self, at: Instant, node: &str, event: &sink::Event) {
         let line = match event {
-            sink::Event::Loaded { rows } => {
+            sink::Event::Loaded { rows, .. } => {
                 format!(
                     "{node} loads {} keys of its table from its file",
                     rows.len()
@@ -163,6 +174,20 @@ impl Timeline<'_> {
                 offset,
                 reason,
             } => format!("{node} rejects {partition}@{offset}: {reason}"),
+            sink::Event::Evolved { id, schema } => {
+                let columns: Vec<String> = schema
+                    .columns
+                    .iter()
+                    .map(|c| format!("{} {}", c.name, c.kind))
+                    .collect();
+                format!(
+                    "{node} reads schema id {id} and evolves its table (auto.evolve): ({})",
+                    columns.join(", ")
+                )
+            }
+            sink::Event::TaskFailed { reason } => {
+                format!("{node} FAILED: {reason}. It leaves its group and applies nothing more")
+            }
             sink::Event::Flushed { offsets } => format!(
                 "{node} syncs its table, then commits {}",
                 offsets_text(offsets)
