@@ -22,6 +22,7 @@ const CASES: &[(&str, u64)] = &[
     ("decoupled-pipelines", 1),
     ("compaction-rebuild", 1),
     ("schema-evolution", 1),
+    ("raw-clean-aggregated", 1),
 ];
 
 #[test]

@@ -21,6 +21,7 @@ use crate::protocol::Message;
 use crate::purgatory;
 use crate::quorum;
 use crate::registry::server::{self as registry, RegistryConfig, SchemaRegistry};
+use crate::stage::{self, Stage, StageConfig};
 use crate::time::Instant;
 use crate::view::NodeView;
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,8 @@ pub enum Timer {
     Source(source::Timer),
     /// A sink connector's (its consumer's included).
     Sink(sink::Timer),
+    /// A stream-processing stage's (its clients' included).
+    Stage(stage::Timer),
 }
 
 /// What the scenario tells a client to do.
@@ -102,6 +105,8 @@ pub enum Event {
     Sink(sink::Event),
     /// A schema registry: registrations and refusals.
     Registry(registry::Event),
+    /// A stream-processing stage: what it transformed and committed.
+    Stage(stage::Event),
 }
 
 macro_rules! wraps {
@@ -133,6 +138,8 @@ wraps!(Timer::Source(source::Timer));
 wraps!(Timer::Sink(sink::Timer));
 wraps!(Event::Source(source::Event));
 wraps!(Event::Registry(registry::Event));
+wraps!(Timer::Stage(stage::Timer));
+wraps!(Event::Stage(stage::Event));
 wraps!(Event::Sink(sink::Event));
 wraps!(Command::Producer(producer::Command));
 wraps!(Command::Consumer(consumer::Command));
@@ -199,6 +206,8 @@ pub enum ActorConfig {
     Sink(SinkConfig),
     /// A schema registry.
     Registry(RegistryConfig),
+    /// A stream-processing stage (boxed: it holds a consumer's and a producer's configs).
+    Stage(Box<StageConfig>),
 }
 
 /// A node of a simulated Kafka cluster.
@@ -220,6 +229,8 @@ pub enum Actor {
     Sink(Box<SinkConnector>),
     /// A schema registry.
     Registry(Box<SchemaRegistry>),
+    /// A stream-processing stage (boxed: it holds a consumer and a producer).
+    Stage(Box<Stage>),
 }
 
 impl Actor {
@@ -295,6 +306,9 @@ impl Node for Actor {
             ActorConfig::Registry(c) => {
                 Actor::Registry(Box::new(SchemaRegistry::boot(&boot, c, &mut out.scoped())))
             }
+            ActorConfig::Stage(c) => {
+                Actor::Stage(Box::new(Stage::boot(&boot, c, &mut out.scoped())))
+            }
         }
     }
 
@@ -357,6 +371,15 @@ impl Node for Actor {
                     c.step(now, input, &mut out.scoped());
                 }
             }
+            Actor::Stage(s) => {
+                let timer = |t| match t {
+                    Timer::Stage(t) => Some(t),
+                    _ => None,
+                };
+                if let Some(input) = narrow::<stage::Vocab>(input, timer, |_| None) {
+                    s.step(now, input, &mut out.scoped());
+                }
+            }
             Actor::Registry(r) => {
                 let command = |cmd| match cmd {
                     Command::Registry(cmd) => Some(cmd),
@@ -401,6 +424,7 @@ impl Node for Actor {
             Actor::Source(c) => NodeView::Source(c.view()),
             Actor::Sink(c) => NodeView::Sink(c.view()),
             Actor::Registry(r) => NodeView::Registry(r.view()),
+            Actor::Stage(s) => NodeView::Stage(s.view()),
         }
     }
 }

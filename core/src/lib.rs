@@ -24,6 +24,7 @@ pub mod purgatory;
 pub mod quorum;
 pub mod registry;
 pub mod replication;
+pub mod stage;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod time;

@@ -34,6 +34,8 @@ pub enum NodeView {
     Sink(crate::connect::sink::SinkView),
     /// A schema registry's subjects.
     Registry(crate::registry::server::RegistryView),
+    /// A stream-processing stage: its totals and how much it transformed.
+    Stage(crate::stage::StageView),
 }
 
 /// A broker: its replicas, the groups it coordinates, and its place in the metadata quorum.

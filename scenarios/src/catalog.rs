@@ -18,6 +18,7 @@ pub const BUILTIN: &[(&str, &str)] = catalog![
     "decoupled-pipelines",
     "compaction-rebuild",
     "schema-evolution",
+    "raw-clean-aggregated",
     "wal-recovery",
     "leader-failover",
     "min-isr-unavailable",

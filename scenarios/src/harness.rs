@@ -120,6 +120,9 @@ pub fn build(
     for c in &scenario.connectors {
         world.add_node(&c.name, c.actor_config());
     }
+    for s in &scenario.stages {
+        world.add_node(&s.name, ActorConfig::Stage(Box::new(s.config.clone())));
+    }
     let ids: Vec<NodeId> = world.nodes().collect();
     for id in ids {
         world.start(id);

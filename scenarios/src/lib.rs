@@ -16,6 +16,7 @@ pub mod model;
 pub mod narrate;
 pub mod nemesis;
 pub mod overrides;
+pub mod pipeline;
 pub mod trace;
 pub mod view;
 pub mod workload;

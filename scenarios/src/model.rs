@@ -37,6 +37,8 @@ pub struct Scenario {
     pub registries: Vec<RegistrySpec>,
     /// The Kafka Connect tasks, one node each.
     pub connectors: Vec<ConnectorSpec>,
+    /// The stream-processing stages.
+    pub stages: Vec<StageSpec>,
     /// Faults at fixed times, in time order.
     pub faults: Vec<ScheduledFault>,
     /// What must hold, and what must appear.
@@ -98,6 +100,15 @@ pub struct ScheduledDdl {
     pub table: String,
     /// The change.
     pub alter: kafkasim_core::database::ddl::AlterTable,
+}
+
+/// A stream-processing stage node.
+#[derive(Clone, Debug)]
+pub struct StageSpec {
+    /// Node name, also its `application.id`.
+    pub name: String,
+    /// Its configuration.
+    pub config: kafkasim_core::stage::StageConfig,
 }
 
 /// A schema registry node.

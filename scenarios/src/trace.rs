@@ -75,6 +75,15 @@ pub enum NodeRole {
         /// Its consumer group (`connect-<connector>`).
         group: String,
     },
+    /// A stream-processing stage.
+    Stage {
+        /// The topic it reads.
+        input: String,
+        /// The topic it writes.
+        output: String,
+        /// What it does.
+        transform: kafkasim_core::stage::transform::Transform,
+    },
     /// A schema registry.
     Registry {
         /// Its default mode (`schema.compatibility.level`).
@@ -169,6 +178,17 @@ impl Header {
             nodes.push(NodeFacts {
                 name: c.name.clone(),
                 role: c.role(),
+            });
+        }
+        for s in &scenario.stages {
+            let role = NodeRole::Stage {
+                input: s.config.input.clone(),
+                output: s.config.output.clone(),
+                transform: s.config.transform.clone(),
+            };
+            nodes.push(NodeFacts {
+                name: s.name.clone(),
+                role,
             });
         }
         Header {

@@ -23,6 +23,7 @@ use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::metadata::MetadataImage;
 use kafkasim_core::quorum::{self, QuorumRole};
 use kafkasim_core::registry::server::RegistryView;
+use kafkasim_core::stage::StageView;
 use kafkasim_core::time::Instant;
 use kafkasim_core::view::{
     BrokerView, ConsumerView, ControllerView, GroupView, NodeView, QuorumView, ReplicaView,
@@ -73,6 +74,7 @@ fn started(role: &NodeRole) -> NodeView {
             table: table.clone(),
             ..SinkView::default()
         }),
+        NodeRole::Stage { .. } => NodeView::Stage(StageView::default()),
         NodeRole::Registry { compatibility } => NodeView::Registry(RegistryView {
             compatibility: *compatibility,
             ..RegistryView::default()
@@ -251,6 +253,7 @@ impl WorldView {
             (NodeView::Source(s), Event::Source(e)) => s.apply(e),
             (NodeView::Sink(s), Event::Sink(e)) => s.apply(e),
             (NodeView::Registry(r), Event::Registry(e)) => r.apply(e),
+            (NodeView::Stage(s), Event::Stage(e)) => s.apply(e),
             _ => {}
         }
     }
@@ -590,6 +593,12 @@ pub struct Reducer<'a> {
 }
 
 impl<'a> Reducer<'a> {
+    /// The run's pipeline — who writes and who reads each topic — for drawing it: it is
+    /// the header's, the same at every moment.
+    pub fn pipeline(&self) -> crate::pipeline::Flows {
+        crate::pipeline::flows(self.header)
+    }
+
     /// A reducer over a run's lines.
     pub fn new(header: &'a Header, lines: &'a [Line]) -> Self {
         let snapshots = lines

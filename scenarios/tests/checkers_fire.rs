@@ -21,6 +21,7 @@ use kafkasim_core::database::{RowChange, SynchronousCommit};
 use kafkasim_core::ids::TopicPartition;
 use kafkasim_core::registry::compatibility::{AvroType, Compatibility, RecordSchema};
 use kafkasim_core::registry::server::Event as RegistryEvent;
+use kafkasim_core::stage::transform::Transform;
 use kafkasim_core::time::Instant;
 use kafkasim_scenarios::checkers::CHECKERS;
 use kafkasim_scenarios::checkers::compaction::CompactedReplica;
@@ -32,6 +33,7 @@ use kafkasim_scenarios::checkers::history::{
 use kafkasim_scenarios::checkers::pipeline::{SinkRead, Warehouse};
 use kafkasim_scenarios::checkers::retention::Deletion;
 use kafkasim_scenarios::checkers::schemas::Framed;
+use kafkasim_scenarios::checkers::stages::StageFacts;
 use kafkasim_scenarios::logs::LoggedRecord;
 use kafkasim_sim::trace::CrashKind;
 use std::collections::BTreeMap;
@@ -501,6 +503,7 @@ fn pipeline(reads: Vec<SinkRead>, final_row: Option<&str>) -> History {
         final_rows: Some(rows),
         down_at_end: Vec::new(),
         resent: Default::default(),
+        filters: Vec::new(),
     };
     h.warehouses.insert("orders".into(), warehouse);
     h
@@ -575,6 +578,54 @@ fn latest_value(repaired: bool) -> History {
         log,
         removed: BTreeMap::from([(0, logged("a", "a1"))]),
     });
+    h
+}
+
+/// The stage `totals` counts orders per customer of db-1's orders; the table holds two of
+/// ada's (40 + 2), the topic's latest record for ada says one (40) — repaired, both.
+fn aggregate_converges(repaired: bool) -> History {
+    let mut h = History::default();
+    let row = |id: i64, amount: i64| {
+        vec![
+            Value::Int(id),
+            Value::Text("ada".into()),
+            Value::Int(amount),
+        ]
+    };
+    let rows: Rows = [(1, row(1, 40)), (2, row(2, 2))].into();
+    h.databases.insert(
+        "db-1".into(),
+        DatabaseHistory {
+            final_tables: Some([("orders".to_string(), rows)].into()),
+            ..DatabaseHistory::default()
+        },
+    );
+    let transform = Transform::Aggregate {
+        group_by: "customer".into(),
+        group_position: 1,
+        sum: "amount".into(),
+        sum_position: 2,
+    };
+    h.stages.push(StageFacts {
+        name: "totals".into(),
+        output: "orders-by-customer".into(),
+        transform,
+        source: Some(("db-1".into(), "orders".into())),
+        filters: Vec::new(),
+    });
+    let tp = TopicPartition::new("orders-by-customer", 0);
+    h.final_leaders.insert(tp.clone(), "broker-1".into());
+    let latest = if repaired {
+        r#"{"amount":42,"count":2,"customer":"ada"}"#
+    } else {
+        r#"{"amount":40,"count":1,"customer":"ada"}"#
+    };
+    let log = BTreeMap::from([
+        (0, r#"{"amount":40,"count":1,"customer":"ada"}"#.to_string()),
+        (1, latest.to_string()),
+    ]);
+    h.final_logs
+        .insert("broker-1".into(), BTreeMap::from([(tp, log)]));
     h
 }
 
@@ -713,6 +764,7 @@ const CASES: &[Case] = &[
     Case { checker: "retention-below-hw", history: retention_below_hw, mentions: &["broker-2", "orders-0", "offset 6", "high watermark 4"] },
     Case { checker: "schema-compatible", history: schema_compatible, mentions: &["registry-1", "version 2", "shop.public.orders-value", "BACKWARD", "TYPE_MISMATCH"] },
     Case { checker: "schema-registered", history: schema_registered, mentions: &["shop-source-0", "schema id 2", "shop.public.orders-value"] },
+    Case { checker: "aggregate-converges", history: aggregate_converges, mentions: &["totals", "orders-by-customer", "customer ada", "count 2 sum 42", "count 1 sum 40"] },
     Case { checker: "latest-value", history: latest_value, mentions: &["broker-1", "key a", "orders-0@0", "a1"] },
     Case { checker: "offsets-dense", history: offsets_dense, mentions: &["broker-1", "orders-0", "from offset 1 to 3"] },
     Case { checker: "offsets-dense", history: offsets_dense_polls, mentions: &["consumer-1", "orders-0@3", "offset 1"] },

@@ -531,3 +531,88 @@ proptest! {
         let _ = parse("fuzz.toml", &String::from_utf8_lossy(&bytes));
     }
 }
+
+/// A CDC source into `shop.public.orders`, for the stages' cases.
+fn pipeline(stages: &str) -> String {
+    format!(
+        r#"name = "p"
+duration_ms = 5000
+
+[[topics]]
+name = "shop.public.orders"
+partitions = 1
+
+[[topics]]
+name = "orders-clean"
+partitions = 1
+
+[[brokers]]
+name = "b1"
+
+[[databases]]
+name = "db-1"
+[databases.config]
+wal_level = "logical"
+[[databases.tables]]
+name = "orders"
+columns = ["id integer", "customer text", "amount integer"]
+
+[[connectors]]
+name = "src"
+[connectors.config]
+"connector.class" = "io.debezium.connector.postgresql.PostgresConnector"
+"database.hostname" = "db-1"
+"topic.prefix" = "shop"
+{stages}"#
+    )
+}
+
+/// The pipeline graph: a cycle, a stage reading a topic no change events reach, a stage
+/// that is neither a filter nor an aggregate — each refused with its field.
+#[test]
+fn a_pipeline_that_cannot_flow_is_refused() {
+    let stage = |input: &str, output: &str, what: &str| {
+        format!(
+            "\n[[stages]]\nname = \"s-{output}\"\ninput = \"{input}\"\noutput = \"{output}\"\n{what}\n"
+        )
+    };
+    let filter = "filter = \"amount >= 5\"";
+    let ok = pipeline(&stage("shop.public.orders", "orders-clean", filter));
+    parse("p.toml", &ok).expect("a source, then a filter");
+    let cases = [
+        (
+            stage("shop.public.orders", "shop.public.orders", filter),
+            "stages",
+            "the pipeline has a cycle through",
+        ),
+        (
+            stage("orders-clean", "shop.public.orders", filter),
+            "stages[0].input",
+            "topic `orders-clean` carries the change events of no source connector or filter stage",
+        ),
+        (
+            stage(
+                "shop.public.orders",
+                "orders-clean",
+                "group_by = \"customer\"",
+            ),
+            "stages[0]",
+            "a stage is a filter",
+        ),
+        (
+            stage(
+                "shop.public.orders",
+                "orders-clean",
+                "filter = \"price > 3\"",
+            ),
+            "stages[0].filter",
+            "column \"price\" of relation \"orders\" does not exist",
+        ),
+    ];
+    for (stages, field, fragment) in cases {
+        let text = pipeline(&stages);
+        let error = parse("p.toml", &text).expect_err(&text);
+        assert_eq!(error.field, field, "{error}");
+        assert!(error.message.contains(fragment), "{error}");
+    }
+}

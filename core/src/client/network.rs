@@ -202,6 +202,17 @@ impl<K> NetworkClient<K> {
     pub fn is_in_flight(&self, correlation_id: i32) -> bool {
         self.in_flight.contains_key(&correlation_id)
     }
+
+    /// Where the sequence of correlation ids stands.
+    pub fn sequence(&self) -> i32 {
+        self.next_correlation_id
+    }
+
+    /// Go on from `next`: clients embedded in one node share its one connection to each
+    /// peer, and correlation ids are unique per connection, so they share one sequence.
+    pub fn continue_sequence(&mut self, next: i32) {
+        self.next_correlation_id = next;
+    }
 }
 
 #[cfg(test)]

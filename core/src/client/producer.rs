@@ -229,6 +229,22 @@ impl Producer {
         }
     }
 
+    /// Where its sequence of correlation ids stands ([`NetworkClient::sequence`]).
+    pub fn correlation_sequence(&self) -> i32 {
+        self.network.sequence()
+    }
+
+    /// Go on with the sequence another client of the same node left at `next`
+    /// ([`NetworkClient::continue_sequence`]).
+    pub fn continue_correlation_sequence(&mut self, next: i32) {
+        self.network.continue_sequence(next);
+    }
+
+    /// Whether a response with `correlation_id` answers one of its requests.
+    pub fn awaits(&self, correlation_id: i32) -> bool {
+        self.network.is_in_flight(correlation_id)
+    }
+
     /// Handle one input.
     pub fn step(&mut self, now: Instant, input: Input<Vocab>, out: &mut Out) {
         match input {

@@ -292,6 +292,8 @@ pub struct History {
     pub committed_resets: std::collections::BTreeSet<usize>,
     /// What the schema registries gave and the framed events named.
     pub schemas: super::schemas::SchemaHistory,
+    /// The stream-processing stages, traced back to their sources.
+    pub stages: Vec<super::stages::StageFacts>,
 }
 
 impl History {
@@ -329,6 +331,7 @@ impl History {
         history.warehouses = super::pipeline::warehouses(header, lines, end.as_ref());
         history.deletions = super::retention::deletions(lines);
         history.schemas = super::schemas::history(header, lines);
+        history.stages = super::stages::stages(header);
         let acks_all: BTreeSet<&str> = header
             .producers()
             .filter(|(_, acks)| *acks == Acks::All)

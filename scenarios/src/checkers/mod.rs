@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod replication;
 pub mod retention;
 pub mod schemas;
+pub mod stages;
 
 use history::History;
 
@@ -185,6 +186,12 @@ pub const CHECKERS: &[Checker] = &[
         about: "every framed change event names a schema id a registry gave for its topic's subject before it was written",
         check: schemas::schema_registered,
         at_end: false,
+    },
+    Checker {
+        name: "aggregate-converges",
+        about: "at the end, an aggregate stage's output holds, for every group, the count and sum the source table gives",
+        check: stages::aggregate_converges,
+        at_end: true,
     },
     Checker {
         name: "retention-below-hw",

@@ -74,6 +74,9 @@ pub struct Warehouse {
     pub down_at_end: Vec<String>,
     /// Transactions its source handed to its producer more than once (after a restart).
     pub resent: BTreeSet<Xid>,
+    /// The filter stages between the source and the sink: the warehouse keeps the rows they
+    /// all keep.
+    pub filters: Vec<kafkasim_core::stage::transform::Transform>,
 }
 
 /// Every warehouse, by the name findings give it: its table, or `table (group)` when more
@@ -120,6 +123,15 @@ pub fn warehouses(header: &Header, lines: &[Line], end: Option<&WorldView>) -> W
             if let Some((db, src)) = source_of.get(topic.as_str()) {
                 w.database = Some(db.to_string());
                 w.source = Some(src.to_string());
+            } else if let Some(((db, _), filters)) = super::stages::origin(header, topic) {
+                w.database = Some(db);
+                w.filters = filters;
+                w.source = header.nodes.iter().find_map(|n| match &n.role {
+                    NodeRole::Source { database, .. } if Some(database) == w.database.as_ref() => {
+                        Some(n.name.clone())
+                    }
+                    _ => None,
+                });
             }
         }
     }
@@ -229,9 +241,9 @@ pub fn warehouse_converges(h: &History) -> Vec<String> {
             continue;
         };
         let empty = Rows::new();
-        let source = source.get(&w.table).unwrap_or(&empty);
+        let source = super::stages::filtered(source.get(&w.table).unwrap_or(&empty), &w.filters);
         let warehouse = w.final_rows.as_ref().map(sink::live).unwrap_or_default();
-        findings.extend(differences(table, db, source, &warehouse));
+        findings.extend(differences(table, db, &source, &warehouse));
     }
     findings
 }

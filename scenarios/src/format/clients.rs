@@ -25,7 +25,7 @@ pub(super) struct Bounds<'a> {
 
 impl Bounds<'_> {
     /// The client's `topic` must be one of the scenario's.
-    fn topic(
+    pub(super) fn topic(
         &self,
         ctx: &Ctx<'_>,
         topic: &Spanned<String>,

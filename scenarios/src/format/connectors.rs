@@ -146,8 +146,10 @@ pub(super) fn task_names(
         .collect()
 }
 
-/// `[[connectors]]`, resolved: each source's slot is added to its database.
-pub(super) fn connectors(
+/// The source connectors of `[[connectors]]`, resolved: each source's slot is added to its
+/// database. Sources come first: a stage or a sink names the topic of a source, wherever it
+/// is in the file.
+pub(super) fn sources(
     ctx: &Ctx<'_>,
     raw: &[FileConnector],
     settings: &[ConnectorSettings],
@@ -156,24 +158,55 @@ pub(super) fn connectors(
     bounds: &Bounds<'_>,
 ) -> Result<Vec<ConnectorSpec>, ScenarioError> {
     let mut specs: Vec<ConnectorSpec> = Vec::new();
-    // Sources first: a sink names the topic of a source, wherever it is in the file.
     for (i, (c, s)) in raw.iter().zip(settings).enumerate() {
         if s.class == ConnectorClass::PostgresSource {
             let registry = registry(ctx, c, s, i, nodes, registries)?;
             specs.push(source(ctx, c, s, i, nodes, databases, bounds, registry)?);
         }
     }
-    let sources: Vec<ConnectorSpec> = specs.clone();
+    Ok(specs)
+}
+
+/// The sink connectors of `[[connectors]]` added to `specs` (the sources), then every task
+/// in file order, as [`super::node_order`] gives their addresses. A sink reads the change
+/// events of a source, or of a stage that filters them (`tables`: topic → table).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn with_sinks(
+    ctx: &Ctx<'_>,
+    raw: &[FileConnector],
+    settings: &[ConnectorSettings],
+    nodes: &Nodes,
+    registries: &[RegistrySpec],
+    tables: &[(String, TableSchema)],
+    bounds: &Bounds<'_>,
+    mut specs: Vec<ConnectorSpec>,
+) -> Result<Vec<ConnectorSpec>, ScenarioError> {
     for (i, (c, s)) in raw.iter().zip(settings).enumerate() {
         if s.class == ConnectorClass::JdbcSink {
             let registry = registry(ctx, c, s, i, nodes, registries)?;
-            specs.extend(sinks(ctx, c, s, i, nodes, &sources, bounds, registry)?);
+            specs.extend(sinks(ctx, c, s, i, nodes, tables, bounds, registry)?);
         }
     }
-    // Nodes are added in file order, as [`super::node_order`] gives their addresses.
     let order: Vec<String> = task_names(raw, settings).into_iter().map(|t| t.0).collect();
     specs.sort_by_key(|s| order.iter().position(|n| *n == s.name));
     Ok(specs)
+}
+
+/// The change-event topics the sources write, with the table each carries.
+pub(super) fn source_tables(sources: &[ConnectorSpec]) -> Vec<(String, TableSchema)> {
+    sources
+        .iter()
+        .filter_map(|src| match &src.task {
+            ConnectorTask::Source { config, .. } => Some(config),
+            ConnectorTask::Sink(_) => None,
+        })
+        .flat_map(|config| {
+            config
+                .tables
+                .iter()
+                .map(|t| (envelope::topic(&config.topic_prefix, &t.name), t.clone()))
+        })
+        .collect()
 }
 
 /// The registry of an `AvroConverter`: `value.converter.schema.registry.url` naming one of
@@ -353,7 +386,7 @@ fn sinks(
     s: &ConnectorSettings,
     i: usize,
     nodes: &Nodes,
-    sources: &[ConnectorSpec],
+    tables: &[(String, TableSchema)],
     bounds: &Bounds<'_>,
     registry: Option<NodeId>,
 ) -> Result<Vec<ConnectorSpec>, ScenarioError> {
@@ -365,17 +398,13 @@ fn sinks(
             "a sink needs `topics`".into(),
         ));
     };
-    let table = sources.iter().find_map(|src| match &src.task {
-        ConnectorTask::Source { config, .. } => config
-            .tables
-            .iter()
-            .find(|t| envelope::topic(&config.topic_prefix, &t.name) == topic)
-            .cloned(),
-        ConnectorTask::Sink(_) => None,
-    });
+    let table = tables
+        .iter()
+        .find(|(t, _)| *t == topic)
+        .map(|(_, table)| table.clone());
     let Some(table) = table else {
         let why = format!(
-            "topic `{topic}` carries the change events of no source connector of this file"
+            "topic `{topic}` carries the change events of no source connector (or filter stage) of this file"
         );
         return Err(err(format!("{field}.config.topics"), why));
     };

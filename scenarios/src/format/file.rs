@@ -36,6 +36,8 @@ pub(super) struct File {
     #[serde(default)]
     pub connectors: Vec<FileConnector>,
     #[serde(default)]
+    pub stages: Vec<FileStage>,
+    #[serde(default)]
     pub faults: Vec<FileFault>,
     #[serde(default)]
     pub expect: FileExpect,
@@ -136,6 +138,21 @@ pub(super) struct FileDatabase {
 pub(super) struct FileDdl {
     pub at_ms: Spanned<u64>,
     pub sql: Spanned<String>,
+}
+
+/// One `[[stages]]` entry: a filter or an aggregate between two topics.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileStage {
+    pub name: Spanned<String>,
+    pub input: Spanned<String>,
+    pub output: Spanned<String>,
+    pub start_ms: Option<Spanned<u64>>,
+    pub filter: Option<Spanned<String>>,
+    pub group_by: Option<Spanned<String>>,
+    pub sum: Option<Spanned<String>>,
+    #[serde(default)]
+    pub config: Properties,
 }
 
 /// One `[[registries]]` entry: a schema registry.

@@ -21,12 +21,13 @@
 //! | `[[producers]]`, `[[consumers]]`   | `clients::producers`, `clients::consumers` |
 //! | `[[databases]]`                    | `databases::databases`                   |
 //! | `[[registries]]`                   | `registries::registries`                 |
-//! | `[[connectors]]`                   | `connectors::settings`, `connectors::connectors` |
+//! | `[[connectors]]`                   | `connectors::settings`, `connectors::sources`, `connectors::with_sinks` |
+//! | `[[stages]]`                       | `stages::stages`, then [`crate::pipeline::graph`] |
 //! | `[[faults]]`, `[expect]`           | `faults::schedule`, `faults::expectations` |
 //! | any node's `config` table          | `properties::apply`                      |
 //!
 //! Nodes get their simulated addresses in [`node_order`]: controllers, brokers, producers,
-//! consumers, databases, registries, then connector tasks, each in file order.
+//! consumers, databases, registries, connector tasks, then stages, each in file order.
 
 mod clients;
 mod cluster;
@@ -37,6 +38,7 @@ mod file;
 mod nodes;
 mod properties;
 mod registries;
+mod stages;
 
 use crate::error::{ScenarioError, line_column};
 use crate::model::Scenario;
@@ -47,7 +49,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 /// The order node ids are given in: controllers, brokers, producers, consumers,
-/// databases, registries, then connector tasks, each in file order. The harness adds nodes in this order, so
+/// databases, registries, connector tasks, then stages, each in file order. The harness adds nodes in this order, so
 /// `bootstrap.servers` can be resolved here.
 pub fn node_order(scenario: &Scenario) -> Vec<String> {
     let controllers = scenario.controllers.iter().map(|c| c.name.clone());
@@ -57,6 +59,7 @@ pub fn node_order(scenario: &Scenario) -> Vec<String> {
     let databases = scenario.databases.iter().map(|d| d.name.clone());
     let registries = scenario.registries.iter().map(|r| r.name.clone());
     let connectors = scenario.connectors.iter().map(|c| c.name.clone());
+    let stages = scenario.stages.iter().map(|s| s.name.clone());
     controllers
         .chain(brokers)
         .chain(producers)
@@ -64,6 +67,7 @@ pub fn node_order(scenario: &Scenario) -> Vec<String> {
         .chain(databases)
         .chain(registries)
         .chain(connectors)
+        .chain(stages)
         .collect()
 }
 
@@ -135,7 +139,10 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         &raw.producers,
         &raw.consumers,
         (&raw.databases, &raw.registries),
-        &connectors::task_names(&raw.connectors, &settings),
+        (
+            &connectors::task_names(&raw.connectors, &settings),
+            &raw.stages,
+        ),
     )?;
 
     let sinks = settings.iter().any(|s| s.class == ConnectorClass::JdbcSink);
@@ -160,7 +167,7 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
     let consumers = clients::consumers(ctx, &raw.consumers, &nodes, &bounds)?;
     let mut databases = databases::databases(ctx, &raw.databases, duration_ms)?;
     let registries = registries::registries(ctx, &raw.registries)?;
-    let connectors = connectors::connectors(
+    let sources = connectors::sources(
         ctx,
         &raw.connectors,
         &settings,
@@ -168,10 +175,22 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         (&mut databases, &registries),
         &bounds,
     )?;
+    let mut tables = connectors::source_tables(&sources);
+    let stages = stages::stages(ctx, &raw.stages, &nodes, &mut tables, &bounds)?;
+    let connectors = connectors::with_sinks(
+        ctx,
+        &raw.connectors,
+        &settings,
+        &nodes,
+        &registries,
+        &tables,
+        &bounds,
+        sources,
+    )?;
     let faults = faults::schedule(ctx, &raw.faults, &nodes, duration_ms)?;
     let expect = faults::expectations(ctx, &raw.expect)?;
 
-    Ok(Scenario {
+    let scenario = Scenario {
         controllers,
         name,
         title: raw.title,
@@ -185,10 +204,17 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
         databases,
         registries,
         connectors,
+        stages,
         faults,
         expect,
         overrides: Vec::new(),
-    })
+    };
+    let flows = crate::pipeline::flows(&crate::trace::Header::of(&scenario, 0));
+    if let Err(why) = crate::pipeline::graph(&flows) {
+        let span = raw.stages.first().map_or(0..0, |s| s.output.span());
+        return Err(ctx.err(span, "stages", why));
+    }
+    Ok(scenario)
 }
 
 /// `name`: what `kafkasim run <name>` calls it.

@@ -8,13 +8,16 @@
 
 use super::Ctx;
 use super::file::{
-    FileBroker, FileConsumer, FileController, FileDatabase, FileProducer, FileRegistry,
+    FileBroker, FileConsumer, FileController, FileDatabase, FileProducer, FileRegistry, FileStage,
 };
 use crate::error::ScenarioError;
 use kafkasim_core::config::properties::PropertyValue;
 use kafkasim_core::ids::NodeId;
 use std::ops::Range;
 use toml::Spanned;
+
+/// A connector task's name, where its connector is in the file, and the field naming it.
+pub(super) type TaskName = (String, Range<usize>, String);
 
 /// Every node's name, in node order.
 pub(super) struct Nodes {
@@ -25,6 +28,7 @@ pub(super) struct Nodes {
     consumers: usize,
     databases: usize,
     registries: usize,
+    tasks: usize,
 }
 
 impl Nodes {
@@ -37,7 +41,7 @@ impl Nodes {
         producers: &[FileProducer],
         consumers: &[FileConsumer],
         (databases, registries): (&[FileDatabase], &[FileRegistry]),
-        tasks: &[(String, Range<usize>, String)],
+        (tasks, stages): (&[TaskName], &[FileStage]),
     ) -> Result<Nodes, ScenarioError> {
         let mut nodes = Nodes {
             names: Vec::new(),
@@ -47,6 +51,7 @@ impl Nodes {
             consumers: consumers.len(),
             databases: databases.len(),
             registries: registries.len(),
+            tasks: tasks.len(),
         };
         for (i, c) in controllers.iter().enumerate() {
             let (name, span) = match &c.name {
@@ -80,6 +85,10 @@ impl Nodes {
         }
         for (name, span, field) in tasks {
             nodes.add(ctx, name.clone(), span.clone(), field.clone())?;
+        }
+        for (i, s) in stages.iter().enumerate() {
+            let field = format!("stages[{i}].name");
+            nodes.add(ctx, s.name.get_ref().clone(), s.name.span(), field)?;
         }
         Ok(nodes)
     }
@@ -150,7 +159,9 @@ impl Nodes {
     pub(super) fn is_task(&self, name: &str) -> bool {
         let first = self.controllers + self.brokers + self.producers + self.consumers;
         let first = first + self.databases + self.registries;
-        self.names[first..].iter().any(|n| n == name)
+        self.names[first..first + self.tasks]
+            .iter()
+            .any(|n| n == name)
     }
 
     pub(super) fn is_consumer(&self, name: &str) -> bool {

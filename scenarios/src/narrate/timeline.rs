@@ -235,6 +235,7 @@ impl<'a> Timeline<'a> {
             Event::Source(e) => self.source_event(at, node, e),
             Event::Sink(e) => self.sink_event(at, node, e),
             Event::Registry(e) => self.registry_event(at, node, e),
+            Event::Stage(e) => self.stage_event(at, node, e),
             Event::Producer(producer::Event::BatchRetried { .. })
             | Event::Quorum(_)
             | Event::Purgatory(_) => {}

@@ -6,6 +6,7 @@ use crate::trace::{Kind, Line};
 use kafkasim_core::actor::Event;
 use kafkasim_core::connect::{sink, source};
 use kafkasim_core::ids::TopicPartition;
+use kafkasim_core::stage;
 use kafkasim_core::time::Instant;
 
 /// The change events one sink task read from one partition in one poll.
@@ -193,6 +194,39 @@ impl Timeline<'_> {
                 offsets_text(offsets)
             ),
             sink::Event::Consumer { consumer } => return self.consumer_event(at, node, consumer),
+        };
+        self.push(at, line);
+    }
+
+    pub(super) fn stage_event(&mut self, at: Instant, node: &str, event: &stage::Event) {
+        let line = match event {
+            stage::Event::Loaded { totals } if !totals.is_empty() => format!(
+                "{node} loads its state store: the totals of {} groups",
+                totals.len()
+            ),
+            stage::Event::Processed {
+                partition,
+                first,
+                last,
+                produced,
+                ..
+            } => {
+                if !self.streams_shown.insert(node.to_string()) {
+                    return;
+                }
+                format!(
+                    "{node} transforms {partition}@{first}..={last} and produces {produced} records (its next polls follow unnarrated)"
+                )
+            }
+            stage::Event::Rejected {
+                partition,
+                offset,
+                reason,
+            } => format!("{node} skips {partition}@{offset}: {reason}"),
+            stage::Event::Consumer { consumer } => return self.consumer_event(at, node, consumer),
+            stage::Event::Loaded { .. }
+            | stage::Event::Committing { .. }
+            | stage::Event::Producer { .. } => return,
         };
         self.push(at, line);
     }
