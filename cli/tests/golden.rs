@@ -14,6 +14,7 @@ const CASES: &[(&str, u64)] = &[
     ("eager-vs-cooperative", 1),
     ("zombie-consumer", 1),
     ("db-crash-recovery", 1),
+    ("standby-promotion", 1),
     ("logical-decoding", 1),
     ("rolling-restart-controlled", 1),
     ("cdc-pipeline", 1),

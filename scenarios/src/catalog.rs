@@ -11,6 +11,7 @@ macro_rules! catalog {
 /// Every built-in scenario: (name, file text), in the order `kafkasim list` shows them.
 pub const BUILTIN: &[(&str, &str)] = catalog![
     "db-crash-recovery",
+    "standby-promotion",
     "logical-decoding",
     "cdc-pipeline",
     "connector-crash-resume",

@@ -240,6 +240,11 @@ pub fn build(
                 world.schedule_command(Instant::from_millis(f.at_ms), id(node), close);
                 continue;
             }
+            FaultAction::Promote { node } => {
+                let promote = Command::Database(database::Command::Promote);
+                world.schedule_command(Instant::from_millis(f.at_ms), id(node), promote);
+                continue;
+            }
             FaultAction::RestartTask { node } => {
                 let restart = Command::Source(source::Command::Restart);
                 world.schedule_command(Instant::from_millis(f.at_ms), id(node), restart);

@@ -372,6 +372,11 @@ pub enum FaultAction {
         /// The consumer.
         node: String,
     },
+    /// `promote`: `SELECT pg_promote()` on a standby: it ends recovery and accepts writes.
+    Promote {
+        /// The standby.
+        node: String,
+    },
     /// `restart-task`: an operator restarts a connector's failed task (Connect's
     /// `POST /connectors/<name>/restart?includeTasks=true`).
     RestartTask {

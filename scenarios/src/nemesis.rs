@@ -575,6 +575,7 @@ pub fn format_schedule(faults: &[ScheduledFault]) -> String {
             FaultAction::Close { node } => format!("close {node}"),
             FaultAction::SeekToBeginning { node } => format!("seek-to-beginning {node}"),
             FaultAction::RestartTask { node } => format!("restart-task {node}"),
+            FaultAction::Promote { node } => format!("promote {node}"),
             FaultAction::SetCompatibility {
                 node,
                 subject,
@@ -639,6 +640,7 @@ pub fn parse_schedule(text: &str) -> Result<Vec<ScheduledFault>, String> {
             ("close", 3) => FaultAction::Close { node: node(2)? },
             ("seek-to-beginning", 3) => FaultAction::SeekToBeginning { node: node(2)? },
             ("restart-task", 3) => FaultAction::RestartTask { node: node(2)? },
+            ("promote", 3) => FaultAction::Promote { node: node(2)? },
             ("set-compatibility", 5) => FaultAction::SetCompatibility {
                 node: node(2)?,
                 subject: node(3)?,
@@ -652,7 +654,7 @@ pub fn parse_schedule(text: &str) -> Result<Vec<ScheduledFault>, String> {
                     "`{entry}`: expected `<at_ms> <action> <arguments>` with an action of \
                      process-crash NODE, power-loss NODE, power-loss-all, restart NODE, \
                      partition NODE ->|<-> NODE, heal, reset-connection NODE NODE, \
-                     stall-poll NODE MS, close NODE, seek-to-beginning NODE, restart-task NODE, \
+                     stall-poll NODE MS, close NODE, seek-to-beginning NODE, restart-task NODE, promote NODE, \
                      set-compatibility NODE SUBJECT MODE (found `{action}` \
                      with {} words)",
                     words.len()
@@ -756,6 +758,7 @@ mod tests {
             | FaultAction::Close { node }
             | FaultAction::SeekToBeginning { node }
             | FaultAction::RestartTask { node }
+            | FaultAction::Promote { node }
             | FaultAction::SetCompatibility { node, .. } => vec![node],
             FaultAction::Partition { from, to, .. } => vec![from, to],
             FaultAction::ResetConnection { a, b } => vec![a, b],
@@ -777,6 +780,7 @@ mod tests {
             FaultAction::Close { .. } => "close",
             FaultAction::SeekToBeginning { .. } => "seek-to-beginning",
             FaultAction::RestartTask { .. } => "restart-task",
+            FaultAction::Promote { .. } => "promote",
             FaultAction::SetCompatibility { .. } => "set-compatibility",
         }
     }
@@ -915,6 +919,7 @@ mod tests {
             FaultAction::SeekToBeginning { .. } => &["seek-to-beginning"],
             FaultAction::Shutdown { .. } => &["clean-bounce"],
             FaultAction::RestartTask { .. } => &["restart-task"],
+            FaultAction::Promote { .. } => &["promote"],
             FaultAction::SetCompatibility { .. } => &["set-compatibility"],
         }
     }

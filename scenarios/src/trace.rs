@@ -56,6 +56,12 @@ pub enum NodeRole {
         synchronous_commit: kafkasim_core::database::SynchronousCommit,
         /// Its tables' names.
         tables: Vec<String>,
+        /// The primary it is a standby of (`primary_conninfo`), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        primary: Option<String>,
+        /// Its `synchronous_standby_names`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        synchronous_standby_names: Vec<String>,
     },
     /// A CDC source connector.
     Source {
@@ -161,6 +167,8 @@ impl Header {
             let role = NodeRole::Database {
                 synchronous_commit: d.config.synchronous_commit,
                 tables: d.config.tables.iter().map(|t| t.name.clone()).collect(),
+                primary: d.config.primary_host.clone(),
+                synchronous_standby_names: d.config.synchronous_standby_names.clone(),
             };
             nodes.push(NodeFacts {
                 name: d.name.clone(),

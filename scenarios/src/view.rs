@@ -284,6 +284,14 @@ fn database_event(d: &mut DatabaseView, e: &database::Event) {
         database::Event::SlotAdvanced { slot, position } => {
             d.slots.insert(slot.clone(), *position);
         }
+        database::Event::Replayed { lsn, changes, .. } => {
+            d.commit_lsn = *lsn;
+            for change in changes {
+                database::recovery::apply(&mut d.tables, change);
+            }
+        }
+        database::Event::Promoted { lsn, .. } => d.commit_lsn = *lsn,
+        database::Event::StandbyConnected { .. } | database::Event::StandbyConfirmed { .. } => {}
     }
 }
 

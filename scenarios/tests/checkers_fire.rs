@@ -410,6 +410,7 @@ fn database(synchronous_commit: SynchronousCommit, lost: bool, final_row: Option
         }],
         acknowledged: Some(at(102)),
         lost_at: lost.then_some((at(500), Some(41))),
+        replayed: false,
     };
     let rows: Rows = final_row.map(|who| (1, row(who))).into_iter().collect();
     let db = DatabaseHistory {
@@ -417,11 +418,40 @@ fn database(synchronous_commit: SynchronousCommit, lost: bool, final_row: Option
         commits: vec![commit],
         rolled_back: Vec::new(),
         final_tables: Some([("orders".to_string(), rows)].into()),
-        deliveries: Vec::new(),
+        ..DatabaseHistory::default()
     };
     let mut h = History::default();
     h.databases.insert("db-1".into(), db);
     h
+}
+
+/// db-1 acknowledged xid 42 at 102 ms; its standby db-2, promoted at 300 ms, replayed it
+/// only if `replicated`. With `synchronous`, db-1's commits waited for db-2.
+fn failover(synchronous: bool, replicated: bool) -> History {
+    let mut h = database(SynchronousCommit::On, false, Some("ada"));
+    let primary = h.databases.get_mut("db-1").expect("db-1");
+    if synchronous {
+        primary.synchronous_standby_names = vec!["db-2".into()];
+    }
+    let mut replay = primary.commits[0].clone();
+    (replay.replayed, replay.acknowledged, replay.time) = (true, None, at(150));
+    let standby = DatabaseHistory {
+        synchronous_commit: SynchronousCommit::On,
+        commits: if replicated { vec![replay] } else { Vec::new() },
+        primary: Some("db-1".into()),
+        promoted_at: Some(at(300)),
+        ..DatabaseHistory::default()
+    };
+    h.databases.insert("db-2".into(), standby);
+    h
+}
+
+fn failover_lost_commit(repaired: bool) -> History {
+    failover(true, repaired)
+}
+
+fn failover_lost_async_commit(repaired: bool) -> History {
+    failover(false, repaired)
 }
 
 /// A synchronous commit that returned is gone after recovery.
@@ -750,6 +780,8 @@ const CASES: &[Case] = &[
     Case { checker: "no-corrupt-read", history: no_corrupt_read, mentions: &["consumer-1", "orders-0@3", "CRC32C"] },
     Case { checker: "lost-commit", history: lost_commit, mentions: &["db-1", "xid 42", "synchronous_commit=on", "ended at xid 41"] },
     Case { checker: "lost-async-commit", history: lost_async_commit, mentions: &["db-1", "xid 42", "synchronous_commit=off"] },
+    Case { checker: "failover-lost-commit", history: failover_lost_commit, mentions: &["db-2", "promoted at 0.300s", "db-1", "xid 42", "synchronous standby"] },
+    Case { checker: "failover-lost-async-commit", history: failover_lost_async_commit, mentions: &["db-2", "db-1", "xid 42", "asynchronous standby"] },
     Case { checker: "slot-delivery", history: slot_delivery, mentions: &["db-1", "slot cdc", "xid 43", "skipped xid 42"] },
     Case { checker: "db-state", history: db_state, mentions: &["db-1", "public.orders row 1", "eve", "ada"] },
     Case { checker: "warehouse-converges", history: warehouse_converges, mentions: &["warehouse orders", "db-1", "key 1", "'ada'", "'eve'"] },

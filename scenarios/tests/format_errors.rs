@@ -326,9 +326,9 @@ fn error_cases() -> Vec<(String, usize, &'static str, &'static str)> {
             "available values: local, remote_write, remote_apply, on, off",
         ),
         (
-            DB_BASE.replace("synchronous_commit = \"on\"", "synchronous_standby_names = \"s1\""),
+            DB_BASE.replace("synchronous_commit = \"on\"", "archive_mode = \"on\""),
             7,
-            "databases[0].config.synchronous_standby_names",
+            "databases[0].config.archive_mode",
             "a real PostgreSQL setting, but kafkasim does not model it yet",
         ),
         (
@@ -612,6 +612,51 @@ fn a_pipeline_that_cannot_flow_is_refused() {
     for (stages, field, fragment) in cases {
         let text = pipeline(&stages);
         let error = parse("p.toml", &text).expect_err(&text);
+        assert_eq!(error.field, field, "{error}");
+        assert!(error.message.contains(fragment), "{error}");
+    }
+}
+
+/// A standby names another database of the file, takes its tables, and only a standby can
+/// be promoted.
+#[test]
+fn a_standby_is_checked_against_its_primary() {
+    let standby = |config: &str, extra: &str| {
+        format!("{DB_BASE}\n[[databases]]\nname = \"db-2\"\n[databases.config]\n{config}\n{extra}")
+    };
+    let ok = standby("primary_conninfo = \"host=db-1\"", "");
+    let s = parse("s.toml", &ok).expect("a standby of db-1");
+    assert_eq!(s.databases[1].config.tables, s.databases[0].config.tables);
+    let cases = [
+        (
+            standby("primary_conninfo = \"host=db-9\"", ""),
+            "databases[1].config.primary_conninfo",
+            "`db-9` is not another database of this file",
+        ),
+        (
+            standby(
+                "primary_conninfo = \"host=db-1\"",
+                "[[databases.tables]]\nname = \"t\"\ncolumns = [\"id integer\"]\n",
+            ),
+            "databases[1].tables",
+            "a standby's tables are its primary's",
+        ),
+        (
+            standby(
+                "",
+                "[[faults]]\nat_ms = 100\naction = \"promote\"\nnode = \"db-2\"\n",
+            ),
+            "faults[0].node",
+            "`promote` acts on a standby database; `db-2` is not one",
+        ),
+        (
+            standby("synchronous_standby_names = \"ANY 2 (a, b)\"", ""),
+            "databases[1].config.synchronous_standby_names",
+            "quorum commit (ANY n) is not modelled",
+        ),
+    ];
+    for (text, field, fragment) in cases {
+        let error = parse("s.toml", &text).expect_err(&text);
         assert_eq!(error.field, field, "{error}");
         assert!(error.message.contains(fragment), "{error}");
     }

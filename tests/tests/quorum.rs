@@ -236,6 +236,7 @@ fn to_sim(world: &World<Actor>, action: &FaultAction) -> Fault {
         | FaultAction::Close { .. }
         | FaultAction::SeekToBeginning { .. }
         | FaultAction::RestartTask { .. }
+        | FaultAction::Promote { .. }
         | FaultAction::SetCompatibility { .. } => {
             panic!("{action:?} acts on an application or operator tool; a quorum has none")
         }

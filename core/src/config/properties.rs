@@ -806,10 +806,8 @@ const NOT_MODELLED: &[(Role, &[&str])] = &[
     (
         Role::Database,
         &[
-            "synchronous_standby_names",
             "archive_mode",
             "archive_command",
-            "primary_conninfo",
             "max_replication_slots",
             "full_page_writes",
         ],

@@ -79,6 +79,17 @@ pub struct DatabaseConfig {
     /// Logical replication slots of the `test_decoding` plugin, created at the first start
     /// (`pg_create_logical_replication_slot(name, 'test_decoding')`).
     pub slots: Vec<String>,
+    /// The host `primary_conninfo` names (`host=db-1`): this server starts as a standby of
+    /// it (`standby.signal`). As written; the scenario resolves it to [`Self::primary`].
+    pub primary_host: Option<String>,
+    /// The primary's node, once resolved.
+    pub primary: Option<crate::ids::NodeId>,
+    /// `synchronous_standby_names`: the standbys whose confirmation a commit waits for —
+    /// the first of them connected (`FIRST 1`); `*` is any. Empty: replication is
+    /// asynchronous.
+    pub synchronous_standby_names: Vec<String>,
+    /// `application_name`: the name a standby gives its primary (its node's name).
+    pub application_name: String,
 }
 
 impl Default for DatabaseConfig {
@@ -91,6 +102,10 @@ impl Default for DatabaseConfig {
             wal_level: WalLevel::Replica,
             tables: Vec::new(),
             slots: Vec::new(),
+            primary_host: None,
+            primary: None,
+            synchronous_standby_names: Vec::new(),
+            application_name: String::new(),
         }
     }
 }
@@ -163,6 +178,40 @@ fn size_bytes(v: &PropertyValue) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// `primary_conninfo`: a libpq connection string; its `host` names the primary.
+fn primary_host(v: &PropertyValue) -> Result<String, String> {
+    let text = string(v)?;
+    text.split_whitespace()
+        .find_map(|kv| kv.strip_prefix("host="))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            format!("expected a connection string such as 'host=db-1', found \"{text}\"")
+        })
+}
+
+/// `synchronous_standby_names`: `a, b`, `FIRST 1 (a, b)` or `*`.
+fn standby_names(v: &PropertyValue) -> Result<Vec<String>, String> {
+    let text = string(v)?;
+    let mut list = text.trim();
+    if let Some(rest) = list
+        .strip_prefix("FIRST ")
+        .or_else(|| list.strip_prefix("first "))
+    {
+        let (n, names) = rest.split_once('(').ok_or("expected FIRST 1 (name, ...)")?;
+        if n.trim() != "1" {
+            return Err("simplified: one synchronous standby (FIRST 1)".into());
+        }
+        list = names.trim_end().trim_end_matches(')');
+    } else if list.to_ascii_uppercase().starts_with("ANY ") {
+        return Err("quorum commit (ANY n) is not modelled: use FIRST 1 (...)".into());
+    }
+    Ok(list
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .filter(|s| !s.is_empty())
+        .collect())
+}
+
 fn synchronous_commit(v: &PropertyValue) -> Result<SynchronousCommit, String> {
     let text = match v {
         PropertyValue::Bool(b) => {
@@ -227,6 +276,14 @@ impl Configurable for DatabaseConfig {
             };
             Ok(())
         }),
+        ("primary_conninfo", |c, v| {
+            c.primary_host = Some(primary_host(v)?);
+            Ok(())
+        }),
+        ("synchronous_standby_names", |c, v| {
+            c.synchronous_standby_names = standby_names(v)?;
+            Ok(())
+        }),
         ("fsync", |_, v| {
             if boolean(v)? {
                 Ok(())
@@ -266,6 +323,16 @@ mod tests {
         c.set("synchronous_commit", &PropertyValue::Bool(false))
             .unwrap();
         assert_eq!(c.synchronous_commit, SynchronousCommit::Off);
+        c.set("primary_conninfo", &text("host=db-1 port=5432"))
+            .unwrap();
+        assert_eq!(c.primary_host.as_deref(), Some("db-1"));
+        c.set("synchronous_standby_names", &text("FIRST 1 (db-2, db-3)"))
+            .unwrap();
+        assert_eq!(c.synchronous_standby_names, ["db-2", "db-3"]);
+        assert!(
+            c.set("synchronous_standby_names", &text("ANY 2 (a, b, c)"))
+                .is_err()
+        );
         let err = c.set("synchronous_commit", &text("sometimes")).unwrap_err();
         assert!(format!("{err}").contains("available values"), "{err}");
         assert!(c.set("wal_writer_delay", &text("2 fortnights")).is_err());

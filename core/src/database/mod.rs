@@ -7,9 +7,10 @@
 //! appended to the current WAL segment in the page cache. When the commit is acknowledged is
 //! `synchronous_commit`'s business: `off` answers at once (the WAL writer flushes every
 //! `wal_writer_delay`, so a crash may lose the last commits), every other setting waits until
-//! the commit record is flushed (several commits share one flush: group commit). With no
-//! standby — there is none yet — `on`, `remote_write` and `remote_apply` behave as `local`,
-//! as they do in PostgreSQL with `synchronous_standby_names` empty.
+//! the commit record is flushed (several commits share one flush: group commit). With
+//! `synchronous_standby_names` empty, `on`, `remote_write` and `remote_apply` behave as
+//! `local`, as in PostgreSQL; with a synchronous standby they also wait for its report
+//! ([`streaming`]: physical standbys, WAL streaming, promotion).
 //!
 //! Every `checkpoint_timeout` a checkpoint writes every table's data file, logs a checkpoint
 //! record, then updates `global/pg_control`; WAL segments wholly before its redo point are
@@ -27,6 +28,7 @@ pub mod ddl;
 pub mod decoding;
 pub mod heap;
 pub mod recovery;
+pub mod streaming;
 pub mod wal;
 
 use crate::disk::{DiskOp, DiskToken};
@@ -123,6 +125,8 @@ pub enum Command {
         /// The slot.
         slot: String,
     },
+    /// `SELECT pg_promote()` on a standby: end recovery and open for writes.
+    Promote,
 }
 
 /// What the database answers the workload.
@@ -196,6 +200,38 @@ pub enum Event {
         /// Where it stands now.
         position: SlotPosition,
     },
+    /// A standby connected to this primary and streams the WAL from `start_lsn`.
+    StandbyConnected {
+        /// Its `application_name`.
+        standby: String,
+        /// Where its stream starts.
+        start_lsn: Lsn,
+    },
+    /// A standby reported that it flushed and replayed the WAL this far.
+    StandbyConfirmed {
+        /// Its `application_name`.
+        standby: String,
+        /// Durable on the standby.
+        flush_lsn: Lsn,
+        /// Replayed there (its replay LSN).
+        apply_lsn: Lsn,
+    },
+    /// A standby replayed a transaction's commit from the WAL it received.
+    Replayed {
+        /// Its transaction id.
+        xid: Xid,
+        /// The end of its commit record: the standby's replay LSN.
+        lsn: Lsn,
+        /// The rows it changed, in order.
+        changes: Vec<RowChange>,
+    },
+    /// A standby was promoted: recovery ended, it accepts writes.
+    Promoted {
+        /// Where its WAL ends: new transactions follow.
+        lsn: Lsn,
+        /// Transactions begun in the received WAL and never committed, discarded.
+        discarded: u64,
+    },
     /// The database started and recovered from its disk.
     Recovered {
         /// What recovery found and did.
@@ -216,6 +252,8 @@ pub enum Timer {
     WalWriter,
     /// Time for a checkpoint (`checkpoint_timeout`).
     Checkpoint,
+    /// A standby's walreceiver: connect, or report where it stands.
+    WalReceiver,
 }
 
 /// The words a database speaks.
@@ -337,6 +375,12 @@ pub struct Database {
     walsenders: BTreeMap<String, WalSender>,
     /// Initial snapshots waiting for a WAL flush.
     snapshots: Vec<PendingSnapshot>,
+    /// WAL records kept for standbys, in order.
+    wal_kept: std::collections::VecDeque<(Lsn, Vec<u8>)>,
+    /// Standbys streaming from this server, as its walsenders see them.
+    standbys: Vec<streaming::StandbyLink>,
+    /// While this server is a standby: its walreceiver and startup process.
+    receiver: Option<streaming::Receiver>,
 }
 
 impl Database {
@@ -368,6 +412,11 @@ impl Database {
             shutdown_at: None,
             walsenders: BTreeMap::new(),
             snapshots: Vec::new(),
+            wal_kept: recovered.wal.into_iter().collect(),
+            standbys: Vec::new(),
+            receiver: config
+                .primary
+                .map(|_| streaming::Receiver::after_recovery(report.end, recovered.pending)),
         };
         if !boot.disk.is_empty() {
             let DatabaseView { tables, slots, .. } = db.view();
@@ -378,6 +427,7 @@ impl Database {
             });
         }
         db.start_flush(out);
+        db.receiver_tick(boot.now, out);
         out.set_timer(Timer::WalWriter, boot.now + db.wal_writer_delay());
         out.set_timer(Timer::Checkpoint, boot.now + db.checkpoint_timeout());
         db
@@ -413,6 +463,7 @@ impl Database {
                 self.begin_checkpoint(out);
                 out.set_timer(Timer::Checkpoint, now + self.checkpoint_timeout());
             }
+            Input::Timer(Timer::WalReceiver) => self.receiver_tick(now, out),
             Input::DiskDone { token, .. } => self.on_synced(token, out),
             // Shutting down, the server takes no new work (PostgreSQL refuses connections).
             Input::Command(_) if self.shutdown_at.is_some() => {}
@@ -422,6 +473,10 @@ impl Database {
             Input::Disconnected { peer } => {
                 self.walsenders.retain(|_, w| w.peer != peer);
                 self.snapshots.retain(|s| s.peer != peer);
+                self.standby_gone(peer);
+                if self.config.primary == Some(peer) {
+                    self.stream_lost();
+                }
             }
         }
     }
@@ -457,6 +512,12 @@ impl Database {
             Message::TcpKeepalive if !self.knows_client(from) => {
                 self.refuse_unknown_client(from, out);
             }
+            Message::StartPhysicalReplication(m) => self.on_start_physical(from, m, out),
+            Message::StandbyReply(r) => self.on_standby_reply(from, r, out),
+            Message::WalData(data) if self.config.primary == Some(from) => {
+                self.on_wal_data(data, out)
+            }
+            Message::ReplicationError(_) if self.config.primary == Some(from) => self.stream_lost(),
             Message::SnapshotQuery(SnapshotQuery { tables }) => {
                 let tables = tables
                     .iter()
@@ -480,6 +541,7 @@ impl Database {
     fn knows_client(&self, peer: NodeId) -> bool {
         self.walsenders.values().any(|w| w.peer == peer)
             || self.snapshots.iter().any(|s| s.peer == peer)
+            || self.standbys.iter().any(|s| s.peer == peer && s.connected)
     }
 
     /// A client talking on a connection this server does not have (it restarted since the
@@ -559,6 +621,9 @@ impl Database {
     /// way if any, so that the next start has nothing to redo and the slots are saved where
     /// they are; then exit.
     fn begin_shutdown(&mut self, out: &mut Out) {
+        if self.is_standby() {
+            return out.exit(); // nothing of its own to checkpoint
+        }
         if self.shutdown_at.is_some() {
             return;
         }
@@ -569,6 +634,15 @@ impl Database {
     /// Run one transaction from the workload.
     fn on_command(&mut self, command: Command, out: &mut Out) {
         match command {
+            Command::Transaction { txn, .. } if self.is_standby() => {
+                let error = Some(
+                    "cannot execute a write in a read-only transaction (the server is a standby)"
+                        .into(),
+                );
+                let xid = 0;
+                out.reply(Reply::RolledBack { txn, xid, error });
+            }
+            Command::Promote => self.promote(out),
             Command::Transaction {
                 txn,
                 statements,
@@ -731,6 +805,9 @@ impl Database {
         }
         self.dirty.insert(file.clone());
         self.insert_lsn = Lsn(lsn.0 + bytes.len() as u64);
+        if self.config.wal_level != WalLevel::Minimal {
+            self.keep_for_standbys(lsn, &bytes);
+        }
         out.disk(DiskOp::Append { file, bytes });
         lsn
     }
@@ -773,17 +850,9 @@ impl Database {
         debug_assert!(upto >= self.flush_lsn, "the flush LSN never goes back");
         self.flush_lsn = upto;
         out.trace(Event::WalFlushed { flush_lsn: upto });
-        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
-            .into_iter()
-            .partition(|c| c.lsn <= upto);
-        self.waiting = waiting;
-        for c in done {
-            out.reply(Reply::Committed {
-                txn: c.txn,
-                xid: c.xid,
-                lsn: c.lsn,
-            });
-        }
+        self.release_commits(out);
+        self.send_wal(out);
+        self.replay_flushed(out);
         self.answer_snapshots(out);
         let slots: Vec<String> = self.walsenders.keys().cloned().collect();
         for slot in slots {
@@ -807,7 +876,12 @@ impl Database {
             self.checkpoint,
             Some(Checkpoint::WalFirst { .. } | Checkpoint::Record { .. })
         );
-        if !self.waiting.is_empty() || !self.snapshots.is_empty() || checkpoint_waits {
+        // A standby flushes what it received as soon as it can: its primary may be waiting.
+        let received = self
+            .receiver
+            .as_ref()
+            .is_some_and(|r| !r.unapplied.is_empty());
+        if !self.waiting.is_empty() || !self.snapshots.is_empty() || checkpoint_waits || received {
             self.start_flush(out);
         }
     }
@@ -815,7 +889,8 @@ impl Database {
     /// Begin a checkpoint: take every data file as it is now, at the insert position (the
     /// redo point), to write once the WAL is flushed there.
     fn begin_checkpoint(&mut self, out: &mut Out) {
-        if self.checkpoint.is_some() {
+        // A standby has no checkpoint of its own to log (no restartpoints here).
+        if self.checkpoint.is_some() || self.is_standby() {
             return;
         }
         let mut files: Vec<(String, Vec<u8>)> = self
@@ -904,7 +979,9 @@ impl Database {
             .saved_slots
             .values()
             .map(|p| p.restart_lsn)
+            .chain(self.standbys_need())
             .fold(control.redo, Lsn::min);
+        self.trim_kept(wal::segment_start(oldest, self.config.wal_segment_size));
         let keep = wal::segment_file(oldest, self.config.wal_segment_size);
         let (removed, kept): (Vec<String>, Vec<String>) = std::mem::take(&mut self.segments)
             .into_iter()

@@ -73,10 +73,15 @@ pub struct Recovered {
     pub slots: BTreeMap<String, SlotPosition>,
     /// Committed transactions after the oldest slot's confirmed position, in commit order.
     pub decodable: Vec<DecodedTxn>,
+    /// Every WAL record redo read, with its LSN: what a standby may still ask for.
+    pub wal: Vec<(Lsn, Vec<u8>)>,
+    /// Transactions whose commit record was not found: a primary discards them, a standby
+    /// completes them with the WAL it receives next.
+    pub pending: Pending,
 }
 
 /// A transaction's records so far: where it began, and its changes with their LSNs.
-type Pending = BTreeMap<Xid, (Lsn, Vec<(Lsn, RowChange)>)>;
+pub(crate) type Pending = BTreeMap<Xid, (Lsn, Vec<(Lsn, RowChange)>)>;
 
 /// Recover the database `config` describes from `disk`: the state, the report, and the disk
 /// operations that cut the WAL where redo stopped.
@@ -130,6 +135,7 @@ pub fn recover(
     let mut segments = Vec::new();
     let mut ops = Vec::new();
     let mut lsn = start;
+    let mut wal_read = Vec::new();
     loop {
         let file = wal::segment_file(lsn, segment_size);
         let Some(bytes) = disk.get(&file) else {
@@ -153,6 +159,7 @@ pub fn recover(
             Ok((xid, record, len)) => {
                 max_xid = max_xid.max(Some(xid));
                 let end = Lsn(lsn.0 + len as u64);
+                wal_read.push((lsn, bytes[offset..offset + len].to_vec()));
                 let at = Place { lsn, end, redo };
                 let state = (&mut tables, &mut catalog);
                 if let Some(txn) = replay(xid, record, at, &mut pending, state, &mut report)
@@ -189,6 +196,8 @@ pub fn recover(
         segments,
         slots,
         decodable,
+        wal: wal_read,
+        pending,
     };
     (recovered, report, ops)
 }
@@ -196,14 +205,14 @@ pub fn recover(
 /// Where a record lies: its LSN, its end, and the redo point (only what follows it is
 /// applied: the data files hold the rest).
 #[derive(Clone, Copy)]
-struct Place {
-    lsn: Lsn,
-    end: Lsn,
-    redo: Lsn,
+pub(crate) struct Place {
+    pub(crate) lsn: Lsn,
+    pub(crate) end: Lsn,
+    pub(crate) redo: Lsn,
 }
 
 /// Redo one record of transaction `xid`; a commit returns the transaction, decoded.
-fn replay(
+pub(crate) fn replay(
     xid: Xid,
     record: WalRecord,
     at: Place,

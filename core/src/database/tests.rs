@@ -58,6 +58,8 @@ struct Harness {
     pending: Vec<(String, DiskToken)>,
     replies: Vec<Reply>,
     events: Vec<Event>,
+    /// Every message sent.
+    sent: Vec<(NodeId, Message)>,
     txn: u64,
 }
 
@@ -99,6 +101,7 @@ impl Harness {
             pending: Vec::new(),
             replies: Vec::new(),
             events: Vec::new(),
+            sent: Vec::new(),
             txn: 0,
         };
         h.absorb(out);
@@ -110,6 +113,8 @@ impl Harness {
         self.pending.extend(syncs(&out));
         self.events.extend(traces(&out).into_iter().cloned());
         self.replies.extend(replies(&out).into_iter().cloned());
+        let sent = crate::testkit::sends(&out).into_iter();
+        self.sent.extend(sent.map(|(to, m)| (to, m.clone())));
     }
 
     fn step(&mut self, input: Input<Vocab>) {
@@ -507,4 +512,118 @@ fn a_schema_change_is_decoded_with_the_definition_of_its_time() {
         expected,
         "after a crash, the slot's replay still decodes each with its own definition"
     );
+}
+
+/// With `synchronous_standby_names`, a COMMIT waits for the standby's report as
+/// `synchronous_commit` says — `remote_write` for its write, `on` for its flush,
+/// `remote_apply` for its replay — and `local` does not wait for it (PostgreSQL's
+/// "synchronous_commit" table in "Write Ahead Log" settings).
+#[test]
+fn a_commit_waits_for_the_synchronous_standby_as_synchronous_commit_says() {
+    use crate::protocol::{StandbyReply, StartPhysicalReplication};
+    use SynchronousCommit::{Local, On, RemoteApply, RemoteWrite};
+    for (mode, needs) in [
+        (Local, None),
+        (RemoteWrite, Some(0)),
+        (On, Some(1)),
+        (RemoteApply, Some(2)),
+    ] {
+        let config = DatabaseConfig {
+            synchronous_commit: mode,
+            synchronous_standby_names: vec!["standby-1".into()],
+            wal_segment_size: 1024,
+            tables: vec![orders()],
+            ..DatabaseConfig::default()
+        };
+        let mut h = Harness::boot(config, TestDisk::default());
+        let standby = NodeId(7);
+        let start = StartPhysicalReplication {
+            start_lsn: Lsn(0),
+            application_name: "standby-1".into(),
+        };
+        let msg = Message::StartPhysicalReplication(start);
+        h.step(Input::Recv { from: standby, msg });
+        let t = h.insert(1, "ada");
+        h.complete_syncs();
+        let Some(needs) = needs else {
+            assert!(h.committed(t), "{mode}: the local flush is enough");
+            continue;
+        };
+        assert!(!h.committed(t), "{mode}: waits for the standby");
+        let lsn = h.db.insert_lsn;
+        for reached in 0..3 {
+            let at = |i: usize| if i <= reached { lsn } else { Lsn(0) };
+            let reply = StandbyReply {
+                write_lsn: at(0),
+                flush_lsn: at(1),
+                apply_lsn: at(2),
+            };
+            let msg = Message::StandbyReply(reply);
+            h.step(Input::Recv { from: standby, msg });
+            assert_eq!(
+                h.committed(t),
+                reached >= needs,
+                "{mode} after report {reached}"
+            );
+        }
+    }
+}
+
+/// A standby writes, flushes and replays what its primary streams, refuses writes, and
+/// after pg_promote() accepts them, its tables those of the primary's commits it received.
+#[test]
+fn a_standby_replays_the_stream_and_is_promoted() {
+    let mut primary = Harness::new(SynchronousCommit::On);
+    let standby_config = DatabaseConfig {
+        wal_segment_size: 1024,
+        tables: vec![orders()],
+        primary: Some(NodeId(0)),
+        application_name: "standby-1".into(),
+        ..DatabaseConfig::default()
+    };
+    let mut standby = Harness::boot(standby_config, TestDisk::default());
+    // The standby's first tick asked for the stream; hand the request to the primary.
+    let ask = standby.sent.iter().find_map(|(_, m)| match m {
+        Message::StartPhysicalReplication(a) => Some(a.clone()),
+        _ => None,
+    });
+    let msg = Message::StartPhysicalReplication(ask.expect("the standby asks"));
+    primary.step(Input::Recv {
+        from: NodeId(1),
+        msg,
+    });
+    primary.insert(1, "ada");
+    primary.insert(2, "bob");
+    primary.complete_syncs();
+    let streamed: Vec<_> = primary
+        .sent
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::WalData(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!streamed.is_empty(), "the flushed WAL is streamed");
+    for data in streamed {
+        standby.step(Input::Recv {
+            from: NodeId(0),
+            msg: Message::WalData(data),
+        });
+    }
+    standby.complete_syncs();
+    assert_eq!(standby.rows(), vec![row(1, "ada"), row(2, "bob")]);
+    let refused = standby.insert(3, "eve");
+    assert!(!standby.committed(refused), "a standby is read-only");
+    standby.step(Input::Command(Command::Promote));
+    assert!(
+        standby
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Promoted { .. })),
+        "promoted"
+    );
+    let t = standby.insert(3, "eve");
+    standby.complete_syncs();
+    assert!(standby.committed(t), "a promoted standby accepts writes");
+    assert_eq!(standby.rows().len(), 3);
 }

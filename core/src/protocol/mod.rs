@@ -31,10 +31,11 @@ pub use registry::{
     GetSchemaByIdRequest, GetSchemaByIdResponse, RegisterSchemaRequest, RegisterSchemaResponse,
 };
 pub use replication::{
-    ReplicationError, SnapshotQuery, SnapshotResult, StandbyStatusUpdate, StartReplication,
-    XLogData,
+    ReplicationError, SnapshotQuery, SnapshotResult, StandbyReply, StandbyStatusUpdate,
+    StartPhysicalReplication, StartReplication, WalData, XLogData,
 };
 
+use crate::database::wal::Lsn;
 use crate::ids::{NodeId, TopicPartition};
 use crate::node::Describe;
 use serde::Serialize;
@@ -131,6 +132,12 @@ pub enum Message {
     /// CDC connector → database: a TCP keepalive probe (Debezium's `database.tcpKeepAlive`)
     /// while it waits for an answer; a restarted server's kernel answers it with a reset.
     TcpKeepalive,
+    /// Standby → primary: stream the WAL from an LSN.
+    StartPhysicalReplication(StartPhysicalReplication),
+    /// Primary → standby: WAL records.
+    WalData(WalData),
+    /// Standby → primary: its write, flush and replay positions.
+    StandbyReply(StandbyReply),
     /// Serializer → schema registry: `POST /subjects/{subject}/versions`.
     RegisterSchemaRequest(RegisterSchemaRequest),
     /// Schema registry → serializer.
@@ -424,6 +431,9 @@ impl Message {
             | Message::SnapshotQuery(_)
             | Message::SnapshotResult(_)
             | Message::ReplicationError(_)
+            | Message::StartPhysicalReplication(_)
+            | Message::WalData(_)
+            | Message::StandbyReply(_)
             | Message::TcpKeepalive => -1,
             // Nor does HTTP/1.1.
             Message::RegisterSchemaRequest(_)
@@ -486,6 +496,9 @@ impl Describe for Message {
             Message::SnapshotResult(_) => "SnapshotResult",
             Message::ReplicationError(_) => "ErrorResponse",
             Message::TcpKeepalive => "TCP keepalive",
+            Message::StartPhysicalReplication(_) => "START_REPLICATION PHYSICAL",
+            Message::WalData(_) => "XLogData",
+            Message::StandbyReply(_) => "StandbyStatusUpdate",
             Message::RegisterSchemaRequest(_) => "RegisterSchemaRequest",
             Message::RegisterSchemaResponse(_) => "RegisterSchemaResponse",
             Message::GetSchemaByIdRequest(_) => "GetSchemaByIdRequest",
@@ -497,9 +510,11 @@ impl Describe for Message {
     /// (the stream, the snapshot's rows, errors).
     fn is_response(&self) -> bool {
         match self {
-            Message::XLogData(_) | Message::SnapshotResult(_) | Message::ReplicationError(_) => {
-                true
-            }
+            Message::XLogData(_)
+            | Message::SnapshotResult(_)
+            | Message::ReplicationError(_)
+            | Message::WalData(_) => true,
+            Message::StartPhysicalReplication(_) | Message::StandbyReply(_) => false,
             Message::StartReplication(_)
             | Message::StandbyStatusUpdate(_)
             | Message::SnapshotQuery(_)
@@ -700,6 +715,21 @@ impl Describe for Message {
             ),
             Message::ReplicationError(m) => m.message.clone(),
             Message::TcpKeepalive => "is the peer still there?".into(),
+            Message::StartPhysicalReplication(m) => {
+                format!("{} from {}", m.application_name, m.start_lsn)
+            }
+            Message::WalData(m) => match (m.records.first(), m.records.last()) {
+                (Some((first, _)), Some((last, bytes))) => format!(
+                    "{} WAL records {first}..{}",
+                    m.records.len(),
+                    Lsn(last.0 + bytes.len() as u64)
+                ),
+                _ => "no WAL".into(),
+            },
+            Message::StandbyReply(m) => format!(
+                "write {} flush {} apply {}",
+                m.write_lsn, m.flush_lsn, m.apply_lsn
+            ),
             Message::RegisterSchemaRequest(m) => format!(
                 "POST /subjects/{}/versions: {} ({} fields)",
                 m.subject,

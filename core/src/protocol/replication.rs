@@ -71,3 +71,31 @@ pub struct ReplicationError {
     /// PostgreSQL's message, e.g. `replication slot "x" does not exist`.
     pub message: String,
 }
+
+/// `START_REPLICATION PHYSICAL <lsn>`: a standby's walreceiver asks for the WAL from `start_lsn`.
+#[derive(Clone, Debug)]
+pub struct StartPhysicalReplication {
+    /// The first WAL position it lacks.
+    pub start_lsn: Lsn,
+    /// Its `application_name` (what `synchronous_standby_names` lists).
+    pub application_name: String,
+}
+
+/// WAL records as the primary wrote them (`XLogData` of a physical stream): each record's
+/// LSN and its bytes.
+#[derive(Clone, Debug)]
+pub struct WalData {
+    /// The records, in WAL order.
+    pub records: Vec<(Lsn, Vec<u8>)>,
+}
+
+/// A standby's *status update*: how far it has written, flushed and replayed the WAL.
+#[derive(Clone, Debug)]
+pub struct StandbyReply {
+    /// Received and written (not yet durable).
+    pub write_lsn: Lsn,
+    /// Durable on the standby.
+    pub flush_lsn: Lsn,
+    /// Replayed: visible to queries on the standby.
+    pub apply_lsn: Lsn,
+}

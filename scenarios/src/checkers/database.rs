@@ -6,11 +6,12 @@ use super::history::History;
 use crate::trace::{Header, Line, NodeRole};
 use crate::view::WorldView;
 use kafkasim_core::actor::{Event, Reply};
-use kafkasim_core::database::{self, RowChange, SynchronousCommit, heap::Rows, wal::Xid};
+use kafkasim_core::database::wal::{Lsn, Xid};
+use kafkasim_core::database::{self, RowChange, SynchronousCommit, heap::Rows};
 use kafkasim_core::time::Instant;
 use kafkasim_core::view::NodeView;
 use kafkasim_sim::trace::TraceKind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A transaction whose commit record was inserted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub struct DbCommit {
     /// Its transaction id.
     pub xid: Xid,
     /// The end of its commit record.
-    pub lsn: kafkasim_core::database::wal::Lsn,
+    pub lsn: Lsn,
     /// When it committed.
     pub time: Instant,
     /// The rows it changed.
@@ -30,6 +31,26 @@ pub struct DbCommit {
     /// The first recovery after it that did not find it (its commit record was lost), with
     /// the last transaction that recovery found committed.
     pub lost_at: Option<(Instant, Option<Xid>)>,
+    /// Whether it was replayed from a primary's WAL (a standby's), rather than run here;
+    /// its workload number is then unknown (0).
+    pub replayed: bool,
+}
+
+impl DbCommit {
+    /// A commit at `time`: run here as the workload's transaction `txn`, or (none) replayed
+    /// from a primary's WAL.
+    fn new(txn: Option<u64>, xid: Xid, lsn: Lsn, time: Instant, changes: &[RowChange]) -> Self {
+        DbCommit {
+            txn: txn.unwrap_or(0),
+            xid,
+            lsn,
+            time,
+            changes: changes.to_vec(),
+            acknowledged: None,
+            lost_at: None,
+            replayed: txn.is_none(),
+        }
+    }
 }
 
 /// One database's history.
@@ -45,6 +66,12 @@ pub struct DatabaseHistory {
     pub final_tables: Option<BTreeMap<String, Rows>>,
     /// What `pg_logical_slot_get_changes` returned, in order.
     pub deliveries: Vec<Delivery>,
+    /// The primary it is a standby of, if any.
+    pub primary: Option<String>,
+    /// Its `synchronous_standby_names`.
+    pub synchronous_standby_names: Vec<String>,
+    /// When it was promoted, if it was.
+    pub promoted_at: Option<Instant>,
 }
 
 /// One `pg_logical_slot_get_changes` call that returned transactions.
@@ -82,11 +109,16 @@ pub fn histories(
         .iter()
         .filter_map(|n| match &n.role {
             NodeRole::Database {
-                synchronous_commit, ..
+                synchronous_commit,
+                primary,
+                synchronous_standby_names,
+                ..
             } => Some((
                 n.name.clone(),
                 DatabaseHistory {
                     synchronous_commit: *synchronous_commit,
+                    primary: primary.clone(),
+                    synchronous_standby_names: synchronous_standby_names.clone(),
                     ..DatabaseHistory::default()
                 },
             )),
@@ -106,15 +138,20 @@ pub fn histories(
                         lsn,
                         changes,
                     }),
-            } => db.commits.push(DbCommit {
-                txn: *txn,
-                xid: *xid,
-                lsn: *lsn,
-                time: line.time,
-                changes: changes.clone(),
-                acknowledged: None,
-                lost_at: None,
-            }),
+            } => db
+                .commits
+                .push(DbCommit::new(Some(*txn), *xid, *lsn, line.time, changes)),
+            TraceKind::Node {
+                event:
+                    Event::Database(database::Event::Replayed {
+                        xid, lsn, changes, ..
+                    }),
+            } => db
+                .commits
+                .push(DbCommit::new(None, *xid, *lsn, line.time, changes)),
+            TraceKind::Node {
+                event: Event::Database(database::Event::Promoted { .. }),
+            } => db.promoted_at = Some(line.time),
             TraceKind::Node {
                 event: Event::Database(database::Event::Recovered { report, .. }),
             } => {
@@ -135,7 +172,8 @@ pub fn histories(
                 reply: Reply::Database(reply),
             } => match reply {
                 database::Reply::Committed { txn, .. } => {
-                    if let Some(c) = db.commits.iter_mut().rev().find(|c| c.txn == *txn) {
+                    let own = |c: &&mut DbCommit| !c.replayed && c.txn == *txn;
+                    if let Some(c) = db.commits.iter_mut().rev().find(own) {
                         c.acknowledged = Some(line.time);
                     }
                 }
@@ -275,4 +313,77 @@ pub fn db_state(h: &History) -> Vec<String> {
         }
     }
     findings
+}
+
+/// Whether commits on `primary` waited for `standby` (a synchronous standby): it is named
+/// in `synchronous_standby_names` (or `*` is) and `synchronous_commit` waits for a standby.
+fn waits_for(primary: &DatabaseHistory, standby: &str) -> bool {
+    let named = primary
+        .synchronous_standby_names
+        .iter()
+        .any(|n| n == standby || n == "*");
+    named
+        && !matches!(
+            primary.synchronous_commit,
+            SynchronousCommit::Off | SynchronousCommit::Local
+        )
+}
+
+/// Every COMMIT a primary acknowledged before its standby's promotion and that the
+/// promoted standby does not have; `synchronous` picks the pairs whose commits waited for
+/// the standby (or the others).
+fn lost_at_failover(h: &History, synchronous: bool) -> Vec<String> {
+    let mut findings = Vec::new();
+    for (name, standby) in &h.databases {
+        let (Some(primary_name), Some(promoted)) = (&standby.primary, standby.promoted_at) else {
+            continue;
+        };
+        let Some(primary) = h.databases.get(primary_name) else {
+            continue;
+        };
+        if waits_for(primary, name) != synchronous {
+            continue;
+        }
+        let kept: BTreeSet<Xid> = standby
+            .commits
+            .iter()
+            .filter(|c| c.replayed && c.time <= promoted)
+            .map(|c| c.xid)
+            .collect();
+        let lost: Vec<&DbCommit> = primary
+            .commits
+            .iter()
+            .filter(|c| c.acknowledged.is_some_and(|a| a <= promoted) && !kept.contains(&c.xid))
+            .collect();
+        if let (Some(first), Some(last)) = (lost.first(), lost.last()) {
+            let how = if synchronous {
+                format!(
+                    "a synchronous standby (synchronous_commit={})",
+                    primary.synchronous_commit
+                )
+            } else {
+                "an asynchronous standby".to_string()
+            };
+            findings.push(format!(
+                "{name}, promoted at {promoted}, lacks {} COMMIT(s) that {primary_name} acknowledged before, with {how}: xid {} (at {}) to xid {}",
+                lost.len(),
+                first.xid,
+                first.acknowledged.map_or(String::new(), |a| a.to_string()),
+                last.xid
+            ));
+        }
+    }
+    findings
+}
+
+/// `failover-lost-commit`: a COMMIT acknowledged by a primary whose commits waited for its
+/// synchronous standby is missing on that standby after its promotion. Never allowed.
+pub fn failover_lost_commit(h: &History) -> Vec<String> {
+    lost_at_failover(h, true)
+}
+
+/// `failover-lost-async-commit`: the same with an asynchronous standby — the window
+/// PostgreSQL documents: what had not reached the standby is lost at a failover.
+pub fn failover_lost_async_commit(h: &History) -> Vec<String> {
+    lost_at_failover(h, false)
 }

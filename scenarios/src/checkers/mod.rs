@@ -140,6 +140,18 @@ pub const CHECKERS: &[Checker] = &[
         at_end: false,
     },
     Checker {
+        name: "failover-lost-commit",
+        about: "a COMMIT acknowledged while it waited for a synchronous standby is missing on that standby once promoted",
+        check: database::failover_lost_commit,
+        at_end: false,
+    },
+    Checker {
+        name: "failover-lost-async-commit",
+        about: "a COMMIT acknowledged by a primary is missing on its asynchronous standby once promoted (the window PostgreSQL documents)",
+        check: database::failover_lost_async_commit,
+        at_end: false,
+    },
+    Checker {
         name: "slot-delivery",
         about: "a logical replication slot returns surviving commits only, in commit order, none skipped (redelivery after a crash allowed)",
         check: database::slot_delivery,

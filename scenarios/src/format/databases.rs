@@ -29,6 +29,7 @@
 
 use super::Ctx;
 use super::file::{FileDatabase, FileDdl, FileSlot, FileTable, FileTransactions};
+use super::nodes::Nodes;
 use super::properties;
 use crate::error::ScenarioError;
 use crate::model::{DatabaseSpec, ScheduledDdl, SlotReader, TransactionWorkload};
@@ -59,6 +60,17 @@ pub(super) fn databases(
                     ));
                 }
                 config.tables.push(schema);
+            }
+            // A standby's tables are its primary's: its workload may name them.
+            if let Some(primary) = config.primary_host.as_ref().and_then(|h| {
+                raw.iter()
+                    .position(|p| p.name.get_ref() == h && p.name.get_ref() != d.name.get_ref())
+            }) && d.tables.is_empty()
+            {
+                for (t, table) in raw[primary].tables.iter().enumerate() {
+                    let field = format!("databases[{primary}].tables[{t}]");
+                    config.tables.push(table_schema(ctx, table, &field)?);
+                }
             }
             let workload = d
                 .workload
@@ -94,6 +106,50 @@ pub(super) fn databases(
 }
 
 /// One table: its name, and its columns as `"<name> <type>"`.
+/// Standbys (`primary_conninfo = 'host=<database>'`): each takes its primary's tables, as a
+/// base backup of it would hold them, and its node; every server's `application_name` is
+/// its node's name.
+pub(super) fn standbys(
+    ctx: &Ctx<'_>,
+    raw: &[FileDatabase],
+    databases: &mut [DatabaseSpec],
+    nodes: &Nodes,
+) -> Result<(), ScenarioError> {
+    let names: Vec<String> = databases.iter().map(|d| d.name.clone()).collect();
+    for i in 0..databases.len() {
+        databases[i].config.application_name = databases[i].name.clone();
+        let Some(host) = databases[i].config.primary_host.clone() else {
+            continue;
+        };
+        let field = format!("databases[{i}].config.primary_conninfo");
+        let span = raw[i].name.span();
+        let Some(p) = names
+            .iter()
+            .position(|n| *n == host && *n != databases[i].name)
+        else {
+            let why = format!(
+                "`{host}` is not another database of this file (databases: {})",
+                names.join(", ")
+            );
+            return Err(ctx.err(span, field, why));
+        };
+        if databases[p].config.wal_level == WalLevel::Minimal {
+            let why = format!("{host} has wal_level = minimal: a standby needs replica or logical");
+            return Err(ctx.err(span, field, why));
+        }
+        if databases[p].config.primary_host.is_some() {
+            let why = format!("{host} is a standby itself: cascading replication is not modelled");
+            return Err(ctx.err(span, field, why));
+        }
+        if !raw[i].tables.is_empty() {
+            let why = "a standby's tables are its primary's (a base backup): remove its [[databases.tables]]";
+            return Err(ctx.err(span, format!("databases[{i}].tables"), why));
+        }
+        databases[i].config.primary = nodes.id(&host);
+    }
+    Ok(())
+}
+
 /// `[[databases.ddl]]`, in time order, each checked against the tables as the earlier ones
 /// leave them.
 fn ddl(

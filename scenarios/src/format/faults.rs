@@ -13,7 +13,7 @@ use crate::model::{Expectations, FaultAction, ScheduledFault};
 use toml::Spanned;
 
 /// The actions a fault may take, for "unknown action" messages.
-const ACTIONS: &str = "process-crash, power-loss, power-loss-all, shutdown, restart, partition, heal, reset-connection, stall-poll, close, seek-to-beginning, restart-task, set-compatibility";
+const ACTIONS: &str = "process-crash, power-loss, power-loss-all, shutdown, restart, partition, heal, reset-connection, stall-poll, close, seek-to-beginning, restart-task, set-compatibility, promote";
 
 /// `[[faults]]`, in time order.
 pub(super) fn schedule(
@@ -99,6 +99,9 @@ impl Fault<'_> {
             },
             "seek-to-beginning" => FaultAction::SeekToBeginning {
                 node: self.consumer(&f.node)?,
+            },
+            "promote" => FaultAction::Promote {
+                node: self.of_kind(&f.node, "a standby database", Nodes::is_standby)?,
             },
             "restart-task" => FaultAction::RestartTask {
                 node: self.of_kind(&f.node, "a connector task", Nodes::is_task)?,

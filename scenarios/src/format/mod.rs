@@ -166,6 +166,14 @@ fn build(ctx: &Ctx<'_>, raw: File) -> Result<Scenario, ScenarioError> {
     let producers = clients::producers(ctx, &raw.producers, &nodes, &bounds)?;
     let consumers = clients::consumers(ctx, &raw.consumers, &nodes, &bounds)?;
     let mut databases = databases::databases(ctx, &raw.databases, duration_ms)?;
+    databases::standbys(ctx, &raw.databases, &mut databases, &nodes)?;
+    let mut nodes = nodes;
+    nodes.mark_standbys(
+        databases
+            .iter()
+            .filter(|d| d.config.primary.is_some())
+            .map(|d| d.name.clone()),
+    );
     let registries = registries::registries(ctx, &raw.registries)?;
     let sources = connectors::sources(
         ctx,

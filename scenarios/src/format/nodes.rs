@@ -29,6 +29,8 @@ pub(super) struct Nodes {
     databases: usize,
     registries: usize,
     tasks: usize,
+    /// The databases that are standbys.
+    standbys: Vec<String>,
 }
 
 impl Nodes {
@@ -52,6 +54,7 @@ impl Nodes {
             databases: databases.len(),
             registries: registries.len(),
             tasks: tasks.len(),
+            standbys: Vec::new(),
         };
         for (i, c) in controllers.iter().enumerate() {
             let (name, span) = match &c.name {
@@ -146,6 +149,16 @@ impl Nodes {
     }
 
     /// Whether `name` is a consumer.
+    /// Say which databases are standbys.
+    pub(super) fn mark_standbys(&mut self, names: impl IntoIterator<Item = String>) {
+        self.standbys = names.into_iter().collect();
+    }
+
+    /// Whether `name` is a standby database.
+    pub(super) fn is_standby(&self, name: &str) -> bool {
+        self.standbys.iter().any(|n| n == name)
+    }
+
     /// Whether `name` is a schema registry.
     pub(super) fn is_registry(&self, name: &str) -> bool {
         let first = self.controllers + self.brokers + self.producers + self.consumers;

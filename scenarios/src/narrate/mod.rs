@@ -225,10 +225,20 @@ fn databases(h: &History) -> Vec<String> {
             .count();
         let lost: Vec<_> = db.commits.iter().filter(|c| c.lost_at.is_some()).collect();
         let lost_acked = lost.iter().filter(|c| c.acknowledged.is_some()).count();
+        let replayed = db.commits.iter().filter(|c| c.replayed).count();
+        let own = db.commits.len() - replayed;
+        let standby = match (&db.primary, db.promoted_at) {
+            (Some(p), Some(at)) => format!(
+                "; a standby of {p}: {replayed} transactions replayed from its WAL, promoted at {at}"
+            ),
+            (Some(p), None) => {
+                format!("; a standby of {p}: {replayed} transactions replayed from its WAL")
+            }
+            (None, _) => String::new(),
+        };
         lines.push(format!(
-            "{name} (synchronous_commit={}): {} transactions committed, {acked} of them acknowledged; {} rolled back",
+            "{name} (synchronous_commit={}): {own} transactions committed, {acked} of them acknowledged; {} rolled back{standby}",
             db.synchronous_commit,
-            db.commits.len(),
             db.rolled_back.len()
         ));
         lines.extend(slot_deliveries(db));

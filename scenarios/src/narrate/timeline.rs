@@ -334,7 +334,16 @@ impl<'a> Timeline<'a> {
                     ddl.join("; ")
                 )
             }
-            database::Event::Committed { .. } | database::Event::WalFlushed { .. } => return,
+            database::Event::StandbyConnected { standby, start_lsn } => {
+                format!("{node}: standby {standby} connects and streams the WAL from {start_lsn}")
+            }
+            database::Event::Promoted { lsn, discarded } => format!(
+                "{node} is promoted (pg_promote()): recovery ends at {lsn}, {discarded} unfinished transaction(s) discarded; it accepts writes"
+            ),
+            database::Event::Committed { .. }
+            | database::Event::WalFlushed { .. }
+            | database::Event::StandbyConfirmed { .. }
+            | database::Event::Replayed { .. } => return,
         };
         self.push(at, line);
     }
