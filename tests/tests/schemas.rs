@@ -95,3 +95,152 @@ fn a_compatible_change_flows_and_an_incompatible_one_is_refused() {
         );
     }
 }
+
+use kafkasim_scenarios::model::{FaultAction, Scenario, ScheduledFault};
+use kafkasim_scenarios::nemesis::{
+    self, Choice, FaultKind, HealPhase, NemesisSpec, Timing, Victims, names,
+};
+use kafkasim_scenarios::{catalog, format};
+use kafkasim_tests::property::{self, Case, Property};
+use proptest::prelude::*;
+
+/// `schema-evolution` with the timeouts of `connector-crash-resume` (a dead broker fenced in
+/// 3 s, a dead sink task out of its group in 6 s), long enough to settle after the
+/// operator's actions, its own faults (the operator's) kept.
+fn evolving() -> Scenario {
+    let text = catalog::find("schema-evolution").expect("built-in");
+    let replaced = [
+        (
+            "min.insync.replicas = 2\n",
+            "min.insync.replicas = 2\nbroker.session.timeout.ms = 3000\n",
+        ),
+        (
+            "\"tasks.max\" = 2\n",
+            "\"tasks.max\" = 2\n\"consumer.override.session.timeout.ms\" = 6000\n\"consumer.override.heartbeat.interval.ms\" = 2000\n\"consumer.override.request.timeout.ms\" = 5000\n",
+        ),
+        (
+            "\"topic.prefix\" = \"shop\"\n",
+            "\"topic.prefix\" = \"shop\"\n\"retriable.restart.connector.wait.ms\" = 1000\n\"status.update.interval.ms\" = 1000\n\"producer.override.request.timeout.ms\" = 2000\n",
+        ),
+    ];
+    let mut text = text.to_string();
+    for (from, to) in replaced {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    let mut scenario = format::parse("builtin:schema-evolution", &text).expect("parses");
+    scenario.duration_ms = 30_000;
+    scenario
+}
+
+/// Faults on every node of the pipeline — the registry too — until 12 s, then a heal phase;
+/// the operator's NONE and restart at 14 s and 14.5 s stay.
+fn evolving_spec() -> NemesisSpec {
+    let brokers = names(&["broker-1", "broker-2", "broker-3"]);
+    let source = names(&["shop-source-0"]);
+    let sinks = names(&["warehouse-0", "warehouse-1"]);
+    let db = names(&["db-1"]);
+    let registry = names(&["registry-1"]);
+    let bounce = |nodes: &[String], weight| Choice {
+        weight,
+        kind: FaultKind::Bounce {
+            nodes: nodes.to_vec(),
+            down_ms: 200..=2500,
+        },
+    };
+    let mut restart = brokers.clone();
+    restart.extend(
+        source
+            .iter()
+            .chain(&sinks)
+            .chain(&db)
+            .chain(&registry)
+            .cloned(),
+    );
+    NemesisSpec {
+        window_ms: 1500..12_000,
+        faults: 1..=5,
+        timing: Timing::Scattered,
+        victims: Victims::AtRandom,
+        menu: vec![
+            bounce(&source, 3),
+            bounce(&db, 2),
+            bounce(&brokers, 3),
+            bounce(&sinks, 2),
+            bounce(&registry, 2),
+        ],
+        heal: Some(HealPhase {
+            at_ms: 12_500,
+            restart,
+        }),
+    }
+}
+
+const EVOLVING_CHECKERS: &[&str] = &[
+    "warehouse-converges",
+    "lost-change",
+    "aborted-downstream",
+    "key-order",
+    "lost-commit",
+    "db-state",
+    "schema-compatible",
+    "schema-registered",
+];
+
+/// The nemesis's faults, then the scenario's own (the operator's actions).
+fn with_operator(scenario: &Scenario, faults: &[ScheduledFault]) -> Vec<ScheduledFault> {
+    let operator = scenario.faults.iter().filter(|f| {
+        matches!(
+            f.action,
+            FaultAction::SetCompatibility { .. } | FaultAction::RestartTask { .. }
+        )
+    });
+    let mut all: Vec<ScheduledFault> = faults.iter().chain(operator).cloned().collect();
+    all.sort_by_key(|f| f.at_ms);
+    all
+}
+
+/// Through crashes of every node — the registry's too — the schemas registered stay
+/// compatible, every framed event names a registered id, and the warehouse converges to the
+/// source with its evolved columns.
+#[test]
+fn schemas_and_the_warehouse_hold_under_faults() {
+    let property = Property {
+        file: file!(),
+        name: "schemas_and_the_warehouse_hold_under_faults",
+        cases: 120,
+    };
+    let scenario = evolving();
+    property::check(property, property::cases(&evolving_spec()), &[], |case| {
+        let Case { seed, faults } = case;
+        let faults = with_operator(&scenario, faults);
+        let report = property::run_case(&scenario, *seed, &faults);
+        let found = property::violations(&report, EVOLVING_CHECKERS);
+        prop_assert!(
+            found.is_empty(),
+            "seed {seed}\nfaults: {}\n{found:#?}",
+            nemesis::format_schedule(&faults)
+        );
+        Ok(())
+    });
+}
+
+/// The schedules do what they claim: across a sample, the registry restarts and reads its
+/// log back, the source restarts from its offsets, and the sink group rebalances.
+#[test]
+fn the_evolving_schedules_exercise_every_failure() {
+    let (spec, scenario) = (evolving_spec(), evolving());
+    let mut seen = [false; 3];
+    for seed in 0..40u64 {
+        let faults = with_operator(&scenario, &nemesis::schedule(&spec, seed));
+        let report = property::run_case(&scenario, seed, &faults);
+        let has = |needle: &str| report.timeline.iter().any(|l| l.contains(needle));
+        seen[0] |= has("registry-1 restarts");
+        seen[1] |= has("shop-source-0 starts from its offsets file");
+        seen[2] |= has("connect-warehouse) starts generation 2");
+    }
+    assert_eq!(
+        seen, [true; 3],
+        "registry restart, source restart, rebalance"
+    );
+}

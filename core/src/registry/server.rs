@@ -344,6 +344,10 @@ impl SchemaRegistry {
                 if new {
                     let token = self.append(Entry::Schema { subject, schema }, out);
                     self.waiting.push((token, from, msg));
+                } else if let Some(&(token, _, _)) = self.waiting.last() {
+                    // Known, but perhaps not durable yet: answer after the last sync, which
+                    // covers every entry before it.
+                    self.waiting.push((token, from, msg));
                 } else {
                     out.send(from, msg);
                 }
@@ -446,6 +450,12 @@ mod tests {
         let v1 = schema(&[("id", AvroType::Int), ("amount", AvroType::Int)]);
         let out = register(&mut r, v1.clone());
         assert_eq!(answer(&out), None, "not before the sync");
+        let again = register(&mut r, v1.clone());
+        assert_eq!(
+            answer(&again),
+            None,
+            "known, not durable yet: after the sync too"
+        );
         apply(
             &mut disk,
             &disk_ops(&out).into_iter().cloned().collect::<Vec<_>>(),
@@ -458,6 +468,7 @@ mod tests {
             done.writer(),
         );
         assert_eq!(answer(&done), Some(Ok(1)));
+        assert_eq!(sends(&done).len(), 2, "both answered once durable");
 
         let v2 = schema(&[("id", AvroType::Int), ("amount", AvroType::String)]);
         let refused = register(&mut r, v2);
