@@ -83,6 +83,9 @@ pub struct ChangeEvent {
     pub source: Source,
     /// The row after the change (none for a delete).
     pub after: Option<Row>,
+    /// `source.snapshot`: it comes from a snapshot — a read (`r`), or the delete a filter
+    /// downstream makes of a read row it drops — and states a row, not a change.
+    pub snapshot: bool,
 }
 
 impl ChangeEvent {
@@ -92,7 +95,7 @@ impl ChangeEvent {
     pub fn position(&self) -> Position {
         Position {
             lsn: self.source.lsn,
-            change: self.op != Op::Read,
+            change: !self.snapshot,
         }
     }
 }
@@ -277,11 +280,13 @@ pub fn parse(
     if (op == Op::Delete) != after.is_none() {
         return Err(bad("a delete has no after, and only a delete"));
     }
+    let snapshot = source.get("snapshot").and_then(Json::as_str) == Some("true");
     Ok(Some(ChangeEvent {
         key,
         op,
         source: Source { lsn: Lsn(lsn), xid },
         after,
+        snapshot: snapshot || op == Op::Read,
     }))
 }
 

@@ -242,6 +242,15 @@ fn delete_of(table: &TableSchema, event: &ChangeEvent, prefix: &str, ts_ms: u64)
         key: event.key,
     };
     let (key, value) = change_event(cx, &delete).expect("a delete is an event");
+    // A delete standing for a snapshot's row is part of the snapshot: a state, not a change
+    // (a stream may still carry older changes of the row, to be ignored after it).
+    let value = match serde_json::from_str::<serde_json::Value>(&value) {
+        Ok(mut v) if event.snapshot => {
+            v["source"]["snapshot"] = json!("true");
+            v.to_string()
+        }
+        _ => value,
+    };
     Output {
         key,
         value: Some(value),
@@ -399,6 +408,32 @@ mod tests {
         assert!(dropped[0].value.as_ref().unwrap().contains("\"op\":\"d\""));
         assert_eq!(dropped[1].value, None);
         assert_eq!(s, StageState::default(), "a filter keeps no state");
+        // A snapshot's row that is dropped becomes a delete that is still a snapshot state.
+        let table = orders();
+        let cx = Context {
+            prefix: "shop",
+            schema: &table,
+            source: Source {
+                lsn: Lsn(30),
+                xid: None,
+            },
+            ts_ms: 0,
+        };
+        let row = vec![Value::Int(2), Value::Text("bob".into()), Value::Int(5)];
+        let (key, value) = envelope::read_event(cx, &row);
+        let read = envelope::parse(&table, Some(&key), Some(&value))
+            .unwrap()
+            .unwrap();
+        let out = s.apply(&t, &table, (&key, &value), &read, ("shop", 0));
+        let delete = out[0].value.as_deref().unwrap();
+        let parsed = envelope::parse(&table, Some(&out[0].key), Some(delete))
+            .unwrap()
+            .unwrap();
+        assert_eq!(parsed.after, None);
+        assert!(
+            !parsed.position().change,
+            "a state, ordered as the snapshot's row"
+        );
         for bad in ["amount", "price > 1", "customer > 1", "amount > x"] {
             assert!(Transform::filter(bad, &orders()).is_err(), "{bad}");
         }

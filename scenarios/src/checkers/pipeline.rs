@@ -15,8 +15,9 @@
 //!   took back) ever reaches the sink.
 //! - `key-order`: for each key, the sink sees every change (c, u, d) for the first time in
 //!   LSN order; a change seen again (at-least-once) is allowed, an older one seen first
-//!   after a newer one is not. Snapshot rows (r) are states, not changes: a snapshot taken
-//!   again after a crash reads rows at a later LSN than changes the stream still carries.
+//!   after a newer one is not. Snapshot rows (r, and the deletes a filter stage makes of the
+//!   rows it drops) are states, not changes: a snapshot taken again after a crash reads rows
+//!   at a later LSN than changes the stream still carries.
 //!
 //! Transactions are matched by xid: a change names its transaction by `source.txId`.
 
@@ -293,7 +294,7 @@ pub fn lost_change(h: &History) -> Vec<String> {
         // whole once its tombstone is past delete.retention.ms.
         let compacted = h.compacted_offsets.keys().any(|tp| *tp.topic == *w.topic);
         let mut newest: BTreeMap<Key, Lsn> = BTreeMap::new();
-        for r in w.reads.iter().filter(|r| r.op != Op::Read) {
+        for r in w.reads.iter().filter(|r| r.position.change) {
             let e = newest.entry(r.key).or_insert(r.position.lsn);
             *e = (*e).max(r.position.lsn);
         }
@@ -314,7 +315,7 @@ pub fn lost_change(h: &History) -> Vec<String> {
         let after = w
             .reads
             .iter()
-            .filter(|r| r.op == Op::Read)
+            .filter(|r| !r.position.change)
             .map(|r| r.position.lsn)
             .max()
             .or(w.snapshot_lsn)
@@ -390,7 +391,7 @@ pub fn key_order(h: &History) -> Vec<String> {
         // its second copy, behind newer changes of the key, is then the first one read.
         let compacted = h.compacted_offsets.keys().any(|tp| *tp.topic == *w.topic);
         let mut seen: BTreeMap<Key, BTreeSet<Position>> = BTreeMap::new();
-        for r in w.reads.iter().filter(|r| r.op != Op::Read) {
+        for r in w.reads.iter().filter(|r| r.position.change) {
             let copy = compacted && r.xid.is_some_and(|x| w.resent.contains(&x));
             let positions = seen.entry(r.key).or_default();
             if let Some(newest) = positions.last().copied()
