@@ -213,3 +213,53 @@ pub fn debug_case(scenario: &kafkasim_scenarios::model::Scenario, checkers: &[&s
     }
     eprintln!("{:#?}", violations(&report, checkers));
 }
+
+/// A menu choice: crash one of `nodes` (kill -9) and restart it within 0.2–2.5 s.
+pub fn bounce(nodes: &[String], weight: u32) -> nemesis::Choice {
+    nemesis::Choice {
+        weight,
+        kind: nemesis::FaultKind::Bounce {
+            nodes: nodes.to_vec(),
+            down_ms: 200..=2500,
+        },
+    }
+}
+
+/// A menu choice: cut the power of one of `nodes` and restart it within 0.2–2.5 s.
+pub fn power_cycle(nodes: &[String], weight: u32) -> nemesis::Choice {
+    nemesis::Choice {
+        weight,
+        kind: nemesis::FaultKind::PowerCycle {
+            nodes: nodes.to_vec(),
+            together: 1..=1,
+            down_ms: 200..=2500,
+        },
+    }
+}
+
+/// The fast failure detection of `connector-crash-resume`, as edits of a pipeline
+/// scenario's text: a dead broker fenced in 3 s; a source that reconnects within a second
+/// and a producer request timing out in 2 s.
+pub const FAST_FAILOVER: &[(&str, &str)] = &[
+    (
+        "min.insync.replicas = 2\n",
+        "min.insync.replicas = 2\nbroker.session.timeout.ms = 3000\n",
+    ),
+    (
+        "\"topic.prefix\" = \"shop\"\n",
+        "\"topic.prefix\" = \"shop\"\n\"retriable.restart.connector.wait.ms\" = 1000\n\"status.update.interval.ms\" = 1000\n\"producer.override.request.timeout.ms\" = 2000\n",
+    ),
+];
+
+/// A sink task's consumer that leaves its group 6 s after it dies.
+pub const FAST_SINK_CONSUMER: &str = "\"consumer.override.session.timeout.ms\" = 6000\n\"consumer.override.heartbeat.interval.ms\" = 2000\n\"consumer.override.request.timeout.ms\" = 5000\n";
+
+/// `text` with each `(from, to)` edit made once; each must apply.
+pub fn edited(text: &str, edits: &[(&str, &str)]) -> String {
+    let mut text = text.to_string();
+    for (from, to) in edits {
+        assert!(text.contains(from), "the scenario no longer has {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}

@@ -51,13 +51,7 @@ fn spec() -> NemesisSpec {
     let brokers = names(&["broker-1", "broker-2", "broker-3"]);
     let source = names(&["shop-source-0"]);
     let sinks = names(&["rebuild-0"]);
-    let bounce = |nodes: &[String], weight| Choice {
-        weight,
-        kind: FaultKind::Bounce {
-            nodes: nodes.to_vec(),
-            down_ms: 200..=2500,
-        },
-    };
+    let bounce = property::bounce;
     let mut restart = brokers.clone();
     restart.extend(source.iter().chain(&sinks).cloned());
     NemesisSpec {

@@ -13,9 +13,7 @@
 
 use kafkasim_scenarios::harness::RunReport;
 use kafkasim_scenarios::model::{Scenario, ScheduledFault};
-use kafkasim_scenarios::nemesis::{
-    self, Choice, FaultKind, HealPhase, NemesisSpec, Timing, Victims, names,
-};
+use kafkasim_scenarios::nemesis::{self, HealPhase, NemesisSpec, Timing, Victims, names};
 use kafkasim_scenarios::{catalog, format, overrides};
 use kafkasim_tests::property::{self, Case, Property};
 use proptest::prelude::*;
@@ -40,21 +38,7 @@ fn spec() -> NemesisSpec {
     let source = names(&["shop-source-0"]);
     let sinks = names(&["warehouse-0", "warehouse-1"]);
     let db = names(&["db-1"]);
-    let bounce = |nodes: &[String], weight| Choice {
-        weight,
-        kind: FaultKind::Bounce {
-            nodes: nodes.to_vec(),
-            down_ms: 200..=2500,
-        },
-    };
-    let power_cycle = |nodes: &[String], weight| Choice {
-        weight,
-        kind: FaultKind::PowerCycle {
-            nodes: nodes.to_vec(),
-            together: 1..=1,
-            down_ms: 200..=2500,
-        },
-    };
+    let (bounce, power_cycle) = (property::bounce, property::power_cycle);
     let mut restart = brokers.clone();
     restart.extend(source.iter().chain(&sinks).chain(&db).cloned());
     NemesisSpec {

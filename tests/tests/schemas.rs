@@ -97,11 +97,9 @@ fn a_compatible_change_flows_and_an_incompatible_one_is_refused() {
 }
 
 use kafkasim_scenarios::model::{FaultAction, Scenario, ScheduledFault};
-use kafkasim_scenarios::nemesis::{
-    self, Choice, FaultKind, HealPhase, NemesisSpec, Timing, Victims, names,
-};
+use kafkasim_scenarios::nemesis::{self, HealPhase, NemesisSpec, Timing, Victims, names};
 use kafkasim_scenarios::{catalog, format};
-use kafkasim_tests::property::{self, Case, Property};
+use kafkasim_tests::property::{self, Case, FAST_FAILOVER, FAST_SINK_CONSUMER, Property};
 use proptest::prelude::*;
 
 /// `schema-evolution` with the timeouts of `connector-crash-resume` (a dead broker fenced in
@@ -109,25 +107,13 @@ use proptest::prelude::*;
 /// operator's actions, its own faults (the operator's) kept.
 fn evolving() -> Scenario {
     let text = catalog::find("schema-evolution").expect("built-in");
-    let replaced = [
-        (
-            "min.insync.replicas = 2\n",
-            "min.insync.replicas = 2\nbroker.session.timeout.ms = 3000\n",
-        ),
-        (
-            "\"tasks.max\" = 2\n",
-            "\"tasks.max\" = 2\n\"consumer.override.session.timeout.ms\" = 6000\n\"consumer.override.heartbeat.interval.ms\" = 2000\n\"consumer.override.request.timeout.ms\" = 5000\n",
-        ),
-        (
-            "\"topic.prefix\" = \"shop\"\n",
-            "\"topic.prefix\" = \"shop\"\n\"retriable.restart.connector.wait.ms\" = 1000\n\"status.update.interval.ms\" = 1000\n\"producer.override.request.timeout.ms\" = 2000\n",
-        ),
-    ];
-    let mut text = text.to_string();
-    for (from, to) in replaced {
-        assert!(text.contains(from), "{from}");
-        text = text.replacen(from, to, 1);
-    }
+    let sink = (
+        "\"tasks.max\" = 2\n",
+        &*format!("\"tasks.max\" = 2\n{FAST_SINK_CONSUMER}"),
+    );
+    let mut edits = FAST_FAILOVER.to_vec();
+    edits.push(sink);
+    let text = property::edited(text, &edits);
     let mut scenario = format::parse("builtin:schema-evolution", &text).expect("parses");
     scenario.duration_ms = 30_000;
     scenario
@@ -141,13 +127,7 @@ fn evolving_spec() -> NemesisSpec {
     let sinks = names(&["warehouse-0", "warehouse-1"]);
     let db = names(&["db-1"]);
     let registry = names(&["registry-1"]);
-    let bounce = |nodes: &[String], weight| Choice {
-        weight,
-        kind: FaultKind::Bounce {
-            nodes: nodes.to_vec(),
-            down_ms: 200..=2500,
-        },
-    };
+    let bounce = property::bounce;
     let mut restart = brokers.clone();
     restart.extend(
         source

@@ -8,40 +8,26 @@
 //! latest totals equal the table's, every time.
 
 use kafkasim_scenarios::model::Scenario;
-use kafkasim_scenarios::nemesis::{
-    self, Choice, FaultKind, HealPhase, NemesisSpec, Timing, Victims, names,
-};
+use kafkasim_scenarios::nemesis::{self, HealPhase, NemesisSpec, Timing, Victims, names};
 use kafkasim_scenarios::{catalog, format};
-use kafkasim_tests::property::{self, Case, Property};
+use kafkasim_tests::property::{self, Case, FAST_FAILOVER, FAST_SINK_CONSUMER, Property};
 use proptest::prelude::*;
 
 /// `raw-clean-aggregated` without its faults, with the timeouts of `connector-crash-resume`
 /// (a dead broker fenced in 3 s, a dead group member out in 6 s), run long enough to settle.
 fn base() -> Scenario {
     let text = catalog::find("raw-clean-aggregated").expect("built-in");
-    let replaced = [
-        (
-            "min.insync.replicas = 2\n",
-            "min.insync.replicas = 2\nbroker.session.timeout.ms = 3000\n",
-        ),
-        (
-            "\"offset.flush.interval.ms\" = 1000\n\n[[stages]]",
-            "\"offset.flush.interval.ms\" = 1000\n\"consumer.override.session.timeout.ms\" = 6000\n\"consumer.override.heartbeat.interval.ms\" = 2000\n\"consumer.override.request.timeout.ms\" = 5000\n\n[[stages]]",
-        ),
-        (
-            "filter = \"amount >= 300\"\nstart_ms = 1000\n[stages.config]\n\"commit.interval.ms\" = 1000\n",
-            "filter = \"amount >= 300\"\nstart_ms = 1000\n[stages.config]\n\"commit.interval.ms\" = 1000\n\"consumer.session.timeout.ms\" = 6000\n\"consumer.heartbeat.interval.ms\" = 2000\n",
-        ),
-        (
-            "\"topic.prefix\" = \"shop\"\n",
-            "\"topic.prefix\" = \"shop\"\n\"retriable.restart.connector.wait.ms\" = 1000\n\"status.update.interval.ms\" = 1000\n\"producer.override.request.timeout.ms\" = 2000\n",
-        ),
-    ];
-    let mut text = text.to_string();
-    for (from, to) in replaced {
-        assert!(text.contains(from), "{from}");
-        text = text.replacen(from, to, 1);
-    }
+    let sink = (
+        "\"offset.flush.interval.ms\" = 1000\n\n[[stages]]",
+        &*format!("\"offset.flush.interval.ms\" = 1000\n{FAST_SINK_CONSUMER}\n[[stages]]"),
+    );
+    let stage = (
+        "\"commit.interval.ms\" = 1000\n\n[[stages]]",
+        "\"commit.interval.ms\" = 1000\n\"consumer.session.timeout.ms\" = 6000\n\"consumer.heartbeat.interval.ms\" = 2000\n\n[[stages]]",
+    );
+    let mut edits = FAST_FAILOVER.to_vec();
+    edits.extend([sink, stage]);
+    let text = property::edited(text, &edits);
     let mut scenario = format::parse("builtin:raw-clean-aggregated", &text).expect("parses");
     scenario.faults.clear();
     scenario.duration_ms = 30_000;
@@ -54,21 +40,7 @@ fn spec() -> NemesisSpec {
     let source = names(&["shop-source-0"]);
     let sink = names(&["warehouse-0"]);
     let db = names(&["db-1"]);
-    let bounce = |nodes: &[String], weight| Choice {
-        weight,
-        kind: FaultKind::Bounce {
-            nodes: nodes.to_vec(),
-            down_ms: 200..=2500,
-        },
-    };
-    let power_cycle = |nodes: &[String], weight| Choice {
-        weight,
-        kind: FaultKind::PowerCycle {
-            nodes: nodes.to_vec(),
-            together: 1..=1,
-            down_ms: 200..=2500,
-        },
-    };
+    let (bounce, power_cycle) = (property::bounce, property::power_cycle);
     let mut restart = brokers.clone();
     restart.extend(
         stages
