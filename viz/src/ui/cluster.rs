@@ -3,6 +3,7 @@
 //! links (one-way partitions with an arrow); and the responses held in a purgatory.
 
 use super::state::Shown;
+use kafkasim_core::connect::{sink, source};
 use kafkasim_core::quorum::QuorumRole;
 use kafkasim_core::view::NodeView;
 use kafkasim_scenarios::trace::NodeRole;
@@ -117,7 +118,7 @@ pub fn cluster(props: &Props) -> Html {
 }
 
 /// Where each node is drawn: controllers on top, brokers and databases in the middle,
-/// clients below.
+/// clients — producers, consumers, connectors, stages, registries — below.
 fn layout(nodes: &[kafkasim_scenarios::trace::NodeFacts]) -> BTreeMap<&str, (f64, f64)> {
     let rows: [(f64, Vec<&str>); 3] = [
         (32.0, by_role(nodes, |r| matches!(r, NodeRole::Controller))),
@@ -130,7 +131,15 @@ fn layout(nodes: &[kafkasim_scenarios::trace::NodeFacts]) -> BTreeMap<&str, (f64
         (
             198.0,
             by_role(nodes, |r| {
-                matches!(r, NodeRole::Producer { .. } | NodeRole::Consumer { .. })
+                matches!(
+                    r,
+                    NodeRole::Producer { .. }
+                        | NodeRole::Consumer { .. }
+                        | NodeRole::Source { .. }
+                        | NodeRole::Sink { .. }
+                        | NodeRole::Stage { .. }
+                        | NodeRole::Registry { .. }
+                )
             }),
         ),
     ];
@@ -190,6 +199,22 @@ fn subtitle(role: &NodeRole, view: Option<&NodeView>) -> String {
         // The gap between the two is what synchronous_commit=off risks.
         (NodeRole::Database { .. }, Some(NodeView::Database(d))) => {
             format!("commit {}, flushed {}", d.commit_lsn, d.flush_lsn)
+        }
+        (NodeRole::Source { .. }, Some(NodeView::Source(s))) => match s.phase {
+            source::Phase::Streaming { start_lsn } => format!("streams from {start_lsn}"),
+            source::Phase::Snapshotting => "snapshotting".into(),
+            source::Phase::Waiting => "waiting".into(),
+            source::Phase::Failed => "FAILED".into(),
+        },
+        (NodeRole::Sink { .. }, Some(NodeView::Sink(s))) if s.failed => "FAILED".into(),
+        (NodeRole::Sink { .. }, Some(NodeView::Sink(s))) => {
+            format!("{} rows", sink::live(&s.rows).len())
+        }
+        (NodeRole::Stage { .. }, Some(NodeView::Stage(s))) => {
+            format!("transformed {}", s.processed)
+        }
+        (NodeRole::Registry { .. }, Some(NodeView::Registry(r))) => {
+            format!("{} subject(s)", r.subjects.len())
         }
         _ => String::new(),
     }
